@@ -1,0 +1,40 @@
+# `make run` serves the API on :4000 (SQLite unless DATABASE_URL is set); `make test` lints and tests.
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 4000
+APP_ENV ?= development
+export PORT APP_ENV
+
+.PHONY: run migrate test lint format clean
+
+$(BIN)/python:
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: $(BIN)/python requirements.txt
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: migrate
+	exec $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+
+migrate: $(VENV)/.runtime
+	$(BIN)/flask db upgrade
+
+test: lint
+	$(BIN)/pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

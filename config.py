@@ -1,0 +1,165 @@
+"""Configuration classes, read from the environment and `.env`."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from dotenv import load_dotenv
+
+ROOT = Path(__file__).resolve().parent
+INSTANCE_DIR = ROOT / "instance"
+MIN_SECRET_LENGTH = 32
+
+load_dotenv(ROOT / ".env")
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+# asyncpg spells libpq's `sslmode` as `ssl`; deployments carry the asyncpg form in `.env`.
+_ASYNCPG_SSL = {"true": "require", "false": "disable"}
+
+
+def normalise_database_url(url: str) -> str:
+    """Turn any libpq/asyncpg/Heroku-style URL into one SQLAlchemy + psycopg2 accepts."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if not scheme.startswith(("postgres", "postgresql")):
+        return url
+    query = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "ssl":
+            key, value = "sslmode", _ASYNCPG_SSL.get(value.lower(), value)
+        query.append((key, value))
+    return urlunsplit(
+        ("postgresql+psycopg2", parts.netloc, parts.path, urlencode(query), parts.fragment)
+    )
+
+
+def engine_options(url: str) -> dict:
+    """Pool settings for a server database; SQLite keeps SQLAlchemy's defaults."""
+    if not url.startswith("postgresql"):
+        return {}
+    return {
+        "pool_size": env_int("DB_POOL_SIZE", 5),
+        "max_overflow": env_int("DB_MAX_OVERFLOW", 15),
+        "pool_recycle": env_int("DB_POOL_RECYCLE", 3600),
+        "pool_pre_ping": env_bool("DB_POOL_PRE_PING", True),
+        "connect_args": {
+            "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
+            "options": "-c timezone=UTC",
+        },
+    }
+
+
+def development_secret() -> str:
+    """One generated secret per checkout, kept in instance/ so every worker signs alike."""
+    path = INSTANCE_DIR / "jwt-secret"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(exist_ok=True)
+        scratch = path.with_name(f"jwt-secret.{os.getpid()}")
+        scratch.write_text(secrets.token_urlsafe(48))
+        try:
+            os.link(scratch, path)  # atomic: the first worker to get here wins
+        except FileExistsError:
+            pass
+        finally:
+            scratch.unlink()
+    return path.read_text().strip()
+
+
+def configured_secret() -> str | None:
+    return os.environ.get("JWT_SECRET_KEY") or os.environ.get("BETTER_AUTH_SECRET") or None
+
+
+class Config:
+    """Production settings: everything from the environment, no generated secrets."""
+
+    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_ALGORITHM = "HS256"
+    JWT_DECODE_ALGORITHMS = ["HS256"]
+    MAX_CONTENT_LENGTH = 64 * 1024
+
+    API_TITLE = "todo"
+    API_VERSION = "1.0.0"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/docs/assets/"
+    API_SPEC_OPTIONS = {
+        "security": [{"bearerAuth": []}],
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            }
+        },
+    }
+
+    def __init__(self, database_url: str | None = None):
+        url = normalise_database_url(
+            database_url
+            or os.environ.get("DATABASE_URL")
+            or f"sqlite:///{INSTANCE_DIR / 'todo.db'}"
+        )
+        self.SQLALCHEMY_DATABASE_URI = url
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(url)
+        self.JWT_SECRET_KEY = self.secret()
+        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(
+            seconds=env_int("JWT_ACCESS_TOKEN_EXPIRES", int(timedelta(days=7).total_seconds()))
+        )
+        self.ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 3)
+        self.ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 65536)  # KiB
+        self.ARGON2_PARALLELISM = env_int("ARGON2_PARALLELISM", 4)
+
+    def secret(self) -> str:
+        secret = configured_secret()
+        if not secret or len(secret) < MIN_SECRET_LENGTH or secret.startswith("<"):
+            raise RuntimeError(
+                "JWT_SECRET_KEY (or BETTER_AUTH_SECRET) must be set to a random string of "
+                f"at least {MIN_SECRET_LENGTH} characters, e.g. `openssl rand -base64 32`"
+            )
+        return secret
+
+
+class DevelopmentConfig(Config):
+    """Local runs: a secret generated once and kept in instance/ when none is configured."""
+
+    def secret(self) -> str:
+        return configured_secret() or development_secret()
+
+
+class TestConfig(Config):
+    """Tests: a fixed secret and cheap password hashing."""
+
+    TESTING = True
+
+    def __init__(self, database_url: str):
+        super().__init__(database_url)
+        self.ARGON2_TIME_COST = 1
+        self.ARGON2_MEMORY_COST = 8
+        self.ARGON2_PARALLELISM = 1
+
+    def secret(self) -> str:
+        return "test-secret-" + "x" * MIN_SECRET_LENGTH
+
+
+CONFIGS = {"production": Config, "development": DevelopmentConfig}
+
+
+def config_from_env() -> Config:
+    """The config class named by APP_ENV (production unless said otherwise)."""
+    name = os.environ.get("APP_ENV", "production").lower()
+    if name not in CONFIGS:
+        raise RuntimeError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]()

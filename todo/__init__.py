@@ -1,0 +1,39 @@
+"""The application factory: configuration, extensions, blueprints, error handlers. Wiring only."""
+
+from flask import Blueprint, Flask
+from swagger_ui_bundle import swagger_ui_path
+
+from config import Config, config_from_env
+
+from . import auth, passwords, tasks
+from .errors import register_error_handlers
+from .extensions import api, db, jwt, migrate
+from .requests import register_request_checks
+
+
+def create_app(config: Config | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_object(config or config_from_env())
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_request_checks(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db)
+    jwt.init_app(app)
+    passwords.init_app(app)
+    api.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    api.register_blueprint(auth.blp)
+    api.register_blueprint(tasks.blp)
+    # Swagger UI's files come from the swagger-ui-bundle package: /docs works offline.
+    app.register_blueprint(
+        Blueprint("docs_assets", __name__, static_folder=swagger_ui_path, static_url_path=""),
+        url_prefix="/docs/assets",
+    )

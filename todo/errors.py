@@ -1,0 +1,112 @@
+"""Every failure, from every layer, as an application/problem+json answer (RFC 9457)."""
+
+import logging
+from http import HTTPStatus
+
+from flask import Flask, current_app, json
+from flask_smorest import Api
+from marshmallow import Schema, fields
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MIMETYPE = "application/problem+json"
+
+# Sentences for statuses whose werkzeug description speaks of HTML forms or servers.
+DETAILS = {
+    400: "The request could not be understood.",
+    404: "The requested resource was not found.",
+    405: "The method is not allowed for this resource.",
+    413: "The request body is larger than 64 KiB.",
+    422: "The request has invalid fields.",
+    500: "An unexpected error occurred; it has been logged.",
+}
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details: every error answer has this shape."""
+
+    type = fields.String(metadata={"example": "about:blank"})
+    title = fields.String(metadata={"example": "Not Found"})
+    status = fields.Integer(metadata={"example": 404})
+    detail = fields.String(metadata={"example": "Task not found"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Per-field messages (422 only)"},
+    )
+
+
+def problem(status: int, detail: str | None = None, headers=None, **extra):
+    """A problem+json response; `extra` adds members such as `errors`."""
+    body = {
+        "type": "about:blank",
+        "title": HTTP_STATUS_CODES.get(status, "Error"),
+        "status": status,
+        "detail": detail or DETAILS.get(status) or HTTP_STATUS_CODES.get(status, "Error"),
+        **extra,
+    }
+    return current_app.response_class(
+        json.dumps(body), status=status, headers=headers, mimetype=PROBLEM_MIMETYPE
+    )
+
+
+def field_errors(messages: dict) -> dict:
+    """webargs nests messages by location ({"json": {...}}); clients want them by field."""
+    flat = {}
+    for by_field in messages.values():
+        if isinstance(by_field, dict):
+            flat.update(by_field)
+        else:
+            flat.setdefault("_body", []).extend(by_field)
+    return flat
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, answering its errors (and Flask's) as problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
+    # Each view lists the errors it can give (`problems`); no catch-all "default".
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_responses(self):
+        """Document every error status as a problem+json body, as it is sent."""
+        for status in HTTPStatus:
+            if status >= 400:
+                self.spec.components.response(
+                    status.name,
+                    {
+                        "description": status.phrase,
+                        "content": {PROBLEM_MIMETYPE: {"schema": self.ERROR_SCHEMA}},
+                    },
+                    lazy=True,
+                )
+
+    def handle_http_exception(self, error: HTTPException):
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        data = getattr(error, "data", None) or {}
+        messages = data.get("messages")
+        if isinstance(error, InternalServerError):
+            return problem(500)
+        if error.code == 400 and messages:
+            return problem(400, "The request body is not valid JSON.", headers)
+        if error.code == 422 and messages:
+            return problem(422, headers=headers, errors=field_errors(messages))
+        detail = data.get("message")
+        if detail is None and error.code not in DETAILS:
+            detail = error.description
+        return problem(error.code, detail, headers)
+
+
+def database_unavailable(error: Exception):
+    """A refused, lost or exhausted connection is the database being away, not a bug."""
+    log.warning("database unavailable: %s", error)
+    return problem(503, "The database is unavailable; try again shortly.", {"Retry-After": "5"})
+
+
+def register_error_handlers(app: Flask) -> None:
+    for unavailable in (OperationalError, InterfaceError, PoolTimeout):
+        app.register_error_handler(unavailable, database_unavailable)
