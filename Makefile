@@ -3,7 +3,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 4000
 APP_ENV ?= development
-export PORT APP_ENV
+# The suite runs on SQLite always, and on PostgreSQL too when this server answers.
+TEST_DATABASE_URL ?= postgresql://127.0.0.1:5432/postgres
+export PORT APP_ENV TEST_DATABASE_URL
 
 .PHONY: run migrate test lint format clean
 

@@ -62,12 +62,12 @@ def engine_options(url: str) -> dict:
     }
 
 
-def development_secret() -> str:
+def development_secret(directory: Path = INSTANCE_DIR) -> str:
     """One generated secret per checkout, kept in instance/ so every worker signs alike."""
-    path = INSTANCE_DIR / "jwt-secret"
+    path = directory / "jwt-secret"
     if not path.exists():
-        INSTANCE_DIR.mkdir(exist_ok=True)
-        scratch = path.with_name(f"jwt-secret.{os.getpid()}")
+        directory.mkdir(exist_ok=True)
+        scratch = path.with_name(f"jwt-secret.{secrets.token_hex(8)}")
         scratch.write_text(secrets.token_urlsafe(48))
         try:
             os.link(scratch, path)  # atomic: the first worker to get here wins
@@ -139,9 +139,10 @@ class DevelopmentConfig(Config):
         return configured_secret() or development_secret()
 
 
-class TestConfig(Config):
+class TestingConfig(Config):
     """Tests: a fixed secret and cheap password hashing."""
 
+    __test__ = False  # pytest: a config, not a test class
     TESTING = True
 
     def __init__(self, database_url: str):

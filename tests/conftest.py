@@ -1,0 +1,95 @@
+"""Fixtures: one migrated app per database kind, emptied after every test; users and tokens."""
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from config import TestingConfig
+from tests.databases import KINDS, scratch_database
+from todo import create_app
+from todo.extensions import db
+from todo.models import Task
+
+PASSWORD = "password123"
+
+
+@pytest.fixture(scope="session", params=KINDS)
+def database_kind(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def migrated_app(database_kind, tmp_path_factory):
+    """An app on a scratch database brought to head by the migrations, as in production."""
+    with scratch_database(database_kind, tmp_path_factory.mktemp("db")) as url:
+        app = create_app(TestingConfig(url))
+        with app.app_context():
+            upgrade()
+        yield app
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(migrated_app):
+    """The migrated app; every row is deleted after the test, so each starts clean."""
+    yield migrated_app
+    with migrated_app.app_context():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(client):
+    """Sign up and log in through the API; returns the login answer plus auth headers."""
+
+    def make(email="test@example.com", password=PASSWORD):
+        assert (
+            client.post("/api/auth/signup", json={"email": email, "password": password}).status_code
+            == 201
+        )
+        login = client.post("/api/auth/login", json={"email": email, "password": password})
+        assert login.status_code == 200
+        body = login.get_json()
+        return {**body, "headers": {"Authorization": f"Bearer {body['token']}"}}
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user()
+
+
+@pytest.fixture
+def other_user(make_user):
+    return make_user("user2@example.com")
+
+
+@pytest.fixture
+def task(client, user):
+    """A task of `user`, created through the API."""
+    answer = client.post(
+        f"/api/{user['user_id']}/tasks",
+        json={"title": "Buy groceries", "description": "Milk, eggs, bread"},
+        headers=user["headers"],
+    )
+    assert answer.status_code == 201
+    return answer.get_json()
+
+
+@pytest.fixture
+def stored_tasks(app):
+    """The tasks table as the database has it, to check what a request did (or did not) write."""
+
+    def read():
+        with app.app_context():
+            return db.session.scalars(select(Task).order_by(Task.created_at)).all()
+
+    return read

@@ -1,0 +1,140 @@
+"""Bad input gets its contract status and a problem body, and the database stays unchanged."""
+
+import pytest
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def tasks_url(user):
+    return f"/api/{user['user_id']}/tasks"
+
+
+def assert_problem(answer, status):
+    assert answer.status_code == status
+    assert answer.content_type == PROBLEM
+    body = answer.get_json()
+    assert body["status"] == status
+    assert body["type"] == "about:blank"
+    assert isinstance(body["detail"], str) and body["detail"]
+    return body
+
+
+def test_malformed_json_is_400(client, user, tasks_url, stored_tasks):
+    answer = client.post(
+        tasks_url, data='{"title": ', content_type="application/json", headers=user["headers"]
+    )
+    assert assert_problem(answer, 400)["detail"] == "The request body is not valid JSON."
+    assert stored_tasks() == []
+
+
+def test_json_nested_too_deep_is_400(client, user, tasks_url, stored_tasks):
+    answer = client.post(
+        tasks_url, data="[" * 50_000, content_type="application/json", headers=user["headers"]
+    )
+    assert_problem(answer, 400)
+    assert stored_tasks() == []
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_body_that_is_not_json_is_415(client, user, tasks_url, stored_tasks, content_type):
+    answer = client.post(
+        tasks_url, data='{"title": "x"}', content_type=content_type, headers=user["headers"]
+    )
+    assert_problem(answer, 415)
+    assert stored_tasks() == []
+
+
+def test_body_over_64_kib_is_413(client, user, tasks_url, stored_tasks):
+    answer = client.post(
+        tasks_url, json={"title": "x", "description": "d" * 70_000}, headers=user["headers"]
+    )
+    assert_problem(answer, 413)
+    assert stored_tasks() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({}, {"title": ["Missing data for required field."]}),
+        ({"title": ""}, {"title": ["Length must be between 1 and 500."]}),
+        ({"title": "   "}, {"title": ["Length must be between 1 and 500."]}),
+        ({"title": "x" * 501}, {"title": ["Length must be between 1 and 500."]}),
+        ({"title": 5}, {"title": ["Not a valid string."]}),
+        ({"title": None}, {"title": ["Field may not be null."]}),
+        (
+            {"title": "x", "description": "d" * 10_001},
+            {"description": ["Longer than maximum length 10000."]},
+        ),
+        ({"title": "x", "description": 7}, {"description": ["Not a valid string."]}),
+        (
+            {"title": "x", "completed": "yes"},
+            {"completed": ["Not a valid boolean: use true or false."]},
+        ),
+        (
+            {"title": "x", "completed": "true"},
+            {"completed": ["Not a valid boolean: use true or false."]},
+        ),
+        (
+            {"title": "x", "completed": 1},
+            {"completed": ["Not a valid boolean: use true or false."]},
+        ),
+        ({"title": "x", "completed": None}, {"completed": ["Field may not be null."]}),
+        ({"title": "x", "id": "abc"}, {"id": ["Unknown field."]}),
+        ({"title": "x", "user_id": "abc"}, {"user_id": ["Unknown field."]}),
+        ({"title": "x", "created_at": "2026-01-01T00:00:00Z"}, {"created_at": ["Unknown field."]}),
+        (["title"], {"_schema": ["Invalid input type."]}),
+    ],
+)
+def test_invalid_task_fields_are_422_with_messages_per_field(
+    client, user, tasks_url, stored_tasks, body, errors
+):
+    answer = client.post(tasks_url, json=body, headers=user["headers"])
+    assert assert_problem(answer, 422)["errors"] == errors
+    assert stored_tasks() == []
+
+
+def test_invalid_replacement_is_422_and_leaves_the_task(client, user, task, stored_tasks):
+    answer = client.put(
+        f"/api/{user['user_id']}/tasks/{task['id']}",
+        json={"title": "", "description": "new"},
+        headers=user["headers"],
+    )
+    assert assert_problem(answer, 422)["errors"] == {"title": ["Length must be between 1 and 500."]}
+    [row] = stored_tasks()
+    assert (row.title, row.description) == (task["title"], task["description"])
+
+
+def test_title_of_500_characters_is_accepted(client, user, tasks_url):
+    answer = client.post(tasks_url, json={"title": "x" * 500}, headers=user["headers"])
+    assert answer.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/{user_id}/tasks/not-a-uuid",
+        "/api/not-a-uuid/tasks",
+        "/api/{user_id}/tasks/123/complete",
+    ],
+)
+def test_malformed_ids_are_404(client, user, path):
+    answer = client.get(path.format(user_id=user["user_id"]), headers=user["headers"])
+    assert_problem(answer, 404)
+
+
+def test_unknown_task_id_is_404(client, user, tasks_url):
+    answer = client.get(
+        f"{tasks_url}/00000000-0000-4000-8000-000000000000", headers=user["headers"]
+    )
+    assert assert_problem(answer, 404)["detail"] == "Task not found."
+
+
+def test_unsupported_method_is_405_with_allow(client, user, tasks_url):
+    answer = client.delete(tasks_url, headers=user["headers"])
+    assert_problem(answer, 405)
+    assert "POST" in answer.headers["Allow"]
+
+
+def test_unknown_route_is_404_problem(client):
+    assert_problem(client.get("/nowhere"), 404)

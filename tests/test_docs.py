@@ -1,0 +1,67 @@
+"""The OpenAPI document covers every route; the interactive docs work with no internet."""
+
+import re
+
+import pytest
+
+API_ROUTES = {
+    "/api/auth/signup": {"post"},
+    "/api/auth/login": {"post"},
+    "/api/auth/me": {"get"},
+    "/api/{user_id}/tasks": {"get", "post"},
+    "/api/{user_id}/tasks/{task_id}": {"get", "put", "delete"},
+    "/api/{user_id}/tasks/{task_id}/complete": {"patch"},
+}
+
+
+@pytest.fixture
+def spec(client):
+    answer = client.get("/openapi.json")
+    assert answer.status_code == 200
+    return answer.get_json()
+
+
+def test_openapi_document_lists_every_route(spec):
+    assert spec["openapi"].startswith("3.")
+    assert {path: set(ops) - {"parameters"} for path, ops in spec["paths"].items()} == API_ROUTES
+
+
+def test_every_task_operation_documents_its_errors_as_problems(spec):
+    for path, operations in spec["paths"].items():
+        if not path.startswith("/api/{user_id}"):
+            continue
+        for name, operation in operations.items():
+            if name == "parameters":
+                continue
+            assert {"401", "403"} <= set(operation["responses"]), (path, name)
+            if "{task_id}" in path:
+                assert "404" in operation["responses"], (path, name)
+    problem = spec["components"]["responses"]["NOT_FOUND"]["content"]
+    assert list(problem) == ["application/problem+json"]
+
+
+def test_request_bodies_have_schemas(spec):
+    body = spec["paths"]["/api/{user_id}/tasks"]["post"]["requestBody"]
+    schema_ref = body["content"]["application/json"]["schema"]["$ref"]
+    schema = spec["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
+    assert schema["required"] == ["title"]
+    assert schema["properties"]["title"]["maxLength"] == 500
+
+
+def test_signup_and_login_need_no_token(spec):
+    assert spec["paths"]["/api/auth/signup"]["post"]["security"] == []
+    assert spec["paths"]["/api/auth/login"]["post"]["security"] == []
+    assert spec["security"] == [{"bearerAuth": []}]
+
+
+def test_docs_page_loads_its_assets_from_this_server(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets, html
+    for asset in assets:
+        assert asset.startswith("/docs/assets/"), asset
+        with client.get(asset) as answer:
+            assert answer.status_code == 200
+    assert "https://" not in html and "http://" not in html
