@@ -50,7 +50,7 @@ def problem(status: int, detail: str | None = None, headers=None, **extra):
         **extra,
     }
     return current_app.response_class(
-        json.dumps(body), status=status, headers=headers, mimetype=PROBLEM_MIMETYPE
+        json.dumps(body) + "\n", status=status, headers=headers, mimetype=PROBLEM_MIMETYPE
     )
 
 
