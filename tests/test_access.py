@@ -13,15 +13,17 @@ TASK_ROUTES = [
     ("POST", "/api/{user_id}/tasks"),
     ("GET", "/api/{user_id}/tasks/{task_id}"),
     ("PUT", "/api/{user_id}/tasks/{task_id}"),
+    ("PATCH", "/api/{user_id}/tasks/{task_id}"),
     ("DELETE", "/api/{user_id}/tasks/{task_id}"),
     ("PATCH", "/api/{user_id}/tasks/{task_id}/complete"),
 ]
 SINGLE_TASK_ROUTES = [route for route in TASK_ROUTES if "{task_id}" in route[1]]
-BODY = {"title": "Changed"}
 
 
 def call(client, method, path, headers=None):
-    return client.open(path, method=method, json=BODY, headers=headers or {})
+    """The route called with a body it would accept from its owner."""
+    body = {"completed": True} if path.endswith("/complete") else {"title": "Changed"}
+    return client.open(path, method=method, json=body, headers=headers or {})
 
 
 @pytest.mark.parametrize(("method", "path"), TASK_ROUTES)

@@ -9,7 +9,7 @@ API_ROUTES = {
     "/api/auth/login": {"post"},
     "/api/auth/me": {"get"},
     "/api/{user_id}/tasks": {"get", "post"},
-    "/api/{user_id}/tasks/{task_id}": {"get", "put", "delete"},
+    "/api/{user_id}/tasks/{task_id}": {"get", "put", "patch", "delete"},
     "/api/{user_id}/tasks/{task_id}/complete": {"patch"},
 }
 

@@ -28,11 +28,11 @@ def tables():
 
 def test_upgrade_downgrade_upgrade_round_trips(empty_app):
     upgrade()
-    assert tables() == {"alembic_version", "users", "tasks"}
+    assert tables() == {"alembic_version", "users", "tasks", "idempotency_keys"}
     downgrade(revision="base")
     assert tables() <= {"alembic_version"}
     upgrade()
-    assert tables() == {"alembic_version", "users", "tasks"}
+    assert tables() == {"alembic_version", "users", "tasks", "idempotency_keys"}
 
 
 def test_schema_has_the_keys_index_and_checks(empty_app):

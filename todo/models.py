@@ -3,7 +3,17 @@
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .extensions import db
@@ -51,8 +61,14 @@ class Task(db.Model):
             f"description IS NULL OR length(description) <= {DESCRIPTION_MAX}",
             name="description_length",
         ),
-        # "This user's tasks in order": the list's default sort, ties broken by id.
+        # "This user's tasks in order", for each sort of the list (ties broken by id), and
+        # the default order within the `completed` filter: a page is a range scan of one index.
         Index("ix_tasks_user_id_created_at_id", "user_id", "created_at", "id"),
+        Index("ix_tasks_user_id_updated_at_id", "user_id", "updated_at", "id"),
+        Index("ix_tasks_user_id_title_id", "user_id", "title", "id"),
+        Index(
+            "ix_tasks_user_id_completed_created_at_id", "user_id", "completed", "created_at", "id"
+        ),
     )
 
     # Keyed on user_id first so the table can be distributed by user (Citus).
@@ -65,3 +81,22 @@ class Task(db.Model):
     completed: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Bumped by every change; the ETag, and what If-Match is checked against inside the UPDATE.
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+
+
+class IdempotencyKey(db.Model):
+    """The first answer to a POST sent with an Idempotency-Key, replayed to its retries."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int]
+    headers: Mapped[dict] = mapped_column(JSON)
+    body: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

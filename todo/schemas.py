@@ -80,11 +80,24 @@ class TaskSchema(Schema):
     updated_at = UTCTimestamp(dump_only=True)
 
 
-class TaskInputSchema(Schema):
+class TaskChangesSchema(Schema):
+    """Some of a task's fields: only the ones sent change."""
+
+    title = TrimmedString(validate=validate.Length(min=1, max=TITLE_MAX))
+    description = fields.String(allow_none=True, validate=validate.Length(max=DESCRIPTION_MAX))
+    completed = StrictBoolean()
+
+
+class TaskInputSchema(TaskChangesSchema):
     """A new task, or the full replacement of one (an omitted description becomes null)."""
 
     title = TrimmedString(required=True, validate=validate.Length(min=1, max=TITLE_MAX))
     description = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=DESCRIPTION_MAX)
     )
+
+
+class CompletionSchema(Schema):
+    """Without `completed` the task's completion flips; with it, it is set (safe to retry)."""
+
     completed = StrictBoolean()

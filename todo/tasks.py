@@ -2,21 +2,36 @@
 
 import uuid
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask_jwt_extended import current_user, verify_jwt_in_request
 from flask_smorest import abort
-from sqlalchemy import delete, not_, select, update
+from sqlalchemy import case, delete, false, not_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
+from . import idempotency
 from .blueprint import Blueprint
+from .etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, if_match_condition, not_modified
 from .extensions import db
 from .models import Task, utcnow
-from .schemas import TaskInputSchema, TaskSchema
+from .pagination import ListQuerySchema, count_statement, next_link, page_statement
+from .schemas import CompletionSchema, TaskChangesSchema, TaskInputSchema, TaskSchema
 
 blp = Blueprint(
     "tasks", __name__, url_prefix="/api/<uuid:user_id>/tasks", description="A user's own tasks"
 )
 
 TASK_NOT_FOUND = "Task not found."
+LIST_HEADERS = {
+    "X-Total-Count": {"description": "Tasks matching the filters", "schema": {"type": "integer"}},
+    "Link": {
+        "description": '`<url>; rel="next"` while more pages remain',
+        "schema": {"type": "string"},
+    },
+}
+CREATED_HEADERS = {
+    **ETAG_HEADER,
+    "Location": {"description": "The new task's URL", "schema": {"type": "string"}},
+}
 
 
 @blp.before_request
@@ -41,72 +56,136 @@ def one_or_404(statement) -> Task:
     return task
 
 
-@blp.route("", methods=["GET"])
-@blp.response(200, TaskSchema(many=True))
-@blp.problems(401, 403, 503)
-def list_tasks(user_id):
-    """List the user's tasks, oldest first."""
-    return db.session.scalars(
-        select(Task).where(Task.user_id == current_user.id).order_by(Task.created_at, Task.id)
+def guarded_or_fail(statement, task_id: uuid.UUID):
+    """Run a write narrowed by If-Match; on no row, tell a stale ETag (412) from no task (404)."""
+    result = db.session.scalar(statement.where(if_match_condition()))
+    if result is None:
+        if db.session.scalar(owned(select(Task.id), task_id)) is not None:
+            abort(412, message="The task has changed since the ETag in If-Match.")
+        abort(404, message=TASK_NOT_FOUND)
+    return result
+
+
+def write(task_id: uuid.UUID, values: dict):
+    """One UPDATE … RETURNING. `version` and `updated_at` move only if a value really changes."""
+    changed = or_(false(), *(getattr(Task, name).is_distinct_from(v) for name, v in values.items()))
+    statement = (
+        owned(update(Task), task_id)
+        .values(
+            **values,
+            version=case((changed, Task.version + 1), else_=Task.version),
+            updated_at=case((changed, utcnow()), else_=Task.updated_at),
+        )
+        .returning(Task)
     )
+    task = guarded_or_fail(statement, task_id)
+    db.session.commit()
+    return task, {"ETag": etag(task)}
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(ListQuerySchema, location="query", error_status_code=400)
+@blp.response(200, TaskSchema(many=True), headers=LIST_HEADERS)
+@blp.problems(401, 403, 503)
+def list_tasks(query, user_id):
+    """List the user's tasks: filtered, sorted, a page at a time (keyset cursors)."""
+    tasks = db.session.scalars(page_statement(current_user.id, query)).all()
+    headers = {"X-Total-Count": str(db.session.scalar(count_statement(current_user.id, query)))}
+    if len(tasks) > query["limit"]:
+        tasks = tasks[: query["limit"]]
+        headers["Link"] = next_link(query, tasks[-1])
+    return tasks, headers
 
 
 @blp.route("", methods=["POST"])
+@blp.doc(parameters=[idempotency.HEADER])
 @blp.arguments(TaskInputSchema)
-@blp.response(201, TaskSchema)
-@blp.problems(400, 401, 403, 413, 415, 503)
+@blp.response(201, TaskSchema, headers=CREATED_HEADERS)
+@blp.problems(400, 401, 403, 409, 413, 415, 503)
 def create_task(fields, user_id):
     """Create a task; its `created_at` and `updated_at` are the same instant."""
+    key = idempotency.request_key()
+    if key is not None:
+        request_hash = idempotency.fingerprint(fields)
+        idempotency.purge_expired()
+        if replay := idempotency.stored_answer(current_user.id, key, request_hash):
+            return replay
     now = utcnow()
     task = Task(user_id=current_user.id, created_at=now, updated_at=now, **fields)
     db.session.add(task)
-    db.session.commit()
-    location = url_for("tasks.read_task", user_id=user_id, task_id=task.id)
-    return task, {"Location": location}
+    db.session.flush()
+    headers = {
+        "Location": url_for("tasks.read_task", user_id=user_id, task_id=task.id),
+        "ETag": etag(task),
+    }
+    if key is not None:
+        body = TaskSchema().dump(task)
+        idempotency.remember(current_user.id, key, request_hash, 201, body, headers)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer as it did.
+        db.session.rollback()
+        if key is None or not (
+            replay := idempotency.stored_answer(current_user.id, key, request_hash)
+        ):
+            raise
+        return replay
+    return task, headers
 
 
 @blp.route("/<uuid:task_id>", methods=["GET"])
-@blp.response(200, TaskSchema)
+@blp.doc(parameters=[IF_NONE_MATCH])
+@blp.response(200, TaskSchema, headers=ETAG_HEADER)
+@blp.alt_response(304, description="Not Modified: the task still has the ETag sent")
 @blp.problems(401, 403, 404, 503)
 def read_task(user_id, task_id):
     """Read one task."""
-    return one_or_404(owned(select(Task), task_id))
+    task = one_or_404(owned(select(Task), task_id))
+    if not_modified(task):
+        return current_app.response_class(status=304, headers={"ETag": etag(task)})
+    return task, {"ETag": etag(task)}
 
 
 @blp.route("/<uuid:task_id>", methods=["PUT"])
+@blp.doc(parameters=[IF_MATCH])
 @blp.arguments(TaskInputSchema)
-@blp.response(200, TaskSchema)
-@blp.problems(400, 401, 403, 404, 413, 415, 503)
+@blp.response(200, TaskSchema, headers=ETAG_HEADER)
+@blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def replace_task(fields, user_id, task_id):
     """Replace a task's title and description (an omitted description becomes null).
 
     `completed` changes only when it is sent.
     """
-    task = one_or_404(
-        owned(update(Task), task_id).values(**fields, updated_at=utcnow()).returning(Task)
-    )
-    db.session.commit()
-    return task
+    return write(task_id, fields)
 
 
-@blp.route("/<uuid:task_id>", methods=["DELETE"])
-@blp.response(204)
-@blp.problems(401, 403, 404, 503)
-def delete_task(user_id, task_id):
-    """Delete a task."""
-    one_or_404(owned(delete(Task), task_id).returning(Task.id))
-    db.session.commit()
+@blp.route("/<uuid:task_id>", methods=["PATCH"])
+@blp.doc(parameters=[IF_MATCH])
+@blp.arguments(TaskChangesSchema)
+@blp.response(200, TaskSchema, headers=ETAG_HEADER)
+@blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
+def update_task(fields, user_id, task_id):
+    """Change only the fields sent."""
+    return write(task_id, fields)
 
 
 @blp.route("/<uuid:task_id>/complete", methods=["PATCH"])
-@blp.response(200, TaskSchema)
-@blp.problems(401, 403, 404, 503)
-def toggle_task(user_id, task_id):
-    """Flip `completed`, in one atomic statement: N concurrent toggles flip it N times."""
-    task = one_or_404(
-        owned(update(Task), task_id)
-        .values(completed=not_(Task.completed), updated_at=utcnow())
-        .returning(Task)
-    )
+@blp.doc(parameters=[IF_MATCH])
+@blp.arguments(CompletionSchema, required=False)
+@blp.response(200, TaskSchema, headers=ETAG_HEADER)
+@blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
+def toggle_task(fields, user_id, task_id):
+    """Flip `completed` atomically (N concurrent toggles flip it N times), or set it to the
+    `completed` sent (safe to retry)."""
+    return write(task_id, {"completed": fields.get("completed", not_(Task.completed))})
+
+
+@blp.route("/<uuid:task_id>", methods=["DELETE"])
+@blp.doc(parameters=[IF_MATCH])
+@blp.response(204)
+@blp.problems(401, 403, 404, 412, 503)
+def delete_task(user_id, task_id):
+    """Delete a task."""
+    guarded_or_fail(owned(delete(Task), task_id).returning(Task.id), task_id)
     db.session.commit()
-    return task

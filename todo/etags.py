@@ -1,0 +1,45 @@
+"""ETags of single tasks (their version), and the If-Match / If-None-Match checks made with them.
+
+If-Match is turned into a condition of the write statement itself, so the check and the write
+are one atomic step: two writers holding the same ETag cannot both succeed.
+"""
+
+from flask import request
+from sqlalchemy import ColumnElement, false, true
+
+from .models import Task
+
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "Apply only if the task's ETag is one of these (or `*`); else 412",
+}
+IF_NONE_MATCH = {
+    "in": "header",
+    "name": "If-None-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "Answer 304 with no body if the task's ETag is one of these",
+}
+ETAG_HEADER = {"ETag": {"description": "The task's version", "schema": {"type": "string"}}}
+
+
+def etag(task: Task) -> str:
+    return f'"{task.version}"'
+
+
+def if_match_condition() -> ColumnElement[bool]:
+    """The versions If-Match allows (strong comparison); no header allows any."""
+    if not request.headers.get("If-Match"):
+        return true()
+    if request.if_match.star_tag:
+        return true()
+    versions = [int(tag) for tag in request.if_match.as_set() if tag.isdigit()]
+    return Task.version.in_(versions) if versions else false()
+
+
+def not_modified(task: Task) -> bool:
+    """True when If-None-Match names the task's current ETag (weak comparison)."""
+    return request.if_none_match.contains_weak(str(task.version))

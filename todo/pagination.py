@@ -1,0 +1,116 @@
+"""The task list's query: filters, sort orders and keyset cursors (a deep page costs what the
+first one does: it starts where the last row of the previous page sorts, through an index)."""
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from urllib.parse import urlencode
+
+from flask import request
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from sqlalchemy import Select, func, or_, select, tuple_
+
+from .models import Task
+
+SORTS = ["created_at", "-created_at", "updated_at", "-updated_at", "title", "-title"]
+TIMESTAMP_SORTS = {"created_at", "updated_at"}
+
+
+def encode_cursor(sort: str, task: Task) -> str:
+    """The position after `task` in `sort` order, as an opaque URL-safe token."""
+    column = sort.lstrip("-")
+    value = getattr(task, column)
+    if column in TIMESTAMP_SORTS:
+        value = value.isoformat()
+    raw = json.dumps([sort, value, str(task.id)], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+class Cursor(fields.String):
+    """Decodes a cursor to (sort, value, id); anything this API did not issue is refused."""
+
+    default_error_messages = {"invalid": "Not a valid cursor: use the Link of the previous page."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        token = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            sort, position, task_id = json.loads(raw)
+            if sort.lstrip("-") in TIMESTAMP_SORTS:
+                position = datetime.fromisoformat(position)
+            if sort not in SORTS or not isinstance(position, str | datetime):
+                raise ValueError(sort)
+            return sort, position, uuid.UUID(task_id)
+        except (binascii.Error, ValueError, TypeError, AttributeError) as error:
+            raise self.make_error("invalid") from error
+
+
+class ListQuerySchema(Schema):
+    completed = fields.Boolean(
+        truthy={"true"}, falsy={"false"}, metadata={"description": "Only done, or only open, tasks"}
+    )
+    q = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Case-insensitive substring of the title or description"},
+    )
+    sort = fields.String(
+        load_default="created_at",
+        validate=validate.OneOf(SORTS),
+        metadata={"description": "Order of the list; ties are broken by id"},
+    )
+    limit = fields.Integer(
+        load_default=100,
+        validate=validate.Range(min=1, max=500),
+        metadata={"description": "Page size"},
+    )
+    cursor = Cursor(
+        metadata={"description": "Where the page starts: from the previous page's Link"}
+    )
+
+    @validates_schema
+    def cursor_matches_sort(self, data, **kwargs):
+        if "cursor" in data and data["cursor"][0] != data["sort"]:
+            raise ValidationError("This cursor belongs to another sort order.", "cursor")
+
+
+def filtered(statement: Select, user_id: uuid.UUID, query: dict) -> Select:
+    """The user's tasks that match the query's filters."""
+    statement = statement.where(Task.user_id == user_id)
+    if "completed" in query:
+        statement = statement.where(Task.completed == query["completed"])
+    if "q" in query:
+        statement = statement.where(
+            or_(
+                Task.title.icontains(query["q"], autoescape=True),
+                func.coalesce(Task.description, "").icontains(query["q"], autoescape=True),
+            )
+        )
+    return statement
+
+
+def page_statement(user_id: uuid.UUID, query: dict) -> Select:
+    """One page (plus one row, to tell whether another page follows) in the asked order."""
+    sort = query["sort"]
+    key = (getattr(Task, sort.lstrip("-")), Task.id)
+    descending = sort.startswith("-")
+    statement = filtered(select(Task), user_id, query)
+    if "cursor" in query:
+        _, position, after_id = query["cursor"]
+        bound = tuple_(*key)
+        after = tuple_(position, after_id)
+        statement = statement.where(bound < after if descending else bound > after)
+    order = [column.desc() if descending else column.asc() for column in key]
+    return statement.order_by(*order).limit(query["limit"] + 1)
+
+
+def count_statement(user_id: uuid.UUID, query: dict) -> Select:
+    return filtered(select(func.count()).select_from(Task), user_id, query)
+
+
+def next_link(query: dict, last: Task) -> str:
+    """`<url>; rel="next"` for the page after `last`, keeping every other parameter."""
+    params = {key: value for key, value in request.args.items() if key != "cursor"}
+    params["cursor"] = encode_cursor(query["sort"], last)
+    return f'<{request.base_url}?{urlencode(params)}>; rel="next"'
