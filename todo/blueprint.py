@@ -7,13 +7,17 @@ from webargs import flaskparser
 
 
 class JSONParser(flaskparser.FlaskParser):
-    """webargs' parser, answering 400 (not 500) to JSON nested too deep to decode."""
+    """webargs' parser, with a readable 400 for bodies that are not JSON or nest too deep
+    to decode (which would otherwise be a RecursionError, a 500)."""
 
     def _raw_load_json(self, req):
         try:
             return super()._raw_load_json(req)
         except RecursionError:
-            flaskparser.abort(400, messages={"json": ["The JSON body is nested too deeply."]})
+            flaskparser.abort(400, message="The JSON body is nested too deeply.")
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        flaskparser.abort(400, message="The request body is not valid JSON.")
 
 
 class Blueprint(flask_smorest.Blueprint):

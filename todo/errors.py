@@ -15,13 +15,15 @@ log = logging.getLogger(__name__)
 
 PROBLEM_MIMETYPE = "application/problem+json"
 
+INVALID_FIELDS = "The request has invalid fields."
+INVALID_QUERY = "The query parameters are invalid."
+
 # Sentences for statuses whose werkzeug description speaks of HTML forms or servers.
 DETAILS = {
     400: "The request could not be understood.",
     404: "The requested resource was not found.",
     405: "The method is not allowed for this resource.",
     413: "The request body is larger than 64 KiB.",
-    422: "The request has invalid fields.",
     500: "An unexpected error occurred; it has been logged.",
 }
 
@@ -56,13 +58,7 @@ def problem(status: int, detail: str | None = None, headers=None, **extra):
 
 def field_errors(messages: dict) -> dict:
     """webargs nests messages by location ({"json": {...}}); clients want them by field."""
-    flat = {}
-    for by_field in messages.values():
-        if isinstance(by_field, dict):
-            flat.update(by_field)
-        else:
-            flat.setdefault("_body", []).extend(by_field)
-    return flat
+    return {field: errors for by_field in messages.values() for field, errors in by_field.items()}
 
 
 class ProblemApi(Api):
@@ -91,10 +87,9 @@ class ProblemApi(Api):
         messages = data.get("messages")
         if isinstance(error, InternalServerError):
             return problem(500)
-        if error.code == 400 and messages:
-            return problem(400, "The request body is not valid JSON.", headers)
-        if error.code == 422 and messages:
-            return problem(422, headers=headers, errors=field_errors(messages))
+        if messages:
+            detail = INVALID_QUERY if "query" in messages else INVALID_FIELDS
+            return problem(error.code, detail, headers, errors=field_errors(messages))
         detail = data.get("message")
         if detail is None and error.code not in DETAILS:
             detail = error.description

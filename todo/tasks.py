@@ -5,6 +5,7 @@ import uuid
 from flask import current_app, request, url_for
 from flask_jwt_extended import current_user, verify_jwt_in_request
 from flask_smorest import abort
+from marshmallow import RAISE
 from sqlalchemy import case, delete, false, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -84,7 +85,7 @@ def write(task_id: uuid.UUID, values: dict):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(ListQuerySchema, location="query", error_status_code=400)
+@blp.arguments(ListQuerySchema, location="query", unknown=RAISE, error_status_code=400)
 @blp.response(200, TaskSchema(many=True), headers=LIST_HEADERS)
 @blp.problems(401, 403, 503)
 def list_tasks(query, user_id):

@@ -1,0 +1,136 @@
+"""The list's query: every sort walked page by page with keyset cursors, filters, headers."""
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from todo.extensions import db
+from todo.models import Task
+from todo.pagination import SORTS
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def many_tasks(app, user):
+    """250 tasks, written straight to the database: timestamps shared by groups of 5 and
+    titles shared by groups of 3, so only the id can break ties. Every 4th one is done."""
+    owner = uuid.UUID(user["user_id"])
+    with app.app_context():
+        for n in range(250):
+            db.session.add(
+                Task(
+                    user_id=owner,
+                    title=f"task {n // 3:03d}",
+                    description="groceries" if n % 10 == 0 else None,
+                    completed=n % 4 == 0,
+                    created_at=START + timedelta(minutes=n // 5),
+                    updated_at=START + timedelta(hours=1, minutes=(250 - n) // 5),
+                )
+            )
+        db.session.commit()
+        return db.session.query(Task).filter_by(user_id=owner).all()
+
+
+def expected_ids(tasks, sort):
+    column = sort.lstrip("-")
+    ordered = sorted(tasks, key=lambda task: (getattr(task, column), task.id))
+    if sort.startswith("-"):
+        ordered.reverse()
+    return [str(task.id) for task in ordered]
+
+
+def walk(client, user, url):
+    """Follow rel="next" links from `url`; returns every page's ids and the last answer."""
+    pages = []
+    while url:
+        answer = client.get(url, headers=user["headers"])
+        assert answer.status_code == 200, answer.get_json()
+        pages.append([task["id"] for task in answer.get_json()])
+        link = answer.headers.get("Link")
+        url = re.fullmatch(r'<http://localhost(.+)>; rel="next"', link).group(1) if link else None
+    return pages, answer
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_pages_of_every_sort_join_into_the_whole_ordered_list(client, user, many_tasks, sort):
+    pages, last = walk(client, user, f"/api/{user['user_id']}/tasks?sort={sort}&limit=7")
+    assert [len(page) for page in pages] == [7] * 35 + [5]
+    assert [task_id for page in pages for task_id in page] == expected_ids(many_tasks, sort)
+    assert last.headers["X-Total-Count"] == "250"
+    assert "Link" not in last.headers
+
+
+@pytest.mark.parametrize(
+    ("query", "keep"),
+    [
+        ("completed=true", lambda task: task.completed),
+        ("completed=false", lambda task: not task.completed),
+        ("q=GROCERIES", lambda task: task.description == "groceries"),
+        ("q=task 01", lambda task: task.title.startswith("task 01")),
+        ("completed=true&q=groceries", lambda task: task.completed and task.description),
+    ],
+)
+def test_filters_hold_across_pages(client, user, many_tasks, query, keep):
+    wanted = [task for task in many_tasks if keep(task)]
+    url = f"/api/{user['user_id']}/tasks?{query}&sort=-updated_at&limit=7"
+    pages, last = walk(client, user, url)
+    assert [task_id for page in pages for task_id in page] == expected_ids(wanted, "-updated_at")
+    assert last.headers["X-Total-Count"] == str(len(wanted))
+
+
+def test_default_list_is_100_oldest_first_with_a_next_link(client, user, many_tasks):
+    answer = client.get(f"/api/{user['user_id']}/tasks", headers=user["headers"])
+    assert [task["id"] for task in answer.get_json()] == expected_ids(many_tasks, "created_at")[
+        :100
+    ]
+    assert answer.headers["X-Total-Count"] == "250"
+    assert 'rel="next"' in answer.headers["Link"]
+
+
+def test_search_treats_wildcards_literally(client, user):
+    url = f"/api/{user['user_id']}/tasks"
+    for title in ["100% done", "100 done"]:
+        client.post(url, json={"title": title}, headers=user["headers"])
+    answer = client.get(f"{url}?q=0%25", headers=user["headers"])
+    assert [task["title"] for task in answer.get_json()] == ["100% done"]
+
+
+def test_empty_list_has_a_zero_count_and_no_link(client, user):
+    answer = client.get(f"/api/{user['user_id']}/tasks", headers=user["headers"])
+    assert answer.get_json() == []
+    assert answer.headers["X-Total-Count"] == "0"
+    assert "Link" not in answer.headers
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("limit=ten", "limit"),
+        ("sort=priority", "sort"),
+        ("completed=yes", "completed"),
+        ("completed=1", "completed"),
+        ("q=", "q"),
+        ("cursor=not-a-cursor", "cursor"),
+        ("cursor=WyJ0aXRsZSJd", "cursor"),
+        ("page=2", "page"),
+    ],
+)
+def test_bad_query_parameter_is_400_naming_it(client, user, query, field):
+    answer = client.get(f"/api/{user['user_id']}/tasks?{query}", headers=user["headers"])
+    assert answer.status_code == 400
+    assert answer.content_type == "application/problem+json"
+    assert list(answer.get_json()["errors"]) == [field]
+
+
+def test_cursor_of_another_sort_is_400(client, user, many_tasks):
+    url = f"/api/{user['user_id']}/tasks"
+    link = client.get(f"{url}?sort=title&limit=5", headers=user["headers"]).headers["Link"]
+    cursor = re.search(r"cursor=([^&>]+)", link).group(1)
+    answer = client.get(f"{url}?sort=-title&cursor={cursor}", headers=user["headers"])
+    assert answer.status_code == 400
+    assert answer.get_json()["errors"] == {"cursor": ["This cursor belongs to another sort order."]}
