@@ -65,3 +65,26 @@ def test_docs_page_loads_its_assets_from_this_server(client):
         with client.get(asset) as answer:
             assert answer.status_code == 200
     assert "https://" not in html and "http://" not in html
+
+
+def parameter_names(operation):
+    return {parameter["name"] for parameter in operation.get("parameters", [])}
+
+
+def test_list_documents_its_query_parameters_and_headers(spec):
+    operation = spec["paths"]["/api/{user_id}/tasks"]["get"]
+    assert parameter_names(operation) == {"completed", "q", "sort", "limit", "cursor"}
+    assert set(operation["responses"]["200"]["headers"]) == {"X-Total-Count", "Link"}
+    assert "400" in operation["responses"]
+
+
+def test_single_task_operations_document_their_conditional_headers(spec):
+    task = spec["paths"]["/api/{user_id}/tasks/{task_id}"]
+    assert "If-None-Match" in parameter_names(task["get"])
+    assert "304" in task["get"]["responses"]
+    for method in ("put", "patch", "delete"):
+        assert "If-Match" in parameter_names(task[method])
+        assert "412" in task[method]["responses"]
+    create = spec["paths"]["/api/{user_id}/tasks"]["post"]
+    assert "Idempotency-Key" in parameter_names(create)
+    assert set(create["responses"]["201"]["headers"]) == {"ETag", "Location"}

@@ -3,7 +3,7 @@
 import logging
 from http import HTTPStatus
 
-from flask import Flask, current_app, json
+from flask import Flask, current_app
 from flask_smorest import Api
 from marshmallow import Schema, fields
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -52,7 +52,10 @@ def problem(status: int, detail: str | None = None, headers=None, **extra):
         **extra,
     }
     return current_app.response_class(
-        json.dumps(body) + "\n", status=status, headers=headers, mimetype=PROBLEM_MIMETYPE
+        current_app.json.dumps(body) + "\n",
+        status=status,
+        headers=headers,
+        mimetype=PROBLEM_MIMETYPE,
     )
 
 

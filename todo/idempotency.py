@@ -57,12 +57,10 @@ def stored_answer(user_id: uuid.UUID, key: str, request_hash: str):
         return None
     if stored.request_hash != request_hash:
         abort(409, message="This Idempotency-Key was already used with another request body.")
-    return current_app.response_class(
-        json.dumps(stored.body),
-        status=stored.status,
-        headers={**stored.headers, "Idempotent-Replayed": "true"},
-        mimetype="application/json",
-    )
+    answer = current_app.json.response(stored.body)
+    answer.status_code = stored.status
+    answer.headers.update({**stored.headers, "Idempotent-Replayed": "true"})
+    return answer
 
 
 def remember(user_id: uuid.UUID, key: str, request_hash: str, status: int, body, headers) -> None:
