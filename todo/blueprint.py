@@ -20,6 +20,17 @@ class JSONParser(flaskparser.FlaskParser):
         flaskparser.abort(400, message="The request body is not valid JSON.")
 
 
+def header_parameter(name: str, description: str, **schema) -> dict:
+    """An optional request header, as an OpenAPI parameter."""
+    return {
+        "in": "header",
+        "name": name,
+        "required": False,
+        "schema": {"type": "string", **schema},
+        "description": description,
+    }
+
+
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = JSONParser()
 

@@ -7,22 +7,15 @@ are one atomic step: two writers holding the same ETag cannot both succeed.
 from flask import request
 from sqlalchemy import ColumnElement, false, true
 
+from .blueprint import header_parameter
 from .models import Task
 
-IF_MATCH = {
-    "in": "header",
-    "name": "If-Match",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": "Apply only if the task's ETag is one of these (or `*`); else 412",
-}
-IF_NONE_MATCH = {
-    "in": "header",
-    "name": "If-None-Match",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": "Answer 304 with no body if the task's ETag is one of these",
-}
+IF_MATCH = header_parameter(
+    "If-Match", "Apply only if the task's ETag is one of these (or `*`); else 412"
+)
+IF_NONE_MATCH = header_parameter(
+    "If-None-Match", "Answer 304 with no body if the task's ETag is one of these"
+)
 ETAG_HEADER = {"ETag": {"description": "The task's version", "schema": {"type": "string"}}}
 
 

@@ -15,19 +15,19 @@ from flask import current_app, request
 from flask_smorest import abort
 from sqlalchemy import delete
 
+from .blueprint import header_parameter
 from .extensions import db
 from .models import IdempotencyKey, utcnow
 
 KEEP_FOR = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 
-HEADER = {
-    "in": "header",
-    "name": "Idempotency-Key",
-    "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
-    "description": "Retries with this key (kept 24 h) get the first answer; another body is 409",
-}
+HEADER = header_parameter(
+    "Idempotency-Key",
+    "Retries with this key (kept 24 h) get the first answer; another body is 409",
+    minLength=1,
+    maxLength=MAX_KEY_LENGTH,
+)
 
 
 def request_key() -> str | None:
