@@ -19,6 +19,10 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -106,6 +110,31 @@ class Config:
         },
     }
 
+    CORS_RESOURCES = r"/api/*"
+    CORS_ALLOW_HEADERS = [
+        "Authorization",
+        "Content-Type",
+        "If-Match",
+        "If-None-Match",
+        "Idempotency-Key",
+        "X-Request-ID",
+    ]
+    CORS_EXPOSE_HEADERS = [
+        "ETag",
+        "Location",
+        "Link",
+        "X-Total-Count",
+        "X-Request-ID",
+        "Retry-After",
+    ]
+    CORS_MAX_AGE = 600
+
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_STRATEGY = "sliding-window-counter"
+    # Throttling fails open: a Redis outage must not lock everyone out of logging in.
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+
     def __init__(self, database_url: str | None = None):
         url = normalise_database_url(
             database_url
@@ -121,6 +150,17 @@ class Config:
         self.ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 65536)  # KiB
         self.ARGON2_PARALLELISM = env_int("ARGON2_PARALLELISM", 4)
+        self.CORS_ORIGINS = env_list("CORS_ORIGINS", "http://localhost:3000")
+        self.TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+        self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_LOGIN_PER_EMAIL = os.environ.get("RATELIMIT_LOGIN_PER_EMAIL", "5 per minute")
+        self.RATELIMIT_LOGIN_PER_ADDRESS = os.environ.get(
+            "RATELIMIT_LOGIN_PER_ADDRESS", "30 per minute"
+        )
+        self.RATELIMIT_SIGNUP_PER_ADDRESS = os.environ.get(
+            "RATELIMIT_SIGNUP_PER_ADDRESS", "20 per hour"
+        )
 
     def secret(self) -> str:
         secret = configured_secret()
@@ -150,6 +190,7 @@ class TestingConfig(Config):
         self.ARGON2_TIME_COST = 1
         self.ARGON2_MEMORY_COST = 8
         self.ARGON2_PARALLELISM = 1
+        self.RATELIMIT_ENABLED = False  # throttling tests switch it on for their own app
 
     def secret(self) -> str:
         return "test-secret-" + "x" * MIN_SECRET_LENGTH

@@ -7,7 +7,9 @@ import pytest
 API_ROUTES = {
     "/api/auth/signup": {"post"},
     "/api/auth/login": {"post"},
-    "/api/auth/me": {"get"},
+    "/api/auth/me": {"get", "delete"},
+    "/api/auth/logout": {"post"},
+    "/api/auth/password": {"put"},
     "/api/{user_id}/tasks": {"get", "post"},
     "/api/{user_id}/tasks/{task_id}": {"get", "put", "patch", "delete"},
     "/api/{user_id}/tasks/{task_id}/complete": {"patch"},

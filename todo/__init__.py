@@ -2,22 +2,27 @@
 
 from flask import Blueprint, Flask
 from swagger_ui_bundle import swagger_ui_path
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
 
 from . import auth, passwords, tasks
 from .errors import register_error_handlers
-from .extensions import api, db, jwt, migrate
-from .requests import register_request_checks
+from .extensions import api, cors, db, jwt, limiter, migrate
+from .requests import register_request_hooks
 
 
 def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_object(config or config_from_env())
+    if app.config["TRUSTED_PROXIES"]:
+        # The client's address is the last one our own proxies appended to X-Forwarded-For.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
-    register_request_checks(app)
+    register_request_hooks(app)
     return app
 
 
@@ -27,6 +32,8 @@ def register_extensions(app: Flask) -> None:
     jwt.init_app(app)
     passwords.init_app(app)
     api.init_app(app)
+    limiter.init_app(app)
+    cors.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

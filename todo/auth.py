@@ -1,30 +1,44 @@
-"""Auth blueprint: sign-up, login, the current user; and the loaders that turn a token into it."""
+"""Auth blueprint: sign-up, login, logout, password change, the current account."""
 
-import uuid
-
-from flask import current_app
-from flask_jwt_extended import create_access_token, current_user, jwt_required
+from flask_jwt_extended import current_user, get_jwt, jwt_required
 from flask_smorest import abort
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .blueprint import Blueprint
-from .errors import problem
-from .extensions import db, jwt
-from .models import User, utcnow
+from .extensions import db
+from .limits import failed_logins_per_address, failed_logins_per_email, signups_per_address
+from .models import User
 from .passwords import hash_password, needs_rehash, verify_password
-from .schemas import CredentialsSchema, LoginSchema, TokenSchema, UserSchema
+from .schemas import (
+    CredentialsSchema,
+    LoginSchema,
+    PasswordChangeSchema,
+    PasswordCheckSchema,
+    TokenSchema,
+    UserSchema,
+)
+from .tokens import issue_token, revoke
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
 
 BAD_CREDENTIALS = "Incorrect email or password."
+BAD_PASSWORD = "The password is incorrect."
+
+
+@blp.after_request
+def never_cache(response):
+    """Tokens and account data must not linger in a browser or proxy cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blp.route("/signup", methods=["POST"])
+@signups_per_address
 @blp.doc(security=[])
 @blp.arguments(CredentialsSchema)
 @blp.response(201, UserSchema)
-@blp.problems(400, 409, 413, 415)
+@blp.problems(400, 409, 413, 415, 429, 503)
 def signup(credentials):
     """Create an account; the email is trimmed and compared without case."""
     user = User(email=credentials["email"], password_hash=hash_password(credentials["password"]))
@@ -38,10 +52,12 @@ def signup(credentials):
 
 
 @blp.route("/login", methods=["POST"])
+@failed_logins_per_email
+@failed_logins_per_address
 @blp.doc(security=[])
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
-@blp.problems(400, 401, 413, 415)
+@blp.problems(400, 401, 413, 415, 429, 503)
 def login(credentials):
     """Exchange email and password for a bearer token (HS256 JWT)."""
     user = db.session.scalar(select(User).filter_by(email=credentials["email"]))
@@ -50,58 +66,50 @@ def login(credentials):
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(credentials["password"])
         db.session.commit()
-    expires_at = utcnow() + current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
-    return {
-        "user_id": user.id,
-        "email": user.email,
-        "token": create_access_token(identity=str(user.id)),
-        "token_type": "bearer",
-        "expires_at": expires_at,
-    }
+    return {"user_id": user.id, "email": user.email, **issue_token(user)}
+
+
+@blp.route("/logout", methods=["POST"])
+@jwt_required()
+@blp.response(204)
+@blp.problems(401, 503)
+def logout():
+    """Revoke the token this request carries, on every server, from now on."""
+    revoke(get_jwt())
+    db.session.commit()
+
+
+@blp.route("/password", methods=["PUT"])
+@jwt_required()
+@blp.arguments(PasswordChangeSchema)
+@blp.response(204)
+@blp.problems(400, 401, 413, 415, 503)
+def change_password(passwords):
+    """Change the password; every token issued before (this one included) stops working."""
+    if not verify_password(current_user.password_hash, passwords["current_password"]):
+        abort(401, message=BAD_PASSWORD)
+    current_user.password_hash = hash_password(passwords["new_password"])
+    current_user.token_generation = User.token_generation + 1
+    db.session.commit()
 
 
 @blp.route("/me", methods=["GET"])
 @jwt_required()
 @blp.response(200, UserSchema)
-@blp.problems(401)
+@blp.problems(401, 503)
 def read_me():
     """The account the token belongs to."""
     return current_user
 
 
-@jwt.user_lookup_loader
-def load_user(_header, payload) -> User | None:
-    try:
-        user_id = uuid.UUID(payload["sub"])
-    except (ValueError, TypeError, AttributeError):
-        return None
-    return db.session.get(User, user_id)
-
-
-def unauthorized(detail: str):
-    return problem(401, detail, {"WWW-Authenticate": "Bearer"})
-
-
-@jwt.unauthorized_loader
-def missing_token(reason: str):
-    return unauthorized(f"A bearer token is required: {reason}.")
-
-
-@jwt.invalid_token_loader
-def invalid_token(reason: str):
-    return unauthorized(f"The token is invalid: {reason}.")
-
-
-@jwt.expired_token_loader
-def expired_token(_header, _payload):
-    return unauthorized("The token has expired; log in again.")
-
-
-@jwt.revoked_token_loader
-def revoked_token(_header, _payload):
-    return unauthorized("The token has been revoked; log in again.")
-
-
-@jwt.user_lookup_error_loader
-def unknown_user(_header, _payload):
-    return unauthorized("The token's user no longer exists.")
+@blp.route("/me", methods=["DELETE"])
+@jwt_required()
+@blp.arguments(PasswordCheckSchema)
+@blp.response(204)
+@blp.problems(400, 401, 413, 415, 503)
+def delete_me(check):
+    """Delete the account and every task of it, after checking the password again."""
+    if not verify_password(current_user.password_hash, check["password"]):
+        abort(401, message=BAD_PASSWORD)
+    db.session.delete(current_user)
+    db.session.commit()

@@ -1,10 +1,21 @@
-"""Checks every request passes before a view sees it."""
+"""What every request and answer passes through: the body check, the request id, and the
+security headers."""
 
-from flask import Flask, request
+import re
+import uuid
+
+from flask import Flask, g, request
 
 from .errors import problem
 
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def assign_request_id():
+    """The client's X-Request-ID if it is sane (so traces join up), else a new one."""
+    sent = request.headers.get("X-Request-ID", "")
+    g.request_id = sent if SANE_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
 
 
 def refuse_non_json_body():
@@ -18,5 +29,13 @@ def has_body() -> bool:
     return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
 
 
-def register_request_checks(app: Flask) -> None:
+def label_response(response):
+    response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def register_request_hooks(app: Flask) -> None:
+    app.before_request(assign_request_id)
     app.before_request(refuse_non_json_body)
+    app.after_request(label_response)

@@ -56,6 +56,17 @@ class LoginSchema(Schema):
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=1024))
 
 
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(
+        required=True, load_only=True, validate=validate.Length(max=1024)
+    )
+    new_password = fields.String(required=True, load_only=True, validate=PASSWORD_LENGTH)
+
+
+class PasswordCheckSchema(Schema):
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1024))
+
+
 class UserSchema(Schema):
     user_id = fields.UUID(attribute="id", dump_only=True)
     email = fields.String(dump_only=True)

@@ -1,0 +1,85 @@
+"""Bearer tokens: issuing them, and turning one back into the current user.
+
+One query per authenticated request: the user's row, with whether the token's jti was revoked.
+A token is refused if it was logged out (revoked_tokens) or issued before the user's last
+password change (its `gen` claim is not the user's token_generation).
+"""
+
+import uuid
+from datetime import UTC, datetime
+
+from flask import current_app
+from flask_jwt_extended import create_access_token
+from flask_jwt_extended.exceptions import RevokedTokenError
+from sqlalchemy import delete, exists, select
+
+from .errors import problem
+from .extensions import db, jwt
+from .models import RevokedToken, User, utcnow
+
+
+def issue_token(user: User) -> dict:
+    """A signed token for `user`, in the shape the login answer gives it."""
+    expires_at = utcnow() + current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    token = create_access_token(
+        identity=str(user.id), additional_claims={"gen": user.token_generation}
+    )
+    return {"token": token, "token_type": "bearer", "expires_at": expires_at}
+
+
+def revoke(payload: dict) -> None:
+    """Refuse this token from now on, everywhere; and forget revocations that have expired."""
+    now = utcnow()
+    db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
+    db.session.add(
+        RevokedToken(
+            jti=payload["jti"],
+            user_id=uuid.UUID(payload["sub"]),
+            expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+        )
+    )
+
+
+@jwt.user_lookup_loader
+def load_user(header: dict, payload: dict) -> User | None:
+    try:
+        user_id = uuid.UUID(payload["sub"])
+    except (ValueError, TypeError, AttributeError):
+        return None
+    revoked = exists().where(RevokedToken.jti == str(payload.get("jti")))
+    row = db.session.execute(select(User, revoked).where(User.id == user_id)).first()
+    if row is None:
+        return None
+    user, is_revoked = row
+    if is_revoked or payload.get("gen") != user.token_generation:
+        raise RevokedTokenError(header, payload)
+    return user
+
+
+def unauthorized(detail: str):
+    return problem(401, detail, {"WWW-Authenticate": "Bearer"})
+
+
+@jwt.unauthorized_loader
+def missing_token(reason: str):
+    return unauthorized(f"A bearer token is required: {reason}.")
+
+
+@jwt.invalid_token_loader
+def invalid_token(reason: str):
+    return unauthorized(f"The token is invalid: {reason}.")
+
+
+@jwt.expired_token_loader
+def expired_token(_header, _payload):
+    return unauthorized("The token has expired; log in again.")
+
+
+@jwt.revoked_token_loader
+def revoked_token(_header, _payload):
+    return unauthorized("The token has been revoked; log in again.")
+
+
+@jwt.user_lookup_error_loader
+def unknown_user(_header, _payload):
+    return unauthorized("The token's user no longer exists.")
