@@ -5,7 +5,9 @@ PORT ?= 4000
 APP_ENV ?= development
 # The suite runs on SQLite always, and on PostgreSQL too when this server answers.
 TEST_DATABASE_URL ?= postgresql://127.0.0.1:5432/postgres
-export PORT APP_ENV TEST_DATABASE_URL
+# ... and the Redis-backed throttling tests when this Redis answers (database 15 is theirs).
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+export PORT APP_ENV TEST_DATABASE_URL TEST_REDIS_URL
 
 .PHONY: run migrate test lint format clean
 

@@ -31,6 +31,25 @@ def migrated_app(database_kind, tmp_path_factory):
 
 
 @pytest.fixture
+def make_app(migrated_app, app):
+    """Another app on the same migrated database, with some settings changed; `app` is used
+    too, so the rows it leaves are deleted after the test."""
+    made = []
+
+    def make(**settings):
+        config = TestingConfig(migrated_app.config["SQLALCHEMY_DATABASE_URI"])
+        for name, value in settings.items():
+            setattr(config, name, value)
+        made.append(create_app(config))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def app(migrated_app):
     """The migrated app; every row is deleted after the test, so each starts clean."""
     yield migrated_app

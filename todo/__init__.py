@@ -6,9 +6,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
 
-from . import auth, passwords, tasks
+from . import auth, limits, passwords, tasks
 from .errors import register_error_handlers
-from .extensions import api, cors, db, jwt, limiter, migrate
+from .extensions import api, cors, db, jwt, migrate
 from .requests import register_request_hooks
 
 
@@ -32,7 +32,6 @@ def register_extensions(app: Flask) -> None:
     jwt.init_app(app)
     passwords.init_app(app)
     api.init_app(app)
-    limiter.init_app(app)
     cors.init_app(app)
 
 
@@ -44,3 +43,4 @@ def register_blueprints(app: Flask) -> None:
         Blueprint("docs_assets", __name__, static_folder=swagger_ui_path, static_url_path=""),
         url_prefix="/docs/assets",
     )
+    limits.init_app(app)

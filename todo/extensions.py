@@ -4,8 +4,6 @@ import sqlite3
 
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
@@ -33,7 +31,6 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 jwt = JWTManager()
 api = ProblemApi()
-limiter = Limiter(key_func=get_remote_address)
 cors = CORS()
 
 

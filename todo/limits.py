@@ -1,11 +1,14 @@
 """Throttling (Flask-Limiter): failed logins per email and per client address, sign-ups per
 client address. Limits come from config in Flask-Limiter's notation; with a Redis
-RATELIMIT_STORAGE_URI they hold across every worker and host."""
+RATELIMIT_STORAGE_URI they hold across every worker and host.
 
-from flask import Response, current_app, request
+Each app gets its own Limiter (Flask-Limiter keeps its storage and settings on the instance),
+so two apps in one process, as in the tests, never share a count by accident.
+"""
+
+from flask import Flask, Response, current_app, request
+from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-
-from .extensions import limiter
 
 
 def login_email() -> str:
@@ -20,22 +23,29 @@ def failed(response: Response) -> bool:
     return response.status_code == 401
 
 
-def configured(name: str):
-    return lambda: current_app.config[name]
+# endpoint -> (setting holding the limit, what is counted, which answers count)
+THROTTLES = {
+    "auth.login": [
+        ("RATELIMIT_LOGIN_PER_EMAIL", login_email, failed),
+        ("RATELIMIT_LOGIN_PER_ADDRESS", get_remote_address, failed),
+    ],
+    "auth.signup": [("RATELIMIT_SIGNUP_PER_ADDRESS", get_remote_address, None)],
+}
 
 
-failed_logins_per_email = limiter.limit(
-    configured("RATELIMIT_LOGIN_PER_EMAIL"),
-    key_func=login_email,
-    deduct_when=failed,
-    scope="login-email",
-)
-failed_logins_per_address = limiter.limit(
-    configured("RATELIMIT_LOGIN_PER_ADDRESS"),
-    key_func=get_remote_address,
-    deduct_when=failed,
-    scope="login-address",
-)
-signups_per_address = limiter.limit(
-    configured("RATELIMIT_SIGNUP_PER_ADDRESS"), key_func=get_remote_address, scope="signup"
-)
+def init_app(app: Flask) -> None:
+    """Wrap the throttled views of `app` with the limits of a Limiter of its own."""
+    limiter = Limiter(key_func=get_remote_address, app=app)
+    # The limits refer to their Limiter weakly; the app keeps it, even when it is disabled.
+    app.extensions["throttles"] = limiter
+    for endpoint, throttles in THROTTLES.items():
+        view = app.view_functions[endpoint]
+        for setting, key, counts in throttles:
+            limit = limiter.limit(
+                lambda setting=setting: current_app.config[setting],
+                key_func=key,
+                deduct_when=counts,
+                scope=setting,
+            )
+            view = limit(view)
+        app.view_functions[endpoint] = view

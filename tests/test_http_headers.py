@@ -1,0 +1,93 @@
+"""Headers every client relies on: CORS for the configured origins only, request ids, and
+security headers."""
+
+import pytest
+
+ORIGIN = "http://localhost:3000"
+
+
+@pytest.fixture
+def tasks_url(user):
+    return f"/api/{user['user_id']}/tasks"
+
+
+def preflight(client, url, origin, method="PUT"):
+    return client.options(
+        url,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "Authorization, Content-Type, If-Match, "
+            "Idempotency-Key",
+        },
+    )
+
+
+def test_preflight_from_an_allowed_origin_allows_the_contract_headers(client, tasks_url):
+    answer = preflight(client, f"{tasks_url}/00000000-0000-4000-8000-000000000000", ORIGIN)
+    assert answer.status_code == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == ORIGIN
+    allowed = {h.strip().lower() for h in answer.headers["Access-Control-Allow-Headers"].split(",")}
+    assert {"authorization", "content-type", "if-match", "idempotency-key"} <= allowed
+    assert "PUT" in answer.headers["Access-Control-Allow-Methods"]
+
+
+def test_real_call_from_an_allowed_origin_exposes_the_contract_headers(client, user, tasks_url):
+    answer = client.get(tasks_url, headers={**user["headers"], "Origin": ORIGIN})
+    assert answer.headers["Access-Control-Allow-Origin"] == ORIGIN
+    exposed = {h.strip() for h in answer.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"ETag", "Location", "Link", "X-Total-Count", "X-Request-ID"} <= exposed
+
+
+def test_another_origin_gets_no_cors_headers(client, user, tasks_url):
+    for answer in (
+        preflight(client, tasks_url, "https://evil.example"),
+        client.get(tasks_url, headers={**user["headers"], "Origin": "https://evil.example"}),
+    ):
+        assert not any(name.startswith("Access-Control-") for name, _ in answer.headers)
+
+
+def test_origins_come_from_config(make_app):
+    client = make_app(CORS_ORIGINS=["https://app.example"]).test_client()
+    answer = preflight(client, "/api/auth/login", "https://app.example", method="POST")
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "Access-Control-Allow-Origin" not in preflight(client, "/api/auth/login", ORIGIN).headers
+
+
+@pytest.mark.parametrize("path", ["/api/auth/me", "/nowhere", "/openapi.json"])
+def test_every_answer_has_a_request_id_and_nosniff(client, path):
+    answer = client.get(path)
+    assert len(answer.headers["X-Request-ID"]) == 32
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_sane_client_request_id_is_echoed(client):
+    answer = client.get("/api/auth/me", headers={"X-Request-ID": "trace-42.a_b:c"})
+    assert answer.headers["X-Request-ID"] == "trace-42.a_b:c"
+
+
+@pytest.mark.parametrize("sent", ["", "has space", "x" * 129, "new\\nline", "<script>"])
+def test_an_odd_client_request_id_is_replaced(client, sent):
+    answer = client.get("/api/auth/me", headers={"X-Request-ID": sent})
+    assert answer.headers["X-Request-ID"] != sent
+    assert len(answer.headers["X-Request-ID"]) == 32
+
+
+def test_auth_answers_are_never_cached(client, user):
+    answers = [
+        client.post(
+            "/api/auth/login", json={"email": "test@example.com", "password": "wrong-pass"}
+        ),
+        client.get("/api/auth/me", headers=user["headers"]),
+        client.post("/api/auth/signup", json={"email": "x@example.com", "password": "password123"}),
+    ]
+    for answer in answers:
+        assert answer.headers["Cache-Control"] == "no-store"
+
+
+def test_body_over_64_kib_is_413_on_auth_routes_too(client):
+    answer = client.post(
+        "/api/auth/signup", json={"email": "x@example.com", "password": "p" * 70_000}
+    )
+    assert answer.status_code == 413
+    assert answer.content_type == "application/problem+json"

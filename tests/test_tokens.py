@@ -1,0 +1,204 @@
+"""Tokens stop working when they should: logout, password change, account deletion, expiry,
+tampering. Every refusal is a 401 problem."""
+
+import base64
+import json
+import uuid
+import warnings
+from datetime import timedelta
+
+import jwt as pyjwt
+import pytest
+from jwt.warnings import InsecureKeyLengthWarning
+from sqlalchemy import select
+
+from tests.conftest import PASSWORD
+from todo.extensions import db
+from todo.models import RevokedToken, Task, User, utcnow
+
+SECRET = "test-secret-" + "x" * 32
+
+
+def routes(user, task_id="00000000-0000-4000-8000-000000000000"):
+    """One call of every authenticated route, as (method, path, body)."""
+    tasks = f"/api/{user['user_id']}/tasks"
+    return [
+        ("GET", "/api/auth/me", None),
+        ("POST", "/api/auth/logout", None),
+        (
+            "PUT",
+            "/api/auth/password",
+            {"current_password": PASSWORD, "new_password": "another-one"},
+        ),
+        ("DELETE", "/api/auth/me", {"password": PASSWORD}),
+        ("GET", tasks, None),
+        ("POST", tasks, {"title": "x"}),
+        ("GET", f"{tasks}/{task_id}", None),
+        ("PUT", f"{tasks}/{task_id}", {"title": "x"}),
+        ("PATCH", f"{tasks}/{task_id}", {"title": "x"}),
+        ("PATCH", f"{tasks}/{task_id}/complete", None),
+        ("DELETE", f"{tasks}/{task_id}", None),
+    ]
+
+
+def assert_refused_everywhere(client, user, headers):
+    for method, path, body in routes(user):
+        answer = client.open(path, method=method, json=body, headers=headers)
+        assert answer.status_code == 401, (method, path, answer.get_json())
+        assert answer.content_type == "application/problem+json"
+
+
+def test_logout_revokes_that_token_on_every_route(client, user, app):
+    assert client.post("/api/auth/logout", headers=user["headers"]).status_code == 204
+    assert_refused_everywhere(client, user, user["headers"])
+    with app.app_context():
+        assert db.session.query(RevokedToken).count() == 1
+
+
+def test_logout_leaves_other_tokens_working(client, user):
+    second = client.post(
+        "/api/auth/login", json={"email": "test@example.com", "password": PASSWORD}
+    ).get_json()
+    client.post("/api/auth/logout", headers=user["headers"])
+    answer = client.get("/api/auth/me", headers={"Authorization": f"Bearer {second['token']}"})
+    assert answer.status_code == 200
+
+
+def test_logout_purges_revocations_that_have_expired(client, user, app):
+    with app.app_context():
+        db.session.add(
+            RevokedToken(
+                jti="old",
+                user_id=uuid.UUID(user["user_id"]),
+                expires_at=utcnow() - timedelta(days=1),
+            )
+        )
+        db.session.commit()
+    client.post("/api/auth/logout", headers=user["headers"])
+    with app.app_context():
+        assert "old" not in db.session.scalars(select(RevokedToken.jti)).all()
+
+
+def test_password_change_revokes_older_tokens_and_not_newer_ones(client, user):
+    body = {"current_password": PASSWORD, "new_password": "a-new-password"}
+    assert client.put("/api/auth/password", json=body, headers=user["headers"]).status_code == 204
+    assert_refused_everywhere(client, user, user["headers"])
+    old = client.post("/api/auth/login", json={"email": "test@example.com", "password": PASSWORD})
+    assert old.status_code == 401
+    login = client.post(
+        "/api/auth/login", json={"email": "test@example.com", "password": "a-new-password"}
+    )
+    # Issued within the same second as the change, and still valid.
+    fresh = {"Authorization": f"Bearer {login.get_json()['token']}"}
+    assert client.get("/api/auth/me", headers=fresh).status_code == 200
+
+
+def test_password_change_with_wrong_current_password_is_401_and_changes_nothing(client, user):
+    body = {"current_password": "not-my-password", "new_password": "a-new-password"}
+    answer = client.put("/api/auth/password", json=body, headers=user["headers"])
+    assert answer.status_code == 401
+    assert client.get("/api/auth/me", headers=user["headers"]).status_code == 200
+
+
+def test_password_change_validates_the_new_password(client, user):
+    body = {"current_password": PASSWORD, "new_password": "short"}
+    answer = client.put("/api/auth/password", json=body, headers=user["headers"])
+    assert answer.status_code == 422
+    assert list(answer.get_json()["errors"]) == ["new_password"]
+
+
+def test_account_deletion_removes_user_and_tasks(client, app, user, task, other_user):
+    client.post(
+        f"/api/{other_user['user_id']}/tasks", json={"title": "kept"}, headers=other_user["headers"]
+    )
+    answer = client.delete("/api/auth/me", json={"password": PASSWORD}, headers=user["headers"])
+    assert answer.status_code == 204
+    with app.app_context():
+        assert db.session.scalars(select(User.email)).all() == ["user2@example.com"]
+        assert db.session.scalars(select(Task.title)).all() == ["kept"]
+    assert_refused_everywhere(client, user, user["headers"])
+
+
+def test_account_deletion_with_wrong_password_is_401_and_deletes_nothing(client, app, user, task):
+    answer = client.delete(
+        "/api/auth/me", json={"password": "wrong-password"}, headers=user["headers"]
+    )
+    assert answer.status_code == 401
+    with app.app_context():
+        assert db.session.query(Task).count() == 1
+
+
+def forged(payload, secret=SECRET, algorithm="HS256"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)  # HS512 with our 44-byte key
+        return pyjwt.encode(payload, secret, algorithm=algorithm)
+
+
+def claims(user, **changes):
+    now = utcnow()
+    payload = {
+        "sub": user["user_id"],
+        "jti": str(uuid.uuid4()),
+        "type": "access",
+        "gen": 0,
+        "iat": now,
+        "nbf": now,
+        "exp": now + timedelta(hours=1),
+        **changes,
+    }
+    return {key: value for key, value in payload.items() if value is not None}
+
+
+def unsigned(payload):
+    def part(data):
+        return (
+            base64.urlsafe_b64encode(json.dumps(data, default=str).encode()).rstrip(b"=").decode()
+        )
+
+    payload = {
+        key: int(value.timestamp()) if hasattr(value, "timestamp") else value
+        for key, value in payload.items()
+    }
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(payload)}."
+
+
+BAD_TOKENS = {
+    "expired": lambda user: forged(claims(user, exp=utcnow() - timedelta(seconds=5))),
+    "alg none": lambda user: unsigned(claims(user)),
+    "wrong signature": lambda user: forged(claims(user), secret="another-secret-" + "y" * 32),
+    "HS512": lambda user: forged(claims(user), algorithm="HS512"),
+    "missing sub": lambda user: forged(claims(user, sub=None)),
+    "sub not a uuid": lambda user: forged(claims(user, sub="admin")),
+    "unknown user": lambda user: forged(claims(user, sub=str(uuid.uuid4()))),
+    "missing generation": lambda user: forged(claims(user, gen=None)),
+    "garbage": lambda user: "not.a.token",
+}
+BAD_HEADERS = {
+    "no scheme": lambda token: token,
+    "basic scheme": lambda token: f"Basic {token}",
+    "bearer without token": lambda token: "Bearer",
+    "two tokens": lambda token: f"Bearer {token} {token}",
+}
+
+
+@pytest.mark.parametrize("kind", BAD_TOKENS)
+def test_bad_token_is_401(client, user, kind):
+    headers = {"Authorization": f"Bearer {BAD_TOKENS[kind](user)}"}
+    for path in ("/api/auth/me", f"/api/{user['user_id']}/tasks"):
+        answer = client.get(path, headers=headers)
+        assert answer.status_code == 401, answer.get_json()
+        assert answer.content_type == "application/problem+json"
+
+
+def test_token_with_our_secret_and_claims_is_accepted(client, user):
+    """The control for the cases above: each is refused for its one fault."""
+    headers = {"Authorization": f"Bearer {forged(claims(user))}"}
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("kind", BAD_HEADERS)
+def test_malformed_authorization_header_is_401(client, user, kind):
+    headers = {"Authorization": BAD_HEADERS[kind](user["token"])}
+    answer = client.get("/api/auth/me", headers=headers)
+    assert answer.status_code == 401
+    assert answer.content_type == "application/problem+json"
