@@ -88,14 +88,26 @@ def test_me_without_token_is_401(client):
 
 
 def test_no_auth_answer_contains_a_password_or_hash(client, user):
-    """No member is named like a password, and neither the password nor a hash appears."""
+    """No member is named like a password, and neither a password sent nor a hash appears."""
+    headers = user["headers"]
     answers = [
         signup(client, "third@example.com"),
+        signup(client, "third@example.com"),
+        signup(client, "fourth@example.com", "short-"),
         login(client),
         login(client, password="wrong-password"),
-        client.get("/api/auth/me", headers=user["headers"]),
+        client.get("/api/auth/me", headers=headers),
+        client.put(
+            "/api/auth/password",
+            json={"current_password": "wrong-password", "new_password": "new-password-1"},
+            headers=headers,
+        ),
+        client.delete("/api/auth/me", json={"password": "wrong-password"}, headers=headers),
+        client.post("/api/auth/logout", headers=headers),
+        client.get("/api/auth/me", headers=headers),
     ]
     for answer in answers:
-        assert not any("password" in key for key in answer.get_json())
-        assert "password123" not in answer.get_data(as_text=True)
-        assert "$argon2" not in answer.get_data(as_text=True)
+        text = answer.get_data(as_text=True)
+        assert not any("password" in key for key in (answer.get_json(silent=True) or {}))
+        for secret in ("password123", "wrong-password", "new-password-1", "short-", "$argon2"):
+            assert secret not in text
