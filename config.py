@@ -152,6 +152,7 @@ class Config:
         self.ARGON2_PARALLELISM = env_int("ARGON2_PARALLELISM", 4)
         self.CORS_ORIGINS = env_list("CORS_ORIGINS", "http://localhost:3000")
         self.TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+        self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "info")
         self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_LOGIN_PER_EMAIL = os.environ.get("RATELIMIT_LOGIN_PER_EMAIL", "5 per minute")

@@ -1,12 +1,38 @@
-"""gunicorn settings, from the environment: `gunicorn -c gunicorn.conf.py wsgi:app`."""
+"""gunicorn settings, from the environment: `gunicorn -c gunicorn.conf.py wsgi:app`.
 
+Each worker imports the app itself (no preload), so no database connection is ever opened
+before the fork and shared between processes. Connections per host = WEB_CONCURRENCY x
+(DB_POOL_SIZE + DB_MAX_OVERFLOW): keep that, times the number of hosts, under the server's
+max_connections.
+"""
+
+import multiprocessing
 import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '4000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+# Threads let a worker run Python while another request waits on the database (measured in
+# bench/RESULTS.md); pool size per worker should be at least the thread count.
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-timeout = 30
-graceful_timeout = 30
+preload_app = False
+timeout = 30  # a worker silent this long is killed and replaced
+graceful_timeout = 30  # on SIGTERM, in-flight requests get this long to finish
 keepalive = 5
+# The app logs one JSON line per request itself; gunicorn's own messages are JSON too.
 accesslog = None
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "todo.access_log.JSONFormatter"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    },
+}

@@ -13,6 +13,8 @@ API_ROUTES = {
     "/api/{user_id}/tasks": {"get", "post"},
     "/api/{user_id}/tasks/{task_id}": {"get", "put", "patch", "delete"},
     "/api/{user_id}/tasks/{task_id}/complete": {"patch"},
+    "/healthz": {"get"},
+    "/readyz": {"get"},
 }
 
 

@@ -6,10 +6,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
 
-from . import auth, limits, passwords, tasks
+from . import auth, health, limits, passwords, tasks
+from .access_log import register_access_log
 from .errors import register_error_handlers
 from .extensions import api, cors, db, jwt, migrate
-from .requests import register_request_hooks
+from .requests import register_body_check, register_request_id
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -19,10 +20,12 @@ def create_app(config: Config | None = None) -> Flask:
         # The client's address is the last one our own proxies appended to X-Forwarded-For.
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    register_request_id(app)
+    register_access_log(app)
+    register_body_check(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
-    register_request_hooks(app)
     return app
 
 
@@ -38,6 +41,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     api.register_blueprint(auth.blp)
     api.register_blueprint(tasks.blp)
+    api.register_blueprint(health.blp)
     # Swagger UI's files come from the swagger-ui-bundle package: /docs works offline.
     app.register_blueprint(
         Blueprint("docs_assets", __name__, static_folder=swagger_ui_path, static_url_path=""),

@@ -30,12 +30,16 @@ def has_body() -> bool:
 
 
 def label_response(response):
-    response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+    response.headers["X-Request-ID"] = g.request_id
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
-def register_request_hooks(app: Flask) -> None:
+def register_request_id(app: Flask) -> None:
+    """First of all hooks: every later hook, answer and log line has the request id."""
     app.before_request(assign_request_id)
-    app.before_request(refuse_non_json_body)
     app.after_request(label_response)
+
+
+def register_body_check(app: Flask) -> None:
+    app.before_request(refuse_non_json_body)

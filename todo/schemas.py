@@ -112,3 +112,7 @@ class CompletionSchema(Schema):
     """Without `completed` the task's completion flips; with it, it is set (safe to retry)."""
 
     completed = StrictBoolean()
+
+
+class StatusSchema(Schema):
+    status = fields.String(dump_only=True, metadata={"example": "ok"})

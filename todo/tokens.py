@@ -8,7 +8,7 @@ password change (its `gen` claim is not the user's token_generation).
 import uuid
 from datetime import UTC, datetime
 
-from flask import current_app
+from flask import current_app, g
 from flask_jwt_extended import create_access_token
 from flask_jwt_extended.exceptions import RevokedTokenError
 from sqlalchemy import delete, exists, select
@@ -53,6 +53,7 @@ def load_user(header: dict, payload: dict) -> User | None:
     user, is_revoked = row
     if is_revoked or payload.get("gen") != user.token_generation:
         raise RevokedTokenError(header, payload)
+    g.user_id = str(user.id)  # for the request's log line
     return user
 
 
