@@ -32,7 +32,9 @@ logconfig_dict = {
             "stream": "ext://sys.stderr",
         }
     },
+    "root": {"handlers": ["stderr"], "level": "INFO"},
     "loggers": {
         "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
     },
 }

@@ -1,6 +1,9 @@
 """Fixtures: one migrated app per database kind, emptied after every test; users and tokens."""
 
+import os
+
 import pytest
+import redis
 from flask_migrate import upgrade
 from sqlalchemy import select
 
@@ -112,3 +115,22 @@ def stored_tasks(app):
             return db.session.scalars(select(Task).order_by(Task.created_at)).all()
 
     return read
+
+
+@pytest.fixture
+def redis_url():
+    """TEST_REDIS_URL if that Redis answers; skipped without it, a failure under CI."""
+    url = os.environ.get("TEST_REDIS_URL")
+    required = os.environ.get("CI", "").lower() == "true"
+    if not url:
+        if required:
+            pytest.fail("CI=true but TEST_REDIS_URL is not set", pytrace=False)
+        pytest.skip("Redis tests need TEST_REDIS_URL")
+    try:
+        with redis.Redis.from_url(url) as connection:
+            connection.ping()
+    except redis.RedisError as error:
+        if required:
+            pytest.fail(f"Redis at TEST_REDIS_URL is unreachable: {error}", pytrace=False)
+        pytest.skip(f"Redis at TEST_REDIS_URL is unreachable: {error}")
+    return url

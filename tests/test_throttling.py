@@ -1,11 +1,9 @@
 """Throttling: failed logins per email and per address, sign-ups per address; shared across
 app instances through Redis."""
 
-import os
 import secrets
 
 import pytest
-import redis
 
 from tests.conftest import PASSWORD
 
@@ -93,24 +91,6 @@ def test_forwarded_for_names_the_client_behind_trusted_proxies(make_app, user):
     assert (
         login(client, email="v@example.com", **{"X-Forwarded-For": "192.0.2.2"}).status_code == 401
     )
-
-
-@pytest.fixture
-def redis_url():
-    url = os.environ.get("TEST_REDIS_URL")
-    required = os.environ.get("CI", "").lower() == "true"
-    if not url:
-        if required:
-            pytest.fail("CI=true but TEST_REDIS_URL is not set", pytrace=False)
-        pytest.skip("Redis tests need TEST_REDIS_URL")
-    try:
-        with redis.Redis.from_url(url) as connection:
-            connection.ping()
-    except redis.RedisError as error:
-        if required:
-            pytest.fail(f"Redis at TEST_REDIS_URL is unreachable: {error}", pytrace=False)
-        pytest.skip(f"Redis at TEST_REDIS_URL is unreachable: {error}")
-    return url
 
 
 def test_two_app_instances_sharing_redis_share_the_count(make_app, user, redis_url):

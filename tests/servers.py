@@ -1,0 +1,85 @@
+"""Real gunicorn servers for the tests that need processes: signals, outages, several hosts."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.tcp_proxy import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "server-test-secret-" + "z" * 32
+
+
+class Server:
+    """`gunicorn -c gunicorn.conf.py wsgi:app` with 2 workers on a free port."""
+
+    def __init__(self, database_url: str, log_path: Path, **settings: str):
+        self.port = free_port()
+        env = {
+            **os.environ,
+            "APP_ENV": "production",
+            "DATABASE_URL": database_url,
+            "JWT_SECRET_KEY": SECRET,
+            "PORT": str(self.port),
+            "WEB_CONCURRENCY": "2",
+            "ARGON2_TIME_COST": "1",
+            "ARGON2_MEMORY_COST": "8",
+            "ARGON2_PARALLELISM": "1",
+            "DB_CONNECT_TIMEOUT": "2",
+            "RATELIMIT_ENABLED": "false",
+            **settings,
+        }
+        self.log = log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.wait_until_up()
+
+    def wait_until_up(self, seconds: float = 20):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+            try:
+                if self.call("GET", "/healthz")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("gunicorn did not start")
+
+    def call(self, method: str, path: str, body=None, headers=None, timeout: float = 10):
+        """(status, headers, parsed JSON body or None)."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=data, method=method, headers=headers or {}
+        )
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                return answer.status, answer.headers, parse(answer.read())
+        except urllib.error.HTTPError as answer:
+            with answer:
+                return answer.code, answer.headers, parse(answer.read())
+
+    def stop(self, timeout: float = 35) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        finally:
+            self.log.close()
+
+
+def parse(raw: bytes):
+    return json.loads(raw) if raw else None
