@@ -51,7 +51,7 @@ def test_another_users_task_is_404(client, task, other_user, stored_tasks, metho
     url = path.format(user_id=other_user["user_id"], task_id=task["id"])
     answer = call(client, method, url, other_user["headers"])
     assert answer.status_code == 404
-    assert answer.get_json()["detail"] == "Task not found."
+    assert answer.get_json()["detail"] == "Task not found"
     [row] = stored_tasks()
     assert (row.title, row.completed) == (task["title"], False)
 

@@ -127,7 +127,7 @@ def test_unknown_task_id_is_404(client, user, tasks_url):
     answer = client.get(
         f"{tasks_url}/00000000-0000-4000-8000-000000000000", headers=user["headers"]
     )
-    assert assert_problem(answer, 404)["detail"] == "Task not found."
+    assert assert_problem(answer, 404)["detail"] == "Task not found"
 
 
 def test_unsupported_method_is_405_with_allow(client, user, tasks_url):

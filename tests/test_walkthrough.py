@@ -115,4 +115,4 @@ def test_second_user_cannot_read_first_users_task_through_own_url(client, task, 
         f"/api/{other_user['user_id']}/tasks/{task['id']}", headers=other_user["headers"]
     )
     assert answer.status_code == 404
-    assert answer.get_json()["detail"] == "Task not found."
+    assert answer.get_json()["detail"] == "Task not found"

@@ -10,7 +10,7 @@ from . import auth, health, limits, passwords, tasks
 from .access_log import register_access_log
 from .errors import register_error_handlers
 from .extensions import api, cors, db, jwt, migrate
-from .requests import register_body_check, register_request_id
+from .requests import register_request_id
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -22,7 +22,6 @@ def create_app(config: Config | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_request_id(app)
     register_access_log(app)
-    register_body_check(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)

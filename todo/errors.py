@@ -100,7 +100,11 @@ class ProblemApi(Api):
 
 
 def database_unavailable(error: Exception):
-    """A refused, lost or exhausted connection is the database being away, not a bug."""
+    """A refused, lost or exhausted connection is the database being away, not a bug; a
+    schema the code does not match (an unapplied migration) is a bug, and says so."""
+    if "no such " in str(getattr(error, "orig", "")):  # SQLite: no such table / column
+        log.error("database schema does not match the code", exc_info=error)
+        return problem(500)
     log.warning("database unavailable: %s", error)
     return problem(503, "The database is unavailable; try again shortly.", {"Retry-After": "5"})
 

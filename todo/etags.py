@@ -4,6 +4,8 @@ If-Match is turned into a condition of the write statement itself, so the check 
 are one atomic step: two writers holding the same ETag cannot both succeed.
 """
 
+import re
+
 from flask import request
 from sqlalchemy import ColumnElement, false, true
 
@@ -16,6 +18,8 @@ IF_MATCH = header_parameter(
 IF_NONE_MATCH = header_parameter(
     "If-None-Match", "Answer 304 with no body if the task's ETag is one of these"
 )
+# What etag() makes: a version in plain ASCII digits, so "01" never matches version 1.
+VERSION = re.compile(r"[1-9][0-9]{0,17}")
 ETAG_HEADER = {"ETag": {"description": "The task's version", "schema": {"type": "string"}}}
 
 
@@ -29,7 +33,7 @@ def if_match_condition() -> ColumnElement[bool]:
         return true()
     if request.if_match.star_tag:
         return true()
-    versions = [int(tag) for tag in request.if_match.as_set() if tag.isdigit()]
+    versions = [int(tag) for tag in request.if_match.as_set() if VERSION.fullmatch(tag)]
     return Task.version.in_(versions) if versions else false()
 
 

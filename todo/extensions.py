@@ -37,7 +37,13 @@ cors = CORS()
 @event.listens_for(Engine, "connect")
 def tune_sqlite(dbapi_connection, _record):
     """SQLite enforces foreign keys (ON DELETE CASCADE) only when asked, per connection;
-    WAL and a busy timeout let several gunicorn workers share the file."""
+    WAL and a busy timeout let several gunicorn workers share the file; and its lower()
+    folds only ASCII, so Python's replaces it for case-insensitive search ("Äpfel")."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         for pragma in ("foreign_keys = ON", "journal_mode = WAL", "busy_timeout = 5000"):
             dbapi_connection.execute(f"PRAGMA {pragma}")
+        dbapi_connection.create_function("lower", 1, unicode_lower, deterministic=True)
+
+
+def unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value

@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,6 +25,16 @@ DESCRIPTION_MAX = 10_000
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def change_time():
+    """The time to stamp on a change. On PostgreSQL, clock_timestamp() is read after the
+    UPDATE has waited for the row's lock, so a later change never carries an earlier time.
+    SQLite has no microsecond clock: the app's clock is read just before the write, so two
+    writers racing on one task there can still stamp out of order."""
+    if db.engine.dialect.name == "postgresql":
+        return func.clock_timestamp(type_=UTCDateTime())
+    return utcnow()
 
 
 class UTCDateTime(TypeDecorator):

@@ -12,6 +12,7 @@ from flask import request
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import Select, func, or_, select, tuple_
 
+from .fields import QueryInteger, Text, storable
 from .models import Task
 
 SORTS = ["created_at", "-created_at", "updated_at", "-updated_at", "title", "-title"]
@@ -38,12 +39,12 @@ class Cursor(fields.String):
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             sort, position, task_id = json.loads(raw)
+            if sort not in SORTS or not isinstance(position, str) or not storable(position):
+                raise ValueError(sort)
             if sort.lstrip("-") in TIMESTAMP_SORTS:
                 position = datetime.fromisoformat(position)
-            if sort not in SORTS or not isinstance(position, str | datetime):
-                raise ValueError(sort)
             return sort, position, uuid.UUID(task_id)
-        except (binascii.Error, ValueError, TypeError, AttributeError) as error:
+        except (binascii.Error, ValueError, TypeError, AttributeError, RecursionError) as error:
             raise self.make_error("invalid") from error
 
 
@@ -51,7 +52,7 @@ class ListQuerySchema(Schema):
     completed = fields.Boolean(
         truthy={"true"}, falsy={"false"}, metadata={"description": "Only done, or only open, tasks"}
     )
-    q = fields.String(
+    q = Text(
         validate=validate.Length(min=1, max=200),
         metadata={"description": "Case-insensitive substring of the title or description"},
     )
@@ -60,7 +61,7 @@ class ListQuerySchema(Schema):
         validate=validate.OneOf(SORTS),
         metadata={"description": "Order of the list; ties are broken by id"},
     )
-    limit = fields.Integer(
+    limit = QueryInteger(
         load_default=100,
         validate=validate.Range(min=1, max=500),
         metadata={"description": "Page size"},

@@ -13,7 +13,7 @@ from . import idempotency
 from .blueprint import Blueprint
 from .etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, if_match_condition, not_modified
 from .extensions import db
-from .models import Task, utcnow
+from .models import Task, change_time, utcnow
 from .pagination import ListQuerySchema, count_statement, next_link, page_statement
 from .schemas import CompletionSchema, TaskChangesSchema, TaskInputSchema, TaskSchema
 
@@ -21,7 +21,7 @@ blp = Blueprint(
     "tasks", __name__, url_prefix="/api/<uuid:user_id>/tasks", description="A user's own tasks"
 )
 
-TASK_NOT_FOUND = "Task not found."
+TASK_NOT_FOUND = "Task not found"  # the spec's wording, which its clients may compare
 LIST_HEADERS = {
     "X-Total-Count": {"description": "Tasks matching the filters", "schema": {"type": "integer"}},
     "Link": {
@@ -75,7 +75,7 @@ def write(task_id: uuid.UUID, values: dict):
         .values(
             **values,
             version=case((changed, Task.version + 1), else_=Task.version),
-            updated_at=case((changed, utcnow()), else_=Task.updated_at),
+            updated_at=case((changed, change_time()), else_=Task.updated_at),
         )
         .returning(Task)
     )
@@ -154,10 +154,7 @@ def read_task(user_id, task_id):
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def replace_task(fields, user_id, task_id):
-    """Replace a task's title and description (an omitted description becomes null).
-
-    `completed` changes only when it is sent.
-    """
+    """Replace a task: an omitted description becomes null; `completed` changes if sent."""
     return write(task_id, fields)
 
 
@@ -177,8 +174,7 @@ def update_task(fields, user_id, task_id):
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def toggle_task(fields, user_id, task_id):
-    """Flip `completed` atomically (N concurrent toggles flip it N times), or set it to the
-    `completed` sent (safe to retry)."""
+    """Flip `completed` atomically, or set it to the `completed` sent (safe to retry)."""
     return write(task_id, {"completed": fields.get("completed", not_(Task.completed))})
 
 

@@ -8,8 +8,8 @@ password change (its `gen` claim is not the user's token_generation).
 import uuid
 from datetime import UTC, datetime
 
-from flask import current_app, g
-from flask_jwt_extended import create_access_token
+from flask import g
+from flask_jwt_extended import create_access_token, decode_token
 from flask_jwt_extended.exceptions import RevokedTokenError
 from sqlalchemy import delete, exists, select
 
@@ -20,10 +20,10 @@ from .models import RevokedToken, User, utcnow
 
 def issue_token(user: User) -> dict:
     """A signed token for `user`, in the shape the login answer gives it."""
-    expires_at = utcnow() + current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
     token = create_access_token(
         identity=str(user.id), additional_claims={"gen": user.token_generation}
     )
+    expires_at = datetime.fromtimestamp(decode_token(token)["exp"], UTC)  # exactly the token's
     return {"token": token, "token_type": "bearer", "expires_at": expires_at}
 
 

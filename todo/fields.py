@@ -1,0 +1,74 @@
+"""Marshmallow fields with this API's strictness: booleans that are booleans, text any
+database can store, timestamps in one format."""
+
+import re
+from datetime import UTC
+
+from marshmallow import fields
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON true/false only: "true", 1 and null are not booleans."""
+
+    default_error_messages = {"invalid": "Not a valid boolean: use true or false."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class Text(fields.String):
+    """A string both databases store as sent: valid Unicode (no lone surrogates), no NUL."""
+
+    default_error_messages = {"unstorable": "Must be Unicode text without NUL characters."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not storable(text):
+            raise self.make_error("unstorable")
+        return text
+
+
+def storable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
+class TrimmedText(Text):
+    """Text with surrounding whitespace removed before it is validated."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class Email(Text, fields.Email):
+    """Emails are trimmed and lower-cased: one account per address."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.strip().lower()
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class QueryInteger(fields.Integer):
+    """A query-string integer written plainly: ASCII digits, no sign, no spaces."""
+
+    DIGITS = re.compile(r"[0-9]{1,9}")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not self.DIGITS.fullmatch(value):
+            raise self.make_error("invalid")
+        return int(value)
+
+
+class UTCTimestamp(fields.DateTime):
+    """RFC 3339 in UTC with a Z suffix, always with microseconds."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
