@@ -107,6 +107,11 @@ def task(client, user):
 
 
 @pytest.fixture
+def task_url(user, task):
+    return f"/api/{user['user_id']}/tasks/{task['id']}"
+
+
+@pytest.fixture
 def stored_tasks(app):
     """The tasks table as the database has it, to check what a request did (or did not) write."""
 

@@ -111,15 +111,17 @@ def test_title_of_500_characters_is_accepted(client, user, tasks_url):
 
 
 @pytest.mark.parametrize(
-    "path",
+    ("method", "path"),
     [
-        "/api/{user_id}/tasks/not-a-uuid",
-        "/api/not-a-uuid/tasks",
-        "/api/{user_id}/tasks/123/complete",
+        ("GET", "/api/{user_id}/tasks/not-a-uuid"),
+        ("PUT", "/api/{user_id}/tasks/not-a-uuid"),
+        ("GET", "/api/not-a-uuid/tasks"),
+        ("PATCH", "/api/{user_id}/tasks/123/complete"),
     ],
 )
-def test_malformed_ids_are_404(client, user, path):
-    answer = client.get(path.format(user_id=user["user_id"]), headers=user["headers"])
+def test_malformed_ids_are_404(client, user, method, path):
+    url = path.format(user_id=user["user_id"])
+    answer = client.open(url, method=method, json={"title": "x"}, headers=user["headers"])
     assert_problem(answer, 404)
 
 

@@ -1,6 +1,6 @@
 """Configuration from the environment: database URLs in every form deployments use, secrets."""
 
-from concurrent.futures import ProcessPoolExecutor
+import multiprocessing
 
 import pytest
 from flask_migrate import upgrade
@@ -81,9 +81,24 @@ def test_configured_secret_wins_in_development(monkeypatch):
     assert DevelopmentConfig().JWT_SECRET_KEY == SECRET
 
 
+def secret_when_released(barrier, directory, answers):
+    barrier.wait()
+    answers.put(development_secret(directory))
+
+
 def test_development_secret_is_generated_once_for_every_worker(tmp_path):
-    with ProcessPoolExecutor(max_workers=4) as workers:
-        secrets = set(workers.map(development_secret, [tmp_path] * 8))
+    """Eight processes released at once, as gunicorn's workers start, all read one secret."""
+    context = multiprocessing.get_context("fork")
+    barrier, answers = context.Barrier(8), context.Queue()
+    workers = [
+        context.Process(target=secret_when_released, args=(barrier, tmp_path, answers))
+        for _ in range(8)
+    ]
+    for worker in workers:
+        worker.start()
+    secrets = {answers.get(timeout=10) for _ in workers}
+    for worker in workers:
+        worker.join()
     assert len(secrets) == 1
     assert len(secrets.pop()) >= 32
     assert [path.name for path in tmp_path.iterdir()] == ["jwt-secret"]

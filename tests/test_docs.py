@@ -91,4 +91,4 @@ def test_single_task_operations_document_their_conditional_headers(spec):
         assert "412" in task[method]["responses"]
     create = spec["paths"]["/api/{user_id}/tasks"]["post"]
     assert "Idempotency-Key" in parameter_names(create)
-    assert set(create["responses"]["201"]["headers"]) == {"ETag", "Location"}
+    assert set(create["responses"]["201"]["headers"]) == {"ETag", "Location", "Idempotent-Replayed"}

@@ -4,11 +4,6 @@ import pytest
 
 
 @pytest.fixture
-def task_url(user, task):
-    return f"/api/{user['user_id']}/tasks/{task['id']}"
-
-
-@pytest.fixture
 def current_etag(client, user, task_url):
     return client.get(task_url, headers=user["headers"]).headers["ETag"]
 
@@ -58,7 +53,7 @@ def test_get_with_stale_if_none_match_is_200(client, user, task_url):
 
 @pytest.mark.parametrize(("method", "suffix", "body"), WRITES)
 def test_write_with_matching_if_match_applies(
-    client, user, task_url, current_etag, method, suffix, body
+    client, user, task_url, current_etag, stored_tasks, method, suffix, body
 ):
     answer = client.open(
         task_url + suffix,
@@ -66,7 +61,9 @@ def test_write_with_matching_if_match_applies(
         json=body,
         headers={**user["headers"], "If-Match": current_etag},
     )
-    assert answer.status_code in (200, 204)
+    assert answer.status_code == (204 if method == "DELETE" else 200)
+    rows = stored_tasks()
+    assert rows == [] if method == "DELETE" else rows[0].version == 2
 
 
 @pytest.mark.parametrize("stale", ['"999"', 'W/"1"', "garbage"])

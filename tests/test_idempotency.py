@@ -74,6 +74,7 @@ def test_a_key_is_forgotten_after_24_hours(app, post, stored_tasks):
 def test_key_of_bad_length_is_400(post, stored_tasks, key):
     answer = post({"title": "Pay rent"}, key=key)
     assert answer.status_code == 400
+    assert answer.get_json()["detail"] == "Idempotency-Key must be 1 to 255 characters."
     assert stored_tasks() == []
 
 

@@ -46,6 +46,15 @@ def test_api_calls_are_503_problems_when_the_database_is_unreachable(dead_databa
     assert answer.get_json()["detail"] == "The database is unavailable; try again shortly."
 
 
+def test_a_database_without_the_schema_is_a_500_not_a_503(tmp_path):
+    client = create_app(TestingConfig(f"sqlite:///{tmp_path / 'unmigrated.db'}")).test_client()
+    answer = client.post(
+        "/api/auth/signup", json={"email": "a@example.com", "password": "password123"}
+    )
+    assert answer.status_code == 500
+    assert answer.content_type == "application/problem+json"
+
+
 def request_lines(caplog):
     return [
         json.loads(JSONFormatter().format(record))

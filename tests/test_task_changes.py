@@ -4,11 +4,6 @@ moves on every change and only then."""
 import pytest
 
 
-@pytest.fixture
-def task_url(user, task):
-    return f"/api/{user['user_id']}/tasks/{task['id']}"
-
-
 def test_patch_changes_only_the_fields_sent(client, user, task, task_url, stored_tasks):
     answer = client.patch(task_url, json={"completed": True}, headers=user["headers"])
     assert answer.status_code == 200

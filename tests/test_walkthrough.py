@@ -2,6 +2,8 @@
 
 from datetime import datetime
 
+import jwt
+
 
 def test_signup_answers_the_new_account(client):
     answer = client.post(
@@ -15,8 +17,10 @@ def test_signup_answers_the_new_account(client):
 
 def test_login_answers_a_bearer_token_for_seven_days(client, user):
     assert user["token_type"] == "bearer"
-    assert user["token"].count(".") == 2
+    claims = jwt.decode(user["token"], options={"verify_signature": False})
+    assert claims["sub"] == user["user_id"]
     expires = datetime.fromisoformat(user["expires_at"])
+    assert expires.timestamp() == claims["exp"]
     me = client.get("/api/auth/me", headers=user["headers"]).get_json()
     created = datetime.fromisoformat(me["created_at"])
     assert 6.99 < (expires - created).total_seconds() / 86400 <= 7.01

@@ -15,6 +15,10 @@ log = logging.getLogger(__name__)
 
 PROBLEM_MIMETYPE = "application/problem+json"
 
+RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before trying again",
+    "schema": {"type": "integer"},
+}
 INVALID_FIELDS = "The request has invalid fields."
 INVALID_QUERY = "The query parameters are invalid."
 
@@ -75,14 +79,13 @@ class ProblemApi(Api):
         """Document every error status as a problem+json body, as it is sent."""
         for status in HTTPStatus:
             if status >= 400:
-                self.spec.components.response(
-                    status.name,
-                    {
-                        "description": status.phrase,
-                        "content": {PROBLEM_MIMETYPE: {"schema": self.ERROR_SCHEMA}},
-                    },
-                    lazy=True,
-                )
+                response = {
+                    "description": status.phrase,
+                    "content": {PROBLEM_MIMETYPE: {"schema": self.ERROR_SCHEMA}},
+                }
+                if status in (429, 503):
+                    response["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
+                self.spec.components.response(status.name, response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):
         headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]

@@ -32,6 +32,11 @@ LIST_HEADERS = {
 CREATED_HEADERS = {
     **ETAG_HEADER,
     "Location": {"description": "The new task's URL", "schema": {"type": "string"}},
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer to an earlier request with the "
+        "same Idempotency-Key",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
 }
 
 
