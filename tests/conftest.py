@@ -1,6 +1,7 @@
 """Fixtures: one migrated app per database kind, emptied after every test; users and tokens."""
 
 import os
+from collections import Counter
 
 import pytest
 import redis
@@ -14,6 +15,14 @@ from todo.extensions import db
 from todo.models import Task
 
 PASSWORD = "password123"
+FUZZ_CASES = Counter()  # generated cases per operation, counted by test_fuzz
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FUZZ_CASES:
+        terminalreporter.section("schemathesis cases per operation")
+        for operation, count in sorted(FUZZ_CASES.items()):
+            terminalreporter.write_line(f"{count:5d}  {operation}")
 
 
 @pytest.fixture(scope="session", params=KINDS)
