@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The shared load harness against this app and the two references, interleaved:
+#   bench/bench.sh [compare.sh options]      (make bench)
+# Serves this app with its production gunicorn config on :4100 against a fresh PostgreSQL
+# database (BENCH_PGURL, default postgresql://root@127.0.0.1:5432), starts the references
+# (seed on :4101, raw on :4102) and prints compare.sh's ratio table. Extra gunicorn flags for
+# experiments: GUNICORN_ARGS="-k sync" bench/bench.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+shared=${SHARED_DIR:-$root/../shared}
+pgurl=${BENCH_PGURL:-postgresql://root@127.0.0.1:5432}
+state=${BENCH_STATE:-/tmp/todo-bench-app}
+port=4100
+mkdir -p "$state"
+command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
+
+psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS todo_bench WITH (FORCE)" -c "CREATE DATABASE todo_bench"
+export APP_ENV=production DATABASE_URL="$pgurl/todo_bench" PORT=$port WEB_CONCURRENCY=${WEB_CONCURRENCY:-2}
+export JWT_SECRET_KEY=${JWT_SECRET_KEY:-bench-secret-$(head -c 24 /dev/urandom | base64)}
+# The harness signs up 60 users from one address; every other limit stays as shipped.
+export RATELIMIT_SIGNUP_PER_ADDRESS="1000 per hour" RATELIMIT_LOGIN_PER_ADDRESS="1000 per minute"
+cd "$root"
+.venv/bin/flask db upgrade >"$state/migrate.log" 2>&1
+# shellcheck disable=SC2086
+.venv/bin/gunicorn -c gunicorn.conf.py ${GUNICORN_ARGS:-} wsgi:app >"$state/gunicorn.log" 2>&1 &
+app_pid=$!
+trap 'kill $app_pid 2>/dev/null; "$shared/bench/references.sh" stop >/dev/null' EXIT
+"$shared/bench/references.sh" start
+for _ in $(seq 60); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.5; done
+"$shared/bench/compare.sh" --ref seed "$@" \
+  seed=http://127.0.0.1:4101 raw=http://127.0.0.1:4102 todo=http://127.0.0.1:$port
