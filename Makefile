@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgresql://127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 export PORT APP_ENV TEST_DATABASE_URL TEST_REDIS_URL
 
-.PHONY: run migrate test lint format clean
+.PHONY: run migrate test lint format bench clean
 
 $(BIN)/python:
 	python3 -m venv $(VENV)
@@ -39,6 +39,9 @@ lint: $(VENV)/.dev
 format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.runtime
+	bench/bench.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
