@@ -51,14 +51,15 @@ def normalise_database_url(url: str) -> str:
 
 
 def engine_options(url: str) -> dict:
-    """Pool settings for a server database; SQLite keeps SQLAlchemy's defaults."""
+    """Every statement commits on its own (see todo/database.py); a server database also gets
+    pool settings (pre-ping is done by todo/database.py, only for connections that idled)."""
     if not url.startswith("postgresql"):
-        return {}
+        return {"isolation_level": "AUTOCOMMIT"}
     return {
+        "isolation_level": "AUTOCOMMIT",
         "pool_size": env_int("DB_POOL_SIZE", 5),
         "max_overflow": env_int("DB_MAX_OVERFLOW", 15),
         "pool_recycle": env_int("DB_POOL_RECYCLE", 3600),
-        "pool_pre_ping": env_bool("DB_POOL_PRE_PING", True),
         "connect_args": {
             "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
             "options": "-c timezone=UTC",
@@ -143,6 +144,8 @@ class Config:
         )
         self.SQLALCHEMY_DATABASE_URI = url
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(url)
+        self.DB_POOL_PRE_PING = env_bool("DB_POOL_PRE_PING", True)
+        self.DB_PING_IDLE_SECONDS = float(os.environ.get("DB_PING_IDLE_SECONDS", "1"))
         self.JWT_SECRET_KEY = self.secret()
         self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(
             seconds=env_int("JWT_ACCESS_TOKEN_EXPIRES", int(timedelta(days=7).total_seconds()))

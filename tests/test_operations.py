@@ -2,12 +2,15 @@
 
 import json
 import logging
+import time
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from config import TestingConfig
 from todo import create_app
 from todo.access_log import JSONFormatter
+from todo.extensions import db
 
 UNREACHABLE = {
     "sqlite": "sqlite:////nonexistent-directory/todo.db",
@@ -91,3 +94,36 @@ def test_log_lines_hold_no_token_or_password(client, caplog):
     assert "password123" not in text
     assert login.get_json()["token"] not in text
     assert request_lines(caplog)[0]["user_id"] is None
+
+
+def kill_pooled_connection(app):
+    """Terminate the server side of the app's pooled connection, as a restart would."""
+    with app.app_context():
+        pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+        db.session.remove()
+        admin = create_engine(db.engine.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+
+
+@pytest.fixture
+def postgresql_only(database_kind):
+    if database_kind != "postgresql":
+        pytest.skip("a server that drops connections is PostgreSQL's case")
+
+
+def test_a_dropped_connection_that_idled_is_replaced_unseen(postgresql_only, make_app, user):
+    client = make_app(DB_PING_IDLE_SECONDS=0.2).test_client()
+    assert client.get("/api/auth/me", headers=user["headers"]).status_code == 200
+    kill_pooled_connection(client.application)
+    time.sleep(0.3)
+    assert client.get("/api/auth/me", headers=user["headers"]).status_code == 200
+
+
+def test_a_dropped_busy_connection_fails_one_request_only(postgresql_only, make_app, user):
+    client = make_app(DB_PING_IDLE_SECONDS=60).test_client()
+    assert client.get("/api/auth/me", headers=user["headers"]).status_code == 200
+    kill_pooled_connection(client.application)
+    statuses = [client.get("/api/auth/me", headers=user["headers"]).status_code for _ in range(3)]
+    assert statuses == [503, 200, 200]

@@ -8,6 +8,7 @@ from config import Config, config_from_env
 
 from . import auth, health, limits, passwords, tasks
 from .access_log import register_access_log
+from .database import ping_when_idle
 from .errors import register_error_handlers
 from .extensions import api, cors, db, jwt, migrate
 from .requests import register_request_id
@@ -30,6 +31,9 @@ def create_app(config: Config | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    if app.config["DB_POOL_PRE_PING"]:
+        with app.app_context():
+            ping_when_idle(db.engine, app.config["DB_PING_IDLE_SECONDS"])
     migrate.init_app(app, db)
     jwt.init_app(app)
     passwords.init_app(app)

@@ -1,13 +1,10 @@
 """Unbound extension singletons, imported by every module that needs one."""
 
-import sqlite3
-
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from .errors import ProblemApi
@@ -32,18 +29,3 @@ migrate = Migrate()
 jwt = JWTManager()
 api = ProblemApi()
 cors = CORS()
-
-
-@event.listens_for(Engine, "connect")
-def tune_sqlite(dbapi_connection, _record):
-    """SQLite enforces foreign keys (ON DELETE CASCADE) only when asked, per connection;
-    WAL and a busy timeout let several gunicorn workers share the file; and its lower()
-    folds only ASCII, so Python's replaces it for case-insensitive search ("Äpfel")."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        for pragma in ("foreign_keys = ON", "journal_mode = WAL", "busy_timeout = 5000"):
-            dbapi_connection.execute(f"PRAGMA {pragma}")
-        dbapi_connection.create_function("lower", 1, unicode_lower, deterministic=True)
-
-
-def unicode_lower(value):
-    return value.lower() if isinstance(value, str) else value

@@ -3,6 +3,7 @@
 from sqlalchemy import text
 
 from .blueprint import Blueprint
+from .database import transaction
 from .extensions import db
 from .schemas import StatusSchema
 
@@ -25,8 +26,8 @@ def liveness():
 @blp.problems(503)
 def readiness():
     """Ready: the database answers a `SELECT 1` within a short timeout (else 503)."""
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"SET LOCAL statement_timeout = {READINESS_TIMEOUT_MS}"))
-    db.session.execute(text("SELECT 1"))
-    db.session.rollback()
+    with transaction():  # SET LOCAL holds only inside a transaction
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text(f"SET LOCAL statement_timeout = {READINESS_TIMEOUT_MS}"))
+        db.session.execute(text("SELECT 1"))
     return {"status": "ok"}

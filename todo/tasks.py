@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import idempotency
 from .blueprint import Blueprint
+from .database import transaction
 from .etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, if_match_condition, not_modified
 from .extensions import db
 from .models import Task, change_time, utcnow
@@ -111,33 +112,39 @@ def list_tasks(query, user_id):
 def create_task(fields, user_id):
     """Create a task; its `created_at` and `updated_at` are the same instant."""
     key = idempotency.request_key()
-    if key is not None:
-        request_hash = idempotency.fingerprint(fields)
-        idempotency.purge_expired()
+    if key is None:
+        task = add_task(fields)
+        db.session.commit()
+        return task, created_headers(task)
+    request_hash = idempotency.fingerprint(fields)
+    try:
+        with transaction():  # the task and the answer stored for its key land together
+            idempotency.purge_expired()
+            if replay := idempotency.stored_answer(current_user.id, key, request_hash):
+                return replay
+            task = add_task(fields)
+            headers = created_headers(task)
+            body = TaskSchema().dump(task)
+            idempotency.remember(current_user.id, key, request_hash, 201, body, headers)
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer as it did.
         if replay := idempotency.stored_answer(current_user.id, key, request_hash):
             return replay
+        raise
+    return task, headers
+
+
+def add_task(fields: dict) -> Task:
     now = utcnow()
     task = Task(user_id=current_user.id, created_at=now, updated_at=now, **fields)
     db.session.add(task)
     db.session.flush()
-    headers = {
-        "Location": url_for("tasks.read_task", user_id=user_id, task_id=task.id),
-        "ETag": etag(task),
-    }
-    if key is not None:
-        body = TaskSchema().dump(task)
-        idempotency.remember(current_user.id, key, request_hash, 201, body, headers)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # A concurrent request with the same key committed first: answer as it did.
-        db.session.rollback()
-        if key is None or not (
-            replay := idempotency.stored_answer(current_user.id, key, request_hash)
-        ):
-            raise
-        return replay
-    return task, headers
+    return task
+
+
+def created_headers(task: Task) -> dict:
+    location = url_for("tasks.read_task", user_id=task.user_id, task_id=task.id)
+    return {"Location": location, "ETag": etag(task)}
 
 
 @blp.route("/<uuid:task_id>", methods=["GET"])
