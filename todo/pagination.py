@@ -6,11 +6,23 @@ import binascii
 import json
 import uuid
 from datetime import datetime
+from functools import cache
 from urllib.parse import urlencode
 
 from flask import request
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    Select,
+    String,
+    Uuid,
+    bindparam,
+    func,
+    or_,
+    select,
+    tuple_,
+)
 
 from .fields import QueryInteger, Text, storable
 from .models import Task
@@ -76,38 +88,71 @@ class ListQuerySchema(Schema):
             raise ValidationError("This cursor belongs to another sort order.", "cursor")
 
 
-def filtered(statement: Select, user_id: uuid.UUID, query: dict) -> Select:
-    """The user's tasks that match the query's filters."""
-    statement = statement.where(Task.user_id == user_id)
-    if "completed" in query:
-        statement = statement.where(Task.completed == query["completed"])
-    if "q" in query:
+def escape_like(text: str) -> str:
+    """`text` as a LIKE pattern that matches it anywhere, its own % and _ taken literally."""
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
+def filtered(statement: Select, by_completed: bool, by_text: bool) -> Select:
+    """The user's tasks that match the filters in use; values come as bound parameters."""
+    statement = statement.where(Task.user_id == bindparam("user_id", type_=Uuid))
+    if by_completed:
+        statement = statement.where(Task.completed == bindparam("completed", type_=Boolean))
+    if by_text:
+        pattern = bindparam("pattern", type_=String)
         statement = statement.where(
             or_(
-                Task.title.icontains(query["q"], autoescape=True),
-                func.coalesce(Task.description, "").icontains(query["q"], autoescape=True),
+                Task.title.ilike(pattern, escape="/"),
+                func.coalesce(Task.description, "").ilike(pattern, escape="/"),
             )
         )
     return statement
 
 
-def page_statement(user_id: uuid.UUID, query: dict) -> Select:
+# Each shape of list query is built once and reused: only the parameters change per request.
+@cache
+def page_shape(sort: str, after_cursor: bool, by_completed: bool, by_text: bool) -> Select:
     """One page (plus one row, to tell whether another page follows) in the asked order."""
-    sort = query["sort"]
     key = (getattr(Task, sort.lstrip("-")), Task.id)
     descending = sort.startswith("-")
-    statement = filtered(select(Task), user_id, query)
-    if "cursor" in query:
-        _, position, after_id = query["cursor"]
+    statement = filtered(select(Task), by_completed, by_text)
+    if after_cursor:
         bound = tuple_(*key)
-        after = tuple_(position, after_id)
+        after = tuple_(
+            bindparam("after_value", type_=key[0].type), bindparam("after_id", type_=Uuid)
+        )
         statement = statement.where(bound < after if descending else bound > after)
     order = [column.desc() if descending else column.asc() for column in key]
-    return statement.order_by(*order).limit(query["limit"] + 1)
+    return statement.order_by(*order).limit(bindparam("limit", type_=Integer))
 
 
-def count_statement(user_id: uuid.UUID, query: dict) -> Select:
-    return filtered(select(func.count()).select_from(Task), user_id, query)
+@cache
+def count_shape(by_completed: bool, by_text: bool) -> Select:
+    return filtered(select(func.count()).select_from(Task), by_completed, by_text)
+
+
+def page_statement(user_id: uuid.UUID, query: dict) -> tuple[Select, dict]:
+    """The statement for this page of the list, and its parameters."""
+    statement = page_shape(query["sort"], "cursor" in query, "completed" in query, "q" in query)
+    parameters = {**filter_parameters(user_id, query), "limit": query["limit"] + 1}
+    if "cursor" in query:
+        _, parameters["after_value"], parameters["after_id"] = query["cursor"]
+    return statement, parameters
+
+
+def count_statement(user_id: uuid.UUID, query: dict) -> tuple[Select, dict]:
+    statement = count_shape("completed" in query, "q" in query)
+    return statement, filter_parameters(user_id, query)
+
+
+def filter_parameters(user_id: uuid.UUID, query: dict) -> dict:
+    parameters = {"user_id": user_id}
+    if "completed" in query:
+        parameters["completed"] = query["completed"]
+    if "q" in query:
+        parameters["pattern"] = escape_like(query["q"])
+    return parameters
 
 
 def next_link(query: dict, last: Task) -> str:

@@ -6,7 +6,7 @@ from flask import current_app, request, url_for
 from flask_jwt_extended import current_user, verify_jwt_in_request
 from flask_smorest import abort
 from marshmallow import RAISE
-from sqlalchemy import case, delete, false, not_, or_, select, update
+from sqlalchemy import Uuid, bindparam, case, delete, false, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import idempotency
@@ -51,13 +51,25 @@ def require_url_user():
         abort(403, message="The token does not belong to this user.")
 
 
-def owned(statement, task_id: uuid.UUID):
-    """Narrow a statement to one task of the current user: another user's task is not found."""
-    return statement.where(Task.user_id == current_user.id, Task.id == task_id)
+def owned(statement):
+    """Narrow a statement to one task of one owner (parameters: `ownership(task_id)`), so
+    another user's task is simply not found."""
+    return statement.where(
+        Task.user_id == bindparam("owner", type_=Uuid), Task.id == bindparam("task_id", type_=Uuid)
+    )
 
 
-def one_or_404(statement) -> Task:
-    task = db.session.scalar(statement)
+def ownership(task_id: uuid.UUID) -> dict:
+    return {"owner": current_user.id, "task_id": task_id}
+
+
+# Built once; the reads every single-task route may run.
+SELECT_TASK = owned(select(Task))
+SELECT_TASK_ID = owned(select(Task.id))
+
+
+def one_or_404(task_id: uuid.UUID) -> Task:
+    task = db.session.scalar(SELECT_TASK, ownership(task_id))
     if task is None:
         abort(404, message=TASK_NOT_FOUND)
     return task
@@ -65,9 +77,9 @@ def one_or_404(statement) -> Task:
 
 def guarded_or_fail(statement, task_id: uuid.UUID):
     """Run a write narrowed by If-Match; on no row, tell a stale ETag (412) from no task (404)."""
-    result = db.session.scalar(statement.where(if_match_condition()))
+    result = db.session.scalar(statement.where(if_match_condition()), ownership(task_id))
     if result is None:
-        if db.session.scalar(owned(select(Task.id), task_id)) is not None:
+        if db.session.scalar(SELECT_TASK_ID, ownership(task_id)) is not None:
             abort(412, message="The task has changed since the ETag in If-Match.")
         abort(404, message=TASK_NOT_FOUND)
     return result
@@ -77,7 +89,7 @@ def write(task_id: uuid.UUID, values: dict):
     """One UPDATE … RETURNING. `version` and `updated_at` move only if a value really changes."""
     changed = or_(false(), *(getattr(Task, name).is_distinct_from(v) for name, v in values.items()))
     statement = (
-        owned(update(Task), task_id)
+        owned(update(Task))
         .values(
             **values,
             version=case((changed, Task.version + 1), else_=Task.version),
@@ -96,8 +108,9 @@ def write(task_id: uuid.UUID, values: dict):
 @blp.problems(401, 403, 503)
 def list_tasks(query, user_id):
     """List the user's tasks: filtered, sorted, a page at a time (keyset cursors)."""
-    tasks = db.session.scalars(page_statement(current_user.id, query)).all()
-    headers = {"X-Total-Count": str(db.session.scalar(count_statement(current_user.id, query)))}
+    tasks = db.session.scalars(*page_statement(current_user.id, query)).all()
+    total = db.session.scalar(*count_statement(current_user.id, query))
+    headers = {"X-Total-Count": str(total)}
     if len(tasks) > query["limit"]:
         tasks = tasks[: query["limit"]]
         headers["Link"] = next_link(query, tasks[-1])
@@ -154,7 +167,7 @@ def created_headers(task: Task) -> dict:
 @blp.problems(401, 403, 404, 503)
 def read_task(user_id, task_id):
     """Read one task."""
-    task = one_or_404(owned(select(Task), task_id))
+    task = one_or_404(task_id)
     if not_modified(task):
         return current_app.response_class(status=304, headers={"ETag": etag(task)})
     return task, {"ETag": etag(task)}
@@ -196,5 +209,5 @@ def toggle_task(fields, user_id, task_id):
 @blp.problems(401, 403, 404, 412, 503)
 def delete_task(user_id, task_id):
     """Delete a task."""
-    guarded_or_fail(owned(delete(Task), task_id).returning(Task.id), task_id)
+    guarded_or_fail(owned(delete(Task)).returning(Task.id), task_id)
     db.session.commit()
