@@ -53,16 +53,27 @@ def normalise_database_url(url: str) -> str:
 def engine_options(url: str) -> dict:
     """Every statement commits on its own (see todo/database.py); a server database also gets
     pool settings (pre-ping is done by todo/database.py, only for connections that idled)."""
+    # Parameters (password hashes among them) never go into error messages and so logs.
+    common = {"isolation_level": "AUTOCOMMIT", "hide_parameters": True}
     if not url.startswith("postgresql"):
-        return {"isolation_level": "AUTOCOMMIT"}
+        return common
+    statement_timeout_ms = env_int("DB_STATEMENT_TIMEOUT", 30) * 1000
     return {
-        "isolation_level": "AUTOCOMMIT",
+        **common,
         "pool_size": env_int("DB_POOL_SIZE", 5),
         "max_overflow": env_int("DB_MAX_OVERFLOW", 15),
         "pool_recycle": env_int("DB_POOL_RECYCLE", 3600),
+        "pool_timeout": env_int("DB_POOL_TIMEOUT", 5),
         "connect_args": {
             "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
-            "options": "-c timezone=UTC",
+            "options": f"-c timezone=UTC -c statement_timeout={statement_timeout_ms}",
+            # A server that vanishes without closing (network partition) is noticed in
+            # seconds, not after the kernel's ~15 minutes of retransmissions.
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": env_int("DB_CONNECT_TIMEOUT", 5) * 2000,
         },
     }
 

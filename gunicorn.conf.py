@@ -6,11 +6,11 @@ before the fork and shared between processes. Connections per host = WEB_CONCURR
 max_connections.
 """
 
-import multiprocessing
 import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '4000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+# One worker per core this process may run on (the affinity mask, not the host's core count).
+workers = int(os.environ.get("WEB_CONCURRENCY", len(os.sched_getaffinity(0))))
 # Threads let a worker run Python while another request waits on the database (measured in
 # bench/RESULTS.md); pool size per worker should be at least the thread count.
 worker_class = "gthread"

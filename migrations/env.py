@@ -6,6 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from todo.database import TRANSACTION_ISOLATION
+
 config = context.config
 if config.config_file_name is not None:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -40,7 +42,10 @@ def run_migrations_online() -> None:
             directives[:] = []
             logger.info("No changes in schema detected.")
 
-    with db.engine.connect() as connection:
+    # The app's engine autocommits each statement; a migration must be one transaction
+    # (on PostgreSQL, where DDL is transactional), so a failed upgrade leaves nothing behind.
+    isolation = TRANSACTION_ISOLATION[db.engine.dialect.name]
+    with db.engine.connect().execution_options(isolation_level=isolation) as connection:
         configure(connection=connection, process_revision_directives=skip_empty_revision)
         with context.begin_transaction():
             context.run_migrations()

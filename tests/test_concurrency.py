@@ -73,3 +73,12 @@ def test_two_puts_with_one_if_match_one_wins_one_is_412(app, client, user, task_
     [row] = stored_tasks()
     assert row.title == winner.get_json()["title"]
     assert row.version == 2
+
+
+def test_concurrent_logouts_of_one_token_never_fail(app, user):
+    answers = at_once(
+        app, 10, lambda client: client.post("/api/auth/logout", headers=user["headers"])
+    )
+    statuses = [answer.status_code for answer in answers]
+    assert set(statuses) <= {204, 401}
+    assert 204 in statuses

@@ -2,8 +2,9 @@
 
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 from flask_smorest import abort
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from .blueprint import Blueprint
 from .extensions import db
@@ -17,7 +18,7 @@ from .schemas import (
     TokenSchema,
     UserSchema,
 )
-from .tokens import issue_token, revoke
+from .tokens import issue_token, revoke, user_gone
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
 
@@ -66,8 +67,12 @@ def login(credentials):
     if not verify_password(user and user.password_hash, credentials["password"]):
         abort(401, message=BAD_CREDENTIALS)
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(credentials["password"])
-        db.session.commit()
+        # Only over the hash just checked: a password changed meanwhile must stay changed.
+        db.session.execute(
+            update(User)
+            .where(User.id == user.id, User.password_hash == user.password_hash)
+            .values(password_hash=hash_password(credentials["password"]))
+        )
     return {"user_id": user.id, "email": user.email, **issue_token(user)}
 
 
@@ -77,8 +82,11 @@ def login(credentials):
 @blp.problems(401, 503)
 def logout():
     """Revoke the token this request carries, on every server, from now on."""
-    revoke(get_jwt())
-    db.session.commit()
+    try:
+        revoke(get_jwt())
+        db.session.commit()
+    except IntegrityError:  # a concurrent logout of this token, or of its deleted user
+        db.session.rollback()
 
 
 @blp.route("/password", methods=["PUT"])
@@ -92,7 +100,10 @@ def change_password(passwords):
         abort(401, message=BAD_PASSWORD)
     current_user.password_hash = hash_password(passwords["new_password"])
     current_user.token_generation = User.token_generation + 1
-    db.session.commit()
+    try:
+        db.session.commit()
+    except StaleDataError:  # the account was deleted meanwhile
+        user_gone()
 
 
 @blp.route("/me", methods=["GET"])

@@ -17,6 +17,7 @@ from .extensions import db
 from .models import Task, change_time, utcnow
 from .pagination import ListQuerySchema, count_statement, next_link, page_statement
 from .schemas import CompletionSchema, TaskChangesSchema, TaskInputSchema, TaskSchema
+from .tokens import user_gone
 
 blp = Blueprint(
     "tasks", __name__, url_prefix="/api/<uuid:user_id>/tasks", description="A user's own tasks"
@@ -126,8 +127,12 @@ def create_task(fields, user_id):
     """Create a task; its `created_at` and `updated_at` are the same instant."""
     key = idempotency.request_key()
     if key is None:
-        task = add_task(fields)
-        db.session.commit()
+        try:
+            task = add_task(fields)
+            db.session.commit()
+        except IntegrityError:  # the only constraint a valid task can break: its user is gone
+            db.session.rollback()
+            user_gone()
         return task, created_headers(task)
     request_hash = idempotency.fingerprint(fields)
     try:
@@ -140,10 +145,9 @@ def create_task(fields, user_id):
             body = TaskSchema().dump(task)
             idempotency.remember(current_user.id, key, request_hash, 201, body, headers)
     except IntegrityError:
-        # A concurrent request with the same key committed first: answer as it did.
-        if replay := idempotency.stored_answer(current_user.id, key, request_hash):
-            return replay
-        raise
+        # A concurrent request with the same key committed first: answer as it did. With no
+        # answer stored, what conflicted was the user, deleted meanwhile.
+        return idempotency.stored_answer(current_user.id, key, request_hash) or user_gone()
     return task, headers
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from flask import g
 from flask_jwt_extended import create_access_token, decode_token
-from flask_jwt_extended.exceptions import RevokedTokenError
+from flask_jwt_extended.exceptions import RevokedTokenError, UserLookupError
 from sqlalchemy import String, Uuid, bindparam, delete, exists, select
 
 from .errors import problem
@@ -61,6 +61,11 @@ def load_user(header: dict, payload: dict) -> User | None:
         raise RevokedTokenError(header, payload)
     g.user_id = str(user.id)  # for the request's log line
     return user
+
+
+def user_gone():
+    """Answer as for a token whose user no longer exists (deleted while this request ran)."""
+    raise UserLookupError("the user was deleted during the request", {}, {})
 
 
 def unauthorized(detail: str):
