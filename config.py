@@ -142,7 +142,8 @@ class Config:
     CORS_MAX_AGE = 600
 
     RATELIMIT_HEADERS_ENABLED = True
-    RATELIMIT_STRATEGY = "sliding-window-counter"
+    # Fixed windows keep one counter per key, which a successful login can decrement.
+    RATELIMIT_STRATEGY = "fixed-window"
     # Throttling fails open: a Redis outage must not lock everyone out of logging in.
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True

@@ -1,22 +1,10 @@
 """Real threads, each with its own client, hitting one task or one key at the same moment."""
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-
-def at_once(app, count, request):
-    """Run `request(client)` in `count` threads released together; return the answers."""
-    barrier = threading.Barrier(count)
-
-    def run(_):
-        client = app.test_client()
-        barrier.wait()
-        return request(client)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
+from tests.threads import at_once
 
 
 def test_50_concurrent_toggles_flip_the_task_50_times(app, user, task_url, stored_tasks):

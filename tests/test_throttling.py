@@ -6,6 +6,7 @@ import secrets
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.threads import at_once
 
 
 def login(
@@ -111,3 +112,10 @@ def test_two_app_instances_sharing_redis_share_the_count(make_app, user, redis_u
     finally:
         for app in apps:
             app.extensions["throttles"].storage.storage.close()  # the Redis connections
+
+
+def test_concurrent_guesses_never_get_past_the_limit(make_app, user):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN_PER_EMAIL="3 per minute")
+    answers = at_once(app, 12, lambda client: login(client))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [401] * 3 + [429] * 9

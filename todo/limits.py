@@ -2,13 +2,20 @@
 client address. Limits come from config in Flask-Limiter's notation; with a Redis
 RATELIMIT_STORAGE_URI they hold across every worker and host.
 
-Each app gets its own Limiter (Flask-Limiter keeps its storage and settings on the instance),
-so two apps in one process, as in the tests, never share a count by accident.
+A login attempt is counted before its password is checked (an atomic increment), so however
+many guesses arrive at once, no more than the limit are ever checked; a login that succeeds
+then gives its count back. (Counting only after a failure would let every guess in flight
+through.) Each app gets its own Limiter: Flask-Limiter keeps its storage and settings on the
+instance, so two apps in one process, as in the tests, never share a count by accident.
 """
+
+import logging
 
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+
+log = logging.getLogger(__name__)
 
 
 def login_email() -> str:
@@ -18,19 +25,26 @@ def login_email() -> str:
     return email.strip().lower() if isinstance(email, str) else ""
 
 
-def failed(response: Response) -> bool:
-    """Only wrong credentials count against a login limit; a success costs nothing."""
-    return response.status_code == 401
-
-
-# endpoint -> (setting holding the limit, what is counted, which answers count)
+# endpoint -> (setting holding the limit, what is counted)
 THROTTLES = {
     "auth.login": [
-        ("RATELIMIT_LOGIN_PER_EMAIL", login_email, failed),
-        ("RATELIMIT_LOGIN_PER_ADDRESS", get_remote_address, failed),
+        ("RATELIMIT_LOGIN_PER_EMAIL", login_email),
+        ("RATELIMIT_LOGIN_PER_ADDRESS", get_remote_address),
     ],
-    "auth.signup": [("RATELIMIT_SIGNUP_PER_ADDRESS", get_remote_address, None)],
+    "auth.signup": [("RATELIMIT_SIGNUP_PER_ADDRESS", get_remote_address)],
 }
+
+
+def refund_successful_login(response: Response) -> Response:
+    """A login that succeeds gives back the attempt it was counted as: successes never count."""
+    if request.endpoint == "auth.login" and response.status_code == 200:
+        limiter = current_app.extensions["throttles"]
+        try:
+            for counted in limiter.current_limits:
+                counted.limiter.storage.incr(counted.key, counted.limit.get_expiry(), amount=-1)
+        except Exception:  # the storage is away: the login stands, the count stays
+            log.warning("could not give back a successful login's count", exc_info=True)
+    return response
 
 
 def init_app(app: Flask) -> None:
@@ -40,12 +54,10 @@ def init_app(app: Flask) -> None:
     app.extensions["throttles"] = limiter
     for endpoint, throttles in THROTTLES.items():
         view = app.view_functions[endpoint]
-        for setting, key, counts in throttles:
+        for setting, key in throttles:
             limit = limiter.limit(
-                lambda setting=setting: current_app.config[setting],
-                key_func=key,
-                deduct_when=counts,
-                scope=setting,
+                lambda setting=setting: current_app.config[setting], key_func=key, scope=setting
             )
             view = limit(view)
         app.view_functions[endpoint] = view
+    app.after_request(refund_successful_login)
