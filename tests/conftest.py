@@ -1,6 +1,5 @@
 """Fixtures: one migrated app per database kind, emptied after every test; users and tokens."""
 
-import os
 from collections import Counter
 
 import pytest
@@ -9,7 +8,7 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from config import TestingConfig
-from tests.databases import KINDS, scratch_database
+from tests.databases import KINDS, ping_redis, scratch_database, service_url
 from todo import create_app
 from todo.extensions import db
 from todo.models import Task
@@ -134,17 +133,4 @@ def stored_tasks(app):
 @pytest.fixture
 def redis_url():
     """TEST_REDIS_URL if that Redis answers; skipped without it, a failure under CI."""
-    url = os.environ.get("TEST_REDIS_URL")
-    required = os.environ.get("CI", "").lower() == "true"
-    if not url:
-        if required:
-            pytest.fail("CI=true but TEST_REDIS_URL is not set", pytrace=False)
-        pytest.skip("Redis tests need TEST_REDIS_URL")
-    try:
-        with redis.Redis.from_url(url) as connection:
-            connection.ping()
-    except redis.RedisError as error:
-        if required:
-            pytest.fail(f"Redis at TEST_REDIS_URL is unreachable: {error}", pytrace=False)
-        pytest.skip(f"Redis at TEST_REDIS_URL is unreachable: {error}")
-    return url
+    return service_url("TEST_REDIS_URL", "Redis", ping_redis, redis.RedisError)

@@ -1,15 +1,18 @@
-"""Scratch databases for the suite: a SQLite file, and a PostgreSQL database made and dropped.
+"""The suite's services: scratch databases (a SQLite file, and a PostgreSQL database made and
+dropped), and Redis.
 
 PostgreSQL comes from TEST_DATABASE_URL (a server the role can CREATE DATABASE on). Without it,
 the PostgreSQL half of the suite is skipped and says so; under CI it is required.
 """
 
+import functools
 import os
 import secrets
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -19,23 +22,37 @@ from config import normalise_database_url
 KINDS = ["sqlite", "postgresql"]
 
 
-def server_url():
-    """The PostgreSQL server to make scratch databases on, or a skip/fail saying why not."""
-    url = os.environ.get("TEST_DATABASE_URL")
+def service_url(variable: str, name: str, probe, errors) -> str:
+    """The URL in `variable` if its service answers `probe`; without it the test is skipped,
+    saying why, and under CI=true it fails instead: CI never skips a service silently."""
+    url = os.environ.get(variable)
     required = os.environ.get("CI", "").lower() == "true"
+    give_up = functools.partial(pytest.fail, pytrace=False) if required else pytest.skip
     if not url:
-        if required:
-            pytest.fail("CI=true but TEST_DATABASE_URL is not set", pytrace=False)
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
-    url = normalise_database_url(url)
+        give_up(f"{name} tests need {variable}")
     try:
-        with create_engine(url).connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except OperationalError as error:
-        if required:
-            pytest.fail(f"PostgreSQL at TEST_DATABASE_URL is unreachable: {error}", pytrace=False)
-        pytest.skip(f"PostgreSQL at TEST_DATABASE_URL is unreachable: {error.orig}")
+        probe(url)
+    except errors as error:
+        give_up(f"{name} at {variable} is unreachable: {error}")
     return url
+
+
+def ping_postgresql(url: str) -> None:
+    engine = create_engine(normalise_database_url(url))
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    engine.dispose()
+
+
+def ping_redis(url: str) -> None:
+    with redis.Redis.from_url(url) as connection:
+        connection.ping()
+
+
+def server_url() -> str:
+    """The PostgreSQL server to make scratch databases on."""
+    url = service_url("TEST_DATABASE_URL", "PostgreSQL", ping_postgresql, OperationalError)
+    return normalise_database_url(url)
 
 
 @contextmanager
