@@ -1,29 +1,27 @@
 """Tasks blueprint: a user's own tasks, with ownership enforced in every query."""
 
-import uuid
-
 from flask import current_app, request, url_for
 from flask_jwt_extended import current_user, verify_jwt_in_request
 from flask_smorest import abort
 from marshmallow import RAISE
-from sqlalchemy import Uuid, bindparam, case, delete, false, not_, or_, select, update
+from sqlalchemy import not_
 from sqlalchemy.exc import IntegrityError
 
 from . import idempotency
 from .blueprint import Blueprint
 from .database import transaction
-from .etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, if_match_condition, not_modified
+from .etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, not_modified
 from .extensions import db
-from .models import Task, change_time, utcnow
+from .models import Task
 from .pagination import ListQuerySchema, count_statement, next_link, page_statement
 from .schemas import CompletionSchema, TaskChangesSchema, TaskInputSchema, TaskSchema
+from .task_store import add_task, one_or_404, remove, write
 from .tokens import user_gone
 
 blp = Blueprint(
     "tasks", __name__, url_prefix="/api/<uuid:user_id>/tasks", description="A user's own tasks"
 )
 
-TASK_NOT_FOUND = "Task not found"  # the spec's wording, which its clients may compare
 LIST_HEADERS = {
     "X-Total-Count": {"description": "Tasks matching the filters", "schema": {"type": "integer"}},
     "Link": {
@@ -50,57 +48,6 @@ def require_url_user():
     verify_jwt_in_request()
     if current_user.id != request.view_args["user_id"]:
         abort(403, message="The token does not belong to this user.")
-
-
-def owned(statement):
-    """Narrow a statement to one task of one owner (parameters: `ownership(task_id)`), so
-    another user's task is simply not found."""
-    return statement.where(
-        Task.user_id == bindparam("owner", type_=Uuid), Task.id == bindparam("task_id", type_=Uuid)
-    )
-
-
-def ownership(task_id: uuid.UUID) -> dict:
-    return {"owner": current_user.id, "task_id": task_id}
-
-
-# Built once; the reads every single-task route may run.
-SELECT_TASK = owned(select(Task))
-SELECT_TASK_ID = owned(select(Task.id))
-
-
-def one_or_404(task_id: uuid.UUID) -> Task:
-    task = db.session.scalar(SELECT_TASK, ownership(task_id))
-    if task is None:
-        abort(404, message=TASK_NOT_FOUND)
-    return task
-
-
-def guarded_or_fail(statement, task_id: uuid.UUID):
-    """Run a write narrowed by If-Match; on no row, tell a stale ETag (412) from no task (404)."""
-    result = db.session.scalar(statement.where(if_match_condition()), ownership(task_id))
-    if result is None:
-        if db.session.scalar(SELECT_TASK_ID, ownership(task_id)) is not None:
-            abort(412, message="The task has changed since the ETag in If-Match.")
-        abort(404, message=TASK_NOT_FOUND)
-    return result
-
-
-def write(task_id: uuid.UUID, values: dict):
-    """One UPDATE … RETURNING. `version` and `updated_at` move only if a value really changes."""
-    changed = or_(false(), *(getattr(Task, name).is_distinct_from(v) for name, v in values.items()))
-    statement = (
-        owned(update(Task))
-        .values(
-            **values,
-            version=case((changed, Task.version + 1), else_=Task.version),
-            updated_at=case((changed, change_time()), else_=Task.updated_at),
-        )
-        .returning(Task)
-    )
-    task = guarded_or_fail(statement, task_id)
-    db.session.commit()
-    return task, {"ETag": etag(task)}
 
 
 @blp.route("", methods=["GET"])
@@ -151,12 +98,8 @@ def create_task(fields, user_id):
     return task, headers
 
 
-def add_task(fields: dict) -> Task:
-    now = utcnow()
-    task = Task(user_id=current_user.id, created_at=now, updated_at=now, **fields)
-    db.session.add(task)
-    db.session.flush()
-    return task
+def with_etag(task: Task):
+    return task, {"ETag": etag(task)}
 
 
 def created_headers(task: Task) -> dict:
@@ -174,7 +117,7 @@ def read_task(user_id, task_id):
     task = one_or_404(task_id)
     if not_modified(task):
         return current_app.response_class(status=304, headers={"ETag": etag(task)})
-    return task, {"ETag": etag(task)}
+    return with_etag(task)
 
 
 @blp.route("/<uuid:task_id>", methods=["PUT"])
@@ -184,7 +127,7 @@ def read_task(user_id, task_id):
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def replace_task(fields, user_id, task_id):
     """Replace a task: an omitted description becomes null; `completed` changes if sent."""
-    return write(task_id, fields)
+    return with_etag(write(task_id, fields))
 
 
 @blp.route("/<uuid:task_id>", methods=["PATCH"])
@@ -194,7 +137,7 @@ def replace_task(fields, user_id, task_id):
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def update_task(fields, user_id, task_id):
     """Change only the fields sent."""
-    return write(task_id, fields)
+    return with_etag(write(task_id, fields))
 
 
 @blp.route("/<uuid:task_id>/complete", methods=["PATCH"])
@@ -204,7 +147,7 @@ def update_task(fields, user_id, task_id):
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def toggle_task(fields, user_id, task_id):
     """Flip `completed` atomically, or set it to the `completed` sent (safe to retry)."""
-    return write(task_id, {"completed": fields.get("completed", not_(Task.completed))})
+    return with_etag(write(task_id, {"completed": fields.get("completed", not_(Task.completed))}))
 
 
 @blp.route("/<uuid:task_id>", methods=["DELETE"])
@@ -213,5 +156,4 @@ def toggle_task(fields, user_id, task_id):
 @blp.problems(401, 403, 404, 412, 503)
 def delete_task(user_id, task_id):
     """Delete a task."""
-    guarded_or_fail(owned(delete(Task)).returning(Task.id), task_id)
-    db.session.commit()
+    remove(task_id)
