@@ -33,6 +33,12 @@ def never_cache(response):
     return response
 
 
+def require_password(password: str) -> None:
+    """The account's password, asked again before a change that cannot be undone (401)."""
+    if not verify_password(current_user.password_hash, password):
+        abort(401, message=BAD_PASSWORD)
+
+
 @blp.route("/signup", methods=["POST"])
 @blp.doc(security=[])
 @blp.arguments(CredentialsSchema)
@@ -96,8 +102,7 @@ def logout():
 @blp.problems(400, 401, 413, 415, 503)
 def change_password(passwords):
     """Change the password; every token issued before (this one included) stops working."""
-    if not verify_password(current_user.password_hash, passwords["current_password"]):
-        abort(401, message=BAD_PASSWORD)
+    require_password(passwords["current_password"])
     current_user.password_hash = hash_password(passwords["new_password"])
     current_user.token_generation = User.token_generation + 1
     try:
@@ -122,7 +127,6 @@ def read_me():
 @blp.problems(400, 401, 413, 415, 503)
 def delete_me(check):
     """Delete the account and every task of it, after checking the password again."""
-    if not verify_password(current_user.password_hash, check["password"]):
-        abort(401, message=BAD_PASSWORD)
+    require_password(check["password"])
     db.session.delete(current_user)
     db.session.commit()
