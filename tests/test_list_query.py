@@ -98,6 +98,17 @@ def test_search_treats_wildcards_literally(client, user):
     assert [task["title"] for task in answer.get_json()] == ["100% done"]
 
 
+def test_a_short_first_page_counts_the_filtered_tasks(client, user, many_tasks):
+    answer = client.get(
+        f"/api/{user['user_id']}/tasks?q=groceries&completed=true&limit=500",
+        headers=user["headers"],
+    )
+    expected = [task for task in many_tasks if task.completed and task.description]
+    assert len(answer.get_json()) == len(expected) > 0
+    assert answer.headers["X-Total-Count"] == str(len(expected))
+    assert "Link" not in answer.headers
+
+
 def test_empty_list_has_a_zero_count_and_no_link(client, user):
     answer = client.get(f"/api/{user['user_id']}/tasks", headers=user["headers"])
     assert answer.get_json() == []
