@@ -21,6 +21,7 @@ graceful_timeout = 30  # on SIGTERM, in-flight requests get this long to finish
 keepalive = 5
 # The app logs one JSON line per request itself; gunicorn's own messages are JSON too.
 accesslog = None
+logger_class = "todo.access_log.ServerLogger"
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -35,6 +36,5 @@ logconfig_dict = {
     "root": {"handlers": ["stderr"], "level": "INFO"},
     "loggers": {
         "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-        "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
     },
 }

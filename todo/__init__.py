@@ -11,11 +11,13 @@ from .access_log import register_access_log
 from .database import ping_when_idle
 from .errors import register_error_handlers
 from .extensions import api, cors, db, jwt, migrate
+from .json_provider import OrjsonProvider
 from .requests import register_request_id
 
 
 def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     app.config.from_object(config or config_from_env())
     if app.config["TRUSTED_PROXIES"]:
         # The client's address is the last one our own proxies appended to X-Forwarded-For.
