@@ -48,9 +48,20 @@ def assert_refused_everywhere(client, user, headers):
         assert answer.content_type == "application/problem+json"
 
 
-def test_logout_revokes_that_token_on_every_route(client, user, app):
+def assert_refused_on_own_task(client, user, headers, task, stored_tasks):
+    """The task routes check the token inside their own statement: with a real task to find,
+    a refused token still reads, changes and adds nothing."""
+    before = [(row.id, row.title, row.completed, row.version) for row in stored_tasks()]
+    for method, path, body in routes(user, task["id"])[4:]:
+        answer = client.open(path, method=method, json=body, headers=headers)
+        assert answer.status_code == 401, (method, path, answer.get_json())
+    assert [(row.id, row.title, row.completed, row.version) for row in stored_tasks()] == before
+
+
+def test_logout_revokes_that_token_on_every_route(client, user, app, task, stored_tasks):
     assert client.post("/api/auth/logout", headers=user["headers"]).status_code == 204
     assert_refused_everywhere(client, user, user["headers"])
+    assert_refused_on_own_task(client, user, user["headers"], task, stored_tasks)
     with app.app_context():
         assert db.session.query(RevokedToken).count() == 1
 
@@ -79,9 +90,10 @@ def test_logout_purges_revocations_that_have_expired(client, user, app):
         assert "old" not in db.session.scalars(select(RevokedToken.jti)).all()
 
 
-def test_password_change_revokes_older_tokens_and_not_newer_ones(client, user):
+def test_password_change_revokes_older_tokens_and_not_newer_ones(client, user, task, stored_tasks):
     body = {"current_password": PASSWORD, "new_password": "a-new-password"}
     assert client.put("/api/auth/password", json=body, headers=user["headers"]).status_code == 204
+    assert_refused_on_own_task(client, user, user["headers"], task, stored_tasks)
     assert_refused_everywhere(client, user, user["headers"])
     old = client.post("/api/auth/login", json={"email": "test@example.com", "password": PASSWORD})
     assert old.status_code == 401

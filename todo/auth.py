@@ -1,6 +1,6 @@
 """Auth blueprint: sign-up, login, logout, password change, the current account."""
 
-from flask_jwt_extended import current_user, get_jwt, jwt_required
+from flask_jwt_extended import get_jwt, jwt_required
 from flask_smorest import abort
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +18,7 @@ from .schemas import (
     TokenSchema,
     UserSchema,
 )
-from .tokens import issue_token, revoke, user_gone
+from .tokens import current_account, issue_token, revoke, user_gone
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
 
@@ -33,10 +33,13 @@ def never_cache(response):
     return response
 
 
-def require_password(password: str) -> None:
-    """The account's password, asked again before a change that cannot be undone (401)."""
-    if not verify_password(current_user.password_hash, password):
+def require_password(password: str) -> User:
+    """The account, once its password is given again before a change that cannot be undone
+    (401 if wrong)."""
+    user = current_account()
+    if not verify_password(user.password_hash, password):
         abort(401, message=BAD_PASSWORD)
+    return user
 
 
 @blp.route("/signup", methods=["POST"])
@@ -88,6 +91,7 @@ def login(credentials):
 @blp.problems(401, 503)
 def logout():
     """Revoke the token this request carries, on every server, from now on."""
+    current_account()  # a token already refused stays a 401
     try:
         revoke(get_jwt())
         db.session.commit()
@@ -102,9 +106,9 @@ def logout():
 @blp.problems(400, 401, 413, 415, 503)
 def change_password(passwords):
     """Change the password; every token issued before (this one included) stops working."""
-    require_password(passwords["current_password"])
-    current_user.password_hash = hash_password(passwords["new_password"])
-    current_user.token_generation = User.token_generation + 1
+    user = require_password(passwords["current_password"])
+    user.password_hash = hash_password(passwords["new_password"])
+    user.token_generation = User.token_generation + 1
     try:
         db.session.commit()
     except StaleDataError:  # the account was deleted meanwhile
@@ -117,7 +121,7 @@ def change_password(passwords):
 @blp.problems(401, 503)
 def read_me():
     """The account the token belongs to."""
-    return current_user
+    return current_account()
 
 
 @blp.route("/me", methods=["DELETE"])
@@ -127,6 +131,5 @@ def read_me():
 @blp.problems(400, 401, 413, 415, 503)
 def delete_me(check):
     """Delete the account and every task of it, after checking the password again."""
-    require_password(check["password"])
-    db.session.delete(current_user)
+    db.session.delete(require_password(check["password"]))
     db.session.commit()

@@ -23,7 +23,7 @@ VERSION = re.compile(r"[1-9][0-9]{0,17}")
 ETAG_HEADER = {"ETag": {"description": "The task's version", "schema": {"type": "string"}}}
 
 
-def etag(task: Task) -> str:
+def etag(task) -> str:
     return f'"{task.version}"'
 
 
@@ -34,9 +34,9 @@ def if_match_condition() -> ColumnElement[bool]:
     if request.if_match.star_tag:
         return true()
     versions = [int(tag) for tag in request.if_match.as_set() if VERSION.fullmatch(tag)]
-    return Task.version.in_(versions) if versions else false()
+    return Task.__table__.c.version.in_(versions) if versions else false()
 
 
-def not_modified(task: Task) -> bool:
+def not_modified(task) -> bool:
     """True when If-None-Match names the task's current ETag (weak comparison)."""
     return request.if_none_match.contains_weak(str(task.version))

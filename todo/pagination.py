@@ -26,12 +26,15 @@ from sqlalchemy import (
 
 from .fields import QueryInteger, Text, storable
 from .models import Task
+from .tokens import TOKEN_IS_CURRENT
+
+tasks = Task.__table__
 
 SORTS = ["created_at", "-created_at", "updated_at", "-updated_at", "title", "-title"]
 TIMESTAMP_SORTS = {"created_at", "updated_at"}
 
 
-def encode_cursor(sort: str, task: Task) -> str:
+def encode_cursor(sort: str, task) -> str:
     """The position after `task` in `sort` order, as an opaque URL-safe token."""
     column = sort.lstrip("-")
     value = getattr(task, column)
@@ -96,15 +99,15 @@ def escape_like(text: str) -> str:
 
 def filtered(statement: Select, by_completed: bool, by_text: bool) -> Select:
     """The user's tasks that match the filters in use; values come as bound parameters."""
-    statement = statement.where(Task.user_id == bindparam("user_id", type_=Uuid))
+    statement = statement.where(tasks.c.user_id == bindparam("owner", type_=Uuid))
     if by_completed:
-        statement = statement.where(Task.completed == bindparam("completed", type_=Boolean))
+        statement = statement.where(tasks.c.completed == bindparam("completed", type_=Boolean))
     if by_text:
         pattern = bindparam("pattern", type_=String)
         statement = statement.where(
             or_(
-                Task.title.ilike(pattern, escape="/"),
-                func.coalesce(Task.description, "").ilike(pattern, escape="/"),
+                tasks.c.title.ilike(pattern, escape="/"),
+                func.coalesce(tasks.c.description, "").ilike(pattern, escape="/"),
             )
         )
     return statement
@@ -113,10 +116,11 @@ def filtered(statement: Select, by_completed: bool, by_text: bool) -> Select:
 # Each shape of list query is built once and reused: only the parameters change per request.
 @cache
 def page_shape(sort: str, after_cursor: bool, by_completed: bool, by_text: bool) -> Select:
-    """One page (plus one row, to tell whether another page follows) in the asked order."""
-    key = (getattr(Task, sort.lstrip("-")), Task.id)
+    """One page (plus one row, to tell whether another page follows) in the asked order, while
+    the token is current (else no rows)."""
+    key = (tasks.c[sort.lstrip("-")], tasks.c.id)
     descending = sort.startswith("-")
-    statement = filtered(select(Task), by_completed, by_text)
+    statement = filtered(select(tasks).where(TOKEN_IS_CURRENT), by_completed, by_text)
     if after_cursor:
         bound = tuple_(*key)
         after = tuple_(
@@ -129,13 +133,14 @@ def page_shape(sort: str, after_cursor: bool, by_completed: bool, by_text: bool)
 
 @cache
 def count_shape(by_completed: bool, by_text: bool) -> Select:
-    return filtered(select(func.count()).select_from(Task), by_completed, by_text)
+    return filtered(select(func.count()).select_from(tasks), by_completed, by_text)
 
 
-def page_statement(user_id: uuid.UUID, query: dict) -> tuple[Select, dict]:
-    """The statement for this page of the list, and its parameters."""
+def page_statement(token: dict, query: dict) -> tuple[Select, dict]:
+    """The statement for this page of the list, and its parameters (`token`: the token's
+    parameters, todo/tokens.py)."""
     statement = page_shape(query["sort"], "cursor" in query, "completed" in query, "q" in query)
-    parameters = {**filter_parameters(user_id, query), "limit": query["limit"] + 1}
+    parameters = {**token, **filter_parameters(token["owner"], query), "limit": query["limit"] + 1}
     if "cursor" in query:
         _, parameters["after_value"], parameters["after_id"] = query["cursor"]
     return statement, parameters
@@ -147,7 +152,7 @@ def count_statement(user_id: uuid.UUID, query: dict) -> tuple[Select, dict]:
 
 
 def filter_parameters(user_id: uuid.UUID, query: dict) -> dict:
-    parameters = {"user_id": user_id}
+    parameters = {"owner": user_id}
     if "completed" in query:
         parameters["completed"] = query["completed"]
     if "q" in query:
@@ -155,7 +160,7 @@ def filter_parameters(user_id: uuid.UUID, query: dict) -> dict:
     return parameters
 
 
-def next_link(query: dict, last: Task) -> str:
+def next_link(query: dict, last) -> str:
     """`<url>; rel="next"` for the page after `last`, keeping every other parameter."""
     params = {key: value for key, value in request.args.items() if key != "cursor"}
     params["cursor"] = encode_cursor(query["sort"], last)

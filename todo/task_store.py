@@ -1,79 +1,124 @@
-"""The statements that read and change one user's tasks: ownership is in every one of them,
-and If-Match is a condition of the write itself."""
+"""The statements that read and change one user's tasks. Each is a single round trip that
+carries every check: the owner, the token still being current, and If-Match.
+
+They are Core statements over the tasks table, built once where their shape allows, and give
+back rows (named tuples with the task's columns), not ORM objects: no task is ever changed
+through the session, so the identity map and change tracking would be work for nothing.
+"""
 
 import uuid
 
-from flask_jwt_extended import current_user
+from flask import g
 from flask_smorest import abort
-from sqlalchemy import Uuid, bindparam, case, delete, false, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    Row,
+    String,
+    Text,
+    Uuid,
+    bindparam,
+    case,
+    delete,
+    false,
+    insert,
+    not_,
+    or_,
+    select,
+    update,
+)
 
 from .etags import if_match_condition
 from .extensions import db
-from .models import Task, change_time, utcnow
+from .models import Task, UTCDateTime, change_time, utcnow
+from .tokens import TOKEN_IS_CURRENT, current_account
 
 TASK_NOT_FOUND = "Task not found"  # the spec's wording, which its clients may compare
 
+tasks = Task.__table__
+TOGGLED = not_(tasks.c.completed)
+
 
 def owned(statement):
-    """Narrow a statement to one task of one owner (parameters: `ownership(task_id)`), so
-    another user's task is simply not found."""
+    """Narrow a statement to one task of the token's user while the token is current
+    (parameters: `ownership(task_id)`), so another user's task is simply not found."""
     return statement.where(
-        Task.user_id == bindparam("owner", type_=Uuid), Task.id == bindparam("task_id", type_=Uuid)
+        tasks.c.user_id == bindparam("owner", type_=Uuid),
+        tasks.c.id == bindparam("task_id", type_=Uuid),
+        TOKEN_IS_CURRENT,
     )
 
 
 def ownership(task_id: uuid.UUID) -> dict:
-    return {"owner": current_user.id, "task_id": task_id}
+    return {**g.token, "task_id": task_id}
 
 
-# Built once; the reads every single-task route may run.
-SELECT_TASK = owned(select(Task))
-SELECT_TASK_ID = owned(select(Task.id))
+# Built once; the reads every single-task route may run, and the insert.
+SELECT_TASK = owned(select(tasks))
+SELECT_TASK_ID = owned(select(tasks.c.id))
+now = bindparam("now", type_=UTCDateTime)  # created_at and updated_at: the same instant
+INSERT_TASK = (
+    insert(tasks)
+    .from_select(
+        ["id", "user_id", "title", "description", "completed", "created_at", "updated_at"],
+        select(
+            bindparam("task_id", type_=Uuid),
+            bindparam("owner", type_=Uuid),
+            bindparam("title", type_=String),
+            bindparam("description", type_=Text),
+            bindparam("completed", type_=Boolean),
+            now,
+            now,
+        ).where(TOKEN_IS_CURRENT),
+    )
+    .returning(*tasks.c)
+)
 
 
-def one_or_404(task_id: uuid.UUID) -> Task:
-    task = db.session.scalar(SELECT_TASK, ownership(task_id))
-    if task is None:
-        abort(404, message=TASK_NOT_FOUND)
-    return task
+def not_found():
+    """What a statement that found no task answers: 401 if the token is the reason, else 404."""
+    current_account()
+    abort(404, message=TASK_NOT_FOUND)
 
 
-def guarded_or_fail(statement, task_id: uuid.UUID):
-    """Run a write narrowed by If-Match; on no row, tell a stale ETag (412) from no task (404)."""
-    result = db.session.scalar(statement.where(if_match_condition()), ownership(task_id))
+def one_or_404(task_id: uuid.UUID) -> Row:
+    task = db.session.execute(SELECT_TASK, ownership(task_id)).first()
+    return task if task is not None else not_found()
+
+
+def guarded_or_fail(statement, task_id: uuid.UUID) -> Row:
+    """Run a write narrowed by If-Match; on no row, tell a stale ETag (412) from no task (404)
+    and from a token that is no longer current (401)."""
+    result = db.session.execute(statement.where(if_match_condition()), ownership(task_id)).first()
     if result is None:
         if db.session.scalar(SELECT_TASK_ID, ownership(task_id)) is not None:
             abort(412, message="The task has changed since the ETag in If-Match.")
-        abort(404, message=TASK_NOT_FOUND)
+        not_found()
     return result
 
 
-def write(task_id: uuid.UUID, values: dict):
+def write(task_id: uuid.UUID, values: dict) -> Row:
     """One UPDATE … RETURNING. `version` and `updated_at` move only if a value really changes."""
-    changed = or_(false(), *(getattr(Task, name).is_distinct_from(v) for name, v in values.items()))
+    changed = or_(false(), *(tasks.c[name].is_distinct_from(v) for name, v in values.items()))
     statement = (
-        owned(update(Task))
+        owned(update(tasks))
         .values(
             **values,
-            version=case((changed, Task.version + 1), else_=Task.version),
-            updated_at=case((changed, change_time()), else_=Task.updated_at),
+            version=case((changed, tasks.c.version + 1), else_=tasks.c.version),
+            updated_at=case((changed, change_time()), else_=tasks.c.updated_at),
         )
-        .returning(Task)
+        .returning(*tasks.c)
     )
-    task = guarded_or_fail(statement, task_id)
-    db.session.commit()
-    return task
+    return guarded_or_fail(statement, task_id)
 
 
 def remove(task_id: uuid.UUID) -> None:
     """One DELETE, guarded by If-Match like every write."""
-    guarded_or_fail(owned(delete(Task)).returning(Task.id), task_id)
-    db.session.commit()
+    guarded_or_fail(owned(delete(tasks)).returning(tasks.c.id), task_id)
 
 
-def add_task(fields: dict) -> Task:
-    now = utcnow()
-    task = Task(user_id=current_user.id, created_at=now, updated_at=now, **fields)
-    db.session.add(task)
-    db.session.flush()
-    return task
+def add_task(fields: dict) -> Row:
+    """One INSERT … SELECT, which inserts nothing unless the token is current."""
+    values = {"description": None, "completed": False, **fields}
+    parameters = {**g.token, **values, "task_id": uuid.uuid4(), "now": utcnow()}
+    task = db.session.execute(INSERT_TASK, parameters).first()
+    return task if task is not None else not_found()  # not_found() answers 401 here

@@ -1,10 +1,10 @@
 """Tasks blueprint: a user's own tasks, with ownership enforced in every query."""
 
-from flask import current_app, request, url_for
-from flask_jwt_extended import current_user, verify_jwt_in_request
+from flask import current_app, g, request, url_for
+from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_smorest import abort
 from marshmallow import RAISE
-from sqlalchemy import not_
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
 from . import idempotency
@@ -12,11 +12,10 @@ from .blueprint import Blueprint
 from .database import transaction
 from .etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, not_modified
 from .extensions import db
-from .models import Task
 from .pagination import ListQuerySchema, count_statement, next_link, page_statement
 from .schemas import CompletionSchema, TaskChangesSchema, TaskInputSchema, TaskSchema
-from .task_store import add_task, one_or_404, remove, write
-from .tokens import user_gone
+from .task_store import TOGGLED, add_task, one_or_404, remove, write
+from .tokens import current_account, token_parameters, user_gone
 
 blp = Blueprint(
     "tasks", __name__, url_prefix="/api/<uuid:user_id>/tasks", description="A user's own tasks"
@@ -42,12 +41,16 @@ CREATED_HEADERS = {
 
 @blp.before_request
 def require_url_user():
-    """Every task route: a valid token (401), whose user is the URL's user (403)."""
+    """Every task route: a valid token (401), whose user is the URL's user (403). Whether the
+    token is still current is checked by the route's own statement (todo/task_store.py)."""
     if request.method == "OPTIONS":
         return
     verify_jwt_in_request()
-    if current_user.id != request.view_args["user_id"]:
+    if get_jwt_identity() != str(request.view_args["user_id"]):
+        current_account()  # a token that is not current is 401 before it is 403
         abort(403, message="The token does not belong to this user.")
+    g.user_id = get_jwt_identity()  # for the request's log line
+    g.token = token_parameters()
 
 
 @blp.route("", methods=["GET"])
@@ -56,10 +59,12 @@ def require_url_user():
 @blp.problems(401, 403, 503)
 def list_tasks(query, user_id):
     """List the user's tasks: filtered, sorted, a page at a time (keyset cursors)."""
-    tasks = db.session.scalars(*page_statement(current_user.id, query)).all()
+    tasks = db.session.execute(*page_statement(g.token, query)).all()
+    if not tasks:
+        current_account()  # nothing found: 401 if that is because the token is not current
     if len(tasks) <= query["limit"] and "cursor" not in query:
         return tasks, {"X-Total-Count": str(len(tasks))}  # the whole list: nothing to count
-    total = db.session.scalar(*count_statement(current_user.id, query))
+    total = db.session.scalar(*count_statement(user_id, query))
     headers = {"X-Total-Count": str(total)}
     if len(tasks) > query["limit"]:
         tasks = tasks[: query["limit"]]
@@ -78,33 +83,31 @@ def create_task(fields, user_id):
     if key is None:
         try:
             task = add_task(fields)
-            db.session.commit()
         except IntegrityError:  # the only constraint a valid task can break: its user is gone
-            db.session.rollback()
             user_gone()
         return task, created_headers(task)
     request_hash = idempotency.fingerprint(fields)
     try:
         with transaction():  # the task and the answer stored for its key land together
             idempotency.purge_expired()
-            if replay := idempotency.stored_answer(current_user.id, key, request_hash):
+            if replay := idempotency.stored_answer(user_id, key, request_hash):
                 return replay
             task = add_task(fields)
             headers = created_headers(task)
             body = TaskSchema().dump(task)
-            idempotency.remember(current_user.id, key, request_hash, 201, body, headers)
+            idempotency.remember(user_id, key, request_hash, 201, body, headers)
     except IntegrityError:
         # A concurrent request with the same key committed first: answer as it did. With no
         # answer stored, what conflicted was the user, deleted meanwhile.
-        return idempotency.stored_answer(current_user.id, key, request_hash) or user_gone()
+        return idempotency.stored_answer(user_id, key, request_hash) or user_gone()
     return task, headers
 
 
-def with_etag(task: Task):
+def with_etag(task: Row):
     return task, {"ETag": etag(task)}
 
 
-def created_headers(task: Task) -> dict:
+def created_headers(task: Row) -> dict:
     location = url_for("tasks.read_task", user_id=task.user_id, task_id=task.id)
     return {"Location": location, "ETag": etag(task)}
 
@@ -149,7 +152,7 @@ def update_task(fields, user_id, task_id):
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def toggle_task(fields, user_id, task_id):
     """Flip `completed` atomically, or set it to the `completed` sent (safe to retry)."""
-    return with_etag(write(task_id, {"completed": fields.get("completed", not_(Task.completed))}))
+    return with_etag(write(task_id, {"completed": fields.get("completed", TOGGLED)}))
 
 
 @blp.route("/<uuid:task_id>", methods=["DELETE"])

@@ -1,17 +1,19 @@
-"""Bearer tokens: issuing them, and turning one back into the current user.
+"""Bearer tokens: issuing them, and checking that one is still current.
 
-One query per authenticated request: the user's row, with whether the token's jti was revoked.
-A token is refused if it was logged out (revoked_tokens) or issued before the user's last
-password change (its `gen` claim is not the user's token_generation).
+A token is current while its user exists, its `gen` claim is the user's token_generation (a
+password change starts a new generation) and its jti was not logged out (revoked_tokens).
+Task routes check this inside the very statement that reads or writes their tasks
+(TOKEN_IS_CURRENT), so a request makes one round trip; only when that statement finds nothing
+is the token looked at on its own, to tell 401 from 404. Account routes load the user's row.
 """
 
 import uuid
 from datetime import UTC, datetime
 
 from flask import g
-from flask_jwt_extended import create_access_token, decode_token
+from flask_jwt_extended import create_access_token, decode_token, get_jwt, get_jwt_header
 from flask_jwt_extended.exceptions import RevokedTokenError, UserLookupError
-from sqlalchemy import String, Uuid, bindparam, delete, exists, select
+from sqlalchemy import Integer, String, Uuid, and_, bindparam, delete, exists, select
 
 from .errors import problem
 from .extensions import db, jwt
@@ -40,32 +42,54 @@ def revoke(payload: dict) -> None:
     )
 
 
-# Built once: the statement every authenticated request runs (compiled once, cached).
+users = User.__table__
+revoked_tokens = RevokedToken.__table__
+
+# Built once, with the values of `token_parameters()`; `owner` is the token's user.
+TOKEN_IS_CURRENT = and_(
+    exists().where(
+        users.c.id == bindparam("owner", type_=Uuid),
+        users.c.token_generation == bindparam("generation", type_=Integer),
+    ),
+    ~exists().where(revoked_tokens.c.jti == bindparam("jti", type_=String)),
+)
 USER_AND_REVOCATION = select(
     User, exists().where(RevokedToken.jti == bindparam("jti", type_=String))
-).where(User.id == bindparam("user_id", type_=Uuid))
+).where(User.id == bindparam("owner", type_=Uuid))
 
 
-@jwt.user_lookup_loader
-def load_user(header: dict, payload: dict) -> User | None:
+def token_parameters() -> dict:
+    """The values TOKEN_IS_CURRENT compares, from the request's verified token."""
+    claims = get_jwt()
+    generation = claims.get("gen")
+    return {
+        "owner": uuid.UUID(claims["sub"]),
+        "generation": generation if type(generation) is int else None,  # None matches nothing
+        "jti": str(claims.get("jti")),
+    }
+
+
+def current_account() -> User:
+    """The token's user, loaded; 401 if the token is not current (deleted user, logged out,
+    or issued before the last password change)."""
+    claims = get_jwt()
     try:
-        user_id = uuid.UUID(payload["sub"])
+        parameters = token_parameters()
     except (ValueError, TypeError, AttributeError):
-        return None
-    parameters = {"jti": str(payload.get("jti")), "user_id": user_id}
+        user_gone()
     row = db.session.execute(USER_AND_REVOCATION, parameters).first()
     if row is None:
-        return None
+        user_gone()
     user, is_revoked = row
-    if is_revoked or payload.get("gen") != user.token_generation:
-        raise RevokedTokenError(header, payload)
+    if is_revoked or parameters["generation"] != user.token_generation:
+        raise RevokedTokenError(get_jwt_header(), claims)
     g.user_id = str(user.id)  # for the request's log line
     return user
 
 
 def user_gone():
-    """Answer as for a token whose user no longer exists (deleted while this request ran)."""
-    raise UserLookupError("the user was deleted during the request", {}, {})
+    """Answer as for a token whose user no longer exists (401)."""
+    raise UserLookupError("the token's user does not exist", {}, {})
 
 
 def unauthorized(detail: str):
