@@ -89,7 +89,7 @@ def test_a_non_json_body_is_checked_after_routing_and_auth(client, user, tasks_u
     assert client.post(tasks_url, headers=user["headers"], **plain).status_code == 415
 
 
-@pytest.mark.parametrize("sent", ['"01"', '"²"', '"9223372036854775808"', '"1 "', "W/*"])
+@pytest.mark.parametrize("sent", ['"01"', '"²"', '"9223372036854775808"', '"1 "', "W/*", '""'])
 def test_odd_if_match_never_matches_and_is_never_a_500(client, user, task_url, stored_tasks, sent):
     answer = client.put(
         task_url, json={"title": "x"}, headers={**user["headers"], "If-Match": sent}

@@ -1,16 +1,14 @@
 """ETags of single tasks (their version), and the If-Match / If-None-Match checks made with them.
 
-If-Match is turned into a condition of the write statement itself, so the check and the write
-are one atomic step: two writers holding the same ETag cannot both succeed.
+If-Match is turned into a condition of the write statement itself (todo/task_store.py), so the
+check and the write are one atomic step: two writers holding the same ETag cannot both succeed.
 """
 
 import re
 
 from flask import request
-from sqlalchemy import ColumnElement, false, true
 
 from .blueprint import header_parameter
-from .models import Task
 
 IF_MATCH = header_parameter(
     "If-Match", "Apply only if the task's ETag is one of these (or `*`); else 412"
@@ -27,14 +25,13 @@ def etag(task) -> str:
     return f'"{task.version}"'
 
 
-def if_match_condition() -> ColumnElement[bool]:
-    """The versions If-Match allows (strong comparison); no header allows any."""
-    if not request.headers.get("If-Match"):
-        return true()
-    if request.if_match.star_tag:
-        return true()
-    versions = [int(tag) for tag in request.if_match.as_set() if VERSION.fullmatch(tag)]
-    return Task.__table__.c.version.in_(versions) if versions else false()
+def if_match_versions() -> list[int] | None:
+    """The versions If-Match allows (strong comparison); None when any will do (no header,
+    or `*`). A list of none allows no version at all."""
+    if not request.headers.get("If-Match") or request.if_match.star_tag:
+        return None
+    # werkzeug gives an empty tag (`""`) as None, which matches no version.
+    return [int(tag) for tag in request.if_match.as_set() if tag and VERSION.fullmatch(tag)]
 
 
 def not_modified(task) -> bool:

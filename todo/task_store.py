@@ -7,6 +7,7 @@ through the session, so the identity map and change tracking would be work for n
 """
 
 import uuid
+from functools import cache
 
 from flask import g
 from flask_smorest import abort
@@ -27,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 
-from .etags import if_match_condition
+from .etags import if_match_versions
 from .extensions import db
 from .models import Task, UTCDateTime, change_time, utcnow
 from .tokens import TOKEN_IS_CURRENT, current_account
@@ -35,7 +36,6 @@ from .tokens import TOKEN_IS_CURRENT, current_account
 TASK_NOT_FOUND = "Task not found"  # the spec's wording, which its clients may compare
 
 tasks = Task.__table__
-TOGGLED = not_(tasks.c.completed)
 
 
 def owned(statement):
@@ -85,10 +85,12 @@ def one_or_404(task_id: uuid.UUID) -> Row:
     return task if task is not None else not_found()
 
 
-def guarded_or_fail(statement, task_id: uuid.UUID) -> Row:
-    """Run a write narrowed by If-Match; on no row, tell a stale ETag (412) from no task (404)
-    and from a token that is no longer current (401)."""
-    result = db.session.execute(statement.where(if_match_condition()), ownership(task_id)).first()
+def guarded_or_fail(statement, task_id: uuid.UUID, values: dict | None = None) -> Row:
+    """Run a write narrowed by If-Match (a shape from `guarded`); on no row, tell a stale ETag
+    (412) from no task (404) and from a token that is no longer current (401)."""
+    parameters = {**ownership(task_id), **(values or {})}
+    parameters.update(versions=if_match_versions(), now=utcnow())  # what a shape may ask for
+    result = db.session.execute(statement, parameters).first()
     if result is None:
         if db.session.scalar(SELECT_TASK_ID, ownership(task_id)) is not None:
             abort(412, message="The task has changed since the ETag in If-Match.")
@@ -96,24 +98,46 @@ def guarded_or_fail(statement, task_id: uuid.UUID) -> Row:
     return result
 
 
-def write(task_id: uuid.UUID, values: dict) -> Row:
-    """One UPDATE … RETURNING. `version` and `updated_at` move only if a value really changes."""
+def guarded(statement, by_version: bool):
+    """`statement` for one owned task, and if If-Match names versions, one of them."""
+    statement = owned(statement)
+    if by_version:
+        statement = statement.where(tasks.c.version.in_(bindparam("versions", expanding=True)))
+    return statement
+
+
+@cache
+def update_shape(dialect: str, columns: tuple[str, ...], flip: bool, by_version: bool):
+    """UPDATE … RETURNING of these columns (new values as parameters `new_<column>`), or
+    flipping `completed`. `version` and `updated_at` move only if a value really changes.
+    Built once per shape; only the parameters change per request."""
+    values = {name: bindparam(f"new_{name}", type_=tasks.c[name].type) for name in columns}
+    if flip:
+        values["completed"] = not_(tasks.c.completed)
     changed = or_(false(), *(tasks.c[name].is_distinct_from(v) for name, v in values.items()))
-    statement = (
-        owned(update(tasks))
-        .values(
-            **values,
-            version=case((changed, tasks.c.version + 1), else_=tasks.c.version),
-            updated_at=case((changed, change_time()), else_=tasks.c.updated_at),
-        )
-        .returning(*tasks.c)
+    statement = update(tasks).values(
+        **values,
+        version=case((changed, tasks.c.version + 1), else_=tasks.c.version),
+        updated_at=case((changed, change_time(dialect)), else_=tasks.c.updated_at),
     )
-    return guarded_or_fail(statement, task_id)
+    return guarded(statement, by_version).returning(*tasks.c)
+
+
+@cache
+def delete_shape(by_version: bool):
+    return guarded(delete(tasks), by_version).returning(tasks.c.id)
+
+
+def write(task_id: uuid.UUID, values: dict, flip: bool = False) -> Row:
+    """One UPDATE of the fields in `values`, or flipping `completed` if `flip`."""
+    columns = tuple(sorted(values))
+    shape = update_shape(db.engine.dialect.name, columns, flip, if_match_versions() is not None)
+    return guarded_or_fail(shape, task_id, {f"new_{name}": values[name] for name in columns})
 
 
 def remove(task_id: uuid.UUID) -> None:
     """One DELETE, guarded by If-Match like every write."""
-    guarded_or_fail(owned(delete(tasks)).returning(tasks.c.id), task_id)
+    guarded_or_fail(delete_shape(if_match_versions() is not None), task_id)
 
 
 def add_task(fields: dict) -> Row:

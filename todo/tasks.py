@@ -14,7 +14,7 @@ from .etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, not_modified
 from .extensions import db
 from .pagination import ListQuerySchema, count_statement, next_link, page_statement
 from .schemas import CompletionSchema, TaskChangesSchema, TaskInputSchema, TaskSchema
-from .task_store import TOGGLED, add_task, one_or_404, remove, write
+from .task_store import add_task, one_or_404, remove, write
 from .tokens import current_account, token_parameters, user_gone
 
 blp = Blueprint(
@@ -152,7 +152,9 @@ def update_task(fields, user_id, task_id):
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def toggle_task(fields, user_id, task_id):
     """Flip `completed` atomically, or set it to the `completed` sent (safe to retry)."""
-    return with_etag(write(task_id, {"completed": fields.get("completed", TOGGLED)}))
+    if "completed" in fields:
+        return with_etag(write(task_id, fields))
+    return with_etag(write(task_id, {}, flip=True))
 
 
 @blp.route("/<uuid:task_id>", methods=["DELETE"])
