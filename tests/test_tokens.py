@@ -3,6 +3,7 @@ tampering. Every refusal is a 401 problem."""
 
 import base64
 import json
+import time
 import uuid
 import warnings
 from datetime import timedelta
@@ -206,6 +207,28 @@ def test_token_with_our_secret_and_claims_is_accepted(client, user):
     """The control for the cases above: each is refused for its one fault."""
     headers = {"Authorization": f"Bearer {forged(claims(user))}"}
     assert client.get("/api/auth/me", headers=headers).status_code == 200
+
+
+def test_a_token_accepted_before_is_refused_once_it_has_expired(client, user):
+    """Verified tokens are remembered (todo/verified_tokens.py), but only until they expire."""
+    expires = utcnow().replace(microsecond=0) + timedelta(seconds=2)
+    headers = {"Authorization": f"Bearer {forged(claims(user, exp=expires))}"}
+    tasks = f"/api/{user['user_id']}/tasks"
+    assert client.get(tasks, headers=headers).status_code == 200
+    time.sleep((expires - utcnow()).total_seconds() + 0.05)
+    answer = client.get(tasks, headers=headers)
+    assert answer.status_code == 401
+    assert answer.get_json()["detail"] == "The token has expired; log in again."
+
+
+def test_a_token_verified_by_one_app_is_not_trusted_by_one_with_another_secret(
+    client, user, make_app
+):
+    other = make_app(JWT_SECRET_KEY="another-secret-" + "y" * 32).test_client()
+    assert client.get("/api/auth/me", headers=user["headers"]).status_code == 200
+    answer = other.get("/api/auth/me", headers=user["headers"])
+    assert answer.status_code == 401
+    assert answer.get_json()["detail"] == "The token is invalid: Signature verification failed."
 
 
 @pytest.mark.parametrize("kind", BAD_HEADERS)

@@ -1,13 +1,13 @@
 """Unbound extension singletons, imported by every module that needs one."""
 
 from flask_cors import CORS
-from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from .errors import ProblemApi
+from .verified_tokens import VerifiedTokenMemo
 
 # Deterministic constraint names, so migrations can drop and alter them on every backend.
 NAMING_CONVENTION = {
@@ -26,6 +26,6 @@ class Base(DeclarativeBase):
 # Objects keep their values after commit: every value is set by the app, no refresh needed.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
-jwt = JWTManager()
+jwt = VerifiedTokenMemo()
 api = ProblemApi()
 cors = CORS()
