@@ -175,6 +175,8 @@ class Config:
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "info")
         self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        # Sets apart the counts of apps (or environments) that share one Redis.
+        self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "")
         self.RATELIMIT_LOGIN_PER_EMAIL = os.environ.get("RATELIMIT_LOGIN_PER_EMAIL", "5 per minute")
         self.RATELIMIT_LOGIN_PER_ADDRESS = os.environ.get(
             "RATELIMIT_LOGIN_PER_ADDRESS", "30 per minute"

@@ -1,6 +1,7 @@
 """Alembic environment for Flask-Migrate: the app's engine and metadata, online or offline."""
 
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -47,8 +48,29 @@ def run_migrations_online() -> None:
     isolation = TRANSACTION_ISOLATION[db.engine.dialect.name]
     with db.engine.connect().execution_options(isolation_level=isolation) as connection:
         configure(connection=connection, process_revision_directives=skip_empty_revision)
-        with context.begin_transaction():
+        with sqlite_foreign_keys_off(connection), context.begin_transaction():
             context.run_migrations()
+
+
+@contextmanager
+def sqlite_foreign_keys_off(connection):
+    """SQLite alters a table by rebuilding it (batch mode), and dropping the old table would
+    apply its ON DELETE CASCADE to every row that refers to it: a user's tasks, say. So its
+    foreign keys are off while migrating (the pragma holds only outside a transaction), all
+    rows are checked against them at the end, and they are back on before the connection is."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+    connection.commit()
+    try:
+        yield
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+        if broken:
+            raise RuntimeError(f"the migration left rows with broken foreign keys: {broken}")
+    finally:
+        connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+        connection.commit()
 
 
 if context.is_offline_mode():

@@ -145,3 +145,25 @@ def test_cursor_of_another_sort_is_400(client, user, many_tasks):
     answer = client.get(f"{url}?sort=-title&cursor={cursor}", headers=user["headers"])
     assert answer.status_code == 400
     assert answer.get_json()["errors"] == {"cursor": ["This cursor belongs to another sort order."]}
+
+
+def test_the_count_of_a_long_list_follows_every_change(client, user, stored_tasks):
+    """Past one page, X-Total-Count comes from the user's counters (migration 0005's
+    triggers): they must follow creates, toggles, PATCH and PUT of `completed`, and deletes."""
+    tasks = f"/api/{user['user_id']}/tasks"
+    ids = [
+        client.post(tasks, json={"title": f"t{n}"}, headers=user["headers"]).get_json()["id"]
+        for n in range(5)
+    ]
+    client.patch(f"{tasks}/{ids[0]}/complete", headers=user["headers"])
+    client.patch(f"{tasks}/{ids[1]}/complete", headers=user["headers"])
+    client.patch(f"{tasks}/{ids[1]}/complete", headers=user["headers"])  # undone again
+    client.patch(f"{tasks}/{ids[2]}", json={"completed": True}, headers=user["headers"])
+    client.put(f"{tasks}/{ids[3]}", json={"title": "x", "completed": True}, headers=user["headers"])
+    client.delete(f"{tasks}/{ids[2]}", headers=user["headers"])
+    stored = stored_tasks()
+    for query, keep in [("", None), ("&completed=true", True), ("&completed=false", False)]:
+        answer = client.get(f"{tasks}?limit=1{query}", headers=user["headers"])
+        expected = [task for task in stored if keep is None or task.completed == keep]
+        assert answer.headers["X-Total-Count"] == str(len(expected)), query
+    assert [len(stored), sum(task.completed for task in stored)] == [4, 2]

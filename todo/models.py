@@ -65,6 +65,9 @@ class User(db.Model):
     # Tokens carry the generation they were issued in; a password change starts a new one,
     # which revokes every older token at once (exactly: no clock, no same-second ambiguity).
     token_generation: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Kept by triggers on tasks (migration 0005), for the list's X-Total-Count.
+    task_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    completed_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
 class RevokedToken(db.Model):

@@ -1,0 +1,96 @@
+"""task counters
+
+users.task_count and users.completed_count: how many tasks each user has, and how many of them
+are done, kept by triggers on tasks (insert, delete, a change of `completed`) in the same
+statement as the change. The list's X-Total-Count reads them instead of counting a user's
+tasks, which took time in proportion to their number (23 ms at 100,000). Existing users are
+counted once here.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-25
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+# The same three changes for both databases: a task added, a task removed, a task whose
+# `completed` changed (a task never moves to another user: user_id is part of its key).
+ADDED = "task_count = task_count + 1, completed_count = completed_count + {new}"
+REMOVED = "task_count = task_count - 1, completed_count = completed_count - {old}"
+COMPLETION = "completed_count = completed_count + {new} - {old}"
+
+POSTGRESQL = [
+    f"""CREATE FUNCTION count_user_tasks() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            UPDATE users SET {ADDED.format(new="NEW.completed::int")} WHERE id = NEW.user_id;
+        ELSIF TG_OP = 'DELETE' THEN
+            UPDATE users SET {REMOVED.format(old="OLD.completed::int")} WHERE id = OLD.user_id;
+        ELSE
+            UPDATE users SET {COMPLETION.format(new="NEW.completed::int", old="OLD.completed::int")}
+            WHERE id = NEW.user_id;
+        END IF;
+        RETURN NULL;
+    END $$""",
+    """CREATE TRIGGER tasks_counted AFTER INSERT OR DELETE ON tasks
+    FOR EACH ROW EXECUTE FUNCTION count_user_tasks()""",
+    """CREATE TRIGGER tasks_completion_counted AFTER UPDATE OF completed ON tasks
+    FOR EACH ROW WHEN (OLD.completed IS DISTINCT FROM NEW.completed)
+    EXECUTE FUNCTION count_user_tasks()""",
+]
+SQLITE = [
+    f"""CREATE TRIGGER tasks_added_counted AFTER INSERT ON tasks BEGIN
+        UPDATE users SET {ADDED.format(new="NEW.completed")} WHERE id = NEW.user_id;
+    END""",
+    f"""CREATE TRIGGER tasks_removed_counted AFTER DELETE ON tasks BEGIN
+        UPDATE users SET {REMOVED.format(old="OLD.completed")} WHERE id = OLD.user_id;
+    END""",
+    f"""CREATE TRIGGER tasks_completion_counted AFTER UPDATE OF completed ON tasks
+    WHEN OLD.completed IS NOT NEW.completed BEGIN
+        UPDATE users SET {COMPLETION.format(new="NEW.completed", old="OLD.completed")}
+        WHERE id = NEW.user_id;
+    END""",
+]
+DROP = {
+    "postgresql": [
+        "DROP TRIGGER tasks_completion_counted ON tasks",
+        "DROP TRIGGER tasks_counted ON tasks",
+        "DROP FUNCTION count_user_tasks()",
+    ],
+    "sqlite": [
+        "DROP TRIGGER tasks_completion_counted",
+        "DROP TRIGGER tasks_removed_counted",
+        "DROP TRIGGER tasks_added_counted",
+    ],
+}
+
+
+def upgrade():
+    with op.batch_alter_table("users") as batch_op:
+        for name in ("task_count", "completed_count"):
+            batch_op.add_column(
+                sa.Column(name, sa.Integer(), server_default=sa.text("0"), nullable=False)
+            )
+    op.execute(
+        """UPDATE users SET
+        task_count = (SELECT count(*) FROM tasks WHERE tasks.user_id = users.id),
+        completed_count = (SELECT count(*) FROM tasks
+                           WHERE tasks.user_id = users.id AND tasks.completed)"""
+    )
+    dialect = op.get_bind().dialect.name
+    for statement in POSTGRESQL if dialect == "postgresql" else SQLITE:
+        op.execute(statement)
+
+
+def downgrade():
+    for statement in DROP[op.get_bind().dialect.name]:
+        op.execute(statement)
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_column("completed_count")
+        batch_op.drop_column("task_count")
