@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The scale target for long lists: a limit=100 page of a user with 100,000 tasks against a
+# page of a user with 100, both on the same server and table, interleaved over two rounds.
+#   bench/deep_list.sh BASE_URL DBURL     (e.g. http://127.0.0.1:4100 postgresql://root@127.0.0.1:5432/todo_bench)
+# Signs both users up through the API, inserts their tasks with SQL (as the shared scale probe
+# does), prints req/s and p50/p99 with 16 connections and with 1, then deletes both users.
+set -euo pipefail
+base=${1:?BASE_URL}
+dburl=${2:?DBURL}
+big=${DEEP_LIST_TASKS:-100000}
+run=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+sign_in() {  # email -> "user_id token"
+  local body="{\"email\":\"$1\",\"password\":\"deep-list-password\"}"
+  curl -sf -X POST "$base/api/auth/signup" -H 'Content-Type: application/json' -d "$body" >/dev/null
+  curl -sf -X POST "$base/api/auth/login" -H 'Content-Type: application/json' -d "$body" |
+    python3 -c 'import json, sys; answer = json.load(sys.stdin); print(answer["user_id"], answer["token"])'
+}
+
+declare -A user token
+for who in small big; do
+  read -r "user[$who]" "token[$who]" < <(sign_in "deep-$run-$who@example.com")
+  printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "${token[$who]}" >"$work/$who.lua"
+done
+for who in small big; do
+  count=$([ "$who" = small ] && echo 100 || echo "$big")
+  psql "$dburl" -qc "INSERT INTO tasks (id, user_id, title, description, completed, created_at, updated_at)
+    SELECT gen_random_uuid(), '${user[$who]}'::uuid, 'task ' || g,
+           CASE WHEN g % 2 = 0 THEN 'description ' || g END, g % 3 = 0,
+           now() - make_interval(secs => g), now() - make_interval(secs => g)
+    FROM generate_series(1, $count) g"
+done
+psql "$dburl" -qc "VACUUM ANALYZE tasks"
+
+echo "| round | user's tasks | connections | req/s | p50 | p99 |"
+echo "|---|---:|---:|---:|---:|---:|"
+for round in 1 2; do
+  for who in small big; do
+    for conns in 16 1; do
+      out=$(wrk -t1 -c"$conns" -d"${DEEP_LIST_SECONDS:-5}"s --latency -s "$work/$who.lua" \
+        "$base/api/${user[$who]}/tasks?limit=100")
+      rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+      p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+      p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+      count=$([ "$who" = small ] && echo 100 || echo "$big")
+      echo "| $round | $count | $conns | $rps | $p50 | $p99 |"
+    done
+  done
+done
+psql "$dburl" -qc "DELETE FROM users WHERE email LIKE 'deep-$run-%'"
