@@ -8,6 +8,8 @@ max_connections.
 
 import os
 
+from gunicorn.glogging import Logger
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '4000')}"
 # One worker per core this process may run on (the affinity mask, not the host's core count).
 workers = int(os.environ.get("WEB_CONCURRENCY", len(os.sched_getaffinity(0))))
@@ -21,7 +23,20 @@ graceful_timeout = 30  # on SIGTERM, in-flight requests get this long to finish
 keepalive = 5
 # The app logs one JSON line per request itself; gunicorn's own messages are JSON too.
 accesslog = None
-logger_class = "todo.access_log.ServerLogger"
+
+
+class ServerLogger(Logger):
+    """gunicorn's logger, without its access log: the app writes each request's line itself.
+
+    Given a logconfig_dict, gunicorn would otherwise build its access-log fields for every
+    request (~5% of a worker's time under load) only to drop them.
+    """
+
+    def access(self, resp, req, environ, request_time):
+        pass
+
+
+logger_class = ServerLogger
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,

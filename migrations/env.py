@@ -50,14 +50,21 @@ def run_migrations_online() -> None:
         configure(connection=connection, process_revision_directives=skip_empty_revision)
         with sqlite_foreign_keys_off(connection), context.begin_transaction():
             context.run_migrations()
+            if connection.dialect.name == "sqlite":  # before the commit, which it can stop
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(
+                        f"the migration left rows with broken foreign keys: {broken}"
+                    )
 
 
 @contextmanager
 def sqlite_foreign_keys_off(connection):
     """SQLite alters a table by rebuilding it (batch mode), and dropping the old table would
     apply its ON DELETE CASCADE to every row that refers to it: a user's tasks, say. So its
-    foreign keys are off while migrating (the pragma holds only outside a transaction), all
-    rows are checked against them at the end, and they are back on before the connection is."""
+    foreign keys are off while migrating (the pragma holds only outside a transaction), every
+    row is checked against them before the commit, and they are back on before the connection
+    goes back to the pool."""
     if connection.dialect.name != "sqlite":
         yield
         return
@@ -65,9 +72,6 @@ def sqlite_foreign_keys_off(connection):
     connection.commit()
     try:
         yield
-        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-        if broken:
-            raise RuntimeError(f"the migration left rows with broken foreign keys: {broken}")
     finally:
         connection.exec_driver_sql("PRAGMA foreign_keys = ON")
         connection.commit()

@@ -40,6 +40,15 @@ def test_same_key_with_another_body_is_409(post, stored_tasks):
     assert [row.title for row in stored_tasks()] == ["Pay rent"]
 
 
+def test_a_logged_out_token_gets_no_replay(client, user, post):
+    post({"title": "Pay rent"})
+    client.post("/api/auth/logout", headers=user["headers"])
+    for body in ({"title": "Pay rent"}, {"title": "Pay bills"}):
+        answer = post(body)
+        assert answer.status_code == 401, answer.get_json()
+        assert "Idempotent-Replayed" not in answer.headers
+
+
 def test_other_keys_create_other_tasks(post, stored_tasks):
     post({"title": "Pay rent"}, key="a")
     post({"title": "Pay rent"}, key="b")

@@ -89,6 +89,19 @@ def test_a_non_json_body_is_checked_after_routing_and_auth(client, user, tasks_u
     assert client.post(tasks_url, headers=user["headers"], **plain).status_code == 415
 
 
+def test_a_lone_surrogate_in_a_field_name_is_422_not_500(client, user, tasks_url, stored_tasks):
+    """The error names the field as sent, which orjson cannot encode (todo/json_provider.py)."""
+    answer = client.post(
+        tasks_url,
+        data='{"title": "x", "\\ud800": 1}',
+        content_type="application/json",
+        headers=user["headers"],
+    )
+    assert_problem(answer, 422)
+    assert list(answer.get_json()["errors"]) == ["\ud800"]
+    assert stored_tasks() == []
+
+
 @pytest.mark.parametrize("sent", ['"01"', '"²"', '"9223372036854775808"', '"1 "', "W/*", '""'])
 def test_odd_if_match_never_matches_and_is_never_a_500(client, user, task_url, stored_tasks, sent):
     answer = client.put(

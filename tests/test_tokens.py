@@ -184,6 +184,7 @@ BAD_TOKENS = {
     "sub not a uuid": lambda user: forged(claims(user, sub="admin")),
     "unknown user": lambda user: forged(claims(user, sub=str(uuid.uuid4()))),
     "missing generation": lambda user: forged(claims(user, gen=None)),
+    "generation past 64 bits": lambda user: forged(claims(user, gen=2**70)),
     "garbage": lambda user: "not.a.token",
 }
 BAD_HEADERS = {
@@ -207,6 +208,26 @@ def test_token_with_our_secret_and_claims_is_accepted(client, user):
     """The control for the cases above: each is refused for its one fault."""
     headers = {"Authorization": f"Bearer {forged(claims(user))}"}
     assert client.get("/api/auth/me", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"sub": "upper"},  # the user id in capitals: the same id
+        {"exp": "string"},  # exp as a numeric string, which PyJWT takes
+    ],
+)
+def test_signed_tokens_with_odd_but_valid_claims_keep_working(client, user, changes):
+    sub, exp = user["user_id"], int((utcnow() + timedelta(hours=1)).timestamp())
+    payload = claims(
+        user,
+        sub=sub.upper() if "sub" in changes else sub,
+        exp=str(exp) if "exp" in changes else exp,
+    )
+    headers = {"Authorization": f"Bearer {forged(payload)}"}
+    for _ in range(2):  # the second time, from the memo of verified tokens
+        answer = client.get(f"/api/{user['user_id']}/tasks", headers=headers)
+        assert answer.status_code == 200, answer.get_json()
 
 
 def test_a_token_accepted_before_is_refused_once_it_has_expired(client, user):

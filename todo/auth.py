@@ -2,13 +2,14 @@
 
 from flask_jwt_extended import get_jwt, jwt_required
 from flask_smorest import abort
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .blueprint import Blueprint
+from .database import transaction
 from .extensions import db
-from .models import User
+from .models import Task, User
 from .passwords import hash_password, needs_rehash, verify_password
 from .schemas import (
     CredentialsSchema,
@@ -131,5 +132,10 @@ def read_me():
 @blp.problems(400, 401, 413, 415, 503)
 def delete_me(check):
     """Delete the account and every task of it, after checking the password again."""
-    db.session.delete(require_password(check["password"]))
-    db.session.commit()
+    user = require_password(check["password"])
+    # Tasks first, then the account, in one transaction: the order in which every task write
+    # takes its locks (the task, then through the counters' trigger the user), so the two
+    # never deadlock.
+    with transaction():
+        for table, column in ((Task.__table__, "user_id"), (User.__table__, "id")):
+            db.session.execute(delete(table).where(table.c[column] == user.id))

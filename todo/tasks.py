@@ -1,7 +1,7 @@
 """Tasks blueprint: a user's own tasks, with ownership enforced in every query."""
 
 from flask import current_app, g, request, url_for
-from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+from flask_jwt_extended import verify_jwt_in_request
 from flask_smorest import abort
 from marshmallow import RAISE
 from sqlalchemy import Row
@@ -46,11 +46,14 @@ def require_url_user():
     if request.method == "OPTIONS":
         return
     verify_jwt_in_request()
-    if get_jwt_identity() != str(request.view_args["user_id"]):
+    try:
+        g.token = token_parameters()
+    except (ValueError, TypeError, AttributeError):  # a sub that is no user id
+        user_gone()
+    if g.token["owner"] != request.view_args["user_id"]:
         current_account()  # a token that is not current is 401 before it is 403
         abort(403, message="The token does not belong to this user.")
-    g.user_id = get_jwt_identity()  # for the request's log line
-    g.token = token_parameters()
+    g.user_id = str(g.token["owner"])  # for the request's log line
 
 
 @blp.route("", methods=["GET"])
@@ -65,6 +68,8 @@ def list_tasks(query, user_id):
     if len(tasks) <= query["limit"] and "cursor" not in query:
         return tasks, {"X-Total-Count": str(len(tasks))}  # the whole list: nothing to count
     total = db.session.scalar(*count_statement(user_id, query))
+    if total is None:  # the counters' row: the account was deleted meanwhile
+        user_gone()
     headers = {"X-Total-Count": str(total)}
     if len(tasks) > query["limit"]:
         tasks = tasks[: query["limit"]]
@@ -87,6 +92,7 @@ def create_task(fields, user_id):
             user_gone()
         return task, created_headers(task)
     request_hash = idempotency.fingerprint(fields)
+    current_account()  # a stored answer is replayed only to a token that is still current
     try:
         with transaction():  # the task and the answer stored for its key land together
             idempotency.purge_expired()

@@ -62,9 +62,11 @@ def token_parameters() -> dict:
     """The values TOKEN_IS_CURRENT compares, from the request's verified token."""
     claims = get_jwt()
     generation = claims.get("gen")
+    if type(generation) is not int or not 0 <= generation < 2**31:
+        generation = None  # what no user's generation is: such a token is never current
     return {
         "owner": uuid.UUID(claims["sub"]),
-        "generation": generation if type(generation) is int else None,  # None matches nothing
+        "generation": generation,
         "jti": str(claims.get("jti")),
     }
 

@@ -28,7 +28,7 @@ class VerifiedTokenMemo(JWTManager):
         claims = memo.get(encoded_token)
         if claims is None or time.time() >= claims["exp"]:
             claims = super()._decode_jwt_from_config(encoded_token)
-            if "exp" not in claims:  # only tokens that expire are remembered
+            if type(claims.get("exp")) not in (int, float):  # only tokens that expire are kept
                 return claims
             if len(memo) >= MEMO_SIZE:
                 memo.clear()

@@ -86,6 +86,11 @@ DROP = {
 
 
 def upgrade():
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        # Writers to tasks wait until the triggers exist: none can slip between the count
+        # below and the triggers and be missed for good. Reads go on.
+        op.execute("LOCK TABLE tasks IN SHARE ROW EXCLUSIVE MODE")
     with op.batch_alter_table("users") as batch_op:
         for name in ("task_count", "completed_count"):
             batch_op.add_column(
@@ -97,7 +102,6 @@ def upgrade():
         completed_count = (SELECT count(*) FROM tasks
                            WHERE tasks.user_id = users.id AND tasks.completed)"""
     )
-    dialect = op.get_bind().dialect.name
     for statement in POSTGRESQL if dialect == "postgresql" else SQLITE:
         op.execute(statement)
 
