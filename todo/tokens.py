@@ -4,7 +4,8 @@ A token is current while its user exists, its `gen` claim is the user's token_ge
 password change starts a new generation) and its jti was not logged out (revoked_tokens).
 Task routes check this inside the very statement that reads or writes their tasks
 (TOKEN_IS_CURRENT), so a request makes one round trip; only when that statement finds nothing
-is the token looked at on its own, to tell 401 from 404. Account routes load the user's row.
+is the token looked at on its own, to tell 401 from 404 (and before an Idempotency-Key answer
+is replayed, as no statement of tasks stands in the way). Account routes load the user's row.
 """
 
 import uuid
