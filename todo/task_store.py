@@ -85,11 +85,11 @@ def one_or_404(task_id: uuid.UUID) -> Row:
     return task if task is not None else not_found()
 
 
-def guarded_or_fail(statement, task_id: uuid.UUID, values: dict | None = None) -> Row:
-    """Run a write narrowed by If-Match (a shape from `guarded`); on no row, tell a stale ETag
-    (412) from no task (404) and from a token that is no longer current (401)."""
+def guarded_or_fail(statement, task_id: uuid.UUID, versions, values: dict | None = None) -> Row:
+    """Run a write narrowed by If-Match (a shape from `guarded`, for these `versions`); on no
+    row, tell a stale ETag (412) from no task (404) and from a token no longer current (401)."""
     parameters = {**ownership(task_id), **(values or {})}
-    parameters.update(versions=if_match_versions(), now=utcnow())  # what a shape may ask for
+    parameters.update(versions=versions, now=utcnow())  # what a shape may ask for
     result = db.session.execute(statement, parameters).first()
     if result is None:
         if db.session.scalar(SELECT_TASK_ID, ownership(task_id)) is not None:
@@ -130,19 +130,20 @@ def delete_shape(by_version: bool):
 
 def write(task_id: uuid.UUID, values: dict, flip: bool = False) -> Row:
     """One UPDATE of the fields in `values`, or flipping `completed` if `flip`."""
-    columns = tuple(sorted(values))
-    shape = update_shape(db.engine.dialect.name, columns, flip, if_match_versions() is not None)
-    return guarded_or_fail(shape, task_id, {f"new_{name}": values[name] for name in columns})
+    columns, versions = tuple(sorted(values)), if_match_versions()
+    shape = update_shape(db.engine.dialect.name, columns, flip, versions is not None)
+    new_values = {f"new_{name}": values[name] for name in columns}
+    return guarded_or_fail(shape, task_id, versions, new_values)
 
 
 def remove(task_id: uuid.UUID) -> None:
     """One DELETE, guarded by If-Match like every write."""
-    guarded_or_fail(delete_shape(if_match_versions() is not None), task_id)
+    versions = if_match_versions()
+    guarded_or_fail(delete_shape(versions is not None), task_id, versions)
 
 
 def add_task(fields: dict) -> Row:
     """One INSERT … SELECT, which inserts nothing unless the token is current."""
-    values = {"description": None, "completed": False, **fields}
-    parameters = {**g.token, **values, "task_id": uuid.uuid4(), "now": utcnow()}
+    parameters = {**g.token, "completed": False, **fields, "task_id": uuid.uuid4(), "now": utcnow()}
     task = db.session.execute(INSERT_TASK, parameters).first()
     return task if task is not None else not_found()  # not_found() answers 401 here

@@ -60,32 +60,29 @@ USER_AND_REVOCATION = select(
 
 
 def token_parameters() -> dict:
-    """The values TOKEN_IS_CURRENT compares, from the request's verified token."""
+    """The values TOKEN_IS_CURRENT compares, from the request's verified token; 401 if its
+    subject is no user id."""
     claims = get_jwt()
+    try:
+        owner = uuid.UUID(claims["sub"])
+    except (ValueError, TypeError, AttributeError):
+        user_gone()
     generation = claims.get("gen")
     if type(generation) is not int or not 0 <= generation < 2**31:
         generation = None  # what no user's generation is: such a token is never current
-    return {
-        "owner": uuid.UUID(claims["sub"]),
-        "generation": generation,
-        "jti": str(claims.get("jti")),
-    }
+    return {"owner": owner, "generation": generation, "jti": str(claims.get("jti"))}
 
 
 def current_account() -> User:
     """The token's user, loaded; 401 if the token is not current (deleted user, logged out,
     or issued before the last password change)."""
-    claims = get_jwt()
-    try:
-        parameters = token_parameters()
-    except (ValueError, TypeError, AttributeError):
-        user_gone()
+    parameters = token_parameters()
     row = db.session.execute(USER_AND_REVOCATION, parameters).first()
     if row is None:
         user_gone()
     user, is_revoked = row
     if is_revoked or parameters["generation"] != user.token_generation:
-        raise RevokedTokenError(get_jwt_header(), claims)
+        raise RevokedTokenError(get_jwt_header(), get_jwt())
     g.user_id = str(user.id)  # for the request's log line
     return user
 

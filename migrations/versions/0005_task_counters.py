@@ -70,6 +70,7 @@ SQLITE = [
         WHERE id = NEW.user_id;
     END""",
 ]
+CREATE = {"postgresql": POSTGRESQL, "sqlite": SQLITE}
 DROP = {
     "postgresql": [
         "DROP TRIGGER tasks_completion_counted ON tasks",
@@ -102,7 +103,7 @@ def upgrade():
         completed_count = (SELECT count(*) FROM tasks
                            WHERE tasks.user_id = users.id AND tasks.completed)"""
     )
-    for statement in POSTGRESQL if dialect == "postgresql" else SQLITE:
+    for statement in CREATE[dialect]:
         op.execute(statement)
 
 
