@@ -3,6 +3,10 @@
 The request line carries method, path (no query string: it may hold search text), status,
 duration, request id and, once the token is checked, the user id. Never headers or bodies,
 so no token or password can reach a log.
+
+Every request pays for its line, so it is made cheaply: orjson encodes it (the standard
+library's encoder only for text orjson refuses, such as a lone surrogate), and log records
+skip the thread and process fields that no line shows.
 """
 
 import json
@@ -10,6 +14,7 @@ import logging
 import sys
 import time
 
+import orjson
 from flask import Flask, g, request
 from flask.logging import default_handler
 
@@ -31,7 +36,10 @@ class JSONFormatter(logging.Formatter):
         line.update({key: getattr(record, key) for key in REQUEST_FIELDS if hasattr(record, key)})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        try:
+            return orjson.dumps(line, default=str).decode()
+        except orjson.JSONEncodeError:
+            return json.dumps(line, default=str)
 
 
 def configure_logging(level: str) -> None:
@@ -41,6 +49,8 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # The logging module's documented switches for fields a record need not gather.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
 
 
 def start_clock():
@@ -49,15 +59,16 @@ def start_clock():
 
 def log_request(response):
     duration_ms = round((time.perf_counter() - g.started) * 1000, 2)
+    method, path, status = request.method, request.path, response.status_code
     log.info(
         "%s %s %s",
-        request.method,
-        request.path,
-        response.status_code,
+        method,
+        path,
+        status,
         extra={
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
+            "method": method,
+            "path": path,
+            "status": status,
             "duration_ms": duration_ms,
             "request_id": g.request_id,
             "user_id": g.get("user_id"),

@@ -45,7 +45,7 @@ def require_password(password: str) -> User:
 
 @blp.route("/signup", methods=["POST"])
 @blp.doc(security=[])
-@blp.arguments(CredentialsSchema)
+@blp.arguments(CredentialsSchema())
 @blp.response(201, UserSchema)
 @blp.problems(400, 409, 413, 415, 429, 503)
 def signup(credentials):
@@ -65,7 +65,7 @@ def signup(credentials):
 
 @blp.route("/login", methods=["POST"])
 @blp.doc(security=[])
-@blp.arguments(LoginSchema)
+@blp.arguments(LoginSchema())
 @blp.response(200, TokenSchema)
 @blp.problems(400, 401, 413, 415, 429, 503)
 def login(credentials):
@@ -102,7 +102,7 @@ def logout():
 
 @blp.route("/password", methods=["PUT"])
 @jwt_required()
-@blp.arguments(PasswordChangeSchema)
+@blp.arguments(PasswordChangeSchema())
 @blp.response(204)
 @blp.problems(400, 401, 413, 415, 503)
 def change_password(passwords):
@@ -127,7 +127,7 @@ def read_me():
 
 @blp.route("/me", methods=["DELETE"])
 @jwt_required()
-@blp.arguments(PasswordCheckSchema)
+@blp.arguments(PasswordCheckSchema())
 @blp.response(204)
 @blp.problems(400, 401, 413, 415, 503)
 def delete_me(check):

@@ -53,6 +53,9 @@ def header_parameter(name: str, description: str, **schema) -> dict:
 
 
 class Blueprint(flask_smorest.Blueprint):
+    """Give `arguments` schema instances, not classes: webargs instantiates a class anew for
+    every request it parses (~30 us)."""
+
     ARGUMENTS_PARSER = JSONParser()
 
     def problems(self, *statuses: int):

@@ -54,7 +54,7 @@ def require_url_user():
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(ListQuerySchema, location="query", unknown=RAISE, error_status_code=400)
+@blp.arguments(ListQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
 @blp.response(200, TaskSchema(many=True), headers=LIST_HEADERS)
 @blp.problems(401, 403, 503)
 def list_tasks(query, user_id):
@@ -76,7 +76,7 @@ def list_tasks(query, user_id):
 
 @blp.route("", methods=["POST"])
 @blp.doc(parameters=[idempotency.HEADER])
-@blp.arguments(TaskInputSchema)
+@blp.arguments(TaskInputSchema())
 @blp.response(201, TaskSchema, headers=CREATED_HEADERS)
 @blp.problems(400, 401, 403, 409, 413, 415, 503)
 def create_task(fields, user_id):
@@ -130,7 +130,7 @@ def read_task(user_id, task_id):
 
 @blp.route("/<uuid:task_id>", methods=["PUT"])
 @blp.doc(parameters=[IF_MATCH])
-@blp.arguments(TaskInputSchema)
+@blp.arguments(TaskInputSchema())
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def replace_task(fields, user_id, task_id):
@@ -140,7 +140,7 @@ def replace_task(fields, user_id, task_id):
 
 @blp.route("/<uuid:task_id>", methods=["PATCH"])
 @blp.doc(parameters=[IF_MATCH])
-@blp.arguments(TaskChangesSchema)
+@blp.arguments(TaskChangesSchema())
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def update_task(fields, user_id, task_id):
@@ -150,7 +150,7 @@ def update_task(fields, user_id, task_id):
 
 @blp.route("/<uuid:task_id>/complete", methods=["PATCH"])
 @blp.doc(parameters=[IF_MATCH])
-@blp.arguments(CompletionSchema, required=False)
+@blp.arguments(CompletionSchema(), required=False)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def toggle_task(fields, user_id, task_id):
