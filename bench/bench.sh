@@ -25,9 +25,18 @@ cd "$root"
 .venv/bin/flask db upgrade >"$state/migrate.log" 2>&1
 # shellcheck disable=SC2086
 .venv/bin/gunicorn -c gunicorn.conf.py ${GUNICORN_ARGS:-} wsgi:app >"$state/gunicorn.log" 2>&1 &
-app_pid=$!
-trap 'kill $app_pid 2>/dev/null; "$shared/bench/references.sh" stop >/dev/null' EXIT
+pids=$!
+trap 'kill $pids 2>/dev/null; "$shared/bench/references.sh" stop >/dev/null' EXIT
+targets=(seed=http://127.0.0.1:4101 raw=http://127.0.0.1:4102 todo=http://127.0.0.1:$port)
+if [ "${BENCH_FLOOR:-0}" = 1 ]; then
+  psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS todo_floor WITH (FORCE)" -c "CREATE DATABASE todo_floor"
+  DATABASE_URL="$pgurl/todo_floor" .venv/bin/flask db upgrade >>"$state/migrate.log" 2>&1
+  # From bench/, so gunicorn does not read the app's gunicorn.conf.py; psycopg2 named, as the app does.
+  (cd bench && DATABASE_URL="postgresql+psycopg2://${pgurl#*://}/todo_floor" exec ../.venv/bin/gunicorn \
+    -k gthread -w 2 --threads 4 --reuse-port -b 127.0.0.1:4103 floor_app:app) >"$state/floor.log" 2>&1 &
+  pids="$pids $!"
+  targets+=(floor=http://127.0.0.1:4103)
+fi
 "$shared/bench/references.sh" start
 for _ in $(seq 60); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.5; done
-"$shared/bench/compare.sh" --ref seed "$@" \
-  seed=http://127.0.0.1:4101 raw=http://127.0.0.1:4102 todo=http://127.0.0.1:$port
+"$shared/bench/compare.sh" --ref seed "$@" "${targets[@]}"
