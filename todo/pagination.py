@@ -26,10 +26,8 @@ from sqlalchemy import (
 )
 
 from .fields import QueryInteger, Text, storable
-from .models import Task
+from .models import TASK_ROW, tasks
 from .tokens import TOKEN_IS_CURRENT, users
-
-tasks = Task.__table__
 
 SORTS = ["created_at", "-created_at", "updated_at", "-updated_at", "title", "-title"]
 TIMESTAMP_SORTS = {"created_at", "updated_at"}
@@ -121,7 +119,7 @@ def page_shape(sort: str, after_cursor: bool, by_completed: bool, by_text: bool)
     the token is current (else no rows)."""
     key = (tasks.c[sort.lstrip("-")], tasks.c.id)
     descending = sort.startswith("-")
-    statement = filtered(select(tasks).where(TOKEN_IS_CURRENT), by_completed, by_text)
+    statement = filtered(select(*TASK_ROW).where(TOKEN_IS_CURRENT), by_completed, by_text)
     if after_cursor:
         bound = tuple_(*key)
         after = tuple_(

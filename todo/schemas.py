@@ -46,8 +46,9 @@ class TokenSchema(Schema):
 
 
 class TaskSchema(Schema):
-    id = fields.UUID(dump_only=True)
-    user_id = fields.UUID(dump_only=True)
+    # The rows' ids are already text (models.TASK_ROW); documented as uuids all the same.
+    id = fields.String(dump_only=True, metadata={"format": "uuid"})
+    user_id = fields.String(dump_only=True, metadata={"format": "uuid"})
     title = fields.String(dump_only=True)
     description = fields.String(dump_only=True, allow_none=True)
     completed = fields.Boolean(dump_only=True)

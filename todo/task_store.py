@@ -30,12 +30,10 @@ from sqlalchemy import (
 
 from .etags import if_match_versions
 from .extensions import db
-from .models import Task, UTCDateTime, change_time, utcnow
+from .models import TASK_ROW, UTCDateTime, change_time, tasks, utcnow
 from .tokens import TOKEN_IS_CURRENT, current_account
 
 TASK_NOT_FOUND = "Task not found"  # the spec's wording, which its clients may compare
-
-tasks = Task.__table__
 
 
 def owned(statement):
@@ -53,7 +51,7 @@ def ownership(task_id: uuid.UUID) -> dict:
 
 
 # Built once; the reads every single-task route may run, and the insert.
-SELECT_TASK = owned(select(tasks))
+SELECT_TASK = owned(select(*TASK_ROW))
 SELECT_TASK_ID = owned(select(tasks.c.id))
 now = bindparam("now", type_=UTCDateTime)  # created_at and updated_at: the same instant
 INSERT_TASK = (
@@ -70,7 +68,7 @@ INSERT_TASK = (
             now,
         ).where(TOKEN_IS_CURRENT),
     )
-    .returning(*tasks.c)
+    .returning(*TASK_ROW)
 )
 
 
@@ -120,7 +118,7 @@ def update_shape(dialect: str, columns: tuple[str, ...], flip: bool, by_version:
         version=case((changed, tasks.c.version + 1), else_=tasks.c.version),
         updated_at=case((changed, change_time(dialect)), else_=tasks.c.updated_at),
     )
-    return guarded(statement, by_version).returning(*tasks.c)
+    return guarded(statement, by_version).returning(*TASK_ROW)
 
 
 @cache
