@@ -21,7 +21,8 @@ app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
 app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"isolation_level": "AUTOCOMMIT"}
 db = SQLAlchemy(app)
 
-COLUMNS = "id, user_id, title, description, completed, created_at, updated_at"
+# Ids as text, as the app reads them (models.TASK_ROW): the floor takes every saving the app does.
+COLUMNS = "id::text, user_id::text, title, description, completed, created_at, updated_at"
 OWNED = "WHERE id = :task_id AND user_id = :user_id"
 SIGNUP = text(
     "INSERT INTO users (id, email, password_hash, created_at) "
@@ -47,8 +48,8 @@ DELETE = text(f"DELETE FROM tasks {OWNED} RETURNING id")
 
 
 class TaskSchema(Schema):
-    id = fields.UUID()
-    user_id = fields.UUID()
+    id = fields.String()
+    user_id = fields.String()
     title = fields.String()
     description = fields.String(allow_none=True)
     completed = fields.Boolean()
