@@ -10,8 +10,6 @@ import os
 
 from gunicorn.glogging import Logger
 
-from config import env_bool
-
 bind = f"0.0.0.0:{os.environ.get('PORT', '4000')}"
 # One worker per core this process may run on (the affinity mask, not the host's core count).
 workers = int(os.environ.get("WEB_CONCURRENCY", len(os.sched_getaffinity(0))))
@@ -20,12 +18,13 @@ workers = int(os.environ.get("WEB_CONCURRENCY", len(os.sched_getaffinity(0))))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 preload_app = False
-# Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new connections
-# over them. On one shared socket, a burst of keep-alive connections (a client's pool
-# opening) could all land on whichever worker woke first, leaving the other cores idle:
-# bench/RESULTS.md saw 15 of 16 on one worker, and half the throughput. The price: a second
-# server started on the same port by the same user shares the traffic instead of failing.
-reuse_port = env_bool("GUNICORN_REUSE_PORT", True)
+# Opt-in: each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new
+# connections over them, where one shared socket can let a burst of keep-alive connections
+# all land on one worker (bench/RESULTS.md). Off by default because with it, in gunicorn 27,
+# a reload (SIGHUP) or a replaced worker resets the connections queued on its socket, a
+# taken port makes workers fail forever instead of the server exiting, and a second server
+# on the same port shares the traffic instead of failing to bind.
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "false").strip().lower() in {"1", "true"}
 timeout = 30  # a worker silent this long is killed and replaced
 graceful_timeout = 30  # on SIGTERM, in-flight requests get this long to finish
 keepalive = 5
