@@ -24,7 +24,8 @@ preload_app = False
 # a reload (SIGHUP) or a replaced worker resets the connections queued on its socket, a
 # taken port makes workers fail forever instead of the server exiting, and a second server
 # on the same port shares the traffic instead of failing to bind.
-reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "false").strip().lower() in {"1", "true"}
+# (config.env_bool's spellings; config itself is not importable here before --chdir applies.)
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "").strip().lower() in {"1", "true", "yes", "on"}
 timeout = 30  # a worker silent this long is killed and replaced
 graceful_timeout = 30  # on SIGTERM, in-flight requests get this long to finish
 keepalive = 5

@@ -9,7 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .blueprint import Blueprint
 from .database import transaction
 from .extensions import db
-from .models import Task, User
+from .models import User, tasks, users
 from .passwords import hash_password, needs_rehash, verify_password
 from .schemas import (
     CredentialsSchema,
@@ -137,5 +137,5 @@ def delete_me(check):
     # takes its locks (the task, then through the counters' trigger the user), so the two
     # never deadlock.
     with transaction():
-        for table, column in ((Task.__table__, "user_id"), (User.__table__, "id")):
+        for table, column in ((tasks, "user_id"), (users, "id")):
             db.session.execute(delete(table).where(table.c[column] == user.id))

@@ -149,7 +149,8 @@ class IdempotencyKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-tasks = Task.__table__
+# The tables, for the Core statements that read and write rows without the ORM.
+users, tasks, revoked_tokens = User.__table__, Task.__table__, RevokedToken.__table__
 # A task as the statements of todo/task_store.py and todo/pagination.py give it back.
 TASK_ROW = (
     type_coerce(tasks.c.id, UUIDText()).label("id"),

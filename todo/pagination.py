@@ -26,8 +26,8 @@ from sqlalchemy import (
 )
 
 from .fields import QueryInteger, Text, storable
-from .models import TASK_ROW, tasks
-from .tokens import TOKEN_IS_CURRENT, users
+from .models import TASK_ROW, tasks, users
+from .tokens import TOKEN_IS_CURRENT
 
 SORTS = ["created_at", "-created_at", "updated_at", "-updated_at", "title", "-title"]
 TIMESTAMP_SORTS = {"created_at", "updated_at"}

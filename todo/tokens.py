@@ -18,7 +18,7 @@ from sqlalchemy import Integer, String, Uuid, and_, bindparam, delete, exists, s
 
 from .errors import problem
 from .extensions import db, jwt
-from .models import RevokedToken, User, utcnow
+from .models import RevokedToken, User, revoked_tokens, users, utcnow
 
 
 def issue_token(user: User) -> dict:
@@ -43,20 +43,16 @@ def revoke(payload: dict) -> None:
     )
 
 
-users = User.__table__
-revoked_tokens = RevokedToken.__table__
-
 # Built once, with the values of `token_parameters()`; `owner` is the token's user.
+JTI_REVOKED = exists().where(revoked_tokens.c.jti == bindparam("jti", type_=String))
 TOKEN_IS_CURRENT = and_(
     exists().where(
         users.c.id == bindparam("owner", type_=Uuid),
         users.c.token_generation == bindparam("generation", type_=Integer),
     ),
-    ~exists().where(revoked_tokens.c.jti == bindparam("jti", type_=String)),
+    ~JTI_REVOKED,
 )
-USER_AND_REVOCATION = select(
-    User, exists().where(RevokedToken.jti == bindparam("jti", type_=String))
-).where(User.id == bindparam("owner", type_=Uuid))
+USER_AND_REVOCATION = select(User, JTI_REVOKED).where(User.id == bindparam("owner", type_=Uuid))
 
 
 def token_parameters() -> dict:
