@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -11,12 +12,35 @@ from dotenv import load_dotenv
 ROOT = Path(__file__).resolve().parent
 INSTANCE_DIR = ROOT / "instance"
 MIN_SECRET_LENGTH = 32
+# The largest request body any route takes; the server refuses a larger one from its headers.
+REQUEST_BODY_LIMIT = 64 * 1024
 
 load_dotenv(ROOT / ".env")
 
 
 def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
+
+
+def env_seconds(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class ServerTimeouts:
+    """What the serving worker (server/worker.py) allows a client, in seconds."""
+
+    read: float  # from a request's first byte until it is whole
+    queue: float  # a whole request waiting for a free thread
+    drain: float  # after SIGTERM, serving on with /readyz at 503 before the sockets close
+
+
+def server_timeouts() -> ServerTimeouts:
+    return ServerTimeouts(
+        read=env_seconds("REQUEST_READ_TIMEOUT", 10),
+        queue=env_seconds("REQUEST_QUEUE_TIMEOUT", 5),
+        drain=env_seconds("DRAIN_SECONDS", 0),
+    )
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -57,7 +81,6 @@ def engine_options(url: str) -> dict:
     common = {"isolation_level": "AUTOCOMMIT", "hide_parameters": True}
     if not url.startswith("postgresql"):
         return common
-    statement_timeout_ms = env_int("DB_STATEMENT_TIMEOUT", 30) * 1000
     return {
         **common,
         "pool_size": env_int("DB_POOL_SIZE", 5),
@@ -66,7 +89,6 @@ def engine_options(url: str) -> dict:
         "pool_timeout": env_int("DB_POOL_TIMEOUT", 5),
         "connect_args": {
             "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
-            "options": f"-c timezone=UTC -c statement_timeout={statement_timeout_ms}",
             # A server that vanishes without closing (network partition) is noticed in
             # seconds, not after the kernel's ~15 minutes of retransmissions.
             "keepalives": 1,
@@ -109,7 +131,7 @@ class Config:
     # them stay valid).
     JWT_COOKIE_CSRF_PROTECT = False
     JWT_ENCODE_NBF = False
-    MAX_CONTENT_LENGTH = 64 * 1024
+    MAX_CONTENT_LENGTH = REQUEST_BODY_LIMIT
 
     API_TITLE = "todo"
     API_VERSION = "1.0.0"
@@ -146,13 +168,6 @@ class Config:
     ]
     CORS_MAX_AGE = 600
 
-    RATELIMIT_HEADERS_ENABLED = True
-    # Fixed windows keep one counter per key, which a successful login can decrement.
-    RATELIMIT_STRATEGY = "fixed-window"
-    # Throttling fails open: a Redis outage must not lock everyone out of logging in.
-    RATELIMIT_SWALLOW_ERRORS = True
-    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
-
     def __init__(self, database_url: str | None = None):
         url = normalise_database_url(
             database_url
@@ -161,12 +176,17 @@ class Config:
         )
         self.SQLALCHEMY_DATABASE_URI = url
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(url)
+        self.DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
+        self.DB_STATEMENT_TIMEOUT = env_int("DB_STATEMENT_TIMEOUT", 30)
         self.DB_POOL_PRE_PING = env_bool("DB_POOL_PRE_PING", True)
         self.DB_PING_IDLE_SECONDS = float(os.environ.get("DB_PING_IDLE_SECONDS", "1"))
         self.JWT_SECRET_KEY = self.secret()
         self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(
             seconds=env_int("JWT_ACCESS_TOKEN_EXPIRES", int(timedelta(days=7).total_seconds()))
         )
+        # Hosts' clocks differ by a little: a token issued a few seconds "in the future" by
+        # one is still good on another (and one expires as many seconds later).
+        self.JWT_DECODE_LEEWAY = env_int("JWT_LEEWAY_SECONDS", 10)
         self.ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 65536)  # KiB
         self.ARGON2_PARALLELISM = env_int("ARGON2_PARALLELISM", 4)
@@ -175,14 +195,24 @@ class Config:
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "info")
         self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        # A store that does not answer within this is taken as down; throttling then counts
+        # in memory and asks it again after RATELIMIT_STORAGE_RETRY.
+        self.RATELIMIT_STORAGE_TIMEOUT = env_seconds("RATELIMIT_STORAGE_TIMEOUT", 0.2)
+        self.RATELIMIT_STORAGE_RETRY = env_seconds("RATELIMIT_STORAGE_RETRY", 10)
         # Sets apart the counts of apps (or environments) that share one Redis.
         self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "")
-        self.RATELIMIT_LOGIN_PER_EMAIL = os.environ.get("RATELIMIT_LOGIN_PER_EMAIL", "5 per minute")
+        self.RATELIMIT_LOGIN_PER_EMAIL_AND_ADDRESS = os.environ.get(
+            "RATELIMIT_LOGIN_PER_EMAIL_AND_ADDRESS", "5 per minute; 20 per hour"
+        )
+        self.RATELIMIT_LOGIN_PER_EMAIL = os.environ.get("RATELIMIT_LOGIN_PER_EMAIL", "100 per hour")
         self.RATELIMIT_LOGIN_PER_ADDRESS = os.environ.get(
             "RATELIMIT_LOGIN_PER_ADDRESS", "30 per minute"
         )
         self.RATELIMIT_SIGNUP_PER_ADDRESS = os.environ.get(
             "RATELIMIT_SIGNUP_PER_ADDRESS", "20 per hour"
+        )
+        self.RATELIMIT_PASSWORD_CHECK_PER_USER = os.environ.get(
+            "RATELIMIT_PASSWORD_CHECK_PER_USER", "5 per 15 minutes"
         )
 
     def secret(self) -> str:

@@ -14,8 +14,10 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '4000')}"
 # One worker per core this process may run on (the affinity mask, not the host's core count).
 workers = int(os.environ.get("WEB_CONCURRENCY", len(os.sched_getaffinity(0))))
 # Threads let a worker run Python while another request waits on the database (measured in
-# bench/RESULTS.md); pool size per worker should be at least the thread count.
-worker_class = "gthread"
+# bench/RESULTS.md); pool size per worker should be at least the thread count. The worker is
+# gthread's design with one change: its main thread reads each request whole before a thread
+# runs it, so slow clients cannot hold threads (server/worker.py).
+worker_class = "server.worker.BufferingWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 preload_app = False
 # Opt-in: each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new
@@ -27,7 +29,9 @@ preload_app = False
 # (config.env_bool's spellings; config itself is not importable here before --chdir applies.)
 reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "").strip().lower() in {"1", "true", "yes", "on"}
 timeout = 30  # a worker silent this long is killed and replaced
-graceful_timeout = 30  # on SIGTERM, in-flight requests get this long to finish
+# On SIGTERM a worker serves on for DRAIN_SECONDS (its /readyz answering 503), then requests
+# in flight get 30 s to finish.
+graceful_timeout = int(float(os.environ.get("DRAIN_SECONDS", "0"))) + 30
 keepalive = 5
 # The app logs one JSON line per request itself; gunicorn's own messages are JSON too.
 accesslog = None

@@ -4,7 +4,8 @@
 # Serves this app with its production gunicorn config on :4100 against a fresh PostgreSQL
 # database (BENCH_PGURL, default postgresql://root@127.0.0.1:5432), starts the references
 # (seed on :4101, raw on :4102) and prints compare.sh's ratio table. Extra gunicorn flags for
-# experiments: GUNICORN_ARGS="-k sync" bench/bench.sh
+# experiments: GUNICORN_ARGS="-k sync" bench/bench.sh. BENCH_GTHREAD=1 adds the app under
+# gunicorn's stock gthread worker on :4104; BENCH_FLOOR=1 the stack's floor on :4103.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SHARED_DIR:-$root/../shared}
@@ -39,6 +40,14 @@ if [ "${BENCH_FLOOR:-0}" = 1 ]; then
     -k gthread -w 2 --threads 4 "${reuse[@]}" -b 127.0.0.1:4103 floor_app:app) >"$state/floor.log" 2>&1 &
   pids="$pids $!"
   targets+=(floor=http://127.0.0.1:4103)
+fi
+if [ "${BENCH_GTHREAD:-0}" = 1 ]; then
+  # The same app and database under gunicorn's stock gthread worker, to compare the serving
+  # worker against (bench/RESULTS.md).
+  # shellcheck disable=SC2086
+  PORT=4104 .venv/bin/gunicorn -c gunicorn.conf.py -k gthread ${GUNICORN_ARGS:-} wsgi:app >"$state/gthread.log" 2>&1 &
+  pids="$pids $!"
+  targets+=(gthread=http://127.0.0.1:4104)
 fi
 "$shared/bench/references.sh" start
 for _ in $(seq 60); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.5; done

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from config import TestingConfig
 from tests.databases import KINDS, ping_redis, scratch_database, service_url
+from tests.servers import Server
 from todo import create_app
 from todo.extensions import db
 from todo.models import Task
@@ -134,3 +135,28 @@ def stored_tasks(app):
 def redis_url():
     """TEST_REDIS_URL if that Redis answers; skipped without it, a failure under CI."""
     return service_url("TEST_REDIS_URL", "Redis", ping_redis, redis.RedisError)
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """A migrated scratch PostgreSQL database of this test's own, for servers to share."""
+    with scratch_database("postgresql", tmp_path) as url:
+        app = create_app(TestingConfig(url))
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        yield url
+
+
+@pytest.fixture
+def servers(tmp_path):
+    """Start real gunicorn servers (tests/servers.py); each is stopped after the test."""
+    started = []
+
+    def start(database_url, **settings):
+        started.append(Server(database_url, tmp_path / f"gunicorn-{len(started)}.log", **settings))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()

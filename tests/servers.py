@@ -2,18 +2,25 @@
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+
+from config import normalise_database_url
 from tests.tcp_proxy import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "server-test-secret-" + "z" * 32
+PASSWORD = "password123"
 
 
 class Server:
@@ -83,3 +90,54 @@ class Server:
 
 def parse(raw: bytes):
     return json.loads(raw) if raw else None
+
+
+def sign_in(server, email=None):
+    """Sign up and log in; returns (user_id, auth headers)."""
+    email = email or f"{secrets.token_hex(4)}@example.com"
+    assert server.call("POST", "/api/auth/signup", {"email": email, "password": PASSWORD})[0] == 201
+    _, _, body = server.call("POST", "/api/auth/login", {"email": email, "password": PASSWORD})
+    return body["user_id"], {"Authorization": f"Bearer {body['token']}"}
+
+
+def create_task(server, user_id, headers, title="A task"):
+    status, _, body = server.call("POST", f"/api/{user_id}/tasks", {"title": title}, headers)
+    assert status == 201
+    return body
+
+
+@contextmanager
+def request_in_flight(server, database_url, user_id, headers, task):
+    """A PUT of `task` running inside gunicorn, held on the task's row lock (taken here) until
+    the block ends; yields the list its answer is appended to once it has one."""
+    engine = create_engine(normalise_database_url(database_url))
+    answers = []
+    put = threading.Thread(
+        target=lambda: answers.append(
+            server.call("PUT", f"/api/{user_id}/tasks/{task['id']}", {"title": "Done"}, headers, 30)
+        )
+    )
+    with engine.connect() as locker:
+        locker.execute(text("SELECT 1 FROM tasks WHERE id = :id FOR UPDATE"), {"id": task["id"]})
+        put.start()
+        wait_for(lambda: waiting_on_locks(engine) == 1)
+        try:
+            yield answers
+        finally:
+            locker.rollback()
+    put.join(10)
+    engine.dispose()
+
+
+def waiting_on_locks(engine) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        )
+
+
+def wait_for(condition, seconds=10):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        time.sleep(0.05)

@@ -6,7 +6,9 @@ import threading
 
 
 class TCPProxy:
-    """Forwards 127.0.0.1:<port> to a target; `cut()` refuses and drops every connection."""
+    """Forwards 127.0.0.1:<port> to a target; `cut()` refuses and drops every connection;
+    `stall()` keeps accepting and holding connections but forwards nothing until `resume()`,
+    as a frozen server or a hung network path does."""
 
     def __init__(self, target_port: int, target_host: str = "127.0.0.1"):
         self.target = (target_host, target_port)
@@ -14,6 +16,8 @@ class TCPProxy:
         self.listener = None
         self.connections = []
         self.lock = threading.Lock()
+        self.flowing = threading.Event()
+        self.flowing.set()
 
     def start(self):
         self.listener = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
@@ -33,7 +37,9 @@ class TCPProxy:
             with self.lock:
                 self.connections += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=pipe, args=(source, sink), daemon=True).start()
+                threading.Thread(
+                    target=pipe, args=(source, sink, self.flowing), daemon=True
+                ).start()
 
     def cut(self):
         close(self.listener)  # shutdown wakes the thread blocked in accept(); close alone would not
@@ -45,10 +51,17 @@ class TCPProxy:
     def restore(self):
         self.start()
 
+    def stall(self):
+        self.flowing.clear()
 
-def pipe(source, sink):
+    def resume(self):
+        self.flowing.set()
+
+
+def pipe(source, sink, flowing):
     try:
         while data := source.recv(65536):
+            flowing.wait()
             sink.sendall(data)
     except OSError:
         pass

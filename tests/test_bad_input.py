@@ -140,3 +140,14 @@ def test_unsupported_method_is_405_with_allow(client, user, tasks_url):
 
 def test_unknown_route_is_404_problem(client):
     assert_problem(client.get("/nowhere"), 404)
+
+
+def test_a_body_with_thousands_of_unknown_fields_gets_a_short_422(client, user, tasks_url):
+    body = {"title": "x", **{f"f{n}": 0 for n in range(6000)}}
+    answer = client.post(tasks_url, json=body, headers=user["headers"])
+    problem = assert_problem(answer, 422)
+    assert len(problem["errors"]) == 20
+    assert problem["detail"] == (
+        "The request has invalid fields: 6000 of them; the first 20 are listed."
+    )
+    assert len(answer.data) < 2000

@@ -1,103 +1,36 @@
 """Real gunicorn on PostgreSQL: graceful SIGTERM, a database outage, two hosts sharing state."""
 
+import http.client
+import json
 import secrets
+import signal
+import socket
 import threading
 import time
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from config import TestingConfig, normalise_database_url
-from tests.databases import scratch_database
-from tests.servers import Server
+from config import normalise_database_url
+from tests.servers import create_task, request_in_flight, sign_in
 from tests.tcp_proxy import TCPProxy
-from todo import create_app
-from todo.extensions import db
-
-PASSWORD = "password123"
 
 
-@pytest.fixture
-def database_url(tmp_path):
-    """A migrated scratch PostgreSQL database of this test's own."""
-    with scratch_database("postgresql", tmp_path) as url:
-        app = create_app(TestingConfig(url))
-        with app.app_context():
-            upgrade()
-            db.engine.dispose()
-        yield url
-
-
-@pytest.fixture
-def servers(tmp_path):
-    started = []
-
-    def start(database_url, **settings):
-        started.append(Server(database_url, tmp_path / f"gunicorn-{len(started)}.log", **settings))
-        return started[-1]
-
-    yield start
-    for server in started:
-        server.stop()
-
-
-def sign_in(server, email=None):
-    """Sign up and log in; returns (user_id, auth headers)."""
-    email = email or f"{secrets.token_hex(4)}@example.com"
-    assert server.call("POST", "/api/auth/signup", {"email": email, "password": PASSWORD})[0] == 201
-    _, _, body = server.call("POST", "/api/auth/login", {"email": email, "password": PASSWORD})
-    return body["user_id"], {"Authorization": f"Bearer {body['token']}"}
-
-
-def create_task(server, user_id, headers, title="A task"):
-    status, _, body = server.call("POST", f"/api/{user_id}/tasks", {"title": title}, headers)
-    assert status == 201
-    return body
-
-
-def test_sigterm_lets_the_request_in_flight_finish(database_url, servers):
+def test_sigterm_finishes_the_request_in_flight_and_refuses_new_connections(database_url, servers):
     server = servers(database_url)
     user_id, headers = sign_in(server)
     task = create_task(server, user_id, headers)
-    engine = create_engine(normalise_database_url(database_url))
-    answers = []
-    with engine.connect() as locker:
-        # Hold the task's row: the PUT below waits on it inside gunicorn.
-        locker.execute(text("SELECT 1 FROM tasks WHERE id = :id FOR UPDATE"), {"id": task["id"]})
-        put = threading.Thread(
-            target=lambda: answers.append(
-                server.call(
-                    "PUT", f"/api/{user_id}/tasks/{task['id']}", {"title": "Done"}, headers, 30
-                )
-            )
-        )
-        put.start()
-        wait_for(lambda: waiting_on_locks(engine) == 1)
-        server.process.send_signal(15)
+    with request_in_flight(server, database_url, user_id, headers, task) as answers:
+        server.process.send_signal(signal.SIGTERM)
         time.sleep(1)
         assert server.process.poll() is None, "gunicorn quit with a request in flight"
-        locker.rollback()
-    put.join(10)
+        # Refused by the kernel at once: never accepted, left waiting, then reset.
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", server.port), timeout=3)
     assert answers[0][0] == 200
     assert answers[0][2]["title"] == "Done"
     assert server.process.wait(10) == 0
-    engine.dispose()
-
-
-def waiting_on_locks(engine) -> int:
-    with engine.connect() as connection:
-        return connection.scalar(
-            text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-        )
-
-
-def wait_for(condition, seconds=10):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition never held"
-        time.sleep(0.05)
 
 
 def test_database_outage_is_503_then_the_same_server_recovers(database_url, servers, capsys):
@@ -170,3 +103,58 @@ def test_two_hosts_share_tasks_revocations_and_throttling(database_url, servers,
     assert statuses == [401, 401, 401]
     assert second.call("POST", "/api/auth/login", wrong)[0] == 429
     assert first.call("POST", "/api/auth/login", wrong)[0] == 429
+
+
+def test_a_drained_stop_under_write_load_loses_no_request(database_url, servers):
+    """The drain procedure: SIGTERM; /readyz turns 503 while requests are still served; the
+    load balancer (here: the probing thread) takes the host out; then the server stops."""
+    server = servers(database_url, DRAIN_SECONDS="3")
+    user_id, headers = sign_in(server)
+    out_of_rotation = threading.Event()
+    outcomes = []
+
+    def write_load():
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        for n in range(2000):
+            if out_of_rotation.is_set():
+                break
+            try:
+                connection.request(
+                    "POST",
+                    f"/api/{user_id}/tasks",
+                    json.dumps({"title": f"load {n}"}),
+                    {**headers, "Content-Type": "application/json"},
+                )
+                answer = connection.getresponse()
+                answer.read()
+                outcomes.append(answer.status)
+            except OSError as error:
+                outcomes.append(repr(error))
+        connection.close()
+
+    def load_balancer():
+        while not out_of_rotation.is_set():
+            try:
+                status = server.call("GET", "/readyz", timeout=2)[0]
+            except OSError:
+                status = None
+            if status != 200:
+                out_of_rotation.set()
+            time.sleep(0.1)
+
+    threads = [threading.Thread(target=write_load) for _ in range(4)]
+    threads.append(threading.Thread(target=load_balancer))
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)
+    server.process.send_signal(signal.SIGTERM)
+    for thread in threads:
+        thread.join(30)
+    assert server.process.wait(35) == 0
+    assert out_of_rotation.is_set()
+    assert len(outcomes) > 20
+    assert set(outcomes) == {201}, [outcome for outcome in outcomes if outcome != 201][:5]
+    engine = create_engine(normalise_database_url(database_url))
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM tasks")) == len(outcomes)
+    engine.dispose()

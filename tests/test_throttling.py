@@ -1,11 +1,14 @@
-"""Throttling: failed logins per email and per address, sign-ups per address; shared across
-app instances through Redis."""
+"""Throttling: failed logins per email and address, per email and per address, sign-ups per
+address, password re-checks per account; shared across app instances through Redis."""
 
 import secrets
+import time
 
 import pytest
+import redis
 
 from tests.conftest import PASSWORD
+from tests.tcp_proxy import TCPProxy
 from tests.threads import at_once
 
 
@@ -111,7 +114,7 @@ def test_two_app_instances_sharing_redis_share_the_count(make_app, user, redis_u
         assert login(second).status_code == 429
     finally:
         for app in apps:
-            app.extensions["throttles"].storage.storage.close()  # the Redis connections
+            app.extensions["throttles"].shared.storage.close()  # the Redis connections
 
 
 def test_concurrent_guesses_never_get_past_the_limit(make_app, user):
@@ -119,3 +122,91 @@ def test_concurrent_guesses_never_get_past_the_limit(make_app, user):
     answers = at_once(app, 12, lambda client: login(client))
     statuses = sorted(answer.status_code for answer in answers)
     assert statuses == [401] * 3 + [429] * 9
+
+
+def test_a_third_party_cannot_lock_the_owner_out(make_app, user):
+    client = make_app(RATELIMIT_ENABLED=True).test_client()  # the shipped limits
+    guesses = [login(client, address="203.0.113.66").status_code for _ in range(8)]
+    assert guesses == [401] * 5 + [429] * 3
+    assert login(client, password=PASSWORD, address="10.0.0.1").status_code == 200
+
+
+def test_guessing_one_account_from_many_addresses_stays_bounded(make_app, user):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN_PER_EMAIL="8 per minute")
+    client = app.test_client()
+    statuses = [login(client, address=f"198.51.100.{n // 3}").status_code for n in range(12)]
+    assert statuses == [401] * 8 + [429] * 4
+    assert login(client, address="198.51.100.200").status_code == 429  # a fresh address too
+
+
+def test_a_429_says_in_a_sentence_when_to_retry(make_app, user):
+    client = make_app(RATELIMIT_ENABLED=True).test_client()
+    for _ in range(5):
+        login(client)
+    answer = login(client)
+    retry_after = int(answer.headers["Retry-After"])
+    assert 0 < retry_after <= 60
+    assert answer.get_json()["detail"] == (
+        "Too many failed logins to this account from this address; "
+        f"try again in {retry_after} seconds."
+    )
+
+
+def test_an_oversized_login_body_is_413_and_counts_nothing(make_app, user, redis_url):
+    prefix = f"test-{secrets.token_hex(4)}"
+    app = make_app(
+        RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=prefix
+    )
+    client = app.test_client()
+    store = redis.Redis.from_url(redis_url)
+    try:
+        padding = " " * 70_000
+        oversized = f'{{"email": "test@example.com", "password": "guess"{padding}}}'
+        for _ in range(20):
+            answer = client.post("/api/auth/login", data=oversized, content_type="application/json")
+            assert answer.status_code == 413
+        assert not store.keys(f"*{prefix}*")
+        assert [login(client).status_code for _ in range(6)] == [401] * 5 + [429]
+        assert store.keys(f"*{prefix}*")  # counted in Redis, not in a fallback
+    finally:
+        store.close()
+        app.extensions["throttles"].shared.storage.close()
+
+
+def test_password_rechecks_are_limited_per_account(make_app, user):
+    client = make_app(RATELIMIT_ENABLED=True).test_client()
+    wrong = {"current_password": "not-it-at-all", "new_password": "a-new-password"}
+    statuses = [
+        client.put("/api/auth/password", json=wrong, headers=user["headers"]).status_code
+        for _ in range(6)
+    ]
+    assert statuses == [401] * 5 + [429]
+    deleting = client.delete("/api/auth/me", json={"password": PASSWORD}, headers=user["headers"])
+    assert deleting.status_code == 429  # the same budget: the account is still there
+    assert client.get("/api/auth/me", headers=user["headers"]).status_code == 200
+
+
+def test_a_stalled_throttling_store_costs_a_login_a_fraction_of_a_second(make_app, user, redis_url):
+    target = redis.Redis.from_url(redis_url).connection_pool.connection_kwargs
+    proxy = TCPProxy(target["port"], target["host"])
+    proxy.start()
+    app = make_app(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{proxy.port}/15",
+        RATELIMIT_KEY_PREFIX=f"test-{secrets.token_hex(4)}",
+    )
+    client = app.test_client()
+    try:
+        assert login(client).status_code == 401
+        proxy.stall()  # Redis frozen: connections are taken, nothing is answered
+        timings = []
+        for _ in range(5):
+            started = time.monotonic()
+            assert login(client).status_code == 401  # fails open: counted in memory
+            timings.append(time.monotonic() - started)
+        assert max(timings) < 0.8, timings
+        assert login(client).status_code == 429  # the in-memory count still holds
+    finally:
+        proxy.resume()
+        proxy.cut()
+        app.extensions["throttles"].shared.storage.close()

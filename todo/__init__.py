@@ -6,9 +6,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
 
-from . import auth, health, limits, passwords, tasks
+from . import auth, health, passwords, tasks, throttles
 from .access_log import register_access_log
-from .database import ping_when_idle
+from .database import bound_waits, limit_statement_time, ping_when_idle
 from .errors import register_error_handlers
 from .extensions import api, cors, db, jwt, migrate
 from .json_provider import OrjsonProvider
@@ -32,13 +32,21 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    on_postgresql = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    connect, statement = app.config["DB_CONNECT_TIMEOUT"], app.config["DB_STATEMENT_TIMEOUT"]
+    if on_postgresql:
+        bound_waits(app.config["SQLALCHEMY_ENGINE_OPTIONS"], connect, statement + connect)
     db.init_app(app)
+    if on_postgresql:
+        with app.app_context():
+            limit_statement_time(db.engine, statement)
     if app.config["DB_POOL_PRE_PING"]:
         with app.app_context():
             ping_when_idle(db.engine, app.config["DB_PING_IDLE_SECONDS"])
     migrate.init_app(app, db)
     jwt.init_app(app)
     passwords.init_app(app)
+    throttles.init_app(app)
     api.init_app(app)
     cors.init_app(app)
 
@@ -52,4 +60,3 @@ def register_blueprints(app: Flask) -> None:
         Blueprint("docs_assets", __name__, static_folder=swagger_ui_path, static_url_path=""),
         url_prefix="/docs/assets",
     )
-    limits.init_app(app)

@@ -1,5 +1,6 @@
 """Auth blueprint: sign-up, login, logout, password change, the current account."""
 
+from flask import request
 from flask_jwt_extended import get_jwt, jwt_required
 from flask_smorest import abort
 from sqlalchemy import delete, select, update
@@ -19,6 +20,14 @@ from .schemas import (
     TokenSchema,
     UserSchema,
 )
+from .throttles import (
+    LOGIN_PER_ADDRESS,
+    LOGIN_PER_EMAIL,
+    LOGIN_PER_EMAIL_AND_ADDRESS,
+    PASSWORD_CHECK_PER_USER,
+    SIGNUP_PER_ADDRESS,
+    attempt,
+)
 from .tokens import current_account, issue_token, revoke, user_gone
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
@@ -36,11 +45,19 @@ def never_cache(response):
 
 def require_password(password: str) -> User:
     """The account, once its password is given again before a change that cannot be undone
-    (401 if wrong)."""
+    (401 if wrong); wrong passwords are throttled per account, so a stolen token cannot be
+    used to guess the password."""
     user = current_account()
-    if not verify_password(user.password_hash, password):
-        abort(401, message=BAD_PASSWORD)
+    with attempt((PASSWORD_CHECK_PER_USER, str(user.id))) as counted:
+        if not verify_password(user.password_hash, password):
+            counted.keep()
+            abort(401, message=BAD_PASSWORD)
     return user
+
+
+def client_address() -> str:
+    """The client's address (the one our proxies saw, with TRUSTED_PROXIES set)."""
+    return request.remote_addr or ""
 
 
 @blp.route("/signup", methods=["POST"])
@@ -53,6 +70,8 @@ def signup(credentials):
 
     Throttled per client address (`RATELIMIT_SIGNUP_PER_ADDRESS`).
     """
+    with attempt((SIGNUP_PER_ADDRESS, client_address())) as counted:
+        counted.keep()  # every sign-up counts, whether its email was free or not
     user = User(email=credentials["email"], password_hash=hash_password(credentials["password"]))
     db.session.add(user)
     try:
@@ -71,11 +90,20 @@ def signup(credentials):
 def login(credentials):
     """Exchange email and password for a bearer token (HS256 JWT).
 
-    Failed attempts are throttled per email and per client address.
+    Failed attempts are throttled per email and client address, per email and per client
+    address (the bounds are in the README); successful ones are not counted.
     """
-    user = db.session.scalar(select(User).filter_by(email=credentials["email"]))
-    if not verify_password(user and user.password_hash, credentials["password"]):
-        abort(401, message=BAD_CREDENTIALS)
+    email, address = credentials["email"], client_address()
+    checks = (
+        (LOGIN_PER_EMAIL_AND_ADDRESS, f"{email} {address}"),
+        (LOGIN_PER_EMAIL, email),
+        (LOGIN_PER_ADDRESS, address),
+    )
+    with attempt(*checks) as counted:
+        user = db.session.scalar(select(User).filter_by(email=email))
+        if not verify_password(user and user.password_hash, credentials["password"]):
+            counted.keep()
+            abort(401, message=BAD_CREDENTIALS)
     if needs_rehash(user.password_hash):
         # Only over the hash just checked: a password changed meanwhile must stay changed.
         db.session.execute(

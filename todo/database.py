@@ -5,10 +5,13 @@ is one statement, so a request spends no round trips on BEGIN and COMMIT or ROLL
 writes of several statements that must land together run inside `transaction()`.
 """
 
+import select
 import sqlite3
 import time
 from contextlib import contextmanager
 
+import psycopg2
+from psycopg2 import extensions as psycopg2_extensions
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
@@ -76,3 +79,72 @@ def tune_sqlite(dbapi_connection, _record):
 
 def unicode_lower(value):
     return value.lower() if isinstance(value, str) else value
+
+
+def limit_statement_time(engine: Engine, seconds: float) -> None:
+    """Every statement may run `seconds` (DB_STATEMENT_TIMEOUT) on PostgreSQL, or a statement's
+    own `statement_timeout_ms` execution option; then the server cancels it (SQLSTATE 57014).
+
+    The limit travels with each statement, as `SET LOCAL statement_timeout = …; ` before it in
+    the same message (PostgreSQL runs such a message as one implicit transaction, so the
+    setting ends with it): no startup parameter, which transaction-mode poolers (PgBouncer,
+    Neon's pooled endpoint) refuse, and no session SET, which they would hand to other
+    clients. It costs no round trip.
+    """
+    default_ms = int(seconds * 1000)
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def prefix_limit(_connection, _cursor, statement, parameters, context, _executemany):
+        limit_ms = context.execution_options.get("statement_timeout_ms", default_ms)
+        return f"SET LOCAL statement_timeout = {int(limit_ms)}; {statement}", parameters
+
+
+class BoundedConnection(psycopg2_extensions.connection):
+    """A psycopg2 connection that waits for its server a bounded time: at most `connect_bound`
+    seconds to connect, then `answer_bound` for each answer.
+
+    libpq bounds neither once a TCP connection is up: a frozen server, or a path that accepts
+    and forwards nothing (a hung proxy or NAT), would hold the request, and its thread, until
+    the path came back. The server's own statement timeout answers well within
+    `answer_bound`, so a connection that does not is given up for dead. Subclassed per app
+    with its bounds (`bound_waits`).
+    """
+
+    connect_bound = answer_bound = None
+
+    def __init__(self, *args, **kwargs):
+        self.bound = self.connect_bound
+        super().__init__(*args, **kwargs)  # connects, through wait_within_bound
+        self.bound = self.answer_bound
+
+
+def wait_within_bound(connection) -> None:
+    """psycopg2's wait callback (psycopg2.extensions.set_wait_callback): wait for the socket
+    as psycopg2.extras.wait_select does, within the connection's bound. When this raises,
+    psycopg2 closes the connection, and SQLAlchemy, seeing it closed, replaces the pool's
+    connections."""
+    bound = getattr(connection, "bound", None)
+    deadline = None if bound is None else time.monotonic() + bound
+    while True:
+        state = connection.poll()
+        if state == psycopg2_extensions.POLL_OK:
+            return
+        remaining = None if deadline is None else max(deadline - time.monotonic(), 0)
+        descriptor = [connection.fileno()]
+        if state == psycopg2_extensions.POLL_READ:
+            ready = select.select(descriptor, [], [], remaining)[0]
+        else:
+            ready = select.select([], descriptor, [], remaining)[1]
+        if not ready:
+            raise psycopg2.OperationalError(
+                f"the database did not answer within {bound:g} s; the connection was closed"
+            )
+
+
+def bound_waits(engine_options: dict, connect_bound: float, answer_bound: float) -> None:
+    """Make the engine's psycopg2 connections BoundedConnections with these bounds. The wait
+    callback is process-wide in psycopg2; connections of other factories wait unbounded."""
+    bounds = {"connect_bound": connect_bound, "answer_bound": answer_bound}
+    factory = type("AppBoundedConnection", (BoundedConnection,), bounds)
+    engine_options.setdefault("connect_args", {})["connection_factory"] = factory
+    psycopg2_extensions.set_wait_callback(wait_within_bound)

@@ -3,6 +3,7 @@
 import logging
 from http import HTTPStatus
 
+import psycopg2
 from flask import Flask, current_app
 from flask_smorest import Api
 from marshmallow import Schema, fields
@@ -10,6 +11,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
+
+from .throttles import Throttled
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +24,8 @@ RETRY_AFTER_HEADER = {
 }
 INVALID_FIELDS = "The request has invalid fields."
 INVALID_QUERY = "The query parameters are invalid."
+# A body with thousands of unknown keys gets this many messages, not one per key.
+MAX_FIELD_ERRORS = 20
 
 # Sentences for statuses whose werkzeug description speaks of HTML forms or servers.
 DETAILS = {
@@ -68,6 +73,17 @@ def field_errors(messages: dict) -> dict:
     return {field: errors for by_field in messages.values() for field, errors in by_field.items()}
 
 
+def invalid_fields(status: int, messages: dict, headers):
+    """The problem for invalid fields or parameters: a message list per field, for the first
+    MAX_FIELD_ERRORS fields (the detail says how many there were)."""
+    errors = field_errors(messages)
+    detail = INVALID_QUERY if "query" in messages else INVALID_FIELDS
+    if len(errors) > MAX_FIELD_ERRORS:
+        detail = f"{detail[:-1]}: {len(errors)} of them; the first {MAX_FIELD_ERRORS} are listed."
+        errors = dict(list(errors.items())[:MAX_FIELD_ERRORS])
+    return problem(status, detail, headers, errors=errors)
+
+
 class ProblemApi(Api):
     """flask-smorest's Api, answering its errors (and Flask's) as problem+json."""
 
@@ -94,24 +110,52 @@ class ProblemApi(Api):
         if isinstance(error, InternalServerError):
             return problem(500)
         if messages:
-            detail = INVALID_QUERY if "query" in messages else INVALID_FIELDS
-            return problem(error.code, detail, headers, errors=field_errors(messages))
+            return invalid_fields(error.code, messages, headers)
         detail = data.get("message")
         if detail is None and error.code not in DETAILS:
             detail = error.description
         return problem(error.code, detail, headers)
 
 
+# PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout.
+QUERY_CANCELED = "57014"
+
+
 def database_unavailable(error: Exception):
-    """A refused, lost or exhausted connection is the database being away, not a bug; a
-    schema the code does not match (an unapplied migration) is a bug, and says so."""
-    if "no such " in str(getattr(error, "orig", "")):  # SQLite: no such table / column
+    """A refused, lost, stalled or exhausted connection is the database being away, not a bug;
+    a statement that ran out of time is the request taking too long; a schema the code does
+    not match (an unapplied migration) is a bug, and says so."""
+    cause = getattr(error, "orig", None) or error
+    if "no such " in str(cause):  # SQLite: no such table / column
         log.error("database schema does not match the code", exc_info=error)
         return problem(500)
+    if getattr(cause, "pgcode", None) == QUERY_CANCELED:
+        log.warning("statement timeout: %s", cause)
+        return problem(
+            503,
+            "The request took too long: the database gave up on it; try again shortly.",
+            {"Retry-After": "5"},
+        )
     log.warning("database unavailable: %s", error)
     return problem(503, "The database is unavailable; try again shortly.", {"Retry-After": "5"})
 
 
+# SQLAlchemy wraps what the driver raises, except on a few paths of its own (setting a
+# transaction's isolation level on a checked-out connection): the driver's own errors too.
+UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    psycopg2.OperationalError,
+    psycopg2.InterfaceError,
+)
+
+
+def too_many(error: Throttled):
+    return problem(429, error.sentence, {"Retry-After": str(error.retry_after)})
+
+
 def register_error_handlers(app: Flask) -> None:
-    for unavailable in (OperationalError, InterfaceError, PoolTimeout):
+    for unavailable in UNAVAILABLE:
         app.register_error_handler(unavailable, database_unavailable)
+    app.register_error_handler(Throttled, too_many)

@@ -1,35 +1,66 @@
-"""flask-jwt-extended's JWTManager, remembering the tokens it has verified until they expire.
+"""flask-jwt-extended's JWTManager, refusing tokens whose claims are not of the kinds this API
+issues, and remembering the tokens it has verified until they expire.
 
-Verifying a token parses it four times over, and PyJWT checks each of its base64 characters in
-Python: ~100 us of every request, spent again and again on the same few tokens a client sends.
-A token's signature and claims never change, so once verified it is remembered, per app and
-process, and trusted until its `exp`; then it is verified again (and refused as expired).
-Whether it is still current (logout, password change, deleted user) is never remembered: the
-database is asked on every request (todo/tokens.py).
+Shape: PyJWT checks signatures and times, not what claims hold. A token signed with our key but
+not made by us (no `exp`, a string `exp`, no `jti` or a jti of 1,000 characters) could not be
+logged out, since revocation stores its jti until its exp: it is refused as invalid instead.
+
+Memo: verifying a token parses it four times over, and PyJWT checks each of its base64
+characters in Python: ~100 us of every request, spent again and again on the same few tokens a
+client sends. A token's signature and claims never change, so once verified it is remembered,
+per app and process, and trusted until its `exp`; then it is verified again (and refused as
+expired). Whether it is still current (logout, password change, deleted user) is never
+remembered: the database is asked on every request (todo/tokens.py).
 
 The hook is JWTManager._decode_jwt_from_config, through which flask-jwt-extended (pinned in
-requirements.txt) decodes every token; were it renamed, tokens would simply be verified each
-time.
+requirements.txt) decodes every token; were it renamed, tokens would be verified each time and
+their shape never checked (tests/test_library_hooks.py would fail).
 """
 
 import time
+import uuid
 
 from flask import current_app
 from flask_jwt_extended import JWTManager
+from jwt import InvalidTokenError
 
 MEMO_SIZE = 4096  # tokens per process; when full, the memo starts over
+JTI_LENGTH = 36  # a UUID's text, as issue_token makes it (and revoked_tokens.jti holds)
+
+
+def is_whole_number(value) -> bool:
+    return type(value) is int
+
+
+def is_uuid_text(value) -> bool:
+    try:
+        return isinstance(value, str) and len(value) == JTI_LENGTH and bool(uuid.UUID(value))
+    except ValueError:
+        return False
+
+
+# claim -> the test its value must pass; `sub` and `gen` are checked where they are used
+# (todo/tokens.py), so that a token of an unknown user reads as such.
+CLAIM_SHAPES = {"exp": is_whole_number, "iat": is_whole_number, "jti": is_uuid_text}
+
+
+def check_shape(claims: dict) -> None:
+    for claim, is_valid in CLAIM_SHAPES.items():
+        if not is_valid(claims.get(claim)):
+            raise InvalidTokenError(f"the `{claim}` claim is missing or not what this API issues")
 
 
 class VerifiedTokenMemo(JWTManager):
     def _decode_jwt_from_config(self, encoded_token, csrf_value=None, allow_expired=False):
         if csrf_value or allow_expired:  # never asked for here; verified in full if they are
-            return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+            claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+            check_shape(claims)
+            return claims
         memo = current_app.extensions.setdefault("verified_tokens", {})
         claims = memo.get(encoded_token)
         if claims is None or time.time() >= claims["exp"]:
             claims = super()._decode_jwt_from_config(encoded_token)
-            if type(claims.get("exp")) not in (int, float):  # only tokens that expire are kept
-                return claims
+            check_shape(claims)
             if len(memo) >= MEMO_SIZE:
                 memo.clear()
             memo[encoded_token] = claims

@@ -1,0 +1,398 @@
+"""A gunicorn worker that reads every request whole before a thread runs the app.
+
+gunicorn's gthread worker gives a connection to a thread as soon as its first bytes arrive, and
+the thread then reads the rest: a client that sends a byte a second holds a thread as long as
+it likes, and a few of them stop the worker. Here the worker's main thread reads every
+connection without blocking (one selector for all of them, as nginx and waitress do) and hands
+a request to a thread only once it is complete (server/framing.py), so threads only ever run
+the app and write answers. What the main thread enforces:
+
+- a request must arrive whole within REQUEST_READ_TIMEOUT of its first byte (else 408), and an
+  idle kept-alive connection closes after gunicorn's `keepalive`;
+- a body over the limit is refused (413) from its headers, without reading it; every answer to
+  a request whose body was not read whole says `Connection: close`, and the connection is
+  closed gracefully (half-closed, then drained), so the client always reads the whole answer;
+- a complete request that waited longer than REQUEST_QUEUE_TIMEOUT for a thread is answered 503
+  instead of being run late;
+- on SIGTERM the worker drains: it keeps accepting and serving for DRAIN_SECONDS with
+  `environ["todo.draining"]` set (the app's /readyz answers 503 then) and every answer saying
+  `Connection: close`; then it accepts what is already queued, closes its listening sockets
+  (new connections are refused, never accepted and reset), and finishes what it holds.
+
+TLS and HTTP/2 are left to the proxy or load balancer in front.
+"""
+
+import contextlib
+import errno
+import os
+import selectors
+import socket
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from functools import partial
+
+from gunicorn.http import RequestParser, wsgi
+from gunicorn.workers import base
+from gunicorn.workers.gthread import PollableMethodQueue
+
+from config import REQUEST_BODY_LIMIT, server_timeouts
+
+from . import answers
+from .framing import Complete, Incomplete, frame
+
+DRAINING = "todo.draining"  # the WSGI environ key the app's readiness probe reads
+RECV_SIZE = 64 * 1024
+LINGER_SECONDS = 2.0  # how long a closing connection is drained so the client reads the answer
+EXPIRY_CHECK_SECONDS = 0.25
+
+
+class Connection:
+    """A client connection and the bytes it has sent that no thread has taken yet."""
+
+    __slots__ = (
+        "buffer",
+        "client",
+        "continued",
+        "deadline",
+        "on_readable",
+        "ready_at",
+        "server",
+        "sock",
+    )
+
+    def __init__(self, sock: socket.socket, client, server, on_readable):
+        self.sock = sock
+        self.client = client
+        self.server = server
+        self.buffer = bytearray()
+        self.deadline = 0.0
+        self.continued = False  # `100 Continue` already sent for the request being read
+        self.ready_at = 0.0
+        self.on_readable = partial(on_readable, self)
+
+
+class BufferingWorker(base.Worker):
+    def init_process(self):
+        timeouts = server_timeouts()
+        self.read_timeout = timeouts.read
+        self.queue_timeout = timeouts.queue
+        self.drain_seconds = timeouts.drain
+        self.tpool = ThreadPoolExecutor(max_workers=self.cfg.threads)
+        self.poller = selectors.DefaultSelector()
+        self.method_queue = PollableMethodQueue()
+        self.method_queue.init()
+        self.waiting = {}  # connections the main thread reads, with their deadlines
+        self.lingering = {}  # closing connections drained until the client closes
+        self.queued = {}  # whole requests handed to the thread pool, oldest first
+        self.nr_conns = 0
+        self.accepting = False
+        self.listening = True
+        self.draining = False
+        self.drain_until = 0.0
+        self.next_expiry = 0.0
+        super().init_process()
+
+    # -- signals ---------------------------------------------------------------------------
+
+    def handle_exit(self, sig, frame):
+        """SIGTERM: start draining (server/worker.py's docstring); the main loop does the rest."""
+        if not self.draining:
+            self.draining = True
+            self.drain_until = time.monotonic() + self.drain_seconds
+            self.method_queue.defer(lambda: None)  # wake the selector
+
+    def handle_quit(self, sig, frame):
+        self.tpool.shutdown(wait=False)
+        super().handle_quit(sig, frame)
+
+    # -- the main loop ---------------------------------------------------------------------
+
+    def run(self):
+        self.poller.register(
+            self.method_queue.fileno(), selectors.EVENT_READ, self.method_queue.run_callbacks
+        )
+        for listener in self.sockets:
+            listener.setblocking(False)
+        self.set_accepting(True)
+        while self.alive and not (self.draining and time.monotonic() >= self.drain_until):
+            self.tick()
+            if self.ppid != os.getppid():
+                self.log.info("Parent changed, shutting down: %s", self)
+                break
+        self.stop_listening()
+        stop_by = time.monotonic() + self.cfg.graceful_timeout
+        while self.nr_conns and time.monotonic() < stop_by:
+            self.tick()
+        self.tpool.shutdown(wait=False)
+        for conn in [*self.waiting, *self.lingering]:
+            conn.sock.close()
+
+    def tick(self):
+        """Wait for events (at most until the next deadline check), then handle them."""
+        self.notify()
+        if self.listening:
+            self.set_accepting(self.nr_conns < self.cfg.worker_connections)
+        try:
+            events = self.poller.select(EXPIRY_CHECK_SECONDS)
+        except InterruptedError:
+            events = []
+        for key, _ in events:
+            key.data(key.fileobj)
+        now = time.monotonic()
+        if now >= self.next_expiry:
+            self.next_expiry = now + EXPIRY_CHECK_SECONDS
+            self.expire(now)
+
+    def set_accepting(self, accepting: bool):
+        if accepting == self.accepting:
+            return
+        for listener in self.sockets:
+            if accepting:
+                self.poller.register(listener, selectors.EVENT_READ, self.accept)
+            else:
+                self.poller.unregister(listener)
+        self.accepting = accepting
+
+    def stop_listening(self):
+        """Take every connection the kernel already completed, then close the listening
+        sockets: from now on a connection is refused, never accepted and then reset."""
+        self.set_accepting(False)
+        for listener in self.sockets:
+            with_backlog = True
+            while with_backlog:
+                with_backlog = self.accept(listener)
+            listener.close()
+        self.listening = False
+
+    def accept(self, listener) -> bool:
+        """Take one new connection; False when none is waiting."""
+        try:
+            sock, client = listener.accept()
+        except OSError as error:
+            if error.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                return False
+            raise
+        sock.setblocking(False)
+        self.nr_conns += 1
+        self.await_request(Connection(sock, client, listener.getsockname(), self.on_readable))
+        return True
+
+    # -- reading requests (main thread) ----------------------------------------------------
+
+    def await_request(self, conn: Connection):
+        """Read the connection's next request: idle until its first byte, then against the
+        read deadline. Bytes a client sent ahead (pipelining) may already hold it."""
+        conn.continued = False
+        if conn.buffer:
+            conn.deadline = time.monotonic() + self.read_timeout
+            if self.advance(conn):
+                return
+        else:
+            conn.deadline = time.monotonic() + self.cfg.keepalive
+        self.watch(conn)
+
+    def watch(self, conn: Connection):
+        self.waiting[conn] = None
+        self.poller.register(conn.sock, selectors.EVENT_READ, conn.on_readable)
+
+    def on_readable(self, conn: Connection, _sock):
+        was_idle, closed = not conn.buffer, False
+        try:
+            data = conn.sock.recv(RECV_SIZE)  # more waiting, if any, wakes the selector again
+            closed = not data
+            conn.buffer += data
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            closed = True
+        if closed:
+            self.forget(conn)
+            self.close(conn)
+        elif not conn.buffer:
+            return
+        elif was_idle:  # the request's first bytes: it has the read deadline from now
+            self.forget(conn)
+            self.await_request(conn)
+        else:
+            self.forget(conn)
+            if not self.advance(conn):
+                self.watch(conn)
+
+    def advance(self, conn: Connection) -> bool:
+        """Act on what the buffer holds; True once the connection left the main thread's
+        reading (handed to a thread, or refused)."""
+        framed = frame(conn.buffer, REQUEST_BODY_LIMIT)
+        if isinstance(framed, Incomplete):
+            if framed.continue_expected and not conn.continued:
+                conn.continued = True
+                self.send_now(conn, answers.CONTINUE)
+            return False
+        if isinstance(framed, Complete):
+            if framed.end == len(conn.buffer):
+                request = bytes(conn.buffer)
+                conn.buffer.clear()
+            else:
+                request = bytes(conn.buffer[: framed.end])
+                del conn.buffer[: framed.end]
+            self.dispatch(conn, request, framed.close_after)
+            return True
+        self.log.info("Refused a request from %s: %s", conn.client[0], framed.detail)
+        self.send_now(conn, answers.problem(framed.status, framed.detail))
+        self.linger(conn)
+        return True
+
+    def expire(self, now: float):
+        for conn in [conn for conn in self.waiting if conn.deadline <= now]:
+            self.forget(conn)
+            if conn.buffer:  # a request begun and not finished in time
+                detail = f"The request did not arrive whole within {self.read_timeout:g} s."
+                self.send_now(conn, answers.problem(408, detail))
+                self.linger(conn)
+            else:
+                self.close(conn)
+        for conn in [conn for conn, until in self.lingering.items() if until <= now]:
+            self.stop_lingering(conn)
+        for conn, served in list(self.queued.items()):
+            if now - conn.ready_at <= self.queue_timeout:
+                break
+            served.cancel()  # not started yet: its `finish` answers 503 right away
+
+    def forget(self, conn: Connection):
+        if self.waiting.pop(conn, False) is None:
+            self.poller.unregister(conn.sock)
+
+    # -- running requests (threads) --------------------------------------------------------
+
+    def dispatch(self, conn: Connection, request: bytes, close_after: bool):
+        conn.ready_at = time.monotonic()
+        future = self.tpool.submit(self.serve, conn, request, close_after)
+        self.queued[conn] = future
+        future.add_done_callback(lambda done: self.method_queue.defer(self.finish, conn, done))
+
+    def serve(self, conn: Connection, request: bytes, close_after: bool) -> bool:
+        """Parse and run one whole request; True if the connection stays open for another."""
+        conn.sock.settimeout(self.read_timeout)  # bounds writing the answer too
+        req = None
+        try:
+            if time.monotonic() - conn.ready_at > self.queue_timeout:
+                conn.sock.sendall(self.too_busy())
+                return False
+            parser = RequestParser(self.cfg, [request], conn.client)
+            req = next(parser)
+            keep_alive = self.handle_request(req, conn, close_after or self.draining)
+            # Whatever gunicorn's parser left of these bytes means it framed them otherwise
+            # than server/framing.py did: the next request's start is unknown.
+            return keep_alive and parser.finish_body() and not parser.unreader.buf.getbuffer()
+        except Exception as error:
+            self.handle_error(req, conn.sock, conn.client, error)
+            return False
+
+    def handle_request(self, req, conn: Connection, close: bool) -> bool:
+        """Run the app for `req`, as gunicorn's gthread does, with the drain flag in environ."""
+        self.cfg.pre_request(self, req)
+        started = datetime.now()
+        req._expected_100_continue = False  # sent by the main thread, or the body came anyway
+        resp, environ = wsgi.create(req, conn.sock, conn.client, conn.server, self.cfg)
+        environ["wsgi.multithread"] = True
+        environ[DRAINING] = self.draining
+        self.nr += 1
+        if self.nr >= self.max_requests:
+            self.log.info("Autorestarting worker after current request.")
+            self.alive = False
+        if close or not self.alive or not self.cfg.keepalive:
+            resp.force_close()
+        respiter = None
+        try:
+            respiter = self.wsgi(environ, resp.start_response)
+            for item in respiter:
+                resp.write(item)
+            resp.close()
+        except Exception:
+            if resp.headers_sent:  # a second answer on this socket would corrupt the first
+                self.log.exception("Error handling request")
+                return False
+            raise
+        finally:
+            self.log.access(resp, req, environ, datetime.now() - started)
+            if hasattr(respiter, "close"):
+                respiter.close()
+            try:
+                self.cfg.post_request(self, req, environ, resp)
+            except Exception:
+                self.log.exception("Exception in post_request hook")
+        return not resp.should_close()
+
+    def handle_error(self, req, client, addr, exc):
+        """Answer what went wrong as problem+json (gunicorn's own answers are HTML)."""
+        if isinstance(exc, answers.CLIENT_ERRORS):
+            status, detail = answers.parse_error_status(exc), answers.parse_error_detail(exc)
+            self.log.info("Refused a request from %s: %s", addr[0] if addr else "", detail)
+        elif isinstance(exc, OSError):
+            self.log.debug("Socket error while serving: %s", exc)
+            return
+        else:
+            self.log.exception("Error handling request")
+            status, detail = 500, "An unexpected error occurred; it has been logged."
+        try:
+            client.sendall(answers.problem(status, detail))
+        except OSError:
+            self.log.debug("Could not send the error answer.")
+
+    def finish(self, conn: Connection, served: Future):
+        """Back on the main thread: read the next request, or close."""
+        del self.queued[conn]
+        if served.cancelled():  # it waited past REQUEST_QUEUE_TIMEOUT for a thread
+            self.send_now(conn, self.too_busy())
+        keep_alive = not served.cancelled() and served.exception() is None and served.result()
+        if keep_alive:
+            conn.sock.setblocking(False)
+            self.await_request(conn)
+        else:
+            self.linger(conn)
+
+    def too_busy(self) -> bytes:
+        detail = (
+            f"The server is busy: the request waited over {self.queue_timeout:g} s for a "
+            "thread; try again shortly."
+        )
+        return answers.problem(503, detail, retry_after=1)
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def send_now(self, conn: Connection, data: bytes):
+        """A short answer from the main thread; it fits the socket's buffer, or is dropped."""
+        with contextlib.suppress(OSError):
+            conn.sock.send(data)
+
+    def linger(self, conn: Connection):
+        """Close after the client has read our answer: send FIN, then read and drop what it
+        still sends until it closes (or LINGER_SECONDS), so no reset destroys the answer."""
+        try:
+            conn.sock.setblocking(False)
+            conn.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self.close(conn)
+            return
+        conn.buffer.clear()
+        self.lingering[conn] = time.monotonic() + LINGER_SECONDS
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.drain_lingering, conn))
+
+    def drain_lingering(self, conn: Connection, _sock):
+        try:
+            while conn.sock.recv(RECV_SIZE):
+                pass
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            pass
+        self.stop_lingering(conn)
+
+    def stop_lingering(self, conn: Connection):
+        del self.lingering[conn]
+        self.poller.unregister(conn.sock)
+        self.close(conn)
+
+    def close(self, conn: Connection):
+        conn.sock.close()
+        self.nr_conns -= 1
