@@ -5,7 +5,9 @@
 # database (BENCH_PGURL, default postgresql://root@127.0.0.1:5432), starts the references
 # (seed on :4101, raw on :4102) and prints compare.sh's ratio table. Extra gunicorn flags for
 # experiments: GUNICORN_ARGS="-k sync" bench/bench.sh. BENCH_GTHREAD=1 adds the app under
-# gunicorn's stock gthread worker on :4104; BENCH_FLOOR=1 the stack's floor on :4103.
+# gunicorn's stock gthread worker on :4104; BENCH_FLOOR=1 the stack's floor on :4103;
+# BENCH_SERVING=1 compares only the app under its own worker and under gthread (ratios to
+# gthread), without the references.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SHARED_DIR:-$root/../shared}
@@ -41,7 +43,7 @@ if [ "${BENCH_FLOOR:-0}" = 1 ]; then
   pids="$pids $!"
   targets+=(floor=http://127.0.0.1:4103)
 fi
-if [ "${BENCH_GTHREAD:-0}" = 1 ]; then
+if [ "${BENCH_GTHREAD:-0}" = 1 ] || [ "${BENCH_SERVING:-0}" = 1 ]; then
   # The same app and database under gunicorn's stock gthread worker, to compare the serving
   # worker against (bench/RESULTS.md).
   # shellcheck disable=SC2086
@@ -49,6 +51,10 @@ if [ "${BENCH_GTHREAD:-0}" = 1 ]; then
   pids="$pids $!"
   targets+=(gthread=http://127.0.0.1:4104)
 fi
-"$shared/bench/references.sh" start
 for _ in $(seq 60); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.5; done
+if [ "${BENCH_SERVING:-0}" = 1 ]; then
+  "$shared/bench/compare.sh" --ref gthread "$@" gthread=http://127.0.0.1:4104 todo=http://127.0.0.1:$port
+  exit
+fi
+"$shared/bench/references.sh" start
 "$shared/bench/compare.sh" --ref seed "$@" "${targets[@]}"

@@ -45,6 +45,7 @@ DRAINING = "todo.draining"  # the WSGI environ key the app's readiness probe rea
 RECV_SIZE = 64 * 1024
 LINGER_SECONDS = 2.0  # how long a closing connection is drained so the client reads the answer
 EXPIRY_CHECK_SECONDS = 0.25
+ACCEPT_YIELD_SECONDS = 0.002
 
 
 class Connection:
@@ -88,6 +89,8 @@ class BufferingWorker(base.Worker):
         self.nr_conns = 0
         self.accepting = False
         self.listening = True
+        self.yielded = False  # this worker let a sibling take the waiting connection first
+        self.yield_accept_until = 0.0
         self.draining = False
         self.drain_until = 0.0
         self.next_expiry = 0.0
@@ -131,10 +134,15 @@ class BufferingWorker(base.Worker):
     def tick(self):
         """Wait for events (at most until the next deadline check), then handle them."""
         self.notify()
+        now = time.monotonic()
         if self.listening:
-            self.set_accepting(self.nr_conns < self.cfg.worker_connections)
+            room = self.nr_conns < self.cfg.worker_connections
+            self.set_accepting(room and now >= self.yield_accept_until)
+        wait = EXPIRY_CHECK_SECONDS
+        if not self.accepting and self.listening and now < self.yield_accept_until:
+            wait = self.yield_accept_until - now
         try:
-            events = self.poller.select(EXPIRY_CHECK_SECONDS)
+            events = self.poller.select(wait)
         except InterruptedError:
             events = []
         for key, _ in events:
@@ -149,7 +157,7 @@ class BufferingWorker(base.Worker):
             return
         for listener in self.sockets:
             if accepting:
-                self.poller.register(listener, selectors.EVENT_READ, self.accept)
+                self.poller.register(listener, selectors.EVENT_READ, self.on_connection)
             else:
                 self.poller.unregister(listener)
         self.accepting = accepting
@@ -164,6 +172,19 @@ class BufferingWorker(base.Worker):
                 with_backlog = self.accept(listener)
             listener.close()
         self.listening = False
+
+    def on_connection(self, listener):
+        """A connection is waiting. Every worker sharing the socket is woken for it; one that
+        already holds a connection per thread lets ACCEPT_YIELD_SECONDS pass first, so that a
+        sibling with fewer takes it, and a burst of keep-alive connections (a client's pool,
+        a load balancer's) is spread over the workers instead of landing on one."""
+        if self.nr_conns >= self.cfg.threads and not self.yielded:
+            self.yielded = True
+            self.yield_accept_until = time.monotonic() + ACCEPT_YIELD_SECONDS
+            self.set_accepting(False)
+            return
+        self.yielded = False
+        self.accept(listener)
 
     def accept(self, listener) -> bool:
         """Take one new connection; False when none is waiting."""
