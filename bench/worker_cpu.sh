@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Worker CPU per request, this app's serving worker (:4560) against gunicorn's stock gthread
+# (:4561), same app and PostgreSQL database, interleaved: bench/worker_cpu.sh [rounds]
+# Prints req/s and the CPU time (user + system) the server's processes spent per request, for
+# one task read, the 20-task list and a PUT, 16 connections, 6 s each. CPU per request does not
+# depend on how the kernel happened to spread wrk's connections over the workers; req/s does.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+pgurl=${BENCH_PGURL:-postgresql://root@127.0.0.1:5432}
+work=${BENCH_STATE:-/tmp/todo-bench-cpu}
+rounds=${1:-3}
+mkdir -p "$work"
+cd "$root"
+psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS todo_cpu WITH (FORCE)" -c "CREATE DATABASE todo_cpu"
+export APP_ENV=production DATABASE_URL="$pgurl/todo_cpu" RATELIMIT_ENABLED=false WEB_CONCURRENCY=2
+export JWT_SECRET_KEY=${JWT_SECRET_KEY:-bench-secret-$(head -c 24 /dev/urandom | base64)}
+.venv/bin/flask db upgrade >"$work/migrate.log" 2>&1
+PORT=4560 .venv/bin/gunicorn -c gunicorn.conf.py wsgi:app >"$work/buffering.log" 2>&1 &
+pids=$!
+PORT=4561 .venv/bin/gunicorn -c gunicorn.conf.py -k gthread wsgi:app >"$work/gthread.log" 2>&1 &
+pids="$pids $!"
+trap 'kill $pids 2>/dev/null' EXIT
+for _ in $(seq 60); do curl -sf http://127.0.0.1:4561/healthz >/dev/null && curl -sf http://127.0.0.1:4560/healthz >/dev/null && break; sleep 0.5; done
+
+api() { curl -sf -X "$1" "http://127.0.0.1:4560$2" -H 'Content-Type: application/json' "${@:3}"; }
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+credentials='{"email": "cpu@example.com", "password": "password123"}'
+api POST /api/auth/signup -d "$credentials" >/dev/null
+login=$(api POST /api/auth/login -d "$credentials")
+token=$(echo "$login" | field token)
+user=$(echo "$login" | field user_id)
+for _ in $(seq 20); do
+  task=$(api POST "/api/$user/tasks" -H "Authorization: Bearer $token" -d '{"title": "t"}' | field id)
+done
+printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$token" >"$work/read.lua"
+{ cat "$work/read.lua"; printf 'wrk.method = "PUT"\nwrk.body = %s\n' "'{\"title\": \"put\"}'"
+  echo 'wrk.headers["Content-Type"] = "application/json"'; } >"$work/put.lua"
+
+cpu_ticks() {  # user + system clock ticks of every process holding the listening socket
+  local total=0
+  for pid in $(ss -ltnp "( sport = :$1 )" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo $total
+}
+hertz=$(getconf CLK_TCK)
+echo "round scenario server req/s cpu_us_per_request"
+for round in $(seq "$rounds"); do
+  for scenario in "get /api/$user/tasks/$task read" "list /api/$user/tasks read" "put /api/$user/tasks/$task put"; do
+    read -r name path script <<<"$scenario"
+    for target in buffering:4560 gthread:4561; do
+      port=${target#*:}
+      before=$(cpu_ticks "$port")
+      out=$(wrk -t1 -c16 -d6s -s "$work/$script.lua" "http://127.0.0.1:$port$path")
+      after=$(cpu_ticks "$port")
+      requests=$(echo "$out" | awk '/requests in/ {print $1}')
+      rate=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+      echo "$round $name ${target%:*} $rate $(( (after - before) * 1000000 / hertz / requests ))"
+    done
+  done
+done
