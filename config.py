@@ -1,4 +1,4 @@
-"""Configuration classes, read from the environment and `.env`."""
+"""Configuration classes, with the values of settings.py (the environment and `.env`)."""
 
 import os
 import secrets
@@ -7,23 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from dotenv import load_dotenv
+from settings import SettingError, check_all, value
 
 ROOT = Path(__file__).resolve().parent
 INSTANCE_DIR = ROOT / "instance"
-MIN_SECRET_LENGTH = 32
 # The largest request body any route takes; the server refuses a larger one from its headers.
 REQUEST_BODY_LIMIT = 64 * 1024
-
-load_dotenv(ROOT / ".env")
-
-
-def env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
-
-
-def env_seconds(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
 
 
 @dataclass(frozen=True)
@@ -37,21 +26,10 @@ class ServerTimeouts:
 
 def server_timeouts() -> ServerTimeouts:
     return ServerTimeouts(
-        read=env_seconds("REQUEST_READ_TIMEOUT", 10),
-        queue=env_seconds("REQUEST_QUEUE_TIMEOUT", 5),
-        drain=env_seconds("DRAIN_SECONDS", 0),
+        read=value("REQUEST_READ_TIMEOUT"),
+        queue=value("REQUEST_QUEUE_TIMEOUT"),
+        drain=value("DRAIN_SECONDS"),
     )
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 # asyncpg spells libpq's `sslmode` as `ssl`; deployments carry the asyncpg form in `.env`.
@@ -65,10 +43,10 @@ def normalise_database_url(url: str) -> str:
     if not scheme.startswith(("postgres", "postgresql")):
         return url
     query = []
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+    for key, given in parse_qsl(parts.query, keep_blank_values=True):
         if key == "ssl":
-            key, value = "sslmode", _ASYNCPG_SSL.get(value.lower(), value)
-        query.append((key, value))
+            key, given = "sslmode", _ASYNCPG_SSL.get(given.lower(), given)
+        query.append((key, given))
     return urlunsplit(
         ("postgresql+psycopg2", parts.netloc, parts.path, urlencode(query), parts.fragment)
     )
@@ -83,19 +61,19 @@ def engine_options(url: str) -> dict:
         return common
     return {
         **common,
-        "pool_size": env_int("DB_POOL_SIZE", 5),
-        "max_overflow": env_int("DB_MAX_OVERFLOW", 15),
-        "pool_recycle": env_int("DB_POOL_RECYCLE", 3600),
-        "pool_timeout": env_int("DB_POOL_TIMEOUT", 5),
+        "pool_size": value("DB_POOL_SIZE"),
+        "max_overflow": value("DB_MAX_OVERFLOW"),
+        "pool_recycle": value("DB_POOL_RECYCLE"),
+        "pool_timeout": value("DB_POOL_TIMEOUT"),
         "connect_args": {
-            "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
+            "connect_timeout": value("DB_CONNECT_TIMEOUT"),
             # A server that vanishes without closing (network partition) is noticed in
             # seconds, not after the kernel's ~15 minutes of retransmissions.
             "keepalives": 1,
             "keepalives_idle": 10,
             "keepalives_interval": 5,
             "keepalives_count": 3,
-            "tcp_user_timeout": env_int("DB_CONNECT_TIMEOUT", 5) * 2000,
+            "tcp_user_timeout": value("DB_CONNECT_TIMEOUT") * 2000,
         },
     }
 
@@ -117,7 +95,7 @@ def development_secret(directory: Path = INSTANCE_DIR) -> str:
 
 
 def configured_secret() -> str | None:
-    return os.environ.get("JWT_SECRET_KEY") or os.environ.get("BETTER_AUTH_SECRET") or None
+    return value("JWT_SECRET_KEY") or value("BETTER_AUTH_SECRET")
 
 
 class Config:
@@ -168,61 +146,54 @@ class Config:
     ]
     CORS_MAX_AGE = 600
 
-    def __init__(self, database_url: str | None = None):
+    def __init__(self, database_url: str | None = None, signs_tokens: bool = True):
+        """`signs_tokens`: False for commands that never issue or check a token (`flask db
+        …`), which then need no secret."""
         url = normalise_database_url(
-            database_url
-            or os.environ.get("DATABASE_URL")
-            or f"sqlite:///{INSTANCE_DIR / 'todo.db'}"
+            database_url or value("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'todo.db'}"
         )
         self.SQLALCHEMY_DATABASE_URI = url
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(url)
-        self.DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
-        self.DB_STATEMENT_TIMEOUT = env_int("DB_STATEMENT_TIMEOUT", 30)
-        self.DB_POOL_PRE_PING = env_bool("DB_POOL_PRE_PING", True)
-        self.DB_PING_IDLE_SECONDS = float(os.environ.get("DB_PING_IDLE_SECONDS", "1"))
-        self.JWT_SECRET_KEY = self.secret()
-        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(
-            seconds=env_int("JWT_ACCESS_TOKEN_EXPIRES", int(timedelta(days=7).total_seconds()))
-        )
+        self.DB_CONNECT_TIMEOUT = value("DB_CONNECT_TIMEOUT")
+        self.DB_STATEMENT_TIMEOUT = value("DB_STATEMENT_TIMEOUT")
+        self.DB_POOL_PRE_PING = value("DB_POOL_PRE_PING")
+        self.DB_PING_IDLE_SECONDS = value("DB_PING_IDLE_SECONDS")
+        self.JWT_SECRET_KEY = self.secret() if signs_tokens else secrets.token_urlsafe(48)
+        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(seconds=value("JWT_ACCESS_TOKEN_EXPIRES"))
         # Hosts' clocks differ by a little: a token issued a few seconds "in the future" by
         # one is still good on another (and one expires as many seconds later).
-        self.JWT_DECODE_LEEWAY = env_int("JWT_LEEWAY_SECONDS", 10)
-        self.ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 3)
-        self.ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 65536)  # KiB
-        self.ARGON2_PARALLELISM = env_int("ARGON2_PARALLELISM", 4)
-        self.CORS_ORIGINS = env_list("CORS_ORIGINS", "http://localhost:3000")
-        self.TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
-        self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "info")
-        self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
-        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
-        # A store that does not answer within this is taken as down; throttling then counts
-        # in memory and asks it again after RATELIMIT_STORAGE_RETRY.
-        self.RATELIMIT_STORAGE_TIMEOUT = env_seconds("RATELIMIT_STORAGE_TIMEOUT", 0.2)
-        self.RATELIMIT_STORAGE_RETRY = env_seconds("RATELIMIT_STORAGE_RETRY", 10)
-        # Sets apart the counts of apps (or environments) that share one Redis.
-        self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "")
-        self.RATELIMIT_LOGIN_PER_EMAIL_AND_ADDRESS = os.environ.get(
-            "RATELIMIT_LOGIN_PER_EMAIL_AND_ADDRESS", "5 per minute; 20 per hour"
-        )
-        self.RATELIMIT_LOGIN_PER_EMAIL = os.environ.get("RATELIMIT_LOGIN_PER_EMAIL", "100 per hour")
-        self.RATELIMIT_LOGIN_PER_ADDRESS = os.environ.get(
-            "RATELIMIT_LOGIN_PER_ADDRESS", "30 per minute"
-        )
-        self.RATELIMIT_SIGNUP_PER_ADDRESS = os.environ.get(
-            "RATELIMIT_SIGNUP_PER_ADDRESS", "20 per hour"
-        )
-        self.RATELIMIT_PASSWORD_CHECK_PER_USER = os.environ.get(
-            "RATELIMIT_PASSWORD_CHECK_PER_USER", "5 per 15 minutes"
-        )
+        self.JWT_DECODE_LEEWAY = value("JWT_LEEWAY_SECONDS")
+        self.ARGON2_TIME_COST = value("ARGON2_TIME_COST")
+        self.ARGON2_MEMORY_COST = value("ARGON2_MEMORY_COST")  # KiB
+        self.ARGON2_PARALLELISM = value("ARGON2_PARALLELISM")
+        self.CORS_ORIGINS = value("CORS_ORIGINS")
+        self.TRUSTED_PROXIES = value("TRUSTED_PROXIES")
+        self.LOG_LEVEL = value("LOG_LEVEL")
+        for name in THROTTLING_SETTINGS:
+            setattr(self, name, value(name))
 
     def secret(self) -> str:
         secret = configured_secret()
-        if not secret or len(secret) < MIN_SECRET_LENGTH or secret.startswith("<"):
-            raise RuntimeError(
-                "JWT_SECRET_KEY (or BETTER_AUTH_SECRET) must be set to a random string of "
-                f"at least {MIN_SECRET_LENGTH} characters, e.g. `openssl rand -base64 32`"
+        if not secret:
+            raise SettingError(
+                "JWT_SECRET_KEY is not set: production needs a random secret of at least 32 "
+                "characters shared by every host; e.g. JWT_SECRET_KEY=$(openssl rand -base64 32)"
             )
         return secret
+
+
+THROTTLING_SETTINGS = (
+    "RATELIMIT_ENABLED",
+    "RATELIMIT_STORAGE_URI",
+    "RATELIMIT_STORAGE_TIMEOUT",
+    "RATELIMIT_STORAGE_RETRY",
+    "RATELIMIT_KEY_PREFIX",
+    "RATELIMIT_LOGIN_PER_EMAIL_AND_ADDRESS",
+    "RATELIMIT_LOGIN_PER_EMAIL",
+    "RATELIMIT_LOGIN_PER_ADDRESS",
+    "RATELIMIT_SIGNUP_PER_ADDRESS",
+    "RATELIMIT_PASSWORD_CHECK_PER_USER",
+)
 
 
 class DevelopmentConfig(Config):
@@ -246,15 +217,14 @@ class TestingConfig(Config):
         self.RATELIMIT_ENABLED = False  # throttling tests switch it on for their own app
 
     def secret(self) -> str:
-        return "test-secret-" + "x" * MIN_SECRET_LENGTH
+        return "test-secret-" + "x" * 32
 
 
 CONFIGS = {"production": Config, "development": DevelopmentConfig}
 
 
-def config_from_env() -> Config:
-    """The config class named by APP_ENV (production unless said otherwise)."""
-    name = os.environ.get("APP_ENV", "production").lower()
-    if name not in CONFIGS:
-        raise RuntimeError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
-    return CONFIGS[name]()
+def config_from_env(signs_tokens: bool = True) -> Config:
+    """The config class named by APP_ENV (production unless said otherwise), once every
+    setting has been checked, those this process does not read included."""
+    check_all()
+    return CONFIGS[value("APP_ENV")](signs_tokens=signs_tokens)

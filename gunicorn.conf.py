@@ -7,31 +7,46 @@ max_connections.
 """
 
 import os
+import sys
+from pathlib import Path
 
 from gunicorn.glogging import Logger
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '4000')}"
-# One worker per core this process may run on (the affinity mask, not the host's core count).
-workers = int(os.environ.get("WEB_CONCURRENCY", len(os.sched_getaffinity(0))))
-# Threads let a worker run Python while another request waits on the database (measured in
-# bench/RESULTS.md); pool size per worker should be at least the thread count. The worker is
-# gthread's design with one change: its main thread reads each request whole before a thread
-# runs it, so slow clients cannot hold threads (server/worker.py).
+# The project's modules, whatever directory gunicorn was started from (--chdir applies later).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from config import config_from_env
+from settings import value
+from todo.access_log import exit_on_setting_error
+
+with exit_on_setting_error():
+    # Every setting the app will read, checked once here, before any worker starts: a bad
+    # one stops the server with one line instead of workers failing to boot one by one.
+    config_from_env()
+    bind = f"0.0.0.0:{value('PORT')}"
+    # One worker per core this process may run on (the affinity mask, not the host's cores).
+    workers = value("WEB_CONCURRENCY") or len(os.sched_getaffinity(0))
+    # Threads let a worker run Python while another request waits on the database (measured
+    # in bench/RESULTS.md); pool size per worker should be at least the thread count.
+    threads = value("GUNICORN_THREADS")
+    # Opt-in: each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new
+    # connections over them. Off by default because with it, in gunicorn 27, a reload (SIGHUP)
+    # or a replaced worker resets the connections queued on its socket, a taken port makes
+    # workers fail forever instead of the server exiting, and a second server on the same
+    # port shares the traffic instead of failing to bind.
+    reuse_port = value("GUNICORN_REUSE_PORT")
+    # On SIGTERM a worker serves on for DRAIN_SECONDS (its /readyz answering 503), then
+    # requests in flight get 30 s to finish.
+    graceful_timeout = int(value("DRAIN_SECONDS")) + 30
+
+# gthread's design with one change: the worker's main thread reads each request whole before
+# a thread runs it, so slow clients cannot hold threads (server/worker.py).
 worker_class = "server.worker.BufferingWorker"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 preload_app = False
-# Opt-in: each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new
-# connections over them, where one shared socket can let a burst of keep-alive connections
-# all land on one worker (bench/RESULTS.md). Off by default because with it, in gunicorn 27,
-# a reload (SIGHUP) or a replaced worker resets the connections queued on its socket, a
-# taken port makes workers fail forever instead of the server exiting, and a second server
-# on the same port shares the traffic instead of failing to bind.
-# (config.env_bool's spellings; config itself is not importable here before --chdir applies.)
-reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "").strip().lower() in {"1", "true", "yes", "on"}
+# gunicorn 27's control socket would be one path per user, shared by every instance on the
+# host; nothing here uses it.
+control_socket_disable = True
 timeout = 30  # a worker silent this long is killed and replaced
-# On SIGTERM a worker serves on for DRAIN_SECONDS (its /readyz answering 503), then requests
-# in flight get 30 s to finish.
-graceful_timeout = int(float(os.environ.get("DRAIN_SECONDS", "0"))) + 30
 keepalive = 5
 # The app logs one JSON line per request itself; gunicorn's own messages are JSON too.
 accesslog = None

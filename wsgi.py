@@ -1,5 +1,21 @@
-"""The WSGI entry point: `gunicorn wsgi:app`, and what `flask db …` finds from the repo root."""
+"""The WSGI entry point: `gunicorn wsgi:app`, and what `flask …` finds from the repo root.
 
+`flask` commands other than `flask run` never sign or check a token, so they run with the
+database settings alone (no JWT secret needed to migrate)."""
+
+import os
+import sys
+
+from config import config_from_env
 from todo import create_app
+from todo.access_log import exit_on_setting_error
 
-app = create_app()
+
+def serves_requests() -> bool:
+    under_flask_cli = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
+    command = next((word for word in sys.argv[1:] if not word.startswith("-")), None)
+    return not under_flask_cli or command == "run"
+
+
+with exit_on_setting_error():
+    app = create_app(config_from_env(signs_tokens=serves_requests()))

@@ -12,6 +12,7 @@ from config import (
     development_secret,
     normalise_database_url,
 )
+from settings import SettingError
 from tests.databases import scratch_database
 from todo import create_app
 from todo.extensions import db
@@ -66,7 +67,7 @@ def test_production_refuses_to_start_without_a_real_secret(monkeypatch, secret):
     monkeypatch.delenv("JWT_SECRET_KEY", raising=False)
     if secret is not None:
         monkeypatch.setenv("JWT_SECRET_KEY", secret)
-    with pytest.raises(RuntimeError, match="JWT_SECRET_KEY"):
+    with pytest.raises(SettingError, match="JWT_SECRET_KEY"):
         Config()
 
 

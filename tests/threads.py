@@ -15,3 +15,14 @@ def at_once(app, count, request):
 
     with ThreadPoolExecutor(max_workers=count) as pool:
         return list(pool.map(run, range(count)))
+
+
+def answer_within(seconds: float, call, *args, **kwargs):
+    """`call(*args, **kwargs)` in a thread; fails the test if it has not returned in time (the
+    thread is left to finish once whatever held it lets go)."""
+    answers = []
+    worker = threading.Thread(target=lambda: answers.append(call(*args, **kwargs)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert answers, f"no answer within {seconds} s"
+    return answers[0]

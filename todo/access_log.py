@@ -13,10 +13,14 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import orjson
 from flask import Flask, g, request
 from flask.logging import default_handler
+
+from settings import SettingError
 
 log = logging.getLogger("todo.access")
 
@@ -49,6 +53,8 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # `flask run`'s server logs each request too, in its own format: the app's line is enough.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # The logging module's documented switches for fields a record need not gather.
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
 
@@ -83,3 +89,17 @@ def register_access_log(app: Flask) -> None:
         app.logger.removeHandler(default_handler)
     app.before_request(start_clock)
     app.after_request(log_request)
+
+
+@contextmanager
+def exit_on_setting_error() -> Iterator[None]:
+    """A setting the app cannot use stops the process with one JSON log line saying which,
+    not a traceback (settings.py writes the line's words)."""
+    try:
+        yield
+    except SettingError as error:
+        record = logging.makeLogRecord(
+            {"name": "settings", "levelno": logging.ERROR, "levelname": "ERROR", "msg": str(error)}
+        )
+        sys.stderr.write(JSONFormatter().format(record) + "\n")
+        raise SystemExit(2) from None

@@ -1,0 +1,431 @@
+"""Every environment variable the app and its server read, declared once: its default, how its
+value is checked, an example and what it means.
+
+config.py and gunicorn.conf.py read their values through `value()`, so a malformed one stops
+the process with one line naming the variable, the value and an example of a good one, instead
+of a traceback or, worse, a setting silently ignored. The README's configuration table and
+`.env.example` are written from the same declarations (`python settings.py --write`), and a
+test checks they are up to date.
+"""
+
+import os
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import load_dotenv
+from limits import parse_many
+
+ROOT = Path(__file__).resolve().parent
+TABLE_START = "<!-- settings table: written by `python settings.py --write` -->"
+TABLE_END = "<!-- end of settings table -->"
+
+load_dotenv(ROOT / ".env")
+
+
+class SettingError(Exception):
+    """A setting with a value the app cannot use; its message is the one line to show."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None  # as it would be written in the environment; None: no value
+    parse: Callable[[str], object]  # raises ValueError saying what is wrong
+    example: str
+    meaning: str
+    shown_default: str | None = None  # for the README, where the default is computed
+
+
+def whole_number(minimum: int = 0, maximum: int | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not re.fullmatch(r"[0-9]+", text.strip()):
+            raise ValueError("not a whole number")
+        number = int(text)
+        if number < minimum or (maximum is not None and number > maximum):
+            upper = "" if maximum is None else f" and at most {maximum}"
+            raise ValueError(f"must be at least {minimum}{upper}")
+        return number
+
+    return parse
+
+
+def seconds(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError("not a number of seconds") from None
+    if not 0 <= number < 10**6:
+        raise ValueError("must be between 0 and 1000000 seconds")
+    return number
+
+
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def boolean(text: str) -> bool:
+    word = text.strip().lower()
+    if word not in TRUE | FALSE:
+        raise ValueError("not true or false")
+    return word in TRUE
+
+
+def rate_limits(text: str) -> str:
+    """Limits in the `limits` notation ("5 per minute; 20 per hour"), kept as written."""
+    try:
+        parse_many(text)
+    except ValueError:
+        raise ValueError(
+            "not a limit such as '5 per minute' or '5 per minute; 20 per hour'"
+        ) from None
+    return text
+
+
+def one_of(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        word = text.strip().lower()
+        if word not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return word
+
+    return parse
+
+
+def database_url(text: str) -> str:
+    scheme = urlsplit(text).scheme.lower()
+    if not scheme.startswith(("sqlite", "postgres")):
+        raise ValueError("not a sqlite:/// or postgresql:// URL")
+    if scheme.startswith("postgres") and not urlsplit(text).hostname:
+        raise ValueError("names no host")
+    return text
+
+
+def storage_url(text: str) -> str:
+    if not text.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+        raise ValueError("not memory:// or a redis:// URL")
+    return text
+
+
+def origins(text: str) -> list[str]:
+    listed = [origin.strip() for origin in text.split(",") if origin.strip()]
+    for origin in listed:
+        if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+            raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
+    return listed
+
+
+def text_value(text: str) -> str:
+    return text
+
+
+def secret(text: str) -> str:
+    if len(text) < 32 or text.startswith("<"):
+        raise ValueError("must be a random string of at least 32 characters")
+    return text
+
+
+SECONDS = "a number of seconds"
+DECLARED = [
+    Setting(
+        "APP_ENV",
+        "production",
+        one_of("production", "development"),
+        "production",
+        "`production` refuses to start without a real secret; `development` generates one "
+        "into `instance/jwt-secret`",
+        "`production` (`make run` sets `development`)",
+    ),
+    Setting(
+        "DATABASE_URL",
+        None,
+        database_url,
+        "postgresql://todo:secret@db.example.com:5432/todo?sslmode=require",
+        "`postgresql://`, `postgres://`, `postgresql+asyncpg://…?ssl=require` and `sslmode=` "
+        "forms are all accepted (served through psycopg2)",
+        "`sqlite:///instance/todo.db`",
+    ),
+    Setting(
+        "JWT_SECRET_KEY",
+        None,
+        secret,
+        "<the output of openssl rand -base64 32>",
+        "HS256 signing secret, at least 32 characters; `BETTER_AUTH_SECRET` is read if this "
+        "is unset",
+        "unset",
+    ),
+    Setting(
+        "BETTER_AUTH_SECRET",
+        None,
+        secret,
+        "<the output of openssl rand -base64 32>",
+        "the same as `JWT_SECRET_KEY` (the name the spec's deployments use)",
+        "unset",
+    ),
+    Setting(
+        "JWT_ACCESS_TOKEN_EXPIRES",
+        "604800",
+        whole_number(60),
+        "604800",
+        "token lifetime, in seconds (7 days)",
+    ),
+    Setting(
+        "JWT_LEEWAY_SECONDS",
+        "10",
+        whole_number(0, 300),
+        "10",
+        "how far another host's clock may be ahead (a token's `iat`) or behind (its `exp`)",
+    ),
+    Setting("DB_POOL_SIZE", "5", whole_number(1), "5", "connections kept per worker process"),
+    Setting(
+        "DB_MAX_OVERFLOW",
+        "15",
+        whole_number(0),
+        "15",
+        "connections per worker process beyond the pool, closed when returned",
+    ),
+    Setting(
+        "DB_POOL_RECYCLE",
+        "3600",
+        whole_number(1),
+        "3600",
+        "seconds before a connection is replaced",
+    ),
+    Setting(
+        "DB_POOL_PRE_PING",
+        "true",
+        boolean,
+        "true",
+        "test a pooled connection before handing it out if it sat idle longer than "
+        "`DB_PING_IDLE_SECONDS`",
+    ),
+    Setting(
+        "DB_PING_IDLE_SECONDS",
+        "1",
+        seconds,
+        "1",
+        "idle time after which a pooled connection is tested (0: always)",
+    ),
+    Setting(
+        "DB_CONNECT_TIMEOUT",
+        "5",
+        whole_number(1),
+        "5",
+        "seconds to wait for PostgreSQL to accept a connection",
+    ),
+    Setting(
+        "DB_STATEMENT_TIMEOUT",
+        "30",
+        whole_number(1),
+        "30",
+        "seconds a statement may run on PostgreSQL; a server that has not answered "
+        "`DB_CONNECT_TIMEOUT` seconds later is given up for dead (503)",
+    ),
+    Setting(
+        "DB_POOL_TIMEOUT",
+        "5",
+        whole_number(0),
+        "5",
+        "seconds to wait for a free pooled connection before answering 503",
+    ),
+    Setting("ARGON2_TIME_COST", "3", whole_number(1), "3", "argon2id iterations"),
+    Setting("ARGON2_MEMORY_COST", "65536", whole_number(8), "65536", "argon2id memory, in KiB"),
+    Setting("ARGON2_PARALLELISM", "4", whole_number(1), "4", "argon2id lanes"),
+    Setting(
+        "CORS_ORIGINS",
+        "http://localhost:3000",
+        origins,
+        "https://app.example.com,http://localhost:3000",
+        "comma-separated origins allowed to call the API from a browser",
+    ),
+    Setting(
+        "LOG_LEVEL",
+        "info",
+        one_of("debug", "info", "warning", "error"),
+        "info",
+        "the least severe log lines written",
+    ),
+    Setting("RATELIMIT_ENABLED", "true", boolean, "true", "`false` turns throttling off"),
+    Setting(
+        "RATELIMIT_STORAGE_URI",
+        "memory://",
+        storage_url,
+        "redis://127.0.0.1:6379/0",
+        "where throttling counts live; `redis://…` shares them across workers and hosts",
+    ),
+    Setting(
+        "RATELIMIT_STORAGE_TIMEOUT",
+        "0.2",
+        seconds,
+        "0.2",
+        "seconds the store may take to answer before it is taken as down",
+    ),
+    Setting(
+        "RATELIMIT_STORAGE_RETRY",
+        "10",
+        seconds,
+        "10",
+        "while the store is down, seconds of counting in memory before it is asked again",
+    ),
+    Setting(
+        "RATELIMIT_KEY_PREFIX",
+        "",
+        text_value,
+        "todo-staging",
+        "sets apart the counts of apps or environments sharing one Redis",
+        "empty",
+    ),
+    Setting(
+        "RATELIMIT_LOGIN_PER_EMAIL_AND_ADDRESS",
+        "5 per minute; 20 per hour",
+        rate_limits,
+        "5 per minute; 20 per hour",
+        "failed logins allowed per account from one client address",
+    ),
+    Setting(
+        "RATELIMIT_LOGIN_PER_EMAIL",
+        "100 per hour",
+        rate_limits,
+        "100 per hour",
+        "failed logins allowed per account, from all addresses together",
+    ),
+    Setting(
+        "RATELIMIT_LOGIN_PER_ADDRESS",
+        "30 per minute",
+        rate_limits,
+        "30 per minute",
+        "failed logins allowed per client address, to all accounts together",
+    ),
+    Setting(
+        "RATELIMIT_SIGNUP_PER_ADDRESS",
+        "20 per hour",
+        rate_limits,
+        "20 per hour",
+        "sign-ups allowed per client address",
+    ),
+    Setting(
+        "RATELIMIT_PASSWORD_CHECK_PER_USER",
+        "5 per 15 minutes",
+        rate_limits,
+        "5 per 15 minutes",
+        "wrong passwords allowed per account on password change and account deletion",
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        "0",
+        whole_number(0, 10),
+        "1",
+        "how many proxies in front of the app append to `X-Forwarded-For`; 0 ignores the "
+        "header (see Security: the app's port must then be reachable only through them)",
+    ),
+    Setting("PORT", "4000", whole_number(1, 65535), "4000", "gunicorn's port"),
+    Setting(
+        "WEB_CONCURRENCY",
+        None,
+        whole_number(1, 256),
+        "2",
+        "gunicorn worker processes",
+        "one per core the process may use",
+    ),
+    Setting("GUNICORN_THREADS", "4", whole_number(1, 256), "4", "threads per worker process"),
+    Setting(
+        "GUNICORN_REUSE_PORT",
+        "false",
+        boolean,
+        "false",
+        "`true`: each worker listens on its own socket and the kernel spreads connections "
+        "over them (see Deploying for the catches)",
+    ),
+    Setting(
+        "REQUEST_READ_TIMEOUT",
+        "10",
+        seconds,
+        "10",
+        "seconds a request may take to arrive whole from its first byte (else 408 and the "
+        "connection closes); also bounds writing an answer",
+    ),
+    Setting(
+        "REQUEST_QUEUE_TIMEOUT",
+        "5",
+        seconds,
+        "5",
+        "seconds a whole request may wait for a free thread before it is answered 503 instead",
+    ),
+    Setting(
+        "DRAIN_SECONDS",
+        "0",
+        seconds,
+        "10",
+        "after SIGTERM, seconds a worker keeps serving with `/readyz` at 503 before it stops "
+        "accepting (see Deploying)",
+    ),
+]
+SETTINGS = {setting.name: setting for setting in DECLARED}
+
+
+def value(name: str, environ=os.environ):
+    """The setting's parsed value: from the environment (or `.env`), else its default; None
+    when it has neither. SettingError for a value it cannot use."""
+    setting = SETTINGS[name]
+    raw = environ.get(name)
+    if raw is None or (raw == "" and setting.default is None):
+        raw = setting.default
+    if raw is None:
+        return None
+    try:
+        return setting.parse(raw)
+    except ValueError as error:
+        raise SettingError(
+            f"{name}={raw!r} is not valid: {error}; e.g. {name}={setting.example}"
+        ) from None
+
+
+def check_all(environ=os.environ) -> None:
+    """SettingError for the first variable set to a value its setting cannot use."""
+    for name in SETTINGS:
+        value(name, environ)
+
+
+def table() -> str:
+    """The README's configuration table."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for setting in DECLARED:
+        default = setting.shown_default or f"`{setting.default}`"
+        rows.append(f"| `{setting.name}` | {default} | {setting.meaning} |")
+    return "\n".join(rows)
+
+
+def env_example() -> str:
+    """`.env.example`: every setting, commented out at its default."""
+    lines = [
+        "# Every setting the app reads, at its default (settings.py; regenerate with",
+        "# `python settings.py --write`). Copy to .env and uncomment what you change.",
+    ]
+    for setting in DECLARED:
+        lines += ["", f"# {strip_markdown(setting.meaning)}"]
+        shown = setting.default if setting.default is not None else setting.example
+        lines.append(f"# {setting.name}={shown}")
+    return "\n".join(lines) + "\n"
+
+
+def strip_markdown(text: str) -> str:
+    return text.replace("`", "")
+
+
+def readme_with_table(readme: str) -> str:
+    start, end = readme.index(TABLE_START), readme.index(TABLE_END)
+    return readme[: start + len(TABLE_START)] + "\n" + table() + "\n" + readme[end:]
+
+
+def write() -> None:
+    readme = ROOT / "README.md"
+    readme.write_text(readme_with_table(readme.read_text()))
+    (ROOT / ".env.example").write_text(env_example())
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--write"]:
+        sys.exit("usage: python settings.py --write   (the README's table and .env.example)")
+    write()
