@@ -115,7 +115,6 @@ def test_title_of_500_characters_is_accepted(client, user, tasks_url):
     [
         ("GET", "/api/{user_id}/tasks/not-a-uuid"),
         ("PUT", "/api/{user_id}/tasks/not-a-uuid"),
-        ("GET", "/api/not-a-uuid/tasks"),
         ("PATCH", "/api/{user_id}/tasks/123/complete"),
     ],
 )
@@ -123,6 +122,43 @@ def test_malformed_ids_are_404(client, user, method, path):
     url = path.format(user_id=user["user_id"])
     answer = client.open(url, method=method, json={"title": "x"}, headers=user["headers"])
     assert_problem(answer, 404)
+
+
+@pytest.mark.parametrize("user_id", ["undefined", "not-a-uuid", "null"])
+def test_a_url_user_that_is_not_a_uuid_is_somebody_elses_url(client, user, user_id):
+    """A client bug such as `/api/undefined/tasks`: 401 without a token, 403 with one."""
+    url = f"/api/{user_id}/tasks"
+    assert_problem(client.get(url), 401)
+    answer = client.get(url, headers=user["headers"])
+    assert assert_problem(answer, 403)["detail"] == "The token does not belong to this user."
+    assert_problem(client.post(url, json={"title": "x"}, headers=user["headers"]), 403)
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "BeArEr"])
+def test_the_bearer_scheme_is_case_insensitive(client, user, scheme):
+    headers = {"Authorization": f"{scheme} {user['token']}"}
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+    assert client.get(f"/api/{user['user_id']}/tasks", headers=headers).status_code == 200
+
+
+def test_toggle_with_a_json_content_type_and_no_body_flips(client, user, task, task_url):
+    """What openapi-python-client and Swagger UI send for a plain toggle."""
+    answer = client.patch(
+        f"{task_url}/complete", data="", content_type="application/json", headers=user["headers"]
+    )
+    assert answer.status_code == 200
+    assert answer.get_json()["completed"] is True
+
+
+@pytest.mark.parametrize("method", ["PATCH", "PUT"])
+def test_a_change_without_a_body_is_400_and_changes_nothing(client, user, task, task_url, method):
+    answer = client.open(task_url, method=method, headers=user["headers"])
+    assert assert_problem(answer, 400)["detail"] == "This request needs a JSON body."
+    empty = client.open(
+        task_url, method=method, data="  ", content_type="application/json", headers=user["headers"]
+    )
+    assert_problem(empty, 400)
+    assert client.get(task_url, headers=user["headers"]).get_json() == task
 
 
 def test_unknown_task_id_is_404(client, user, tasks_url):

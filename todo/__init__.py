@@ -8,6 +8,7 @@ from config import Config, config_from_env
 
 from . import auth, health, passwords, tasks, throttles
 from .access_log import register_access_log
+from .blueprint import UserIdConverter, user_id_schema
 from .database import bound_waits, limit_statement_time, ping_when_idle
 from .errors import register_error_handlers
 from .extensions import api, cors, db, jwt, migrate
@@ -32,6 +33,7 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    app.url_map.converters["user_id"] = UserIdConverter
     on_postgresql = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
     connect, statement = app.config["DB_CONNECT_TIMEOUT"], app.config["DB_STATEMENT_TIMEOUT"]
     if on_postgresql:
@@ -48,6 +50,7 @@ def register_extensions(app: Flask) -> None:
     passwords.init_app(app)
     throttles.init_app(app)
     api.init_app(app)
+    api.register_converter(UserIdConverter, user_id_schema)
     cors.init_app(app)
 
 

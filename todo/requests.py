@@ -14,6 +14,15 @@ def assign_request_id():
     g.request_id = sent if SANE_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
 
 
+def canonical_bearer_scheme():
+    """`bearer`, `BEARER`: the scheme is case-insensitive (RFC 9110 section 11.1), and
+    clients build it from the login answer's `token_type: "bearer"`; flask-jwt-extended
+    compares it as written."""
+    sent = request.environ.get("HTTP_AUTHORIZATION")
+    if sent and sent[:7].lower() == "bearer " and not sent.startswith("Bearer "):
+        request.environ["HTTP_AUTHORIZATION"] = "Bearer " + sent[7:]
+
+
 def label_response(response):
     response.headers["X-Request-ID"] = g.request_id
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -23,4 +32,5 @@ def label_response(response):
 def register_request_id(app: Flask) -> None:
     """First of all hooks: every later hook, answer and log line has the request id."""
     app.before_request(assign_request_id)
+    app.before_request(canonical_bearer_scheme)
     app.after_request(label_response)

@@ -18,7 +18,7 @@ from .task_store import add_task, one_or_404, remove, write
 from .tokens import current_account, token_parameters, user_gone
 
 blp = Blueprint(
-    "tasks", __name__, url_prefix="/api/<uuid:user_id>/tasks", description="A user's own tasks"
+    "tasks", __name__, url_prefix="/api/<user_id:user_id>/tasks", description="A user's own tasks"
 )
 
 LIST_HEADERS = {
