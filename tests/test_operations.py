@@ -3,8 +3,11 @@
 import json
 import logging
 import time
+from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, text
 
 from config import TestingConfig
@@ -12,6 +15,8 @@ from todo import create_app
 from todo.access_log import JSONFormatter
 from todo.extensions import db
 
+MIGRATIONS = ScriptDirectory(str(Path(__file__).resolve().parent.parent / "migrations"))
+HEAD = MIGRATIONS.get_current_head()
 UNREACHABLE = {
     "sqlite": "sqlite:////nonexistent-directory/todo.db",
     "postgresql": "postgresql://root@127.0.0.1:1/todo",
@@ -24,10 +29,38 @@ def dead_database_client(database_kind):
 
 
 def test_liveness_and_readiness_are_200_with_a_database(client):
-    for path in ("/healthz", "/readyz"):
-        answer = client.get(path)
-        assert answer.status_code == 200
-        assert answer.get_json() == {"status": "ok"}
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    answer = client.get("/readyz")
+    assert answer.status_code == 200
+    assert answer.get_json() == {"status": "ok", "revision": HEAD}
+    assert "Retry-After" not in answer.headers
+
+
+def test_readiness_is_503_on_a_database_never_migrated(tmp_path):
+    client = create_app(TestingConfig(f"sqlite:///{tmp_path / 'unmigrated.db'}")).test_client()
+    answer = client.get("/readyz")
+    assert answer.status_code == 503
+    body = answer.get_json()
+    assert body["revision"] is None
+    assert body["detail"] == (
+        f"The database has no schema; this code needs revision {HEAD}: run `flask db upgrade`."
+    )
+    assert answer.headers["Retry-After"] == "5"
+
+
+def test_readiness_is_503_on_a_database_behind_the_code(migrated_app):
+    client = migrated_app.test_client()
+    with migrated_app.app_context():
+        downgrade(revision="-1")
+    try:
+        answer = client.get("/readyz")
+    finally:
+        with migrated_app.app_context():
+            upgrade()
+    assert answer.status_code == 503
+    previous = MIGRATIONS.get_revision(HEAD).down_revision
+    assert answer.get_json()["revision"] == previous
+    assert f"at revision {previous}; this code needs {HEAD}" in answer.get_json()["detail"]
 
 
 def test_readiness_is_503_problem_when_the_database_is_unreachable(dead_database_client):

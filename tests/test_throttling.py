@@ -210,3 +210,37 @@ def test_a_stalled_throttling_store_costs_a_login_a_fraction_of_a_second(make_ap
         proxy.resume()
         proxy.cut()
         app.extensions["throttles"].shared.storage.close()
+
+
+def test_answers_carry_retry_after_only_when_it_means_something(make_app, user):
+    client = make_app(RATELIMIT_ENABLED=True).test_client()
+    signup = client.post(
+        "/api/auth/signup", json={"email": "new@example.com", "password": PASSWORD}
+    )
+    answers = [signup, login(client, password=PASSWORD), login(client)]
+    assert [answer.status_code for answer in answers] == [201, 200, 401]
+    assert not any("Retry-After" in answer.headers for answer in answers)
+
+
+def test_a_503_during_an_outage_says_when_to_retry_and_counts_nothing(make_app, user, redis_url):
+    shared = {
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": redis_url,
+        "RATELIMIT_KEY_PREFIX": f"test-{secrets.token_hex(4)}",
+        "RATELIMIT_LOGIN_PER_EMAIL_AND_ADDRESS": "2 per minute",
+    }
+    down = make_app(SQLALCHEMY_DATABASE_URI="postgresql+psycopg2://root@127.0.0.1:1/todo", **shared)
+    up = make_app(**shared)
+    try:
+        outage = [login(down.test_client()) for _ in range(3)]
+        assert [answer.status_code for answer in outage] == [503] * 3
+        assert {answer.headers["Retry-After"] for answer in outage} == {"5"}
+        signup = down.test_client().post(
+            "/api/auth/signup", json={"email": "x@example.com", "password": PASSWORD}
+        )
+        assert (signup.status_code, signup.headers["Retry-After"]) == (503, "5")
+        # The attempts the database could not answer were not counted as failed logins.
+        assert [login(up.test_client()).status_code for _ in range(3)] == [401, 401, 429]
+    finally:
+        for app in (down, up):
+            app.extensions["throttles"].shared.storage.close()

@@ -46,6 +46,7 @@ def register_extensions(app: Flask) -> None:
         with app.app_context():
             ping_when_idle(db.engine, app.config["DB_PING_IDLE_SECONDS"])
     migrate.init_app(app, db)
+    health.init_app(app)
     jwt.init_app(app)
     passwords.init_app(app)
     throttles.init_app(app)

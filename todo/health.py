@@ -1,18 +1,43 @@
 """Health blueprint: liveness for the process, readiness for the database, for load balancers."""
 
-from flask import request
-from flask_smorest import abort
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app, request
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from .blueprint import Blueprint
+from .errors import problem
 from .extensions import db
-from .schemas import StatusSchema
+from .schemas import ReadinessSchema, StatusSchema
 
 blp = Blueprint("health", __name__, description="Liveness and readiness probes")
 
 READINESS_TIMEOUT_MS = 2000
 # Set by the serving worker (server/worker.py) while it drains before a stop.
 DRAINING = "todo.draining"
+RETRY_AFTER = {"Retry-After": "5"}
+SCHEMA_REVISION = text("SELECT version_num FROM alembic_version")
+
+
+def init_app(app: Flask) -> None:
+    """Remember the newest migration this code was written for (read from migrations/)."""
+    directory = Path(app.root_path).parent / app.extensions["migrate"].directory
+    app.extensions["schema_head"] = ScriptDirectory(str(directory)).get_current_head()
+
+
+def schema_revision() -> str | None:
+    """The database's migration revision; None if it was never migrated."""
+    try:
+        return db.session.scalar(
+            SCHEMA_REVISION, execution_options={"statement_timeout_ms": READINESS_TIMEOUT_MS}
+        )
+    except (OperationalError, ProgrammingError) as error:
+        if "alembic_version" not in str(error.orig):  # not a missing table: the database
+            raise
+        db.session.rollback()
+        return None
 
 
 @blp.route("/healthz", methods=["GET"])
@@ -25,14 +50,22 @@ def liveness():
 
 @blp.route("/readyz", methods=["GET"])
 @blp.doc(security=[])
-@blp.response(200, StatusSchema, description="The database answered.")
+@blp.response(200, ReadinessSchema, description="The database answered, at the code's schema.")
 @blp.problems(503)
 def readiness():
-    """Ready: the database answers a `SELECT 1` within a short timeout (else 503); 503 too
-    while this server drains before it stops, so the load balancer takes it out of rotation."""
+    """Ready: the database answers within 2 s and its schema is at the migration this code
+    needs (else 503, saying which); 503 too while this server drains before it stops, so
+    the load balancer takes it out of rotation."""
     if request.environ.get(DRAINING):
-        abort(503, message="The server is shutting down.", headers={"Retry-After": "5"})
-    db.session.execute(
-        text("SELECT 1"), execution_options={"statement_timeout_ms": READINESS_TIMEOUT_MS}
-    )
-    return {"status": "ok"}
+        return problem(503, "The server is shutting down.", RETRY_AFTER)
+    revision, head = schema_revision(), current_app.extensions["schema_head"]
+    if revision != head:
+        detail = (
+            f"The database schema is at revision {revision}; this code needs {head}: run "
+            "`flask db upgrade`."
+            if revision
+            else f"The database has no schema; this code needs revision {head}: run "
+            "`flask db upgrade`."
+        )
+        return problem(503, detail, RETRY_AFTER, revision=revision)
+    return {"status": "ok", "revision": revision}

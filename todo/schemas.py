@@ -84,3 +84,10 @@ class CompletionSchema(Schema):
 
 class StatusSchema(Schema):
     status = fields.String(dump_only=True, metadata={"example": "ok"})
+
+
+class ReadinessSchema(StatusSchema):
+    revision = fields.String(
+        dump_only=True,
+        metadata={"example": "0005", "description": "The database's migration revision"},
+    )
