@@ -97,13 +97,18 @@ def test_forwarded_for_names_the_client_behind_trusted_proxies(make_app, user):
     )
 
 
-def test_two_app_instances_sharing_redis_share_the_count(make_app, user, redis_url):
-    shared = {
+@pytest.fixture
+def in_redis(redis_url):
+    """Settings that keep an app's counts in the test Redis, apart from other runs' counts."""
+    return {
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": redis_url,
         "RATELIMIT_KEY_PREFIX": f"test-{secrets.token_hex(4)}",
-        "RATELIMIT_LOGIN_PER_EMAIL": "3 per minute",
     }
+
+
+def test_two_app_instances_sharing_redis_share_the_count(make_app, user, in_redis):
+    shared = {**in_redis, "RATELIMIT_LOGIN_PER_EMAIL": "3 per minute"}
     apps = [make_app(**shared), make_app(**shared)]
     assert apps[0].extensions["throttles"] is not apps[1].extensions["throttles"]
     first, second = (app.test_client() for app in apps)
@@ -152,11 +157,9 @@ def test_a_429_says_in_a_sentence_when_to_retry(make_app, user):
     )
 
 
-def test_an_oversized_login_body_is_413_and_counts_nothing(make_app, user, redis_url):
-    prefix = f"test-{secrets.token_hex(4)}"
-    app = make_app(
-        RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=prefix
-    )
+def test_an_oversized_login_body_is_413_and_counts_nothing(make_app, user, redis_url, in_redis):
+    prefix = in_redis["RATELIMIT_KEY_PREFIX"]
+    app = make_app(**in_redis)
     client = app.test_client()
     store = redis.Redis.from_url(redis_url)
     try:
@@ -222,13 +225,8 @@ def test_answers_carry_retry_after_only_when_it_means_something(make_app, user):
     assert not any("Retry-After" in answer.headers for answer in answers)
 
 
-def test_a_503_during_an_outage_says_when_to_retry_and_counts_nothing(make_app, user, redis_url):
-    shared = {
-        "RATELIMIT_ENABLED": True,
-        "RATELIMIT_STORAGE_URI": redis_url,
-        "RATELIMIT_KEY_PREFIX": f"test-{secrets.token_hex(4)}",
-        "RATELIMIT_LOGIN_PER_EMAIL_AND_ADDRESS": "2 per minute",
-    }
+def test_a_503_during_an_outage_says_when_to_retry_and_counts_nothing(make_app, user, in_redis):
+    shared = {**in_redis, "RATELIMIT_LOGIN_PER_EMAIL_AND_ADDRESS": "2 per minute"}
     down = make_app(SQLALCHEMY_DATABASE_URI="postgresql+psycopg2://root@127.0.0.1:1/todo", **shared)
     up = make_app(**shared)
     try:
