@@ -169,6 +169,7 @@ class Config:
         self.CORS_ORIGINS = value("CORS_ORIGINS")
         self.TRUSTED_PROXIES = value("TRUSTED_PROXIES")
         self.LOG_LEVEL = value("LOG_LEVEL")
+        self.METRICS_TOKEN = value("METRICS_TOKEN")
         for name in THROTTLING_SETTINGS:
             setattr(self, name, value(name))
 

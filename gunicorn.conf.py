@@ -7,7 +7,9 @@ max_connections.
 """
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from gunicorn.glogging import Logger
@@ -15,11 +17,24 @@ from gunicorn.glogging import Logger
 # The project's modules, whatever directory gunicorn was started from (--chdir applies later).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from config import config_from_env
+from logs import exit_on_setting_error
 from settings import value
-from todo.access_log import exit_on_setting_error
 
 with exit_on_setting_error():
+    if value("METRICS_TOKEN"):
+        # Every worker counts into files here, and a scrape adds them up (todo/metrics.py).
+        # Set before prometheus_client is first imported (it picks its storage then) and
+        # before the workers are forked; emptied, so no count of an earlier run is added in.
+        metrics_directory = value("PROMETHEUS_MULTIPROC_DIR")
+        if metrics_directory:
+            shutil.rmtree(metrics_directory, ignore_errors=True)
+            os.makedirs(metrics_directory)
+        else:
+            metrics_directory = tempfile.mkdtemp(prefix="todo-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_directory
+
+    from config import config_from_env
+
     # Every setting the app will read, checked once here, before any worker starts: a bad
     # one stops the server with one line instead of workers failing to boot one by one.
     config_from_env()
@@ -38,6 +53,15 @@ with exit_on_setting_error():
     # On SIGTERM a worker serves on for DRAIN_SECONDS (its /readyz answering 503), then
     # requests in flight get 30 s to finish.
     graceful_timeout = int(value("DRAIN_SECONDS")) + 30
+
+
+def child_exit(_server, worker):
+    """A worker that is gone no longer counts in the gauges of requests and connections."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        from prometheus_client import multiprocess  # here: only once the directory is set
+
+        multiprocess.mark_process_dead(worker.pid)
+
 
 # gthread's design with one change: the worker's main thread reads each request whole before
 # a thread runs it, so slow clients cannot hold threads (server/worker.py).
@@ -67,7 +91,7 @@ logger_class = ServerLogger
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "todo.access_log.JSONFormatter"}},
+    "formatters": {"json": {"()": "logs.JSONFormatter"}},
     "handlers": {
         "stderr": {
             "class": "logging.StreamHandler",

@@ -320,6 +320,24 @@ DECLARED = [
         "how many proxies in front of the app append to `X-Forwarded-For`; 0 ignores the "
         "header (see Security: the app's port must then be reachable only through them)",
     ),
+    Setting(
+        "METRICS_TOKEN",
+        None,
+        secret,
+        "<the output of openssl rand -base64 32>",
+        "serves Prometheus metrics at `/metrics` to a scraper sending it as a bearer token; "
+        "unset, there is no `/metrics`",
+        "unset",
+    ),
+    Setting(
+        "PROMETHEUS_MULTIPROC_DIR",
+        None,
+        text_value,
+        "/run/todo-metrics",
+        "where gunicorn's workers keep their metrics (emptied at start); unset, a new "
+        "temporary directory",
+        "unset",
+    ),
     Setting("PORT", "4000", whole_number(1, 65535), "4000", "gunicorn's port"),
     Setting(
         "WEB_CONCURRENCY",

@@ -7,8 +7,8 @@ import os
 import sys
 
 from config import config_from_env
+from logs import exit_on_setting_error
 from todo import create_app
-from todo.access_log import exit_on_setting_error
 
 
 def serves_requests() -> bool:

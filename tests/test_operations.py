@@ -11,8 +11,8 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, text
 
 from config import TestingConfig
+from logs import JSONFormatter
 from todo import create_app
-from todo.access_log import JSONFormatter
 from todo.extensions import db
 
 MIGRATIONS = ScriptDirectory(str(Path(__file__).resolve().parent.parent / "migrations"))

@@ -6,7 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
 
-from . import auth, health, passwords, tasks, throttles
+from . import auth, health, metrics, passwords, tasks, throttles
 from .access_log import register_access_log
 from .blueprint import UserIdConverter, user_id_schema
 from .database import bound_waits, limit_statement_time, ping_when_idle
@@ -29,6 +29,8 @@ def create_app(config: Config | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
+    with app.app_context():
+        metrics.init_app(app, db.engine)
     return app
 
 

@@ -51,6 +51,7 @@ class Throttled(Exception):
     """An attempt past a limit: `retry_after` seconds until its window resets."""
 
     def __init__(self, setting: str, retry_after: int):
+        self.setting = setting
         self.retry_after = retry_after
         self.sentence = f"{TOO_MANY[setting]}; try again in {retry_after} seconds."
         super().__init__(self.sentence)

@@ -1,0 +1,68 @@
+"""Logs as one JSON object per line on stderr, for every process of the service (gunicorn's
+arbiter, its workers, `flask` commands): what log pipelines parse. Free of Flask, so the arbiter
+can use it without importing the app.
+
+Every request pays for its line, so it is made cheaply: orjson encodes it (the standard
+library's encoder only for text orjson refuses, such as a lone surrogate), and log records
+skip the thread and process fields that no line shows.
+"""
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import orjson
+
+from settings import SettingError
+
+# The fields of todo/access_log.py's request lines, kept when a record carries them.
+REQUEST_FIELDS = ("method", "path", "status", "duration_ms", "request_id", "user_id")
+
+
+class JSONFormatter(logging.Formatter):
+    converter = time.gmtime
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line.update({key: getattr(record, key) for key in REQUEST_FIELDS if hasattr(record, key)})
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        try:
+            return orjson.dumps(line, default=str).decode()
+        except orjson.JSONEncodeError:
+            return json.dumps(line, default=str)
+
+
+def configure_logging(level: str) -> None:
+    """Every logger of the process writes JSON lines to stderr, where gunicorn collects them."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JSONFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # `flask run`'s server logs each request too, in its own format: the app's line is enough.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # The logging module's documented switches for fields a record need not gather.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+
+
+@contextmanager
+def exit_on_setting_error() -> Iterator[None]:
+    """A setting the app cannot use stops the process with one JSON log line saying which,
+    not a traceback (settings.py writes the line's words)."""
+    try:
+        yield
+    except SettingError as error:
+        record = logging.makeLogRecord(
+            {"name": "settings", "levelno": logging.ERROR, "levelname": "ERROR", "msg": str(error)}
+        )
+        sys.stderr.write(JSONFormatter().format(record) + "\n")
+        raise SystemExit(2) from None
