@@ -118,15 +118,6 @@ class Config:
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/docs/assets/"
-    API_SPEC_OPTIONS = {
-        "security": [{"bearerAuth": []}],
-        "components": {
-            "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-            }
-        },
-    }
-
     CORS_RESOURCES = r"/api/*"
     CORS_ALLOW_HEADERS = [
         "Authorization",
@@ -143,6 +134,7 @@ class Config:
         "X-Total-Count",
         "X-Request-ID",
         "Retry-After",
+        "Idempotent-Replayed",
     ]
     CORS_MAX_AGE = 600
 

@@ -1,8 +1,10 @@
 """The OpenAPI document covers every route; the interactive docs work with no internet."""
 
 import re
+from http import HTTPStatus
 
 import pytest
+from openapi_spec_validator import validate
 
 API_ROUTES = {
     "/api/auth/signup": {"post"},
@@ -78,7 +80,11 @@ def parameter_names(operation):
 def test_list_documents_its_query_parameters_and_headers(spec):
     operation = spec["paths"]["/api/{user_id}/tasks"]["get"]
     assert parameter_names(operation) == {"completed", "q", "sort", "limit", "cursor"}
-    assert set(operation["responses"]["200"]["headers"]) == {"X-Total-Count", "Link"}
+    assert set(operation["responses"]["200"]["headers"]) == {
+        "X-Total-Count",
+        "Link",
+        "X-Request-ID",
+    }
     assert "400" in operation["responses"]
 
 
@@ -91,4 +97,92 @@ def test_single_task_operations_document_their_conditional_headers(spec):
         assert "412" in task[method]["responses"]
     create = spec["paths"]["/api/{user_id}/tasks"]["post"]
     assert "Idempotency-Key" in parameter_names(create)
-    assert set(create["responses"]["201"]["headers"]) == {"ETag", "Location", "Idempotent-Replayed"}
+    assert set(create["responses"]["201"]["headers"]) == {
+        "ETag",
+        "Location",
+        "Idempotent-Replayed",
+        "X-Request-ID",
+    }
+
+
+def operations(spec):
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            if method != "parameters":
+                yield path, method, operation
+
+
+def test_the_document_is_valid_openapi(spec):
+    validate(spec)
+
+
+def test_every_operation_has_a_stable_readable_operation_id(spec):
+    ids = [operation.get("operationId") for _, _, operation in operations(spec)]
+    assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", str(name)) for name in ids), ids
+    assert len(set(ids)) == len(ids)
+    assert spec["paths"]["/api/{user_id}/tasks"]["get"]["operationId"] == "listTasks"
+    assert spec["paths"]["/api/{user_id}/tasks/{task_id}/complete"]["patch"]["operationId"] == (
+        "toggleTask"
+    )
+
+
+@pytest.mark.parametrize(
+    ("schema", "always_present"),
+    [
+        (
+            "Task",
+            {"id", "user_id", "title", "description", "completed", "created_at", "updated_at"},
+        ),
+        ("User", {"user_id", "email", "created_at"}),
+        ("Token", {"user_id", "email", "token", "token_type", "expires_at"}),
+        ("Problem", {"type", "title", "status", "detail"}),
+        ("Readiness", {"status", "revision"}),
+    ],
+)
+def test_answers_fields_that_are_always_present_are_required(spec, schema, always_present):
+    assert set(spec["components"]["schemas"][schema]["required"]) == always_present
+
+
+def test_no_request_field_has_a_default_that_makes_it_required(spec):
+    for name, schema in spec["components"]["schemas"].items():
+        for field, definition in schema.get("properties", {}).items():
+            assert "default" not in definition, (name, field)
+
+
+def test_each_error_status_has_an_example_of_itself(spec):
+    for name, response in spec["components"]["responses"].items():
+        example = response["content"]["application/problem+json"]["example"]
+        assert example["status"] == HTTPStatus[name].value
+        assert example["title"] == HTTPStatus[name].phrase
+        assert "X-Request-ID" in response["headers"]
+
+
+def test_every_answer_documents_its_request_id(spec):
+    for path, method, operation in operations(spec):
+        for status, response in operation["responses"].items():
+            if "$ref" not in response:
+                assert "X-Request-ID" in response["headers"], (path, method, status)
+                if path.startswith("/api/auth/"):
+                    assert "Cache-Control" in response["headers"], (path, method, status)
+
+
+def test_the_document_introduces_the_api_and_its_server(spec):
+    assert "Authorization: Bearer" in spec["info"]["description"]
+    assert spec["servers"][0]["url"] == "http://localhost:4000"
+    assert "PaginationMetadata" not in spec["components"]["schemas"]
+    sort = next(
+        parameter
+        for parameter in spec["paths"]["/api/{user_id}/tasks"]["get"]["parameters"]
+        if parameter["name"] == "sort"
+    )
+    assert sort["schema"]["x-enum-varnames"][:2] == ["CREATED_AT", "CREATED_AT_DESC"]
+
+
+def test_parameter_and_header_descriptions_are_plain_text(spec):
+    """Swagger UI shows these as they are: Markdown backticks would show."""
+    for path, method, operation in operations(spec):
+        for parameter in operation.get("parameters", []):
+            assert "`" not in parameter.get("description", ""), (path, method)
+        for response in operation["responses"].values():
+            for header in response.get("headers", {}).values():
+                assert "`" not in header.get("description", ""), (path, method)

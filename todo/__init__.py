@@ -54,6 +54,8 @@ def register_extensions(app: Flask) -> None:
     throttles.init_app(app)
     api.init_app(app)
     api.register_converter(UserIdConverter, user_id_schema)
+    # flask-smorest's pagination metadata, for its own pagination, which this API does not use.
+    api.spec.components.schemas.pop("PaginationMetadata", None)
     cors.init_app(app)
 
 

@@ -10,6 +10,8 @@ from flask import current_app, request
 from webargs import core, flaskparser
 from werkzeug.routing import BaseConverter
 
+from .openapi import operation_id
+
 NOT_JSON = "The request body must be JSON (Content-Type: application/json)."
 BODY_NEEDED = "This request needs a JSON body."
 
@@ -95,6 +97,11 @@ class Blueprint(flask_smorest.Blueprint):
     every request it parses (~30 us). A JSON body documented as required is required."""
 
     ARGUMENTS_PARSER = JSONParser()
+
+    def route(self, rule, *, parameters=None, **options):
+        """Each view's operationId is its name in camelCase (`list_tasks` -> `listTasks`)."""
+        register = super().route(rule, parameters=parameters, **options)
+        return lambda view: register(self.doc(operationId=operation_id(view.__name__))(view))
 
     def arguments(self, schema, *, location="json", required=True, **kwargs):
         decorate = super().arguments(schema, location=location, required=required, **kwargs)

@@ -12,16 +12,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
+from .openapi import error_response
 from .throttles import Throttled
 
 log = logging.getLogger(__name__)
 
 PROBLEM_MIMETYPE = "application/problem+json"
 
-RETRY_AFTER_HEADER = {
-    "description": "Seconds to wait before trying again",
-    "schema": {"type": "integer"},
-}
 INVALID_FIELDS = "The request has invalid fields."
 INVALID_QUERY = "The query parameters are invalid."
 # A body with thousands of unknown keys gets this many messages, not one per key.
@@ -40,14 +37,20 @@ DETAILS = {
 class ProblemSchema(Schema):
     """RFC 9457 problem details: every error answer has this shape."""
 
-    type = fields.String(metadata={"example": "about:blank"})
-    title = fields.String(metadata={"example": "Not Found"})
-    status = fields.Integer(metadata={"example": 404})
-    detail = fields.String(metadata={"example": "Task not found"})
+    class Meta:
+        name = "Problem"
+
+    type = fields.String(required=True, metadata={"example": "about:blank"})
+    title = fields.String(required=True, metadata={"example": "Not Found"})
+    status = fields.Integer(required=True, metadata={"example": 404})
+    detail = fields.String(required=True, metadata={"example": "Task not found"})
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String()),
-        metadata={"description": "Per-field messages (422 only)"},
+        metadata={
+            "description": "Messages by field or query parameter, for invalid input (400, 422); "
+            "at most 20 fields"
+        },
     )
 
 
@@ -95,12 +98,7 @@ class ProblemApi(Api):
         """Document every error status as a problem+json body, as it is sent."""
         for status in HTTPStatus:
             if status >= 400:
-                response = {
-                    "description": status.phrase,
-                    "content": {PROBLEM_MIMETYPE: {"schema": self.ERROR_SCHEMA}},
-                }
-                if status in (429, 503):
-                    response["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
+                response = error_response(status, self.ERROR_SCHEMA)
                 self.spec.components.response(status.name, response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):

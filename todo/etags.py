@@ -11,7 +11,7 @@ from flask import request
 from .blueprint import header_parameter
 
 IF_MATCH = header_parameter(
-    "If-Match", "Apply only if the task's ETag is one of these (or `*`); else 412"
+    "If-Match", "Apply only if the task's ETag is one of these (or *); else 412"
 )
 IF_NONE_MATCH = header_parameter(
     "If-None-Match", "Answer 304 with no body if the task's ETag is one of these"

@@ -7,6 +7,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from .errors import ProblemApi
+from .openapi import SPEC_OPTIONS, AnswerHeaders
 from .verified_tokens import VerifiedTokenMemo
 
 # Deterministic constraint names, so migrations can drop and alter them on every backend.
@@ -27,5 +28,5 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 jwt = VerifiedTokenMemo()
-api = ProblemApi()
+api = ProblemApi(spec_kwargs={"extra_plugins": [AnswerHeaders()], **SPEC_OPTIONS})
 cors = CORS()

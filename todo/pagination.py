@@ -73,7 +73,13 @@ class ListQuerySchema(Schema):
     sort = fields.String(
         load_default="created_at",
         validate=validate.OneOf(SORTS),
-        metadata={"description": "Order of the list; ties are broken by id"},
+        metadata={
+            "description": "Order of the list (a leading - for descending); ties are broken by id",
+            "x-enum-varnames": [
+                sort.lstrip("-").upper() + ("_DESC" if sort.startswith("-") else "")
+                for sort in SORTS
+            ],
+        },
     )
     limit = QueryInteger(
         load_default=100,

@@ -26,6 +26,9 @@ def canonical_bearer_scheme():
 def label_response(response):
     response.headers["X-Request-ID"] = g.request_id
     response.headers["X-Content-Type-Options"] = "nosniff"
+    if request.method == "OPTIONS" and not response.content_length:
+        # Flask answers a preflight with an empty body it calls text/html; it has no type.
+        del response.headers["Content-Type"]
     return response
 
 

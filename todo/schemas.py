@@ -1,6 +1,6 @@
 """Marshmallow schemas: what the API takes in and what it gives back."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_load, validate
 
 from .fields import Email, StrictBoolean, Text, TrimmedText, UTCTimestamp
 from .models import DESCRIPTION_MAX, TITLE_MAX
@@ -32,28 +32,30 @@ class PasswordCheckSchema(Schema):
 
 
 class UserSchema(Schema):
-    user_id = fields.UUID(attribute="id", dump_only=True)
-    email = fields.String(dump_only=True)
-    created_at = UTCTimestamp(dump_only=True)
+    """`required` on answers' fields: always present (it tells generated clients so)."""
+
+    user_id = fields.UUID(attribute="id", dump_only=True, required=True)
+    email = fields.String(dump_only=True, required=True)
+    created_at = UTCTimestamp(dump_only=True, required=True)
 
 
 class TokenSchema(Schema):
-    user_id = fields.UUID(dump_only=True)
-    email = fields.String(dump_only=True)
-    token = fields.String(dump_only=True)
-    token_type = fields.String(dump_only=True, metadata={"example": "bearer"})
-    expires_at = UTCTimestamp(dump_only=True)
+    user_id = fields.UUID(dump_only=True, required=True)
+    email = fields.String(dump_only=True, required=True)
+    token = fields.String(dump_only=True, required=True)
+    token_type = fields.String(dump_only=True, required=True, metadata={"example": "bearer"})
+    expires_at = UTCTimestamp(dump_only=True, required=True)
 
 
 class TaskSchema(Schema):
     # The rows' ids are already text (models.TASK_ROW); documented as uuids all the same.
-    id = fields.String(dump_only=True, metadata={"format": "uuid"})
-    user_id = fields.String(dump_only=True, metadata={"format": "uuid"})
-    title = fields.String(dump_only=True)
-    description = fields.String(dump_only=True, allow_none=True)
-    completed = fields.Boolean(dump_only=True)
-    created_at = UTCTimestamp(dump_only=True)
-    updated_at = UTCTimestamp(dump_only=True)
+    id = fields.String(dump_only=True, required=True, metadata={"format": "uuid"})
+    user_id = fields.String(dump_only=True, required=True, metadata={"format": "uuid"})
+    title = fields.String(dump_only=True, required=True)
+    description = fields.String(dump_only=True, required=True, allow_none=True)
+    completed = fields.Boolean(dump_only=True, required=True)
+    created_at = UTCTimestamp(dump_only=True, required=True)
+    updated_at = UTCTimestamp(dump_only=True, required=True)
 
     def get_attribute(self, obj, attr, default):
         """Tasks are rows (todo/task_store.py): read as attributes, skipping marshmallow's
@@ -73,7 +75,13 @@ class TaskInputSchema(TaskChangesSchema):
     """A new task, or the full replacement of one (an omitted description becomes null)."""
 
     title = TrimmedText(required=True, validate=TITLE_LENGTH)
-    description = Text(load_default=None, allow_none=True, validate=DESCRIPTION_LENGTH)
+
+    @post_load
+    def description_defaults_to_null(self, data, **kwargs):
+        """Here, not as the field's default: a default in the document makes generators
+        (openapi-typescript) treat the field as required."""
+        data.setdefault("description", None)
+        return data
 
 
 class CompletionSchema(Schema):
@@ -83,11 +91,12 @@ class CompletionSchema(Schema):
 
 
 class StatusSchema(Schema):
-    status = fields.String(dump_only=True, metadata={"example": "ok"})
+    status = fields.String(dump_only=True, required=True, metadata={"example": "ok"})
 
 
 class ReadinessSchema(StatusSchema):
     revision = fields.String(
         dump_only=True,
+        required=True,
         metadata={"example": "0005", "description": "The database's migration revision"},
     )

@@ -24,7 +24,7 @@ blp = Blueprint(
 LIST_HEADERS = {
     "X-Total-Count": {"description": "Tasks matching the filters", "schema": {"type": "integer"}},
     "Link": {
-        "description": '`<url>; rel="next"` while more pages remain',
+        "description": 'The next page, as <url>; rel="next", while more pages remain',
         "schema": {"type": "string"},
     },
 }
@@ -32,7 +32,7 @@ CREATED_HEADERS = {
     **ETAG_HEADER,
     "Location": {"description": "The new task's URL", "schema": {"type": "string"}},
     "Idempotent-Replayed": {
-        "description": "`true` when this is the stored answer to an earlier request with the "
+        "description": "true when this is the stored answer to an earlier request with the "
         "same Idempotency-Key",
         "schema": {"type": "string", "enum": ["true"]},
     },

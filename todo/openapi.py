@@ -1,0 +1,123 @@
+"""What the OpenAPI document says beyond what the views declare, so that generators (openapi-
+typescript, openapi-python-client) make good clients of it: an introduction, a server, the
+headers every answer carries, and one example problem per error status.
+
+flask-smorest builds the document from the views' decorators; this module adds only what holds
+for every operation, through apispec's public plugin hook and the spec options.
+"""
+
+from http import HTTPStatus
+
+from apispec import BasePlugin
+
+REQUEST_ID = {
+    "description": "This answer's id, also in the server's log line for the request: the "
+    "X-Request-ID sent, when it is 1-128 letters, digits or ._:-",
+    "schema": {"type": "string"},
+}
+NO_STORE = {
+    "description": "Always no-store: tokens and account data are not to be cached",
+    "schema": {"type": "string", "enum": ["no-store"]},
+}
+RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+
+DESCRIPTION = """A multi-user todo API: email + password accounts, bearer tokens, and each
+user's own tasks under /api/{user_id}/tasks.
+
+**Authorizing.** Sign up (POST /api/auth/signup), then log in (POST /api/auth/login): the answer
+carries a `token` (a JWT valid 7 days) and your `user_id`. Send the token on every other call as
+`Authorization: Bearer <token>` (the scheme in any case), and use your `user_id` in task URLs:
+another user's URL is a 403, another user's task a 404. Logout, a password change and account
+deletion revoke tokens on every server.
+
+**Errors** are application/problem+json (RFC 9457): `type`, `title`, `status`, `detail`, and for
+invalid input `errors` by field. Besides those listed per operation, any request can get 405
+(method not allowed on this path), 408 (the request did not arrive whole within 10 s), 413
+(body over 64 KiB), 414 (request line over 4 KiB) or 431 (headers over 32 KiB); these close the
+connection.
+
+**Lists** are keyset pages: follow the `Link: <…>; rel="next"` header; `X-Total-Count` counts
+the tasks matching the filters. **Writes** take `If-Match` with a task's ETag (412 when the
+task changed since), and a task creation takes an `Idempotency-Key` to be retried safely."""
+
+# One example per error status, as the API words it.
+EXAMPLE_DETAILS = {
+    400: "The request body is not valid JSON.",
+    401: "A bearer token is required: Missing Authorization Header.",
+    403: "The token does not belong to this user.",
+    404: "Task not found",
+    405: "The method is not allowed for this resource.",
+    409: "An account with this email already exists.",
+    412: "The task has changed since the ETag in If-Match.",
+    413: "The request body is larger than 64 KiB.",
+    415: "The request body must be JSON (Content-Type: application/json).",
+    422: "The request has invalid fields.",
+    429: "Too many failed logins to this account from this address; try again in 42 seconds.",
+    503: "The database is unavailable; try again shortly.",
+}
+
+
+def example_problem(status: int) -> dict:
+    example = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": EXAMPLE_DETAILS.get(status, HTTPStatus(status).description),
+    }
+    if status == 422:
+        example["errors"] = {"title": ["Length must be between 1 and 500."]}
+    return example
+
+
+def error_response(status: HTTPStatus, schema) -> dict:
+    """The component for an error status: a problem, with its example and its headers."""
+    headers = {"X-Request-ID": REQUEST_ID}
+    if status in (429, 503):
+        headers["Retry-After"] = RETRY_AFTER
+    return {
+        "description": status.phrase,
+        "headers": headers,
+        "content": {
+            "application/problem+json": {"schema": schema, "example": example_problem(status)}
+        },
+    }
+
+
+def operation_id(view_name: str) -> str:
+    """`list_tasks` -> `listTasks`: stable names for generated client functions."""
+    first, *rest = view_name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+class AnswerHeaders(BasePlugin):
+    """Every answer carries X-Request-ID; those of the account routes Cache-Control too."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            for response in operation.get("responses", {}).values():
+                if not isinstance(response, dict) or "$ref" in response:
+                    continue  # error components carry their headers themselves
+                headers = response.setdefault("headers", {})
+                headers["X-Request-ID"] = REQUEST_ID
+                if path.startswith("/api/auth/"):
+                    headers["Cache-Control"] = NO_STORE
+
+
+SPEC_OPTIONS = {
+    "info": {
+        "description": DESCRIPTION,
+        "license": {"name": "MIT", "url": "https://opensource.org/license/mit"},
+    },
+    "servers": [{"url": "http://localhost:4000", "description": "make run on this machine"}],
+    "security": [{"bearerAuth": []}],
+    "components": {
+        "securitySchemes": {
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "The token of POST /api/auth/login",
+            }
+        }
+    },
+}
