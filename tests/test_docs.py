@@ -157,6 +157,13 @@ def test_each_error_status_has_an_example_of_itself(spec):
         assert "X-Request-ID" in response["headers"]
 
 
+def test_every_operation_documents_405(spec):
+    for path, method, operation in operations(spec):
+        assert operation["responses"]["405"] == {
+            "$ref": "#/components/responses/METHOD_NOT_ALLOWED"
+        }, (path, method)
+
+
 def test_every_answer_documents_its_request_id(spec):
     for path, method, operation in operations(spec):
         for status, response in operation["responses"].items():
@@ -168,7 +175,7 @@ def test_every_answer_documents_its_request_id(spec):
 
 def test_the_document_introduces_the_api_and_its_server(spec):
     assert "Authorization: Bearer" in spec["info"]["description"]
-    assert spec["servers"][0]["url"] == "http://localhost:4000"
+    assert spec["servers"][0]["url"] == "/"
     assert "PaginationMetadata" not in spec["components"]["schemas"]
     sort = next(
         parameter

@@ -90,11 +90,13 @@ def operation_id(view_name: str) -> str:
 
 
 class AnswerHeaders(BasePlugin):
-    """Every answer carries X-Request-ID; those of the account routes Cache-Control too."""
+    """Every answer carries X-Request-ID; those of the account routes Cache-Control too; and
+    any operation may be answered 405 (its path with another method)."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         for operation in (operations or {}).values():
-            for response in operation.get("responses", {}).values():
+            operation.setdefault("responses", {}).setdefault(405, "METHOD_NOT_ALLOWED")
+            for response in operation["responses"].values():
                 if not isinstance(response, dict) or "$ref" in response:
                     continue  # error components carry their headers themselves
                 headers = response.setdefault("headers", {})
@@ -108,7 +110,7 @@ SPEC_OPTIONS = {
         "description": DESCRIPTION,
         "license": {"name": "MIT", "url": "https://opensource.org/license/mit"},
     },
-    "servers": [{"url": "http://localhost:4000", "description": "make run on this machine"}],
+    "servers": [{"url": "/", "description": "the server this document was read from"}],
     "security": [{"bearerAuth": []}],
     "components": {
         "securitySchemes": {
