@@ -1,5 +1,6 @@
 """The OpenAPI document as its users use it: a Python client generated from it at test time
-(openapi-python-client), walking the API against real gunicorn."""
+(openapi-python-client) walking the API against real gunicorn, and a TypeScript one
+(openapi-typescript + openapi-fetch) whose walkthrough must compile under tsc --strict."""
 
 import importlib
 import json
@@ -11,7 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from config import TestingConfig
 from tests.servers import PASSWORD
+from todo import create_app
 
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 NAME = "todo_client"
@@ -113,3 +116,27 @@ def test_a_generated_python_client_walks_the_api(generated):
         gone = read.sync_detailed(user_id, task_id, client=client)
         assert gone.status_code == 404
         assert gone.parsed.detail == "Task not found"
+
+
+TYPESCRIPT = Path(__file__).resolve().parent / "clients" / "typescript"
+
+
+def npm(*arguments: str, seconds: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["npm", *arguments], cwd=TYPESCRIPT, capture_output=True, text=True, timeout=seconds
+    )
+
+
+def test_a_typescript_client_generated_from_the_document_type_checks(tmp_path):
+    """openapi-typescript makes the types, and a front end's walkthrough compiles against them
+    under `tsc --strict` (tests/clients/typescript/walkthrough.ts): optional fields are
+    optional, answers' fields are present, errors are problems."""
+    if not (TYPESCRIPT / "node_modules" / ".package-lock.json").exists():
+        installed = npm("ci", "--no-audit", "--no-fund")
+        assert installed.returncode == 0, installed.stderr
+    app = create_app(TestingConfig(f"sqlite:///{tmp_path / 'document.db'}"))
+    (TYPESCRIPT / "openapi.json").write_text(app.test_client().get("/openapi.json").get_data(True))
+    generated = npm("exec", "--", "openapi-typescript", "openapi.json", "-o", "schema.d.ts")
+    assert generated.returncode == 0, generated.stderr
+    checked = npm("exec", "--", "tsc", "-p", "tsconfig.json")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
