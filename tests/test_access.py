@@ -4,6 +4,7 @@ another user's task is not found (404) on every single-task route."""
 import uuid
 
 import pytest
+from flask import url_for
 
 from todo.extensions import db
 from todo.models import User
@@ -65,3 +66,36 @@ def test_token_of_deleted_user_is_401(client, app, user, method, path):
     answer = call(client, method, url, user["headers"])
     assert answer.status_code == 401
     assert answer.get_json()["detail"] == "The token's user no longer exists."
+
+
+# Every route that answers without a token; any other route of the app must refuse one.
+PUBLIC_ENDPOINTS = {
+    "auth.signup",
+    "auth.login",
+    "health.liveness",
+    "health.readiness",
+    "api-docs.openapi_json",
+    "api-docs.openapi_swagger_ui",
+    "docs_assets.static",
+}
+SAMPLE_ARGUMENTS = {"user_id": uuid.uuid4(), "task_id": uuid.uuid4(), "filename": "index.css"}
+
+
+def test_every_route_not_marked_public_refuses_a_caller_without_a_token(app, client):
+    """Default deny: a new route is closed unless its view says it is public."""
+    public, checked = set(), 0
+    for rule in app.url_map.iter_rules():
+        if getattr(app.view_functions[rule.endpoint], "is_public", False):
+            public.add(rule.endpoint)
+            continue
+        with app.test_request_context():
+            url = url_for(
+                rule.endpoint, **{name: SAMPLE_ARGUMENTS[name] for name in rule.arguments}
+            )
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            answer = client.open(url, method=method, json={})
+            assert answer.status_code == 401, (method, rule.rule, answer.get_json())
+            assert answer.headers["WWW-Authenticate"] == "Bearer"
+            checked += 1
+    assert public == PUBLIC_ENDPOINTS
+    assert checked >= 12  # the account and task operations

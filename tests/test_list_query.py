@@ -8,7 +8,7 @@ import pytest
 
 from todo.extensions import db
 from todo.models import Task
-from todo.pagination import SORTS
+from todo.task_listing import SORTS
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -8,12 +8,29 @@ from config import Config, config_from_env
 
 from . import auth, health, metrics, passwords, tasks, throttles
 from .access_log import register_access_log
-from .blueprint import UserIdConverter, user_id_schema
+from .account_store import EmailTaken
+from .blueprint import UserIdConverter, public_view, user_id_schema
 from .database import bound_waits, limit_statement_time, ping_when_idle
-from .errors import register_error_handlers
+from .errors import register_error_handlers, register_problems
 from .extensions import api, cors, db, jwt, migrate
+from .idempotency import InvalidKey, KeyReused
 from .json_provider import OrjsonProvider
 from .requests import register_request_id
+from .task_store import TaskChanged, TaskNotFound
+from .tokens import TokenNotCurrent
+
+# The stores' domain errors, and the status each is answered with (its message the detail).
+DOMAIN_PROBLEMS = {
+    InvalidKey: 400,
+    TokenNotCurrent: 401,
+    TaskNotFound: 404,
+    EmailTaken: 409,
+    KeyReused: 409,
+    TaskChanged: 412,
+}
+# Routes that need no token besides the views marked public: the document, its page, and
+# Swagger UI's files.
+PUBLIC_ENDPOINTS = ("api-docs.openapi_json", "api-docs.openapi_swagger_ui", "docs_assets.static")
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -29,6 +46,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
+    register_problems(app, DOMAIN_PROBLEMS)
     with app.app_context():
         metrics.init_app(app, db.engine)
     return app
@@ -68,3 +86,7 @@ def register_blueprints(app: Flask) -> None:
         Blueprint("docs_assets", __name__, static_folder=swagger_ui_path, static_url_path=""),
         url_prefix="/docs/assets",
     )
+    for endpoint in PUBLIC_ENDPOINTS:
+        app.view_functions[endpoint] = public_view(app.view_functions[endpoint])
+    # Every other route needs a valid token, unless its view says it is public.
+    app.before_request(auth.require_token)

@@ -1,16 +1,21 @@
-"""Auth blueprint: sign-up, login, logout, password change, the current account."""
+"""Auth blueprint: sign-up, login, logout, password change, the current account; and the
+check that every route not marked public runs for a caller with a valid token."""
 
-from flask import request
-from flask_jwt_extended import get_jwt, jwt_required
+from flask import current_app, g, request
+from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from flask_smorest import abort
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
+from .account_store import (
+    create_account,
+    delete_account,
+    find_account,
+    load_account,
+    log_out,
+    replace_hash,
+    set_password,
+)
 from .blueprint import Blueprint
-from .database import transaction
-from .extensions import db
-from .models import User, tasks, users
+from .models import User
 from .passwords import hash_password, needs_rehash, verify_password
 from .schemas import (
     CredentialsSchema,
@@ -28,7 +33,7 @@ from .throttles import (
     SIGNUP_PER_ADDRESS,
     attempt,
 )
-from .tokens import current_account, issue_token, revoke, user_gone
+from .tokens import caller_from_claims, expiry, issue_token
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
 
@@ -43,11 +48,23 @@ def never_cache(response):
     return response
 
 
+def require_token():
+    """Before every request: a route is public only if it says so (`Blueprint.public`); any
+    other needs a valid bearer token (401), whose caller the views then find in `g.caller`.
+    Whether the token still stands is checked by the route's own statement."""
+    view = current_app.view_functions.get(request.endpoint)
+    if request.method == "OPTIONS" or view is None or getattr(view, "is_public", False):
+        return
+    verify_jwt_in_request()
+    g.caller = caller_from_claims(get_jwt())
+    g.user_id = str(g.caller.user_id)  # for the request's log line
+
+
 def require_password(password: str) -> User:
     """The account, once its password is given again before a change that cannot be undone
     (401 if wrong); wrong passwords are throttled per account, so a stolen token cannot be
     used to guess the password."""
-    user = current_account()
+    user = load_account(g.caller)
     with attempt((PASSWORD_CHECK_PER_USER, str(user.id))) as counted:
         if not verify_password(user.password_hash, password):
             counted.keep()
@@ -61,7 +78,7 @@ def client_address() -> str:
 
 
 @blp.route("/signup", methods=["POST"])
-@blp.doc(security=[])
+@blp.public
 @blp.arguments(CredentialsSchema())
 @blp.response(201, UserSchema)
 @blp.problems(400, 409, 413, 415, 429, 503)
@@ -72,18 +89,11 @@ def signup(credentials):
     """
     with attempt((SIGNUP_PER_ADDRESS, client_address())) as counted:
         counted.keep()  # every sign-up counts, whether its email was free or not
-    user = User(email=credentials["email"], password_hash=hash_password(credentials["password"]))
-    db.session.add(user)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        abort(409, message="An account with this email already exists.")
-    return user
+    return create_account(credentials["email"], hash_password(credentials["password"]))
 
 
 @blp.route("/login", methods=["POST"])
-@blp.doc(security=[])
+@blp.public
 @blp.arguments(LoginSchema())
 @blp.response(200, TokenSchema)
 @blp.problems(400, 401, 413, 415, 429, 503)
@@ -100,70 +110,46 @@ def login(credentials):
         (LOGIN_PER_ADDRESS, address),
     )
     with attempt(*checks) as counted:
-        user = db.session.scalar(select(User).filter_by(email=email))
+        user = find_account(email)
         if not verify_password(user and user.password_hash, credentials["password"]):
             counted.keep()
             abort(401, message=BAD_CREDENTIALS)
     if needs_rehash(user.password_hash):
-        # Only over the hash just checked: a password changed meanwhile must stay changed.
-        db.session.execute(
-            update(User)
-            .where(User.id == user.id, User.password_hash == user.password_hash)
-            .values(password_hash=hash_password(credentials["password"]))
-        )
+        replace_hash(user, user.password_hash, hash_password(credentials["password"]))
     return {"user_id": user.id, "email": user.email, **issue_token(user)}
 
 
 @blp.route("/logout", methods=["POST"])
-@jwt_required()
 @blp.response(204)
 @blp.problems(401, 503)
 def logout():
     """Revoke the token this request carries, on every server, from now on."""
-    current_account()  # a token already refused stays a 401
-    try:
-        revoke(get_jwt())
-        db.session.commit()
-    except IntegrityError:  # a concurrent logout of this token, or of its deleted user
-        db.session.rollback()
+    load_account(g.caller)  # a token already refused stays a 401
+    log_out(g.caller, expiry(get_jwt()))
 
 
 @blp.route("/password", methods=["PUT"])
-@jwt_required()
 @blp.arguments(PasswordChangeSchema())
 @blp.response(204)
 @blp.problems(400, 401, 413, 415, 503)
 def change_password(passwords):
     """Change the password; every token issued before (this one included) stops working."""
     user = require_password(passwords["current_password"])
-    user.password_hash = hash_password(passwords["new_password"])
-    user.token_generation = User.token_generation + 1
-    try:
-        db.session.commit()
-    except StaleDataError:  # the account was deleted meanwhile
-        user_gone()
+    set_password(user, hash_password(passwords["new_password"]))
 
 
 @blp.route("/me", methods=["GET"])
-@jwt_required()
 @blp.response(200, UserSchema)
 @blp.problems(401, 503)
 def read_me():
     """The account the token belongs to."""
-    return current_account()
+    return load_account(g.caller)
 
 
 @blp.route("/me", methods=["DELETE"])
-@jwt_required()
 @blp.arguments(PasswordCheckSchema())
 @blp.response(204)
 @blp.problems(400, 401, 413, 415, 503)
 def delete_me(check):
     """Delete the account and every task of it, after checking the password again."""
-    user = require_password(check["password"])
-    # Tasks first, then the account, in one transaction: the order in which every task write
-    # takes its locks (the task, then through the counters' trigger the user), so the two
-    # never deadlock.
-    with transaction():
-        for table, column in ((tasks, "user_id"), (users, "id")):
-            db.session.execute(delete(table).where(table.c[column] == user.id))
+    delete_account(require_password(check["password"]).id)

@@ -80,6 +80,17 @@ def user_id_schema(_converter) -> dict:
     return {"type": "string", "format": "uuid"}
 
 
+def public_view(view):
+    """A view that needs no token (todo/auth.py's `require_token` lets it through)."""
+
+    @wraps(view)
+    def open_to_anyone(*args, **kwargs):
+        return view(*args, **kwargs)
+
+    open_to_anyone.is_public = True
+    return open_to_anyone
+
+
 def require_body(parse_and_view):
     """Refuse a request without a body where the operation's body is required (400)."""
 
@@ -102,6 +113,11 @@ class Blueprint(flask_smorest.Blueprint):
         """Each view's operationId is its name in camelCase (`list_tasks` -> `listTasks`)."""
         register = super().route(rule, parameters=parameters, **options)
         return lambda view: register(self.doc(operationId=operation_id(view.__name__))(view))
+
+    def public(self, view):
+        """Mark a view public: it needs no token (every other view does: todo/auth.py's
+        `require_token`), and the document says so."""
+        return public_view(self.doc(security=[])(view))
 
     def arguments(self, schema, *, location="json", required=True, **kwargs):
         decorate = super().arguments(schema, location=location, required=required, **kwargs)

@@ -1,6 +1,7 @@
 """Every failure, from every layer, as an application/problem+json answer (RFC 9457)."""
 
 import logging
+from functools import partial
 from http import HTTPStatus
 
 import psycopg2
@@ -147,6 +148,18 @@ UNAVAILABLE = (
     psycopg2.OperationalError,
     psycopg2.InterfaceError,
 )
+
+
+def register_problems(app: Flask, statuses: dict[type[Exception], int]) -> None:
+    """Answer each of these domain errors (raised by the stores, which know no HTTP) as the
+    problem of its status, with its message as the detail."""
+    for error_class, status in statuses.items():
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        app.register_error_handler(error_class, partial(domain_problem, status, headers))
+
+
+def domain_problem(status: int, headers, error: Exception):
+    return problem(status, str(error), headers)
 
 
 def too_many(error: Throttled):

@@ -2,11 +2,12 @@
 
 If-Match is turned into a condition of the write statement itself (todo/task_store.py), so the
 check and the write are one atomic step: two writers holding the same ETag cannot both succeed.
+The routes hand in their request (werkzeug parses the headers).
 """
 
 import re
 
-from flask import request
+from werkzeug import Request
 
 from .blueprint import header_parameter
 
@@ -25,7 +26,7 @@ def etag(task) -> str:
     return f'"{task.version}"'
 
 
-def if_match_versions() -> list[int] | None:
+def if_match_versions(request: Request) -> list[int] | None:
     """The versions If-Match allows (strong comparison); None when any will do (no header,
     or `*`). A list of none allows no version at all."""
     if not request.headers.get("If-Match") or request.if_match.star_tag:
@@ -34,7 +35,7 @@ def if_match_versions() -> list[int] | None:
     return [int(tag) for tag in request.if_match.as_set() if tag and VERSION.fullmatch(tag)]
 
 
-def not_modified(task) -> bool:
+def not_modified(request: Request, task) -> bool:
     """True when If-None-Match names the task's current ETag (weak comparison). Most reads
     send none, and werkzeug would parse even the absent header (~10 us)."""
     if "If-None-Match" not in request.headers:

@@ -41,7 +41,7 @@ def schema_revision() -> str | None:
 
 
 @blp.route("/healthz", methods=["GET"])
-@blp.doc(security=[])
+@blp.public
 @blp.response(200, StatusSchema, description="The process is alive; no database is asked.")
 def liveness():
     """Alive: answers as long as the process serves requests."""
@@ -49,7 +49,7 @@ def liveness():
 
 
 @blp.route("/readyz", methods=["GET"])
-@blp.doc(security=[])
+@blp.public
 @blp.response(200, ReadinessSchema, description="The database answered, at the code's schema.")
 @blp.problems(503)
 def readiness():

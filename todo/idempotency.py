@@ -1,18 +1,13 @@
-"""Idempotency-Key on POST: the first answer is stored in the transaction that creates the task,
-and every retry with the same key (and body) gets that answer back instead of a new task.
-
-Concurrent first tries race to INSERT the (user_id, key) primary key: the loser's INSERT waits
-for the winner's commit, conflicts, rolls back its whole transaction (its task included) and
-replays the winner's answer.
-"""
+"""Idempotency-Key on POST: the first answer is stored in the transaction that makes what the
+request creates, and every retry with the same key (and body) gets that answer back instead.
+Keys are kept 24 hours, per user."""
 
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask import current_app, request
-from flask_smorest import abort
 from sqlalchemy import delete
 
 from .blueprint import header_parameter
@@ -30,17 +25,37 @@ HEADER = header_parameter(
 )
 
 
-def request_key() -> str | None:
-    key = request.headers.get("Idempotency-Key")
+class InvalidKey(Exception):
+    def __init__(self):
+        super().__init__(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.")
+
+
+class KeyReused(Exception):
+    def __init__(self):
+        super().__init__("This Idempotency-Key was already used with another request body.")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer to a keyed request, as stored and replayed."""
+
+    status: int
+    headers: dict
+    body: object
+    replayed: bool = field(default=False)
+
+
+def checked_key(key: str | None) -> str | None:
+    """The Idempotency-Key header's value, if sent; InvalidKey if it cannot be one."""
     if key is not None and not 1 <= len(key) <= MAX_KEY_LENGTH:
-        abort(400, message=f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.")
+        raise InvalidKey()
     return key
 
 
-def fingerprint(fields: dict) -> str:
+def fingerprint(method: str, path: str, fields: dict) -> str:
     """The same request, whatever its JSON spacing or key order, has the same fingerprint."""
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(f"{request.method} {request.path} {canonical}".encode()).hexdigest()
+    return hashlib.sha256(f"{method} {path} {canonical}".encode()).hexdigest()
 
 
 def purge_expired() -> None:
@@ -50,29 +65,27 @@ def purge_expired() -> None:
     )
 
 
-def stored_answer(user_id: uuid.UUID, key: str, request_hash: str):
-    """The first answer given for this key, or None if the key is new; 409 for another body."""
+def stored_answer(user_id: uuid.UUID, key: str, request_hash: str) -> Answer | None:
+    """The first answer given for this key, or None if the key is new; KeyReused for another
+    body."""
     stored = db.session.get(IdempotencyKey, (user_id, key))
     if stored is None:
         return None
     if stored.request_hash != request_hash:
-        abort(409, message="This Idempotency-Key was already used with another request body.")
-    answer = current_app.json.response(stored.body)
-    answer.status_code = stored.status
-    answer.headers.update({**stored.headers, "Idempotent-Replayed": "true"})
-    return answer
+        raise KeyReused()
+    return Answer(stored.status, stored.headers, stored.body, replayed=True)
 
 
-def remember(user_id: uuid.UUID, key: str, request_hash: str, status: int, body, headers) -> None:
-    """Stage the answer; it is committed with the task, or not at all."""
+def remember(user_id: uuid.UUID, key: str, request_hash: str, answer: Answer) -> None:
+    """Stage the answer; it is committed with what the request made, or not at all."""
     db.session.add(
         IdempotencyKey(
             user_id=user_id,
             key=key,
             request_hash=request_hash,
-            status=status,
-            headers=headers,
-            body=body,
+            status=answer.status,
+            headers=answer.headers,
+            body=answer.body,
             created_at=utcnow(),
         )
     )

@@ -26,6 +26,7 @@ from prometheus_client import (
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from .blueprint import public_view
 from .errors import problem, too_many
 from .throttles import Throttled
 
@@ -127,6 +128,7 @@ def init_app(app: Flask, engine: Engine) -> None:
     app.register_error_handler(Throttled, count_throttled)
 
     @app.route("/metrics", methods=["GET"])
+    @public_view  # it has a token of its own
     def scrape():
         scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(sent.encode(), metrics.token):

@@ -1,9 +1,10 @@
 """Marshmallow schemas: what the API takes in and what it gives back."""
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from .fields import Email, StrictBoolean, Text, TrimmedText, UTCTimestamp
+from .fields import Email, QueryInteger, StrictBoolean, Text, TrimmedText, UTCTimestamp
 from .models import DESCRIPTION_MAX, TITLE_MAX
+from .task_listing import SORTS, position
 
 PASSWORD_LENGTH = validate.Length(min=8, max=128)
 # A password being checked may be of any length it was set with; this only refuses absurd input.
@@ -100,3 +101,50 @@ class ReadinessSchema(StatusSchema):
         required=True,
         metadata={"example": "0005", "description": "The database's migration revision"},
     )
+
+
+class TaskCursor(fields.String):
+    """Decodes a list cursor to (sort, value, id); anything this API did not issue is refused."""
+
+    default_error_messages = {"invalid": "Not a valid cursor: use the Link of the previous page."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        token = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return position(token)
+        except (ValueError, TypeError, AttributeError) as error:
+            raise self.make_error("invalid") from error
+
+
+class ListQuerySchema(Schema):
+    completed = fields.Boolean(
+        truthy={"true"}, falsy={"false"}, metadata={"description": "Only done, or only open, tasks"}
+    )
+    q = Text(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Case-insensitive substring of the title or description"},
+    )
+    sort = fields.String(
+        load_default="created_at",
+        validate=validate.OneOf(SORTS),
+        metadata={
+            "description": "Order of the list (a leading - for descending); ties are broken by id",
+            "x-enum-varnames": [
+                sort.lstrip("-").upper() + ("_DESC" if sort.startswith("-") else "")
+                for sort in SORTS
+            ],
+        },
+    )
+    limit = QueryInteger(
+        load_default=100,
+        validate=validate.Range(min=1, max=500),
+        metadata={"description": "Page size"},
+    )
+    cursor = TaskCursor(
+        metadata={"description": "Where the page starts: from the previous page's Link"}
+    )
+
+    @validates_schema
+    def cursor_matches_sort(self, data, **kwargs):
+        if "cursor" in data and data["cursor"][0] != data["sort"]:
+            raise ValidationError("This cursor belongs to another sort order.", "cursor")

@@ -1,21 +1,26 @@
-"""Tasks blueprint: a user's own tasks, with ownership enforced in every query."""
+"""Tasks blueprint: a user's own tasks. The views read the request and answer; the statements
+(todo/task_store.py) take the caller and raise, and the factory maps their errors."""
+
+from urllib.parse import urlencode
 
 from flask import current_app, g, request, url_for
-from flask_jwt_extended import verify_jwt_in_request
 from flask_smorest import abort
 from marshmallow import RAISE
 from sqlalchemy import Row
-from sqlalchemy.exc import IntegrityError
 
-from . import idempotency
+from . import idempotency, task_store
+from .account_store import load_account
 from .blueprint import Blueprint
-from .database import transaction
-from .etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, not_modified
-from .extensions import db
-from .pagination import ListQuerySchema, count_statement, next_link, page_statement
-from .schemas import CompletionSchema, TaskChangesSchema, TaskInputSchema, TaskSchema
-from .task_store import add_task, one_or_404, remove, write
-from .tokens import current_account, token_parameters, user_gone
+from .etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, if_match_versions, not_modified
+from .idempotency import Answer
+from .schemas import (
+    CompletionSchema,
+    ListQuerySchema,
+    TaskChangesSchema,
+    TaskInputSchema,
+    TaskSchema,
+)
+from .task_listing import cursor_after
 
 blp = Blueprint(
     "tasks", __name__, url_prefix="/api/<user_id:user_id>/tasks", description="A user's own tasks"
@@ -41,16 +46,13 @@ CREATED_HEADERS = {
 
 @blp.before_request
 def require_url_user():
-    """Every task route: a valid token (401), whose user is the URL's user (403). Whether the
-    token is still current is checked by the route's own statement (todo/task_store.py)."""
+    """Every task route: the caller (a valid token: todo/auth.py) is the URL's user (403).
+    Whether the token is still current is checked by the route's own statement."""
     if request.method == "OPTIONS":
         return
-    verify_jwt_in_request()
-    g.token = token_parameters()
-    if g.token["owner"] != request.view_args["user_id"]:
-        current_account()  # a token that is not current is 401 before it is 403
+    if g.caller.user_id != request.view_args["user_id"]:
+        load_account(g.caller)  # a token that is not current is 401 before it is 403
         abort(403, message="The token does not belong to this user.")
-    g.user_id = str(g.token["owner"])  # for the request's log line
 
 
 @blp.route("", methods=["GET"])
@@ -59,19 +61,21 @@ def require_url_user():
 @blp.problems(401, 403, 503)
 def list_tasks(query, user_id):
     """List the user's tasks: filtered, sorted, a page at a time (keyset cursors)."""
-    tasks = db.session.execute(*page_statement(g.token, query)).all()
-    if not tasks:
-        current_account()  # nothing found: 401 if that is because the token is not current
-    if len(tasks) <= query["limit"] and "cursor" not in query:
-        return tasks, {"X-Total-Count": str(len(tasks))}  # the whole list: nothing to count
-    total = db.session.scalar(*count_statement(user_id, query))
-    if total is None:  # the counters' row: the account was deleted meanwhile
-        user_gone()
-    headers = {"X-Total-Count": str(total)}
-    if len(tasks) > query["limit"]:
-        tasks = tasks[: query["limit"]]
-        headers["Link"] = next_link(query, tasks[-1])
-    return tasks, headers
+    page = task_store.list_page(g.caller, query)
+    headers = {"X-Total-Count": str(page.total)}
+    if page.more:
+        headers["Link"] = next_link(query, page.tasks[-1])
+    return page.tasks, headers
+
+
+def next_link(query: dict, last: Row) -> str:
+    """`<url>; rel="next"` for the page after `last`, keeping every other parameter.
+
+    flask-smorest's `@blp.paginate` is not used: it pages by offset (page 500 would cost 500
+    pages' work) and counts every time; these are keyset pages (todo/task_listing.py)."""
+    params = {key: value for key, value in request.args.items() if key != "cursor"}
+    params["cursor"] = cursor_after(query["sort"], last)
+    return f'<{request.base_url}?{urlencode(params)}>; rel="next"'
 
 
 @blp.route("", methods=["POST"])
@@ -81,29 +85,22 @@ def list_tasks(query, user_id):
 @blp.problems(400, 401, 403, 409, 413, 415, 503)
 def create_task(fields, user_id):
     """Create a task; its `created_at` and `updated_at` are the same instant."""
-    key = idempotency.request_key()
+    key = idempotency.checked_key(request.headers.get("Idempotency-Key"))
     if key is None:
-        try:
-            task = add_task(fields)
-        except IntegrityError:  # the only constraint a valid task can break: its user is gone
-            user_gone()
+        task = task_store.add_task(g.caller, fields)
         return task, created_headers(task)
-    request_hash = idempotency.fingerprint(fields)
-    current_account()  # a stored answer is replayed only to a token that is still current
-    try:
-        with transaction():  # the task and the answer stored for its key land together
-            idempotency.purge_expired()
-            if replay := idempotency.stored_answer(user_id, key, request_hash):
-                return replay
-            task = add_task(fields)
-            headers = created_headers(task)
-            body = TaskSchema().dump(task)
-            idempotency.remember(user_id, key, request_hash, 201, body, headers)
-    except IntegrityError:
-        # A concurrent request with the same key committed first: answer as it did. With no
-        # answer stored, what conflicted was the user, deleted meanwhile.
-        return idempotency.stored_answer(user_id, key, request_hash) or user_gone()
-    return task, headers
+    request_hash = idempotency.fingerprint(request.method, request.path, fields)
+    answer = task_store.add_task_once(g.caller, key, request_hash, fields, created_answer)
+    response = current_app.json.response(answer.body)
+    response.status_code = answer.status
+    response.headers.update(answer.headers)
+    if answer.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def created_answer(task: Row) -> Answer:
+    return Answer(201, created_headers(task), TaskSchema().dump(task))
 
 
 def with_etag(task: Row):
@@ -122,8 +119,8 @@ def created_headers(task: Row) -> dict:
 @blp.problems(401, 403, 404, 503)
 def read_task(user_id, task_id):
     """Read one task."""
-    task = one_or_404(task_id)
-    if not_modified(task):
+    task = task_store.read_task(g.caller, task_id)
+    if not_modified(request, task):
         return current_app.response_class(status=304, headers={"ETag": etag(task)})
     return with_etag(task)
 
@@ -135,7 +132,7 @@ def read_task(user_id, task_id):
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def replace_task(fields, user_id, task_id):
     """Replace a task: an omitted description becomes null; `completed` changes if sent."""
-    return with_etag(write(task_id, fields))
+    return with_etag(task_store.write_task(g.caller, task_id, fields, if_match_versions(request)))
 
 
 @blp.route("/<uuid:task_id>", methods=["PATCH"])
@@ -145,7 +142,7 @@ def replace_task(fields, user_id, task_id):
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def update_task(fields, user_id, task_id):
     """Change only the fields sent."""
-    return with_etag(write(task_id, fields))
+    return with_etag(task_store.write_task(g.caller, task_id, fields, if_match_versions(request)))
 
 
 @blp.route("/<uuid:task_id>/complete", methods=["PATCH"])
@@ -155,9 +152,8 @@ def update_task(fields, user_id, task_id):
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def toggle_task(fields, user_id, task_id):
     """Flip `completed` atomically, or set it to the `completed` sent (safe to retry)."""
-    if "completed" in fields:
-        return with_etag(write(task_id, fields))
-    return with_etag(write(task_id, {}, flip=True))
+    versions, flip = if_match_versions(request), "completed" not in fields
+    return with_etag(task_store.write_task(g.caller, task_id, fields, versions, flip))
 
 
 @blp.route("/<uuid:task_id>", methods=["DELETE"])
@@ -166,4 +162,4 @@ def toggle_task(fields, user_id, task_id):
 @blp.problems(401, 403, 404, 412, 503)
 def delete_task(user_id, task_id):
     """Delete a task."""
-    remove(task_id)
+    task_store.remove_task(g.caller, task_id, if_match_versions(request))

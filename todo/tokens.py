@@ -1,24 +1,72 @@
-"""Bearer tokens: issuing them, and checking that one is still current.
+"""Bearer tokens: issuing them, the caller a verified token names, and what makes it current.
 
 A token is current while its user exists, its `gen` claim is the user's token_generation (a
 password change starts a new generation) and its jti was not logged out (revoked_tokens).
-Task routes check this inside the very statement that reads or writes their tasks
-(TOKEN_IS_CURRENT), so a request makes one round trip; only when that statement finds nothing
-is the token looked at on its own, to tell 401 from 404 (and before an Idempotency-Key answer
-is replayed, as no statement of tasks stands in the way). Account routes load the user's row.
+Task statements carry this as a condition of their own (TOKEN_IS_CURRENT, with the caller's
+parameters), so a request makes one round trip; only when such a statement finds nothing is
+the token looked at on its own (todo/account_store.py), to tell 401 from 404.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import g
-from flask_jwt_extended import create_access_token, decode_token, get_jwt, get_jwt_header
-from flask_jwt_extended.exceptions import RevokedTokenError, UserLookupError
-from sqlalchemy import Integer, String, Uuid, and_, bindparam, delete, exists, select
+from flask_jwt_extended import create_access_token, decode_token
+from sqlalchemy import Integer, String, Uuid, and_, bindparam, exists, select
 
 from .errors import problem
-from .extensions import db, jwt
-from .models import RevokedToken, User, revoked_tokens, users, utcnow
+from .extensions import jwt
+from .models import User, revoked_tokens, users
+
+# The bind parameters of TOKEN_IS_CURRENT: every statement that carries it takes these, as
+# `Caller.parameters` gives them.
+OWNER, GENERATION, JTI = "owner", "generation", "jti"
+
+USER_GONE = "The token's user no longer exists."
+REVOKED = "The token has been revoked; log in again."
+
+
+class TokenNotCurrent(Exception):
+    """A token that verifies but no longer stands: its user is gone, or it was revoked (by a
+    logout or a password change). Its message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who a request acts for, from its verified token: built once per request and handed
+    to every store function, which narrows its statements to this user."""
+
+    user_id: uuid.UUID
+    generation: int | None  # None: a `gen` no user has, so the token is never current
+    jti: str
+
+    @property
+    def parameters(self) -> dict:
+        return {OWNER: self.user_id, GENERATION: self.generation, JTI: self.jti}
+
+
+def caller_from_claims(claims: dict) -> Caller:
+    """The caller of a verified token; TokenNotCurrent if its subject is no user id."""
+    try:
+        user_id = uuid.UUID(claims["sub"])
+    except (ValueError, TypeError, AttributeError):
+        raise TokenNotCurrent(USER_GONE) from None
+    generation = claims.get("gen")
+    if type(generation) is not int or not 0 <= generation < 2**31:
+        generation = None
+    return Caller(user_id, generation, claims["jti"])
+
+
+# Built once; their parameters are a Caller's.
+JTI_REVOKED = exists().where(revoked_tokens.c.jti == bindparam(JTI, type_=String))
+TOKEN_IS_CURRENT = and_(
+    exists().where(
+        users.c.id == bindparam(OWNER, type_=Uuid),
+        users.c.token_generation == bindparam(GENERATION, type_=Integer),
+    ),
+    ~JTI_REVOKED,
+)
+USER_AND_REVOCATION = select(User, JTI_REVOKED).where(User.id == bindparam(OWNER, type_=Uuid))
 
 
 def issue_token(user: User) -> dict:
@@ -30,62 +78,8 @@ def issue_token(user: User) -> dict:
     return {"token": token, "token_type": "bearer", "expires_at": expires_at}
 
 
-def revoke(payload: dict) -> None:
-    """Refuse this token from now on, everywhere; and forget revocations that have expired."""
-    now = utcnow()
-    db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
-    db.session.add(
-        RevokedToken(
-            jti=payload["jti"],
-            user_id=uuid.UUID(payload["sub"]),
-            expires_at=datetime.fromtimestamp(payload["exp"], UTC),
-        )
-    )
-
-
-# Built once, with the values of `token_parameters()`; `owner` is the token's user.
-JTI_REVOKED = exists().where(revoked_tokens.c.jti == bindparam("jti", type_=String))
-TOKEN_IS_CURRENT = and_(
-    exists().where(
-        users.c.id == bindparam("owner", type_=Uuid),
-        users.c.token_generation == bindparam("generation", type_=Integer),
-    ),
-    ~JTI_REVOKED,
-)
-USER_AND_REVOCATION = select(User, JTI_REVOKED).where(User.id == bindparam("owner", type_=Uuid))
-
-
-def token_parameters() -> dict:
-    """The values TOKEN_IS_CURRENT compares, from the request's verified token; 401 if its
-    subject is no user id."""
-    claims = get_jwt()
-    try:
-        owner = uuid.UUID(claims["sub"])
-    except (ValueError, TypeError, AttributeError):
-        user_gone()
-    generation = claims.get("gen")
-    if type(generation) is not int or not 0 <= generation < 2**31:
-        generation = None  # what no user's generation is: such a token is never current
-    return {"owner": owner, "generation": generation, "jti": str(claims.get("jti"))}
-
-
-def current_account() -> User:
-    """The token's user, loaded; 401 if the token is not current (deleted user, logged out,
-    or issued before the last password change)."""
-    parameters = token_parameters()
-    row = db.session.execute(USER_AND_REVOCATION, parameters).first()
-    if row is None:
-        user_gone()
-    user, is_revoked = row
-    if is_revoked or parameters["generation"] != user.token_generation:
-        raise RevokedTokenError(get_jwt_header(), get_jwt())
-    g.user_id = str(user.id)  # for the request's log line
-    return user
-
-
-def user_gone():
-    """Answer as for a token whose user no longer exists (401)."""
-    raise UserLookupError("the token's user does not exist", {}, {})
+def expiry(claims: dict) -> datetime:
+    return datetime.fromtimestamp(claims["exp"], UTC)
 
 
 def unauthorized(detail: str):
@@ -105,13 +99,3 @@ def invalid_token(reason: str):
 @jwt.expired_token_loader
 def expired_token(_header, _payload):
     return unauthorized("The token has expired; log in again.")
-
-
-@jwt.revoked_token_loader
-def revoked_token(_header, _payload):
-    return unauthorized("The token has been revoked; log in again.")
-
-
-@jwt.user_lookup_error_loader
-def unknown_user(_header, _payload):
-    return unauthorized("The token's user no longer exists.")
