@@ -1,0 +1,86 @@
+"""The places where this app reaches into a library's internals (listed in the README, with the
+versions they were written against). Each test fails if its hook stops taking effect, as a
+renamed method after an upgrade would make it do silently."""
+
+import socket
+
+import jwt
+import pytest
+
+from tests.servers import create_task, sign_in
+from todo.extensions import api
+
+
+def test_a_token_seen_before_is_not_decoded_again(client, user, monkeypatch):
+    """flask-jwt-extended's JWTManager._decode_jwt_from_config (todo/verified_tokens.py)."""
+    decoded = []
+    original = jwt.decode
+
+    def counting_decode(*args, **kwargs):
+        decoded.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    fresh = {"Authorization": f"Bearer {user['token']}x"}  # not verified before: decoded
+    assert client.get("/api/auth/me", headers=fresh).status_code == 401
+    assert decoded
+    decoded.clear()
+    for _ in range(3):
+        assert client.get("/api/auth/me", headers=user["headers"]).status_code == 200
+    assert decoded == []
+
+
+def test_a_body_that_is_not_json_is_refused_in_our_words(client, user):
+    """webargs' FlaskParser._raw_load_json (todo/blueprint.py: JSONParser)."""
+    answer = client.post(
+        f"/api/{user['user_id']}/tasks",
+        data="title=x",
+        content_type="text/plain",
+        headers=user["headers"],
+    )
+    assert answer.status_code == 415
+    assert answer.get_json()["detail"] == (
+        "The request body must be JSON (Content-Type: application/json)."
+    )
+
+
+def test_a_repeated_query_parameter_is_refused(client, user):
+    """webargs' FlaskParser.load_querystring (todo/blueprint.py: JSONParser)."""
+    answer = client.get(f"/api/{user['user_id']}/tasks?limit=1&limit=2", headers=user["headers"])
+    assert answer.status_code == 400
+    assert answer.get_json()["errors"] == {"limit": ["Give this parameter once."]}
+
+
+def test_error_statuses_are_documented_as_problems_with_examples(app):
+    """flask-smorest's Api._register_responses (todo/errors.py: ProblemApi)."""
+    with app.app_context():
+        responses = api.spec.to_dict()["components"]["responses"]
+    assert set(responses["NOT_FOUND"]["content"]) == {"application/problem+json"}
+    assert responses["NOT_FOUND"]["content"]["application/problem+json"]["example"]["status"] == 404
+
+
+@pytest.fixture
+def server(database_url, servers):
+    return servers(database_url)
+
+
+def test_a_client_expecting_100_continue_gets_it_once(server):
+    """gunicorn's Request._expected_100_continue (server/worker.py): the worker answers
+    `100 Continue` itself before the body is read, so gunicorn must not send a second one."""
+    user_id, headers = sign_in(server)
+    create_task(server, user_id, headers)  # the account is usable
+    body = b'{"title": "Sent after the interim answer"}'
+    head = (
+        f"POST /api/{user_id}/tasks HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        f"Authorization: {headers['Authorization']}\r\nExpect: 100-continue\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(head)
+        assert sock.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 201 ")
+    assert b"HTTP/1.1 100" not in received
