@@ -6,6 +6,8 @@
 # depend on how the kernel happened to spread wrk's connections over the workers; req/s does.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 pgurl=${BENCH_PGURL:-postgresql://root@127.0.0.1:5432}
 work=${BENCH_STATE:-/tmp/todo-bench-cpu}
 rounds=${1:-3}
@@ -36,26 +38,13 @@ printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$token" >"$work/read.lua"
 { cat "$work/read.lua"; printf 'wrk.method = "PUT"\nwrk.body = %s\n' "'{\"title\": \"put\"}'"
   echo 'wrk.headers["Content-Type"] = "application/json"'; } >"$work/put.lua"
 
-cpu_ticks() {  # user + system clock ticks of every process holding the listening socket
-  local total=0
-  for pid in $(ss -ltnp "( sport = :$1 )" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-  done
-  echo $total
-}
-hertz=$(getconf CLK_TCK)
 echo "round scenario server req/s cpu_us_per_request"
 for round in $(seq "$rounds"); do
   for scenario in "get /api/$user/tasks/$task read" "list /api/$user/tasks read" "put /api/$user/tasks/$task put"; do
     read -r name path script <<<"$scenario"
     for target in buffering:4560 gthread:4561; do
       port=${target#*:}
-      before=$(cpu_ticks "$port")
-      out=$(wrk -t1 -c16 -d6s -s "$work/$script.lua" "http://127.0.0.1:$port$path")
-      after=$(cpu_ticks "$port")
-      requests=$(echo "$out" | awk '/requests in/ {print $1}')
-      rate=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-      echo "$round $name ${target%:*} $rate $(( (after - before) * 1000000 / hertz / requests ))"
+      echo "$round $name ${target%:*} $(measure "$port" "$work/$script.lua" "http://127.0.0.1:$port$path")"
     done
   done
 done

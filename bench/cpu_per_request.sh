@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# CPU time the app's server spends per request (user + system, all its processes), for a task
+# read, the 20-task list, the 100-task list and a PUT: bench/cpu_per_request.sh [rounds]
+# One server of this checkout (gunicorn.conf.py, 2 workers) on :4580 and a fresh PostgreSQL
+# database; run it on two commits to compare what a change costs, whatever the machine's load
+# does to req/s.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+pgurl=${BENCH_PGURL:-postgresql://root@127.0.0.1:5432}
+work=${BENCH_STATE:-/tmp/todo-bench-cpu-app}
+rounds=${1:-3}
+base=http://127.0.0.1:4580
+mkdir -p "$work"
+cd "$root"
+psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS todo_cpu_app WITH (FORCE)" -c "CREATE DATABASE todo_cpu_app"
+export APP_ENV=production DATABASE_URL="$pgurl/todo_cpu_app" RATELIMIT_ENABLED=false WEB_CONCURRENCY=2
+export JWT_SECRET_KEY=${JWT_SECRET_KEY:-bench-secret-$(head -c 24 /dev/urandom | base64)}
+.venv/bin/flask db upgrade >"$work/migrate.log" 2>&1
+PORT=4580 .venv/bin/gunicorn -c gunicorn.conf.py wsgi:app >"$work/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null' EXIT
+for _ in $(seq 60); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.5; done
+
+sign_in "$base" hundred@example.com
+create_tasks "$base" "$TOKEN" 100 >/dev/null
+printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN" >"$work/hundred.lua"
+list100="$base/api/$USER/tasks"
+sign_in "$base" twenty@example.com
+task=$(create_tasks "$base" "$TOKEN" 20)
+printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN" >"$work/twenty.lua"
+{ cat "$work/twenty.lua"; printf 'wrk.method = "PUT"\nwrk.body = %s\n' "'{\"title\": \"put\"}'"
+  echo 'wrk.headers["Content-Type"] = "application/json"'; } >"$work/put.lua"
+
+echo "round scenario req/s cpu_us_per_request"
+for round in $(seq "$rounds"); do
+  echo "$round get $(measure 4580 "$work/twenty.lua" "$base/api/$USER/tasks/$task")"
+  echo "$round list20 $(measure 4580 "$work/twenty.lua" "$base/api/$USER/tasks")"
+  echo "$round list100 $(measure 4580 "$work/hundred.lua" "$list100")"
+  echo "$round put $(measure 4580 "$work/put.lua" "$base/api/$USER/tasks/$task")"
+done

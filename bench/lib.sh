@@ -1,0 +1,42 @@
+# Helpers the CPU benchmarks share (sourced, not run).
+
+# User + system clock ticks of every process holding the TCP port $1's listening socket.
+cpu_ticks() {
+  local total=0 pid
+  for pid in $(ss -ltnp "( sport = :$1 )" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo $total
+}
+
+# wrk for 6 s at 16 connections with script $2 against URL $3, on the server of port $1;
+# prints "req/s cpu_us_per_request".
+measure() {
+  local port=$1 script=$2 url=$3 before after out requests rate
+  before=$(cpu_ticks "$port")
+  out=$(wrk -t1 -c16 -d6s -s "$script" "$url")
+  after=$(cpu_ticks "$port")
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  rate=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  echo "$rate $(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests ))"
+}
+
+# Sign up and log in $2 on the API at $1; sets TOKEN and USER.
+sign_in() {
+  local credentials="{\"email\": \"$2\", \"password\": \"password123\"}" login
+  curl -sf -X POST "$1/api/auth/signup" -H 'Content-Type: application/json' -d "$credentials" >/dev/null
+  login=$(curl -sf -X POST "$1/api/auth/login" -H 'Content-Type: application/json' -d "$credentials")
+  TOKEN=$(echo "$login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  USER=$(echo "$login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["user_id"])')
+}
+
+# Create $3 tasks for the signed-in user on the API at $1 (token $2); prints the last id.
+create_tasks() {
+  local n id
+  for n in $(seq "$3"); do
+    id=$(curl -sf -X POST "$1/api/$USER/tasks" -H "Authorization: Bearer $2" \
+      -H 'Content-Type: application/json' -d "{\"title\": \"Task $n\", \"description\": \"About task $n\"}" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  done
+  echo "$id"
+}

@@ -1,0 +1,65 @@
+"""Every task answer goes through one encoder (todo/serializer.py); it must give, byte for byte,
+what marshmallow's own dump of the same schema gives, for every kind of value a task holds."""
+
+import itertools
+import uuid
+from collections import namedtuple
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from marshmallow import Schema, fields
+
+from todo.json_provider import OrjsonProvider
+from todo.schemas import TaskSchema
+from todo.serializer import row_encoder
+
+Row = namedtuple("Row", "id user_id title description completed created_at updated_at version")
+TITLES = ["Buy milk", "Äpfel & Birnen", "emoji 🥛 and \u2028 line separator", "x" * 500, '"quoted"']
+DESCRIPTIONS = [None, "", "Milk, eggs, bread", "tab\tand\nnewline", "\\ backslash"]
+INSTANTS = [
+    datetime(2026, 12, 1, 7, 3, 0, tzinfo=UTC),  # no microseconds: still printed
+    datetime(2026, 12, 1, 7, 3, 0, 123456, tzinfo=UTC),
+    datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+    datetime(2030, 3, 30, 1, 0, 0, 1, tzinfo=timezone(timedelta(hours=-8))),
+]
+
+
+def rows():
+    combinations = itertools.product(TITLES, DESCRIPTIONS, [False, True], INSTANTS)
+    for title, description, completed, instant in combinations:
+        yield Row(
+            str(uuid.uuid4()),
+            str(uuid.uuid4()),
+            title,
+            description,
+            completed,
+            instant,
+            instant + timedelta(microseconds=7),
+            3,
+        )
+
+
+@pytest.fixture
+def encode_json(app):
+    provider = OrjsonProvider(app)
+    return provider.dumps
+
+
+def test_a_task_encodes_as_marshmallow_dumps_it(encode_json):
+    schema = TaskSchema()
+    for row in rows():
+        assert encode_json(schema.dump(row)) == encode_json(Schema.dump(schema, row))
+
+
+def test_a_page_encodes_as_marshmallow_dumps_it(encode_json):
+    page, schema = list(rows()), TaskSchema(many=True)
+    assert encode_json(schema.dump(page)) == encode_json(Schema.dump(schema, page))
+    assert schema.dump([]) == []
+
+
+def test_a_schema_with_a_field_the_encoder_cannot_reproduce_is_refused():
+    class Odd(Schema):
+        amount = fields.Decimal()
+
+    with pytest.raises(TypeError, match="no fast dump"):
+        row_encoder(Odd())
