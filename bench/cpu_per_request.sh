@@ -8,16 +8,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
-pgurl=${BENCH_PGURL:-postgresql://root@127.0.0.1:5432}
 work=${BENCH_STATE:-/tmp/todo-bench-cpu-app}
 rounds=${1:-3}
 base=http://127.0.0.1:4580
 mkdir -p "$work"
 cd "$root"
-psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS todo_cpu_app WITH (FORCE)" -c "CREATE DATABASE todo_cpu_app"
-export APP_ENV=production DATABASE_URL="$pgurl/todo_cpu_app" RATELIMIT_ENABLED=false WEB_CONCURRENCY=2
-export JWT_SECRET_KEY=${JWT_SECRET_KEY:-bench-secret-$(head -c 24 /dev/urandom | base64)}
-.venv/bin/flask db upgrade >"$work/migrate.log" 2>&1
+fresh_database todo_cpu_app "$work/migrate.log"
 PORT=4580 .venv/bin/gunicorn -c gunicorn.conf.py wsgi:app >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null' EXIT

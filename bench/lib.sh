@@ -40,3 +40,14 @@ create_tasks() {
   done
   echo "$id"
 }
+
+# A fresh, migrated PostgreSQL database $1 (on BENCH_PGURL) for servers this shell starts:
+# exports the production settings they run with (throttling off: the harness signs up from
+# one address). Migration output goes to $2.
+fresh_database() {
+  local pgurl=${BENCH_PGURL:-postgresql://root@127.0.0.1:5432}
+  psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
+  export APP_ENV=production DATABASE_URL="$pgurl/$1" RATELIMIT_ENABLED=false WEB_CONCURRENCY=2
+  export JWT_SECRET_KEY=${JWT_SECRET_KEY:-bench-secret-$(head -c 24 /dev/urandom | base64)}
+  .venv/bin/flask db upgrade >"$2" 2>&1
+}

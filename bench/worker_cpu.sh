@@ -8,15 +8,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
-pgurl=${BENCH_PGURL:-postgresql://root@127.0.0.1:5432}
 work=${BENCH_STATE:-/tmp/todo-bench-cpu}
 rounds=${1:-3}
 mkdir -p "$work"
 cd "$root"
-psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS todo_cpu WITH (FORCE)" -c "CREATE DATABASE todo_cpu"
-export APP_ENV=production DATABASE_URL="$pgurl/todo_cpu" RATELIMIT_ENABLED=false WEB_CONCURRENCY=2
-export JWT_SECRET_KEY=${JWT_SECRET_KEY:-bench-secret-$(head -c 24 /dev/urandom | base64)}
-.venv/bin/flask db upgrade >"$work/migrate.log" 2>&1
+fresh_database todo_cpu "$work/migrate.log"
 PORT=4560 .venv/bin/gunicorn -c gunicorn.conf.py wsgi:app >"$work/buffering.log" 2>&1 &
 pids=$!
 PORT=4561 .venv/bin/gunicorn -c gunicorn.conf.py -k gthread wsgi:app >"$work/gthread.log" 2>&1 &
