@@ -21,7 +21,8 @@ app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
 app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"isolation_level": "AUTOCOMMIT"}
 db = SQLAlchemy(app)
 
-# Ids as text, as the app reads them (models.TASK_ROW): the floor takes every saving the app does.
+# Ids as text, as the app reads them (todo/tasks/models.py: TASK_ROW): the floor takes every
+# saving the app does.
 COLUMNS = "id::text, user_id::text, title, description, completed, created_at, updated_at"
 OWNED = "WHERE id = :task_id AND user_id = :user_id"
 SIGNUP = text(

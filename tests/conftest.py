@@ -12,7 +12,7 @@ from tests.databases import KINDS, ping_redis, scratch_database, service_url
 from tests.servers import Server
 from todo import create_app
 from todo.extensions import db
-from todo.models import Task
+from todo.tasks.models import Task
 
 PASSWORD = "password123"
 FUZZ_CASES = Counter()  # generated cases per operation, counted by test_fuzz

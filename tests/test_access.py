@@ -6,8 +6,8 @@ import uuid
 import pytest
 from flask import url_for
 
+from todo.accounts.models import User
 from todo.extensions import db
-from todo.models import User
 
 TASK_ROUTES = [
     ("GET", "/api/{user_id}/tasks"),

@@ -4,8 +4,8 @@ emails exist, no hash in any answer."""
 import pytest
 from sqlalchemy import select
 
+from todo.accounts.models import User
 from todo.extensions import db
-from todo.models import User
 
 
 def signup(client, email="test@example.com", password="password123"):

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from todo.columns import utcnow
 from todo.extensions import db
-from todo.models import IdempotencyKey, utcnow
+from todo.idempotency import IdempotencyKey
 
 
 @pytest.fixture

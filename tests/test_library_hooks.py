@@ -12,7 +12,8 @@ from todo.extensions import api
 
 
 def test_a_token_seen_before_is_not_decoded_again(client, user, monkeypatch):
-    """flask-jwt-extended's JWTManager._decode_jwt_from_config (todo/verified_tokens.py)."""
+    """flask-jwt-extended's JWTManager._decode_jwt_from_config
+    (todo/accounts/verified_tokens.py)."""
     decoded = []
     original = jwt.decode
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from todo.extensions import db
-from todo.models import Task
-from todo.task_listing import SORTS
+from todo.tasks.listing import SORTS
+from todo.tasks.models import Task
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

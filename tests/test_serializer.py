@@ -10,8 +10,8 @@ import pytest
 from marshmallow import Schema, fields
 
 from todo.json_provider import OrjsonProvider
-from todo.schemas import TaskSchema
 from todo.serializer import row_encoder
+from todo.tasks.schemas import TaskSchema
 
 Row = namedtuple("Row", "id user_id title description completed created_at updated_at version")
 TITLES = ["Buy milk", "Äpfel & Birnen", "emoji 🥛 and \u2028 line separator", "x" * 500, '"quoted"']

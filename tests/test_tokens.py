@@ -14,8 +14,10 @@ from jwt.warnings import InsecureKeyLengthWarning
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD
+from todo.accounts.models import RevokedToken, User
+from todo.columns import utcnow
 from todo.extensions import db
-from todo.models import RevokedToken, Task, User, utcnow
+from todo.tasks.models import Task
 
 SECRET = "test-secret-" + "x" * 32
 
@@ -238,7 +240,7 @@ def test_a_token_naming_its_user_in_capitals_keeps_working(client, user):
 
 
 def test_a_token_accepted_before_is_refused_once_it_has_expired(make_app, user):
-    """Verified tokens are remembered (todo/verified_tokens.py), but only until they expire
+    """Verified tokens are remembered (todo/accounts/verified_tokens.py), but only until they expire
     (and the leeway for other hosts' clocks has passed)."""
     client = make_app(JWT_DECODE_LEEWAY=1).test_client()
     expires = utcnow().replace(microsecond=0) + timedelta(seconds=2)

@@ -6,18 +6,22 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
 
-from . import auth, health, metrics, passwords, tasks, throttles
+from . import health, metrics, throttles
 from .access_log import register_access_log
-from .account_store import EmailTaken
+from .accounts import passwords
+from .accounts import routes as accounts
+from .accounts.store import EmailTaken
+from .accounts.tokens import TokenNotCurrent
+from .accounts.verified_tokens import jwt
 from .blueprint import UserIdConverter, public_view, user_id_schema
 from .database import bound_waits, limit_statement_time, ping_when_idle
 from .errors import register_error_handlers, register_problems
-from .extensions import api, cors, db, jwt, migrate
+from .extensions import api, cors, db, migrate
 from .idempotency import InvalidKey, KeyReused
 from .json_provider import OrjsonProvider
 from .requests import register_request_id
-from .task_store import TaskChanged, TaskNotFound
-from .tokens import TokenNotCurrent
+from .tasks import routes as tasks
+from .tasks.store import TaskChanged, TaskNotFound
 
 # The stores' domain errors, and the status each is answered with (its message the detail).
 DOMAIN_PROBLEMS = {
@@ -78,7 +82,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    api.register_blueprint(auth.blp)
+    api.register_blueprint(accounts.blp)
     api.register_blueprint(tasks.blp)
     api.register_blueprint(health.blp)
     # Swagger UI's files come from the swagger-ui-bundle package: /docs works offline.
@@ -89,4 +93,4 @@ def register_blueprints(app: Flask) -> None:
     for endpoint in PUBLIC_ENDPOINTS:
         app.view_functions[endpoint] = public_view(app.view_functions[endpoint])
     # Every other route needs a valid token, unless its view says it is public.
-    app.before_request(auth.require_token)
+    app.before_request(accounts.require_token)

@@ -81,7 +81,7 @@ def user_id_schema(_converter) -> dict:
 
 
 def public_view(view):
-    """A view that needs no token (todo/auth.py's `require_token` lets it through)."""
+    """A view that needs no token (todo/accounts/routes.py's `require_token` lets it through)."""
 
     @wraps(view)
     def open_to_anyone(*args, **kwargs):
@@ -115,7 +115,7 @@ class Blueprint(flask_smorest.Blueprint):
         return lambda view: register(self.doc(operationId=operation_id(view.__name__))(view))
 
     def public(self, view):
-        """Mark a view public: it needs no token (every other view does: todo/auth.py's
+        """Mark a view public: it needs no token (every other view does: todo/accounts/routes.py's
         `require_token`), and the document says so."""
         return public_view(self.doc(security=[])(view))
 

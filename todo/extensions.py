@@ -8,7 +8,6 @@ from sqlalchemy.orm import DeclarativeBase
 
 from .errors import ProblemApi
 from .openapi import SPEC_OPTIONS, AnswerHeaders
-from .verified_tokens import VerifiedTokenMemo
 
 # Deterministic constraint names, so migrations can drop and alter them on every backend.
 NAMING_CONVENTION = {
@@ -27,6 +26,5 @@ class Base(DeclarativeBase):
 # Objects keep their values after commit: every value is set by the app, no refresh needed.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
-jwt = VerifiedTokenMemo()
 api = ProblemApi(spec_kwargs={"extra_plugins": [AnswerHeaders()], **SPEC_OPTIONS})
 cors = CORS()

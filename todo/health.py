@@ -4,13 +4,26 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, request
+from marshmallow import Schema, fields
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from .blueprint import Blueprint
 from .errors import problem
 from .extensions import db
-from .schemas import ReadinessSchema, StatusSchema
+
+
+class StatusSchema(Schema):
+    status = fields.String(dump_only=True, required=True, metadata={"example": "ok"})
+
+
+class ReadinessSchema(StatusSchema):
+    revision = fields.String(
+        dump_only=True,
+        required=True,
+        metadata={"example": "0005", "description": "The database's migration revision"},
+    )
+
 
 blp = Blueprint("health", __name__, description="Liveness and readiness probes")
 

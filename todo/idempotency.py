@@ -6,13 +6,14 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import JSON, ForeignKey, Index, String, delete
+from sqlalchemy.orm import Mapped, mapped_column
 
 from .blueprint import header_parameter
+from .columns import UTCDateTime, utcnow
 from .extensions import db
-from .models import IdempotencyKey, utcnow
 
 KEEP_FOR = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
@@ -23,6 +24,23 @@ HEADER = header_parameter(
     minLength=1,
     maxLength=MAX_KEY_LENGTH,
 )
+
+
+class IdempotencyKey(db.Model):
+    """The first answer to a POST sent with an Idempotency-Key, replayed to its retries."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int]
+    headers: Mapped[dict] = mapped_column(JSON)
+    body: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class InvalidKey(Exception):

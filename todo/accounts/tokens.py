@@ -4,7 +4,7 @@ A token is current while its user exists, its `gen` claim is the user's token_ge
 password change starts a new generation) and its jti was not logged out (revoked_tokens).
 Task statements carry this as a condition of their own (TOKEN_IS_CURRENT, with the caller's
 parameters), so a request makes one round trip; only when such a statement finds nothing is
-the token looked at on its own (todo/account_store.py), to tell 401 from 404.
+the token looked at on its own (store.py), to tell 401 from 404.
 """
 
 import uuid
@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from flask_jwt_extended import create_access_token, decode_token
 from sqlalchemy import Integer, String, Uuid, and_, bindparam, exists, select
 
-from .errors import problem
-from .extensions import jwt
+from ..errors import problem
 from .models import User, revoked_tokens, users
+from .verified_tokens import jwt
 
 # The bind parameters of TOKEN_IS_CURRENT: every statement that carries it takes these, as
 # `Caller.parameters` gives them.

@@ -1,7 +1,7 @@
 """The statements that read and change one user's tasks. Each is a single round trip that
 carries every check: the owner, the caller's token still being current, and If-Match.
 
-They take the caller (todo/tokens.py) and the If-Match versions explicitly, raise domain
+They take the caller (todo/accounts/tokens.py) and the If-Match versions explicitly, raise domain
 errors (TaskNotFound, TaskChanged, TokenNotCurrent) that the factory turns into problems, and
 know nothing of HTTP. They are Core statements over the tasks table, built once where their
 shape allows, and give back rows (named tuples with the task's columns), not ORM objects: no
@@ -37,14 +37,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from . import idempotency
-from .account_store import load_account
-from .database import transaction
-from .extensions import db
-from .idempotency import Answer
-from .models import TASK_ROW, UTCDateTime, change_time, tasks, utcnow
-from .task_listing import count_statement, page_statement
-from .tokens import OWNER, TOKEN_IS_CURRENT, USER_GONE, Caller, TokenNotCurrent
+from .. import idempotency
+from ..accounts.store import load_account
+from ..accounts.tokens import OWNER, TOKEN_IS_CURRENT, USER_GONE, Caller, TokenNotCurrent
+from ..columns import UTCDateTime, change_time, utcnow
+from ..database import transaction
+from ..extensions import db
+from ..idempotency import Answer
+from .listing import count_statement, page_statement
+from .models import TASK_ROW, tasks
 
 # The bind parameters of the task statements (beside the caller's); a new value of a column
 # is `new_<column>`.

@@ -5,16 +5,15 @@ from flask import current_app, g, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from flask_smorest import abort
 
-from .account_store import (
-    create_account,
-    delete_account,
-    find_account,
-    load_account,
-    log_out,
-    replace_hash,
-    set_password,
+from ..blueprint import Blueprint
+from ..throttles import (
+    LOGIN_PER_ADDRESS,
+    LOGIN_PER_EMAIL,
+    LOGIN_PER_EMAIL_AND_ADDRESS,
+    PASSWORD_CHECK_PER_USER,
+    SIGNUP_PER_ADDRESS,
+    attempt,
 )
-from .blueprint import Blueprint
 from .models import User
 from .passwords import hash_password, needs_rehash, verify_password
 from .schemas import (
@@ -25,13 +24,14 @@ from .schemas import (
     TokenSchema,
     UserSchema,
 )
-from .throttles import (
-    LOGIN_PER_ADDRESS,
-    LOGIN_PER_EMAIL,
-    LOGIN_PER_EMAIL_AND_ADDRESS,
-    PASSWORD_CHECK_PER_USER,
-    SIGNUP_PER_ADDRESS,
-    attempt,
+from .store import (
+    create_account,
+    delete_account,
+    find_account,
+    load_account,
+    log_out,
+    replace_hash,
+    set_password,
 )
 from .tokens import caller_from_claims, expiry, issue_token
 

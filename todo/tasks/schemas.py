@@ -1,58 +1,20 @@
-"""Marshmallow schemas: what the API takes in and what it gives back."""
+"""Tasks' schemas: what the task routes take (bodies and list queries) and what they answer."""
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from .fields import Email, QueryInteger, StrictBoolean, Text, TrimmedText, UTCTimestamp
+from ..fields import QueryInteger, StrictBoolean, Text, TrimmedText, UTCTimestamp
+from ..serializer import EncodedSchema
+from .listing import SORTS, position
 from .models import DESCRIPTION_MAX, TITLE_MAX
-from .serializer import EncodedSchema
-from .task_listing import SORTS, position
 
-PASSWORD_LENGTH = validate.Length(min=8, max=128)
-# A password being checked may be of any length it was set with; this only refuses absurd input.
-CHECKED_PASSWORD_LENGTH = validate.Length(max=1024)
 TITLE_LENGTH = validate.Length(min=1, max=TITLE_MAX)
 DESCRIPTION_LENGTH = validate.Length(max=DESCRIPTION_MAX)
-
-
-class CredentialsSchema(Schema):
-    email = Email(required=True, validate=validate.Length(max=320))
-    password = Text(required=True, load_only=True, validate=PASSWORD_LENGTH)
-
-
-class LoginSchema(Schema):
-    email = Email(required=True)
-    password = Text(required=True, load_only=True, validate=CHECKED_PASSWORD_LENGTH)
-
-
-class PasswordChangeSchema(Schema):
-    current_password = Text(required=True, load_only=True, validate=CHECKED_PASSWORD_LENGTH)
-    new_password = Text(required=True, load_only=True, validate=PASSWORD_LENGTH)
-
-
-class PasswordCheckSchema(Schema):
-    password = Text(required=True, load_only=True, validate=CHECKED_PASSWORD_LENGTH)
-
-
-class UserSchema(Schema):
-    """`required` on answers' fields: always present (it tells generated clients so)."""
-
-    user_id = fields.UUID(attribute="id", dump_only=True, required=True)
-    email = fields.String(dump_only=True, required=True)
-    created_at = UTCTimestamp(dump_only=True, required=True)
-
-
-class TokenSchema(Schema):
-    user_id = fields.UUID(dump_only=True, required=True)
-    email = fields.String(dump_only=True, required=True)
-    token = fields.String(dump_only=True, required=True)
-    token_type = fields.String(dump_only=True, required=True, metadata={"example": "bearer"})
-    expires_at = UTCTimestamp(dump_only=True, required=True)
 
 
 class TaskSchema(EncodedSchema):
     """A task as every answer gives it: its dump is todo/serializer.py's encoder."""
 
-    # The rows' ids are already text (models.TASK_ROW); documented as uuids all the same.
+    # The rows' ids are already text (tasks/models.py: TASK_ROW); documented as uuids all the same.
     id = fields.String(dump_only=True, required=True, metadata={"format": "uuid"})
     user_id = fields.String(dump_only=True, required=True, metadata={"format": "uuid"})
     title = fields.String(dump_only=True, required=True)
@@ -87,18 +49,6 @@ class CompletionSchema(Schema):
     """Without `completed` the task's completion flips; with it, it is set (safe to retry)."""
 
     completed = StrictBoolean()
-
-
-class StatusSchema(Schema):
-    status = fields.String(dump_only=True, required=True, metadata={"example": "ok"})
-
-
-class ReadinessSchema(StatusSchema):
-    revision = fields.String(
-        dump_only=True,
-        required=True,
-        metadata={"example": "0005", "description": "The database's migration revision"},
-    )
 
 
 class TaskCursor(fields.String):

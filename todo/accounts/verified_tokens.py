@@ -10,11 +10,12 @@ characters in Python: ~100 us of every request, spent again and again on the sam
 client sends. A token's signature and claims never change, so once verified it is remembered,
 per app and process, and trusted until its `exp`; then it is verified again (and refused as
 expired). Whether it is still current (logout, password change, deleted user) is never
-remembered: the database is asked on every request (todo/tokens.py).
+remembered: the database is asked on every request (tokens.py).
 
 The hook is JWTManager._decode_jwt_from_config, through which flask-jwt-extended (pinned in
 requirements.txt) decodes every token; were it renamed, tokens would be verified each time and
-their shape never checked (tests/test_library_hooks.py would fail).
+their shape never checked (tests/test_library_hooks.py would fail). `jwt` is the app's
+manager, which the factory binds.
 """
 
 import time
@@ -40,7 +41,7 @@ def is_uuid_text(value) -> bool:
 
 
 # claim -> the test its value must pass; `sub` and `gen` are checked where they are used
-# (todo/tokens.py), so that a token of an unknown user reads as such.
+# (tokens.py), so that a token of an unknown user reads as such.
 CLAIM_SHAPES = {"exp": is_whole_number, "iat": is_whole_number, "jti": is_uuid_text}
 
 
@@ -65,3 +66,6 @@ class VerifiedTokenMemo(JWTManager):
                 memo.clear()
             memo[encoded_token] = claims
         return dict(claims)
+
+
+jwt = VerifiedTokenMemo()

@@ -20,10 +20,11 @@ from sqlalchemy import (
     tuple_,
 )
 
-from . import cursors
-from .fields import storable
-from .models import TASK_ROW, tasks, users
-from .tokens import OWNER, TOKEN_IS_CURRENT, Caller
+from .. import cursors
+from ..accounts.models import users
+from ..accounts.tokens import OWNER, TOKEN_IS_CURRENT, Caller
+from ..fields import storable
+from .models import TASK_ROW, tasks
 
 SORTS = ["created_at", "-created_at", "updated_at", "-updated_at", "title", "-title"]
 TIMESTAMP_SORTS = {"created_at", "updated_at"}

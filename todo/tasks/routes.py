@@ -1,5 +1,5 @@
 """Tasks blueprint: a user's own tasks. The views read the request and answer; the statements
-(todo/task_store.py) take the caller and raise, and the factory maps their errors."""
+(store.py) take the caller and raise, and the factory maps their errors."""
 
 from urllib.parse import urlencode
 
@@ -8,11 +8,13 @@ from flask_smorest import abort
 from marshmallow import RAISE
 from sqlalchemy import Row
 
-from . import idempotency, task_store
-from .account_store import load_account
-from .blueprint import Blueprint
-from .etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, if_match_versions, not_modified
-from .idempotency import Answer
+from .. import idempotency
+from ..accounts.store import load_account
+from ..blueprint import Blueprint
+from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, if_match_versions, not_modified
+from ..idempotency import Answer
+from . import store
+from .listing import cursor_after
 from .schemas import (
     CompletionSchema,
     ListQuerySchema,
@@ -20,7 +22,6 @@ from .schemas import (
     TaskInputSchema,
     TaskSchema,
 )
-from .task_listing import cursor_after
 
 blp = Blueprint(
     "tasks", __name__, url_prefix="/api/<user_id:user_id>/tasks", description="A user's own tasks"
@@ -46,8 +47,8 @@ CREATED_HEADERS = {
 
 @blp.before_request
 def require_url_user():
-    """Every task route: the caller (a valid token: todo/auth.py) is the URL's user (403).
-    Whether the token is still current is checked by the route's own statement."""
+    """Every task route: the caller (a valid token: todo/accounts/routes.py) is the URL's user
+    (403). Whether the token is still current is checked by the route's own statement."""
     if request.method == "OPTIONS":
         return
     if g.caller.user_id != request.view_args["user_id"]:
@@ -61,7 +62,7 @@ def require_url_user():
 @blp.problems(401, 403, 503)
 def list_tasks(query, user_id):
     """List the user's tasks: filtered, sorted, a page at a time (keyset cursors)."""
-    page = task_store.list_page(g.caller, query)
+    page = store.list_page(g.caller, query)
     headers = {"X-Total-Count": str(page.total)}
     if page.more:
         headers["Link"] = next_link(query, page.tasks[-1])
@@ -72,7 +73,7 @@ def next_link(query: dict, last: Row) -> str:
     """`<url>; rel="next"` for the page after `last`, keeping every other parameter.
 
     flask-smorest's `@blp.paginate` is not used: it pages by offset (page 500 would cost 500
-    pages' work) and counts every time; these are keyset pages (todo/task_listing.py)."""
+    pages' work) and counts every time; these are keyset pages (listing.py)."""
     params = {key: value for key, value in request.args.items() if key != "cursor"}
     params["cursor"] = cursor_after(query["sort"], last)
     return f'<{request.base_url}?{urlencode(params)}>; rel="next"'
@@ -87,10 +88,10 @@ def create_task(fields, user_id):
     """Create a task; its `created_at` and `updated_at` are the same instant."""
     key = idempotency.checked_key(request.headers.get("Idempotency-Key"))
     if key is None:
-        task = task_store.add_task(g.caller, fields)
+        task = store.add_task(g.caller, fields)
         return task, created_headers(task)
     request_hash = idempotency.fingerprint(request.method, request.path, fields)
-    answer = task_store.add_task_once(g.caller, key, request_hash, fields, created_answer)
+    answer = store.add_task_once(g.caller, key, request_hash, fields, created_answer)
     response = current_app.json.response(answer.body)
     response.status_code = answer.status
     response.headers.update(answer.headers)
@@ -119,7 +120,7 @@ def created_headers(task: Row) -> dict:
 @blp.problems(401, 403, 404, 503)
 def read_task(user_id, task_id):
     """Read one task."""
-    task = task_store.read_task(g.caller, task_id)
+    task = store.read_task(g.caller, task_id)
     if not_modified(request, task):
         return current_app.response_class(status=304, headers={"ETag": etag(task)})
     return with_etag(task)
@@ -132,7 +133,7 @@ def read_task(user_id, task_id):
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def replace_task(fields, user_id, task_id):
     """Replace a task: an omitted description becomes null; `completed` changes if sent."""
-    return with_etag(task_store.write_task(g.caller, task_id, fields, if_match_versions(request)))
+    return with_etag(store.write_task(g.caller, task_id, fields, if_match_versions(request)))
 
 
 @blp.route("/<uuid:task_id>", methods=["PATCH"])
@@ -142,7 +143,7 @@ def replace_task(fields, user_id, task_id):
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def update_task(fields, user_id, task_id):
     """Change only the fields sent."""
-    return with_etag(task_store.write_task(g.caller, task_id, fields, if_match_versions(request)))
+    return with_etag(store.write_task(g.caller, task_id, fields, if_match_versions(request)))
 
 
 @blp.route("/<uuid:task_id>/complete", methods=["PATCH"])
@@ -153,7 +154,7 @@ def update_task(fields, user_id, task_id):
 def toggle_task(fields, user_id, task_id):
     """Flip `completed` atomically, or set it to the `completed` sent (safe to retry)."""
     versions, flip = if_match_versions(request), "completed" not in fields
-    return with_etag(task_store.write_task(g.caller, task_id, fields, versions, flip))
+    return with_etag(store.write_task(g.caller, task_id, fields, versions, flip))
 
 
 @blp.route("/<uuid:task_id>", methods=["DELETE"])
@@ -162,4 +163,4 @@ def toggle_task(fields, user_id, task_id):
 @blp.problems(401, 403, 404, 412, 503)
 def delete_task(user_id, task_id):
     """Delete a task."""
-    task_store.remove_task(g.caller, task_id, if_match_versions(request))
+    store.remove_task(g.caller, task_id, if_match_versions(request))

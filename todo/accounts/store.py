@@ -9,9 +9,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from .database import transaction
-from .extensions import db
-from .models import RevokedToken, User, tasks, users, utcnow
+from ..columns import utcnow
+from ..database import transaction
+from ..extensions import db
+from ..tasks.models import tasks
+from .models import RevokedToken, User, users
 from .tokens import REVOKED, USER_AND_REVOCATION, USER_GONE, Caller, TokenNotCurrent
 
 

@@ -1,0 +1,1 @@
+"""Accounts: sign-up, login, tokens and the caller they name, passwords, throttled checks."""

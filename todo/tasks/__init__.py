@@ -1,0 +1,1 @@
+"""Tasks: a user's own tasks, their statements, lists and answers."""
