@@ -103,6 +103,22 @@ def other_user(make_user):
     return make_user("user2@example.com")
 
 
+def assert_problem(answer, status: int) -> dict:
+    """`answer` is a problem+json of `status`, with a detail; its body."""
+    assert answer.status_code == status, answer.get_data(as_text=True)
+    assert answer.content_type == "application/problem+json"
+    body = answer.get_json()
+    assert body["status"] == status
+    assert body["type"] == "about:blank"
+    assert isinstance(body["detail"], str) and body["detail"]
+    return body
+
+
+@pytest.fixture
+def tasks_url(user):
+    return f"/api/{user['user_id']}/tasks"
+
+
 @pytest.fixture
 def task(client, user):
     """A task of `user`, created through the API."""

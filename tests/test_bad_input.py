@@ -2,22 +2,7 @@
 
 import pytest
 
-PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def tasks_url(user):
-    return f"/api/{user['user_id']}/tasks"
-
-
-def assert_problem(answer, status):
-    assert answer.status_code == status
-    assert answer.content_type == PROBLEM
-    body = answer.get_json()
-    assert body["status"] == status
-    assert body["type"] == "about:blank"
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
+from tests.conftest import assert_problem
 
 
 def test_malformed_json_is_400(client, user, tasks_url, stored_tasks):

@@ -6,11 +6,6 @@ import pytest
 ORIGIN = "http://localhost:3000"
 
 
-@pytest.fixture
-def tasks_url(user):
-    return f"/api/{user['user_id']}/tasks"
-
-
 def preflight(client, url, origin, method="PUT"):
     return client.options(
         url,

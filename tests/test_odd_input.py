@@ -8,16 +8,7 @@ import json
 
 import pytest
 
-
-@pytest.fixture
-def tasks_url(user):
-    return f"/api/{user['user_id']}/tasks"
-
-
-def assert_problem(answer, status):
-    assert answer.status_code == status, answer.get_data(as_text=True)
-    assert answer.content_type == "application/problem+json"
-    return answer.get_json()
+from tests.conftest import assert_problem
 
 
 @pytest.mark.parametrize("text", ["a\u0000b", "\u0000", "bad \ud800 surrogate"])
