@@ -3,21 +3,11 @@
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, String, TypeDecorator, bindparam, cast, func
+from sqlalchemy import DateTime, String, TypeDecorator, cast
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def change_time(dialect: str):
-    """The time to stamp on a change. On PostgreSQL, clock_timestamp() is read after the
-    UPDATE has waited for the row's lock, so a later change never carries an earlier time.
-    SQLite has no microsecond clock: the app's clock is read just before the write (the
-    parameter `now`), so two writers racing on one task there can still stamp out of order."""
-    if dialect == "postgresql":
-        return func.clock_timestamp(type_=UTCDateTime())
-    return bindparam("now", type_=UTCDateTime())
 
 
 class UTCDateTime(TypeDecorator):

@@ -76,10 +76,13 @@ def fingerprint(method: str, path: str, fields: dict) -> str:
     return hashlib.sha256(f"{method} {path} {canonical}".encode()).hexdigest()
 
 
-def purge_expired() -> None:
-    """Forget keys past their 24 hours; run on each keyed POST, so no cron is needed."""
+def purge_expired(user_id: uuid.UUID) -> None:
+    """Forget this user's keys past their 24 hours; run on each keyed POST, so no cron is
+    needed (a user who never sends another leaves them to `flask todo purge`)."""
     db.session.execute(
-        delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - KEEP_FOR)
+        delete(IdempotencyKey).where(
+            IdempotencyKey.user_id == user_id, IdempotencyKey.created_at < utcnow() - KEEP_FOR
+        )
     )
 
 

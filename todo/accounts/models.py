@@ -13,14 +13,17 @@ from ..extensions import db
 class User(db.Model):
     __tablename__ = "users"
 
+    # The distribution column (Citus): every per-user table is keyed by this id first.
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    # Unique through user_emails, not a constraint here: one across users could not hold
+    # once users are spread over several servers.
+    email: Mapped[str] = mapped_column(String(320))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Tokens carry the generation they were issued in; a password change starts a new one,
     # which revokes every older token at once (exactly: no clock, no same-second ambiguity).
     token_generation: Mapped[int] = mapped_column(default=0, server_default=text("0"))
-    # Kept by triggers on tasks (migration 0005), for the list's X-Total-Count.
+    # Kept by triggers on tasks (migrations 0005, 0006), for the list's X-Total-Count.
     task_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     completed_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
@@ -30,10 +33,24 @@ class RevokedToken(db.Model):
 
     __tablename__ = "revoked_tokens"
 
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     jti: Mapped[str] = mapped_column(String(36), primary_key=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class UserEmail(db.Model):
+    """Who has an email: the lookup that keeps emails unique across users, and finds the
+    account a login is for. Keyed (and, on Citus, distributed) by the email; no foreign key
+    to users, which a table distributed otherwise cannot have: the account's store adds and
+    removes both rows together."""
+
+    __tablename__ = "user_emails"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    user_id: Mapped[uuid.UUID]
+
+
 # The tables, for the Core statements that read and write rows without the ORM.
-users, revoked_tokens = User.__table__, RevokedToken.__table__
+users, revoked_tokens, user_emails = User.__table__, RevokedToken.__table__, UserEmail.__table__

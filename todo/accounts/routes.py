@@ -152,4 +152,4 @@ def read_me():
 @blp.problems(400, 401, 413, 415, 503)
 def delete_me(check):
     """Delete the account and every task of it, after checking the password again."""
-    delete_account(require_password(check["password"]).id)
+    delete_account(require_password(check["password"]))

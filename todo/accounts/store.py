@@ -5,7 +5,7 @@ those into problems (todo/__init__.py)."""
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -13,7 +13,7 @@ from ..columns import utcnow
 from ..database import transaction
 from ..extensions import db
 from ..tasks.models import tasks
-from .models import RevokedToken, User, users
+from .models import RevokedToken, User, user_emails, users
 from .tokens import REVOKED, USER_AND_REVOCATION, USER_GONE, Caller, TokenNotCurrent
 
 
@@ -37,16 +37,20 @@ def load_account(caller: Caller) -> User:
 
 
 def find_account(email: str) -> User | None:
-    return db.session.scalar(select(User).filter_by(email=email))
+    """The account with this email: its id from user_emails, then its row (two statements,
+    each on one shard when the tables are distributed: by email, then by user)."""
+    user_id = db.session.scalar(select(user_emails.c.user_id).where(user_emails.c.email == email))
+    return None if user_id is None else db.session.get(User, user_id)
 
 
 def create_account(email: str, password_hash: str) -> User:
-    user = User(email=email, password_hash=password_hash)
-    db.session.add(user)
+    """The account and its email's row, in one transaction; EmailTaken if the email has one."""
+    user = User(id=uuid.uuid4(), email=email, password_hash=password_hash)
     try:
-        db.session.commit()
+        with transaction():
+            db.session.execute(insert(user_emails).values(email=email, user_id=user.id))
+            db.session.add(user)
     except IntegrityError:
-        db.session.rollback()
         raise EmailTaken() from None
     return user
 
@@ -71,19 +75,29 @@ def set_password(user: User, new_hash: str) -> None:
         raise TokenNotCurrent(USER_GONE) from None
 
 
-def delete_account(user_id: uuid.UUID) -> None:
+def delete_account(user: User) -> None:
     """The account and everything of it. Tasks first, then the account, in one transaction:
     the order in which every task write takes its locks (the task, then through the counters'
-    trigger the user), so the two never deadlock."""
+    trigger the user), so the two never deadlock. Its revocations and idempotency keys go with
+    the users row (ON DELETE CASCADE); its email's row is removed here."""
     with transaction():
-        for table, column in ((tasks, "user_id"), (users, "id")):
-            db.session.execute(delete(table).where(table.c[column] == user_id))
+        db.session.execute(delete(tasks).where(tasks.c.user_id == user.id))
+        db.session.execute(
+            delete(user_emails).where(
+                user_emails.c.email == user.email, user_emails.c.user_id == user.id
+            )
+        )
+        db.session.execute(delete(users).where(users.c.id == user.id))
 
 
 def log_out(caller: Caller, expires_at: datetime) -> None:
     """Refuse the caller's token from now on, everywhere (until it would have expired anyway);
-    and forget revocations that have expired."""
-    db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
+    and forget this user's revocations that have expired."""
+    db.session.execute(
+        delete(RevokedToken).where(
+            RevokedToken.user_id == caller.user_id, RevokedToken.expires_at < utcnow()
+        )
+    )
     db.session.add(RevokedToken(jti=caller.jti, user_id=caller.user_id, expires_at=expires_at))
     try:
         db.session.commit()

@@ -58,7 +58,16 @@ def caller_from_claims(claims: dict) -> Caller:
 
 
 # Built once; their parameters are a Caller's.
-JTI_REVOKED = exists().where(revoked_tokens.c.jti == bindparam(JTI, type_=String))
+JTI_REVOKED = exists().where(
+    revoked_tokens.c.user_id == bindparam(OWNER, type_=Uuid),
+    revoked_tokens.c.jti == bindparam(JTI, type_=String),
+)
+# The caller's users row, while the token is current: for statements that read FROM users.
+CALLER_ROW_IS_CURRENT = and_(
+    users.c.id == bindparam(OWNER, type_=Uuid),
+    users.c.token_generation == bindparam(GENERATION, type_=Integer),
+    ~JTI_REVOKED,
+)
 TOKEN_IS_CURRENT = and_(
     exists().where(
         users.c.id == bindparam(OWNER, type_=Uuid),

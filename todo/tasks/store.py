@@ -38,9 +38,17 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from .. import idempotency
+from ..accounts.models import users
 from ..accounts.store import load_account
-from ..accounts.tokens import OWNER, TOKEN_IS_CURRENT, USER_GONE, Caller, TokenNotCurrent
-from ..columns import UTCDateTime, change_time, utcnow
+from ..accounts.tokens import (
+    CALLER_ROW_IS_CURRENT,
+    OWNER,
+    TOKEN_IS_CURRENT,
+    USER_GONE,
+    Caller,
+    TokenNotCurrent,
+)
+from ..columns import UTCDateTime, utcnow
 from ..database import transaction
 from ..extensions import db
 from ..idempotency import Answer
@@ -89,15 +97,18 @@ INSERT_TASK = (
     insert(tasks)
     .from_select(
         ["id", "user_id", "title", "description", "completed", "created_at", "updated_at"],
+        # FROM the caller's users row: on Citus the insert then goes to that user's shard.
         select(
             bindparam(TASK_ID, type_=Uuid),
-            bindparam(OWNER, type_=Uuid),
+            users.c.id,
             bindparam(TITLE, type_=String),
             bindparam(DESCRIPTION, type_=Text),
             bindparam(COMPLETED, type_=Boolean),
             now,
             now,
-        ).where(TOKEN_IS_CURRENT),
+        )
+        .select_from(users)
+        .where(CALLER_ROW_IS_CURRENT),
     )
     .returning(*TASK_ROW)
 )
@@ -140,17 +151,21 @@ def guarded(statement, by_version: bool):
 def update_shape(dialect: str, columns: tuple[str, ...], flip: bool, by_version: bool):
     """UPDATE … RETURNING of these columns (new values as parameters `new_<column>`), or
     flipping `completed`. `version` and `updated_at` move only if a value really changes.
-    Built once per shape; only the parameters change per request."""
+    Built once per shape; only the parameters change per request.
+
+    On PostgreSQL, `updated_at` is stamped by a row trigger when the version moves (migration
+    0006): clock_timestamp() read after the row's lock, so a later change never carries an
+    earlier time, and no volatile function in the UPDATE (refused on Citus). SQLite has no
+    such clock: the app's is read just before the write, so two writers racing on one task
+    there can still stamp out of order."""
     values = {name: bindparam(new_value(name), type_=tasks.c[name].type) for name in columns}
     if flip:
         values["completed"] = not_(tasks.c.completed)
     changed = or_(false(), *(tasks.c[name].is_distinct_from(v) for name, v in values.items()))
-    statement = update(tasks).values(
-        **values,
-        version=case((changed, tasks.c.version + 1), else_=tasks.c.version),
-        updated_at=case((changed, change_time(dialect)), else_=tasks.c.updated_at),
-    )
-    return guarded(statement, by_version).returning(*TASK_ROW)
+    values["version"] = case((changed, tasks.c.version + 1), else_=tasks.c.version)
+    if dialect != "postgresql":
+        values["updated_at"] = case((changed, now), else_=tasks.c.updated_at)
+    return guarded(update(tasks).values(**values), by_version).returning(*TASK_ROW)
 
 
 @cache
@@ -202,7 +217,7 @@ def add_task_once(
     load_account(caller)  # a stored answer is replayed only to a token that is still current
     try:
         with transaction():
-            idempotency.purge_expired()
+            idempotency.purge_expired(caller.user_id)
             if replay := idempotency.stored_answer(caller.user_id, key, request_hash):
                 return replay
             answer = answer_for(add_task(caller, fields))
