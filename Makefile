@@ -9,7 +9,11 @@ TEST_DATABASE_URL ?= postgresql://127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 export PORT APP_ENV TEST_DATABASE_URL TEST_REDIS_URL
 
-.PHONY: run migrate test lint format bench clean
+# Debian's PgBouncer, for the suite's runs through a transaction-mode pooler (tests/pgbouncer.py
+# starts its own); installed with apt-get when missing (as root, or through sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run migrate test lint format bench clean pgbouncer
 
 $(BIN)/python:
 	python3 -m venv $(VENV)
@@ -29,8 +33,14 @@ run: migrate
 migrate: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
 
-test: lint
+test: lint pgbouncer
 	$(BIN)/pytest
+
+pgbouncer:
+	@command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer || \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    pgbouncer >/dev/null || \
+	  echo "PgBouncer could not be installed: its tests skip (and fail under CI=true)"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -49,6 +49,7 @@ def run_migrations_online() -> None:
     with db.engine.connect().execution_options(isolation_level=isolation) as connection:
         configure(connection=connection, process_revision_directives=skip_empty_revision)
         with sqlite_foreign_keys_off(connection), context.begin_transaction():
+            citus_settings(connection)
             context.run_migrations()
             if connection.dialect.name == "sqlite":  # before the commit, which it can stop
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
@@ -56,6 +57,19 @@ def run_migrations_online() -> None:
                     raise RuntimeError(
                         f"the migration left rows with broken foreign keys: {broken}"
                     )
+
+
+def citus_settings(connection) -> None:
+    """On Citus, DDL on distributed tables runs one shard after another within the migration's
+    transaction (a parallel operation there would forbid any later statement of it), and the
+    task triggers are allowed on distributed tables: they touch only the row's own user, whose
+    rows sit on the same shard (README: Scaling out). SET LOCAL ends with the transaction."""
+    if connection.dialect.name != "postgresql":
+        return
+    citus = connection.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
+    if citus.first():
+        connection.exec_driver_sql("SET LOCAL citus.multi_shard_modify_mode = 'sequential'")
+        connection.exec_driver_sql("SET LOCAL citus.enable_unsafe_triggers = on")
 
 
 @contextmanager

@@ -5,10 +5,11 @@ from collections import Counter
 import pytest
 import redis
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from config import TestingConfig
-from tests.databases import KINDS, ping_redis, scratch_database, service_url
+from tests.databases import KINDS, ping_redis, scratch_database, server_url, service_url
+from tests.pgbouncer import PgBouncer
 from tests.servers import Server
 from todo import create_app
 from todo.extensions import db
@@ -31,9 +32,20 @@ def database_kind(request):
 
 
 @pytest.fixture(scope="session")
-def migrated_app(database_kind, tmp_path_factory):
-    """An app on a scratch database brought to head by the migrations, as in production."""
+def pgbouncer():
+    """The suite's PgBouncer in transaction mode, started when a test first needs it."""
+    bouncer = PgBouncer(server_url())
+    yield bouncer
+    bouncer.stop()
+
+
+@pytest.fixture(scope="session")
+def migrated_app(database_kind, tmp_path_factory, request):
+    """An app on a scratch database brought to head by the migrations, as in production
+    (for the "pgbouncer" kind, all of it through PgBouncer)."""
     with scratch_database(database_kind, tmp_path_factory.mktemp("db")) as url:
+        if database_kind == "pgbouncer":
+            url = request.getfixturevalue("pgbouncer").url_for(url)
         app = create_app(TestingConfig(url))
         with app.app_context():
             upgrade()
@@ -134,6 +146,21 @@ def task(client, user):
 @pytest.fixture
 def task_url(user, task):
     return f"/api/{user['user_id']}/tasks/{task['id']}"
+
+
+@pytest.fixture
+def sent_statements(app):
+    """The SQL the app sends while the test runs, as sent (a list the test may clear)."""
+    sent = []
+
+    def record(_connection, _cursor, statement, *_):
+        sent.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from sqlalchemy.exc import OperationalError
 
 from config import normalise_database_url
 
-KINDS = ["sqlite", "postgresql"]
+# PostgreSQL directly, and through a transaction-mode PgBouncer (tests/pgbouncer.py).
+KINDS = ["sqlite", "postgresql", "pgbouncer"]
 
 
 def service_url(variable: str, name: str, probe, errors) -> str:

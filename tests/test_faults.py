@@ -70,10 +70,25 @@ def test_a_stalled_database_is_a_503_within_its_bound(proxied_app):
         db.engine.dispose()
 
 
-def test_a_statement_timeout_is_a_503_saying_the_request_took_too_long(proxied_app, database_url):
-    _, make = proxied_app
-    app = make()
-    client = app.test_client()
+@pytest.fixture(params=["postgresql", "pgbouncer"])
+def slow_statement_app(request, database_url):
+    """An app whose statements may run 1 s: on the server directly, and through PgBouncer in
+    transaction mode, where the limit must hold as well (it travels with each statement)."""
+    url = database_url
+    if request.param == "pgbouncer":
+        url = request.getfixturevalue("pgbouncer").url_for(database_url)
+    config = TestingConfig(url)
+    config.DB_STATEMENT_TIMEOUT = 1
+    app = create_app(config)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_statement_timeout_is_a_503_saying_the_request_took_too_long(
+    slow_statement_app, database_url
+):
+    client = slow_statement_app.test_client()
     signup = {"email": "slow@example.com", "password": "password123"}
     client.post("/api/auth/signup", json=signup)
     login = client.post("/api/auth/login", json=signup).get_json()
@@ -89,8 +104,6 @@ def test_a_statement_timeout_is_a_503_saying_the_request_took_too_long(proxied_a
     assert answer.status_code == 503
     assert answer.get_json()["detail"].startswith("The request took too long")
     assert answer.headers["Retry-After"]
-    with app.app_context():
-        db.engine.dispose()
 
 
 def test_requests_queued_past_the_bound_get_503_while_every_thread_is_busy(database_url, servers):

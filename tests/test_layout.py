@@ -54,8 +54,8 @@ def feature_of(name: str) -> str | None:
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if feature_of(n) is None))
 def test_shared_modules_import_no_feature(name):
-    if name == "todo":
-        return  # the factory wires the features in
+    if name in ("todo", "todo.cli"):
+        return  # the factory wires the features in; the operator's commands act on them
     assert not {i for i in IMPORTS[name] if feature_of(i)}, name
 
 

@@ -73,7 +73,7 @@ def test_models_and_migrations_do_not_drift(empty_app):
 
 
 def test_a_failed_upgrade_on_postgresql_leaves_nothing_behind(empty_app, database_kind):
-    if database_kind != "postgresql":
+    if database_kind == "sqlite":
         pytest.skip("SQLite's DDL is not transactional; PostgreSQL's is")
     upgrade(revision="0003")
     # An object in the way of revision 0004's index makes that revision fail half-way.
@@ -90,10 +90,7 @@ def test_a_failed_upgrade_on_postgresql_leaves_nothing_behind(empty_app, databas
     assert "revoked_tokens" in tables()
 
 
-def test_upgrades_and_downgrades_keep_the_rows_and_count_them(empty_app):
-    """SQLite rebuilds a table to alter it; with its foreign keys on, dropping the old users
-    table would cascade to every task (migrations/env.py turns them off while migrating)."""
-    upgrade(revision="0003")
+def add_user() -> None:
     db.session.execute(
         text(
             "INSERT INTO users (id, email, password_hash, created_at) "
@@ -101,17 +98,72 @@ def test_upgrades_and_downgrades_keep_the_rows_and_count_them(empty_app):
         ),
         {"id": USER_ID, "now": NOW},
     )
-    for n, completed in enumerate([True, False, False]):
-        db.session.execute(
-            text(
-                "INSERT INTO tasks (id, user_id, title, completed, created_at, updated_at) "
-                "VALUES (:id, :user_id, 'task', :completed, :now, :now)"
-            ),
-            {"id": TASK_IDS[n], "user_id": USER_ID, "completed": completed, "now": NOW},
-        )
+
+
+def add_task(task_id: str, completed: bool) -> None:
+    db.session.execute(
+        text(
+            "INSERT INTO tasks (id, user_id, title, completed, created_at, updated_at) "
+            "VALUES (:id, :user_id, 'task', :completed, :now, :now)"
+        ),
+        {"id": task_id, "user_id": USER_ID, "completed": completed, "now": NOW},
+    )
     db.session.commit()
+
+
+def counts() -> tuple[int, int]:
+    return tuple(db.session.execute(text("SELECT task_count, completed_count FROM users")).one())
+
+
+def test_upgrades_and_downgrades_keep_the_rows_and_count_them(empty_app):
+    """SQLite rebuilds a table to alter it; with its foreign keys on, dropping the old users
+    table would cascade to every task (migrations/env.py turns them off while migrating)."""
+    upgrade(revision="0003")
+    add_user()
+    for n, completed in enumerate([True, False, False]):
+        add_task(TASK_IDS[n], completed)
     upgrade()
-    counts = db.session.execute(text("SELECT task_count, completed_count FROM users")).one()
-    assert tuple(counts) == (3, 1)  # counted once by revision 0005
+    assert counts() == (3, 1)  # counted once by revision 0005
     downgrade(revision="0003")
     assert db.session.execute(text("SELECT count(*) FROM tasks")).scalar() == 3
+
+
+def test_0006_moves_emails_and_revocations_and_keeps_counting_both_ways(empty_app):
+    """Revision 0006 (distributable by user) keeps every row: emails move to their lookup table
+    and back, revocations are re-keyed, and the counters count before, across and after it."""
+    upgrade(revision="0005")
+    add_user()
+    db.session.execute(
+        text(
+            "INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES ('jti-1', :user_id, :now)"
+        ),
+        {"user_id": USER_ID, "now": NOW},
+    )
+    db.session.commit()
+    add_task(TASK_IDS[0], True)
+    upgrade(revision="0006")
+    emails = db.session.execute(text("SELECT email, user_id FROM user_emails")).all()
+    assert [(email, uuid.UUID(str(owner)).hex) for email, owner in emails] == [
+        ("a@example.com", USER_ID)
+    ]
+    schema = inspect(db.engine)
+    assert schema.get_pk_constraint("revoked_tokens")["constrained_columns"] == ["user_id", "jti"]
+    assert schema.get_unique_constraints("users") == []
+    assert db.session.execute(text("SELECT jti FROM revoked_tokens")).scalar() == "jti-1"
+    add_task(TASK_IDS[1], False)
+    db.session.execute(text("UPDATE tasks SET completed = NOT completed, version = version + 1"))
+    db.session.commit()
+    assert counts() == (2, 1)
+    downgrade(revision="0005")
+    assert "user_emails" not in tables()
+    assert [c["name"] for c in inspect(db.engine).get_unique_constraints("users")] == [
+        "uq_users_email"
+    ]
+    assert db.session.execute(text("SELECT jti FROM revoked_tokens")).scalar() == "jti-1"
+    add_task(TASK_IDS[2], True)
+    assert counts() == (3, 2)
+    upgrade()
+    assert db.session.execute(text("SELECT count(*) FROM user_emails")).scalar() == 1
+    db.session.execute(text("DELETE FROM tasks"))
+    db.session.commit()
+    assert counts() == (0, 0)

@@ -1,28 +1,8 @@
 """Round trips per request: each task route runs one statement (the token's standing is a
 condition of the route's own statement), and so does reading the account."""
 
-import pytest
-from sqlalchemy import event
 
-from todo.extensions import db
-
-
-@pytest.fixture
-def count_statements(app):
-    """Count the statements the app sends while the block runs."""
-    sent = []
-
-    def record(_connection, _cursor, statement, *_):
-        sent.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", record)
-
-
-def test_each_task_route_is_one_statement(client, user, task, task_url, count_statements):
+def test_each_task_route_is_one_statement(client, user, task, task_url, sent_statements):
     tasks_url = task_url.rsplit("/", 1)[0]
     calls = [
         ("GET", tasks_url, None),
@@ -35,7 +15,7 @@ def test_each_task_route_is_one_statement(client, user, task, task_url, count_st
         ("GET", "/api/auth/me", None),
     ]
     for method, url, body in calls:
-        count_statements.clear()
+        sent_statements.clear()
         answer = client.open(url, method=method, json=body, headers=user["headers"])
         assert answer.status_code < 300, (method, url, answer.get_json())
-        assert len(count_statements) == 1, (method, url, count_statements)
+        assert len(sent_statements) == 1, (method, url, sent_statements)

@@ -6,7 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
 
-from . import health, metrics, throttles
+from . import cli, health, metrics, throttles
 from .access_log import register_access_log
 from .accounts import passwords
 from .accounts import routes as accounts
@@ -85,6 +85,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(accounts.blp)
     api.register_blueprint(tasks.blp)
     api.register_blueprint(health.blp)
+    app.register_blueprint(cli.commands)
     # Swagger UI's files come from the swagger-ui-bundle package: /docs works offline.
     app.register_blueprint(
         Blueprint("docs_assets", __name__, static_folder=swagger_ui_path, static_url_path=""),

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, ForeignKey, Index, String, delete
+from sqlalchemy import JSON, ForeignKey, Index, String, and_, delete
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .blueprint import header_parameter
@@ -76,14 +76,14 @@ def fingerprint(method: str, path: str, fields: dict) -> str:
     return hashlib.sha256(f"{method} {path} {canonical}".encode()).hexdigest()
 
 
-def purge_expired(user_id: uuid.UUID) -> None:
-    """Forget this user's keys past their 24 hours; run on each keyed POST, so no cron is
-    needed (a user who never sends another leaves them to `flask todo purge`)."""
-    db.session.execute(
-        delete(IdempotencyKey).where(
-            IdempotencyKey.user_id == user_id, IdempotencyKey.created_at < utcnow() - KEEP_FOR
-        )
-    )
+def purge_expired(user_id: uuid.UUID | None) -> int:
+    """Forget keys past their 24 hours: this user's, on each keyed POST (one shard, so no cron
+    is needed), or every user's (None: `flask todo purge`, for users who never send another).
+    The number forgotten."""
+    expired = IdempotencyKey.created_at < utcnow() - KEEP_FOR
+    if user_id is not None:
+        expired = and_(IdempotencyKey.user_id == user_id, expired)
+    return db.session.execute(delete(IdempotencyKey).where(expired)).rowcount
 
 
 def stored_answer(user_id: uuid.UUID, key: str, request_hash: str) -> Answer | None:

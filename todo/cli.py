@@ -1,0 +1,79 @@
+"""`flask todo …`: the operator's commands beside `flask db upgrade` (README: Scaling out).
+
+- `flask todo distribute` spreads the schema over a Citus cluster by user: run once on the
+  coordinator after `flask db upgrade`; later migrations then apply to every shard.
+- `flask todo purge` forgets expired revocations and idempotency keys of every user (the
+  app forgets a user's own as that user logs out or retries; this is for the rest), from cron.
+"""
+
+import click
+from flask import Blueprint
+from sqlalchemy import text
+
+from . import idempotency
+from .accounts.store import forget_expired_revocations
+from .database import transaction
+from .extensions import db
+
+commands = Blueprint("todo", __name__, cli_group="todo")
+
+# How Citus spreads each table: the users by id, every per-user table by user_id beside its
+# user's row (colocated: a user's statements, joins and foreign keys stay on one shard), and a
+# lookup table by what it looks up. Order matters: a table is colocated with one already
+# distributed, and a foreign key refers to one.
+DISTRIBUTION = [
+    ("users", "id", None),
+    ("tasks", "user_id", "users"),
+    ("revoked_tokens", "user_id", "users"),
+    ("idempotency_keys", "user_id", "users"),
+    ("user_emails", "email", None),
+]
+
+
+def distribution_statements(distributed: set[str]) -> list[str]:
+    """The statements that distribute what is not yet distributed, in order."""
+    statements = []
+    for table, column, colocate_with in DISTRIBUTION:
+        if table in distributed:
+            continue
+        colocation = f", colocate_with => '{colocate_with}'" if colocate_with else ""
+        statements.append(f"SELECT create_distributed_table('{table}', '{column}'{colocation})")
+    return statements
+
+
+@commands.cli.command("distribute")
+@click.option("--dry-run", is_flag=True, help="Print the statements; run nothing.")
+def distribute(dry_run: bool) -> None:
+    """Distribute the tables by user on Citus (once, after `flask db upgrade`)."""
+    if db.engine.dialect.name != "postgresql":
+        raise click.ClickException("distribute: DATABASE_URL is not PostgreSQL with Citus")
+    citus = db.session.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'citus'"))
+    distributed = set()
+    if citus.first():
+        rows = db.session.execute(text("SELECT logicalrelid::text FROM pg_dist_partition"))
+        distributed = set(rows.scalars())
+    elif not dry_run:
+        raise click.ClickException(
+            "distribute: the citus extension is not installed in this database "
+            "(CREATE EXTENSION citus on the coordinator and on every worker first)"
+        )
+    statements = distribution_statements(distributed)
+    if dry_run:
+        click.echo("\n".join(statements) or "nothing to distribute")
+        return
+    with transaction():
+        # The task triggers only touch the row's own user, on the row's own shard.
+        db.session.execute(text("SET LOCAL citus.enable_unsafe_triggers = on"))
+        db.session.execute(text("SET LOCAL citus.multi_shard_modify_mode = 'sequential'"))
+        for statement in statements:  # copies the table's rows: no statement time limit
+            db.session.execute(text(statement), execution_options={"statement_timeout_ms": 0})
+    click.echo(f"distributed {len(statements)} tables" if statements else "already distributed")
+
+
+@commands.cli.command("purge")
+def purge() -> None:
+    """Forget every user's expired revocations and idempotency keys (safe to run any time)."""
+    with transaction():
+        revocations = forget_expired_revocations(None)
+        keys = idempotency.purge_expired(None)
+    click.echo(f"forgot {revocations} expired revocations and {keys} expired idempotency keys")
