@@ -1,6 +1,7 @@
 """Configuration classes, with the values of settings.py (the environment and `.env`)."""
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,8 +12,20 @@ from settings import SettingError, check_all, value
 
 ROOT = Path(__file__).resolve().parent
 INSTANCE_DIR = ROOT / "instance"
-# The largest request body any route takes; the server refuses a larger one from its headers.
+# The largest request body a route takes (a batch of writes: more); the server refuses a
+# larger one from its headers.
 REQUEST_BODY_LIMIT = 64 * 1024
+BATCH_BODY_LIMIT = 1024 * 1024
+BATCH_TARGET = re.compile(rb"/api/[^/?#]+/batch/?(?:\?.*)?")
+
+
+def body_limit(request_head: bytes | bytearray) -> int:
+    """The largest body the request starting `request_head` may have, by its target."""
+    line = bytes(request_head[: request_head.find(b"\r\n")])
+    parts = line.split(b" ")
+    if len(parts) == 3 and BATCH_TARGET.fullmatch(parts[1]):
+        return BATCH_BODY_LIMIT
+    return REQUEST_BODY_LIMIT
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,7 @@ class Config:
     JWT_COOKIE_CSRF_PROTECT = False
     JWT_ENCODE_NBF = False
     MAX_CONTENT_LENGTH = REQUEST_BODY_LIMIT
+    BATCH_BODY_LIMIT = BATCH_BODY_LIMIT
 
     API_TITLE = "todo"
     API_VERSION = "1.0.0"
@@ -162,6 +176,8 @@ class Config:
         self.TRUSTED_PROXIES = value("TRUSTED_PROXIES")
         self.LOG_LEVEL = value("LOG_LEVEL")
         self.METRICS_TOKEN = value("METRICS_TOKEN")
+        self.TRASH_RETENTION_DAYS = value("TRASH_RETENTION_DAYS")
+        self.FEED_RETENTION_DAYS = value("FEED_RETENTION_DAYS")
         for name in THROTTLING_SETTINGS:
             setattr(self, name, value(name))
 

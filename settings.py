@@ -313,6 +313,21 @@ DECLARED = [
         "wrong passwords allowed per account on password change and account deletion",
     ),
     Setting(
+        "TRASH_RETENTION_DAYS",
+        "30",
+        whole_number(0, 36500),
+        "30",
+        "days a deleted task stays in the trash (restorable) before it is gone for good; "
+        "0: a delete purges at once",
+    ),
+    Setting(
+        "FEED_RETENTION_DAYS",
+        "90",
+        whole_number(1, 36500),
+        "90",
+        "days a change feed cursor stays good; a client whose last sync is older starts over (410)",
+    ),
+    Setting(
         "TRUSTED_PROXIES",
         "0",
         whole_number(0, 10),

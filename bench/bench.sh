@@ -7,7 +7,8 @@
 # experiments: GUNICORN_ARGS="-k sync" bench/bench.sh. BENCH_GTHREAD=1 adds the app under
 # gunicorn's stock gthread worker on :4104; BENCH_FLOOR=1 the stack's floor on :4103;
 # BENCH_SERVING=1 compares only the app under its own worker and under gthread (ratios to
-# gthread), without the references.
+# gthread), without the references. BENCH_BASELINE=<commit> adds the app at that commit on
+# :4105 ("before"), to measure what a change costs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SHARED_DIR:-$root/../shared}
@@ -42,6 +43,20 @@ if [ "${BENCH_FLOOR:-0}" = 1 ]; then
     -k gthread -w 2 --threads 4 "${reuse[@]}" -b 127.0.0.1:4103 floor_app:app) >"$state/floor.log" 2>&1 &
   pids="$pids $!"
   targets+=(floor=http://127.0.0.1:4103)
+fi
+if [ -n "${BENCH_BASELINE:-}" ]; then
+  # The same app at an earlier commit (a git worktree, this venv, its own database) on :4105,
+  # so a change is measured against what it changes, in the same run.
+  baseline=$state/baseline
+  git -C "$root" worktree remove --force "$baseline" 2>/dev/null || rm -rf "$baseline"
+  git -C "$root" worktree add --detach "$baseline" "$BENCH_BASELINE" >/dev/null
+  psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS todo_baseline WITH (FORCE)" -c "CREATE DATABASE todo_baseline"
+  (cd "$baseline" && DATABASE_URL="$pgurl/todo_baseline" "$root/.venv/bin/flask" db upgrade) >>"$state/migrate.log" 2>&1
+  # shellcheck disable=SC2086
+  (cd "$baseline" && DATABASE_URL="$pgurl/todo_baseline" PORT=4105 exec "$root/.venv/bin/gunicorn" \
+    -c gunicorn.conf.py ${GUNICORN_ARGS:-} wsgi:app) >"$state/baseline.log" 2>&1 &
+  pids="$pids $!"
+  targets+=(before=http://127.0.0.1:4105)
 fi
 if [ "${BENCH_GTHREAD:-0}" = 1 ] || [ "${BENCH_SERVING:-0}" = 1 ]; then
   # The same app and database under gunicorn's stock gthread worker, to compare the serving

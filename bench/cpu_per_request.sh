@@ -29,7 +29,7 @@ printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN" >"$work/twenty.lu
 { cat "$work/twenty.lua"; printf 'wrk.method = "PUT"\nwrk.body = %s\n' "'{\"title\": \"put\"}'"
   echo 'wrk.headers["Content-Type"] = "application/json"'; } >"$work/put.lua"
 
-echo "round scenario req/s cpu_us_per_request"
+echo "round scenario req/s cpu_us_per_request p50 p99"
 for round in $(seq "$rounds"); do
   echo "$round get $(measure 4580 "$work/twenty.lua" "$base/api/$USER/tasks/$task")"
   echo "$round list20 $(measure 4580 "$work/twenty.lua" "$base/api/$USER/tasks")"

@@ -10,15 +10,17 @@ cpu_ticks() {
 }
 
 # wrk for 6 s at 16 connections with script $2 against URL $3, on the server of port $1;
-# prints "req/s cpu_us_per_request".
+# prints "req/s cpu_us_per_request p50 p99" (latencies as wrk prints them, e.g. 3.21ms).
 measure() {
-  local port=$1 script=$2 url=$3 before after out requests rate
+  local port=$1 script=$2 url=$3 before after out requests rate p50 p99
   before=$(cpu_ticks "$port")
-  out=$(wrk -t1 -c16 -d6s -s "$script" "$url")
+  out=$(wrk -t1 -c16 -d6s --latency -s "$script" "$url")
   after=$(cpu_ticks "$port")
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   rate=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  echo "$rate $(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests ))"
+  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  echo "$rate $(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests )) $p50 $p99"
 }
 
 # Sign up and log in $2 on the API at $1; sets TOKEN and USER.

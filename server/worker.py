@@ -36,7 +36,7 @@ from gunicorn.http import RequestParser, wsgi
 from gunicorn.workers import base
 from gunicorn.workers.gthread import PollableMethodQueue
 
-from config import REQUEST_BODY_LIMIT, server_timeouts
+from config import body_limit, server_timeouts
 
 from . import answers
 from .framing import Complete, Incomplete, frame
@@ -243,7 +243,7 @@ class BufferingWorker(base.Worker):
     def advance(self, conn: Connection) -> bool:
         """Act on what the buffer holds; True once the connection left the main thread's
         reading (handed to a thread, or refused)."""
-        framed = frame(conn.buffer, REQUEST_BODY_LIMIT)
+        framed = frame(conn.buffer, body_limit(conn.buffer))
         if isinstance(framed, Incomplete):
             if framed.continue_expected and not conn.continued:
                 conn.continued = True

@@ -33,7 +33,10 @@ def test_purge_forgets_only_what_expired(app, user, other_user, client):
         db.session.commit()
     purged = app.test_cli_runner().invoke(args=["todo", "purge"])
     assert purged.exit_code == 0, purged.output
-    assert purged.output == "forgot 1 expired revocations and 2 expired idempotency keys\n"
+    assert purged.output == (
+        "purged 0 expired tasks from the trash, "
+        "forgot 1 expired revocations and 2 expired idempotency keys\n"
+    )
     with app.app_context():
         keys = db.session.scalars(select(IdempotencyKey.key)).all()
         revoked = db.session.scalar(select(func.count()).select_from(RevokedToken))

@@ -14,7 +14,8 @@ from todo.extensions import db
 DISTRIBUTED_BY = {table: column for table, column, _ in DISTRIBUTION}
 NOT_DISTRIBUTED = {"alembic_version"}
 TABLE_REFERENCE = re.compile(r"\b(?:FROM|JOIN|UPDATE|INTO)\s+(\w+)", re.IGNORECASE)
-INSERTED_COLUMNS = re.compile(r"^INSERT INTO (\w+) \(([^)]*)\)", re.IGNORECASE)
+# An INSERT, at the start or after the CTE that takes its change number (WITH … INSERT).
+INSERTED_COLUMNS = re.compile(r"^(?:WITH .*?\)\s*)?INSERT INTO (\w+) \(([^)]*)\)", re.I | re.S)
 TIMEOUT_PREFIX = re.compile(r"^SET LOCAL statement_timeout = \d+; ")
 VOLATILE = re.compile(r"clock_timestamp|\bnow\(|current_timestamp|random\(|gen_random", re.I)
 SESSION_STATE = re.compile(r"^\s*(SET|RESET|PREPARE|LISTEN|DECLARE|DISCARD)\b|advisory", re.I)
@@ -87,7 +88,7 @@ def statement_rule_breaks(statement: str) -> list[str]:
     inserted = INSERTED_COLUMNS.match(statement.lstrip())
     if inserted and DISTRIBUTED_BY[inserted[1]] not in inserted[2].replace(" ", "").split(","):
         breaks.append(f"an INSERT into {inserted[1]} without {DISTRIBUTED_BY[inserted[1]]}")
-    rest = statement[inserted.end() :] if inserted else statement
+    rest = statement[: inserted.start(1)] + statement[inserted.end() :] if inserted else statement
     for table in set(TABLE_REFERENCE.findall(rest)) & DISTRIBUTED_BY.keys():
         if f"{table}.{DISTRIBUTED_BY[table]} = " not in rest:
             breaks.append(f"{table} without {table}.{DISTRIBUTED_BY[table]} = :value")
@@ -199,5 +200,6 @@ def test_distribute_puts_each_user_beside_its_rows(app, database_kind):
         "SELECT create_distributed_table('tasks', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('revoked_tokens', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('idempotency_keys', 'user_id', colocate_with => 'users')",
+        "SELECT create_distributed_table('purged_tasks', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('user_emails', 'email')",
     ]

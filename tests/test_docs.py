@@ -15,6 +15,10 @@ API_ROUTES = {
     "/api/{user_id}/tasks": {"get", "post"},
     "/api/{user_id}/tasks/{task_id}": {"get", "put", "patch", "delete"},
     "/api/{user_id}/tasks/{task_id}/complete": {"patch"},
+    "/api/{user_id}/tasks/{task_id}/restore": {"post"},
+    "/api/{user_id}/changes": {"get"},
+    "/api/{user_id}/trash": {"delete"},
+    "/api/{user_id}/batch": {"post"},
     "/healthz": {"get"},
     "/readyz": {"get"},
 }
@@ -79,13 +83,13 @@ def parameter_names(operation):
 
 def test_list_documents_its_query_parameters_and_headers(spec):
     operation = spec["paths"]["/api/{user_id}/tasks"]["get"]
-    assert parameter_names(operation) == {"completed", "q", "sort", "limit", "cursor"}
-    assert set(operation["responses"]["200"]["headers"]) == {
-        "X-Total-Count",
-        "Link",
-        "X-Request-ID",
+    assert parameter_names(operation) == {
+        *("deleted", "completed", "q", "sort", "limit", "cursor", "If-None-Match"),
     }
-    assert "400" in operation["responses"]
+    assert set(operation["responses"]["200"]["headers"]) == {
+        *("X-Total-Count", "Link", "X-Request-ID", "ETag", "Cache-Control", "Vary"),
+    }
+    assert {"304", "400"} <= set(operation["responses"])
 
 
 def test_single_task_operations_document_their_conditional_headers(spec):
@@ -95,6 +99,10 @@ def test_single_task_operations_document_their_conditional_headers(spec):
     for method in ("put", "patch", "delete"):
         assert "If-Match" in parameter_names(task[method])
         assert "412" in task[method]["responses"]
+    assert "purge" in parameter_names(task["delete"])
+    restore = spec["paths"]["/api/{user_id}/tasks/{task_id}/restore"]["post"]
+    assert "If-Match" in parameter_names(restore)
+    assert {"410", "412"} <= set(restore["responses"])
     create = spec["paths"]["/api/{user_id}/tasks"]["post"]
     assert "Idempotency-Key" in parameter_names(create)
     assert set(create["responses"]["201"]["headers"]) == {
@@ -131,8 +139,13 @@ def test_every_operation_has_a_stable_readable_operation_id(spec):
     [
         (
             "Task",
-            {"id", "user_id", "title", "description", "completed", "created_at", "updated_at"},
+            {
+                *("id", "user_id", "title", "description", "completed", "created_at"),
+                *("updated_at", "version", "deleted_at"),
+            },
         ),
+        ("Changes", {"tasks", "deleted", "next", "has_more"}),
+        ("DeletedTask", {"id", "deleted_at", "purged"}),
         ("User", {"user_id", "email", "created_at"}),
         ("Token", {"user_id", "email", "token", "token_type", "expires_at"}),
         ("Problem", {"type", "title", "status", "detail"}),

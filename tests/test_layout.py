@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "todo"
-FEATURES = ("todo.accounts", "todo.tasks")
+FEATURES = ("todo.accounts", "todo.tasks", "todo.sync")
 # Feature modules that answer requests: the only ones that may read flask's request or g.
 ROUTES = {f"{feature}.routes" for feature in FEATURES}
 
@@ -74,7 +74,8 @@ def test_stores_know_no_http_and_models_no_store(feature):
     assert not names_from_flask(MODULES[f"{feature}.store"])
     assert not any(i.startswith("flask_smorest") for i in imports(MODULES[f"{feature}.store"]))
     for lower, higher in (("models", "store"), ("models", "routes"), ("store", "routes")):
-        assert f"{feature}.{higher}" not in IMPORTS[f"{feature}.{lower}"], (lower, higher)
+        if f"{feature}.{lower}" in IMPORTS:  # sync has no tables of its own
+            assert f"{feature}.{higher}" not in IMPORTS[f"{feature}.{lower}"], (lower, higher)
 
 
 def test_no_module_imports_itself_round_a_cycle():

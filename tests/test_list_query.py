@@ -149,7 +149,8 @@ def test_cursor_of_another_sort_is_400(client, user, many_tasks):
 
 def test_the_count_of_a_long_list_follows_every_change(client, user, stored_tasks):
     """Past one page, X-Total-Count comes from the user's counters (migration 0005's
-    triggers): they must follow creates, toggles, PATCH and PUT of `completed`, and deletes."""
+    triggers): they must follow creates, toggles, PATCH and PUT of `completed`, moves to and
+    from the trash, and purges."""
     tasks = f"/api/{user['user_id']}/tasks"
     ids = [
         client.post(tasks, json={"title": f"t{n}"}, headers=user["headers"]).get_json()["id"]
@@ -160,10 +161,13 @@ def test_the_count_of_a_long_list_follows_every_change(client, user, stored_task
     client.patch(f"{tasks}/{ids[1]}/complete", headers=user["headers"])  # undone again
     client.patch(f"{tasks}/{ids[2]}", json={"completed": True}, headers=user["headers"])
     client.put(f"{tasks}/{ids[3]}", json={"title": "x", "completed": True}, headers=user["headers"])
-    client.delete(f"{tasks}/{ids[2]}", headers=user["headers"])
-    stored = stored_tasks()
+    client.delete(f"{tasks}/{ids[2]}", headers=user["headers"])  # to the trash: not counted
+    client.delete(f"{tasks}/{ids[4]}", headers=user["headers"])
+    client.post(f"{tasks}/{ids[4]}/restore", headers=user["headers"])  # counted again
+    client.delete(f"{tasks}/{ids[1]}?purge=true", headers=user["headers"])
+    stored = [task for task in stored_tasks() if task.deleted_at is None]
     for query, keep in [("", None), ("&completed=true", True), ("&completed=false", False)]:
         answer = client.get(f"{tasks}?limit=1{query}", headers=user["headers"])
         expected = [task for task in stored if keep is None or task.completed == keep]
         assert answer.headers["X-Total-Count"] == str(len(expected)), query
-    assert [len(stored), sum(task.completed for task in stored)] == [4, 2]
+    assert [len(stored), sum(task.completed for task in stored)] == [3, 2]

@@ -167,3 +167,50 @@ def test_0006_moves_emails_and_revocations_and_keeps_counting_both_ways(empty_ap
     db.session.execute(text("DELETE FROM tasks"))
     db.session.commit()
     assert counts() == (0, 0)
+
+
+def numbers() -> list[tuple[str, int]]:
+    rows = db.session.execute(text("SELECT id, change_number FROM tasks ORDER BY change_number"))
+    return [(uuid.UUID(str(task_id)).hex, number) for task_id, number in rows]
+
+
+def test_0007_numbers_existing_tasks_and_a_downgrade_empties_the_trash(empty_app):
+    """Revision 0007 (change feed and trash) numbers every existing task 1..n in the order
+    they were made, starts the user's counter at n, and counts live tasks only; its downgrade
+    deletes what is in the trash (README: Upgrading) and keeps the rest."""
+    upgrade(revision="0006")
+    add_user()
+    for n, completed in enumerate([True, False, True]):
+        db.session.execute(
+            text(
+                "INSERT INTO tasks (id, user_id, title, completed, created_at, updated_at) "
+                "VALUES (:id, :user_id, 'task', :completed, :at, :at)"
+            ),
+            {
+                "id": TASK_IDS[n],
+                "user_id": USER_ID,
+                "completed": completed,
+                "at": datetime(2026, 1, 1 + n, tzinfo=UTC).isoformat(),
+            },
+        )
+    db.session.commit()
+    upgrade(revision="0007")
+    assert numbers() == [(TASK_IDS[0], 1), (TASK_IDS[1], 2), (TASK_IDS[2], 3)]
+    assert db.session.execute(text("SELECT change_number FROM users")).scalar() == 3
+    assert counts() == (3, 2)
+    db.session.execute(
+        text("UPDATE tasks SET deleted_at = :now, change_number = 4 WHERE id = :id"),
+        {"now": NOW, "id": TASK_IDS[2]},
+    )
+    db.session.commit()
+    assert counts() == (2, 1)  # the trash is not counted
+    downgrade(revision="0006")
+    remaining = db.session.execute(text("SELECT id FROM tasks")).scalars().all()
+    assert sorted(uuid.UUID(str(task_id)).hex for task_id in remaining) == sorted(TASK_IDS[:2])
+    assert "purged_tasks" not in tables()
+    assert counts() == (2, 1)
+    add_task(TASK_IDS[2], False)  # 0006's counters count again
+    assert counts() == (3, 1)
+    upgrade()
+    assert [number for _, number in numbers()] == [1, 2, 3]
+    assert counts() == (3, 1)

@@ -13,7 +13,9 @@ from todo.json_provider import OrjsonProvider
 from todo.serializer import row_encoder
 from todo.tasks.schemas import TaskSchema
 
-Row = namedtuple("Row", "id user_id title description completed created_at updated_at version")
+Row = namedtuple(
+    "Row", "id user_id title description completed created_at updated_at version deleted_at"
+)
 TITLES = ["Buy milk", "Äpfel & Birnen", "emoji 🥛 and \u2028 line separator", "x" * 500, '"quoted"']
 DESCRIPTIONS = [None, "", "Milk, eggs, bread", "tab\tand\nnewline", "\\ backslash"]
 INSTANTS = [
@@ -25,8 +27,10 @@ INSTANTS = [
 
 
 def rows():
-    combinations = itertools.product(TITLES, DESCRIPTIONS, [False, True], INSTANTS)
-    for title, description, completed, instant in combinations:
+    combinations = itertools.product(
+        TITLES, DESCRIPTIONS, [False, True], INSTANTS, [None, INSTANTS[1]]
+    )
+    for title, description, completed, instant, deleted_at in combinations:
         yield Row(
             str(uuid.uuid4()),
             str(uuid.uuid4()),
@@ -36,6 +40,7 @@ def rows():
             instant,
             instant + timedelta(microseconds=7),
             3,
+            deleted_at,
         )
 
 

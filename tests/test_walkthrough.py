@@ -94,11 +94,20 @@ def test_toggle_task_flips_completed_each_time(client, user, task):
     assert client.patch(url, headers=user["headers"]).get_json()["completed"] is False
 
 
-def test_delete_task_answers_204_and_removes_it(client, user, task, stored_tasks):
+def test_delete_task_answers_204_and_moves_it_to_the_trash(client, user, task, stored_tasks):
     url = f"/api/{user['user_id']}/tasks/{task['id']}"
     answer = client.delete(url, headers=user["headers"])
     assert answer.status_code == 204
     assert answer.data == b""
+    [trashed] = stored_tasks()
+    assert trashed.deleted_at is not None
+    assert client.get(url, headers=user["headers"]).status_code == 404
+    assert client.get(url.rsplit("/", 1)[0], headers=user["headers"]).get_json() == []
+
+
+def test_delete_with_purge_removes_it_for_good(client, user, task, stored_tasks):
+    url = f"/api/{user['user_id']}/tasks/{task['id']}"
+    assert client.delete(f"{url}?purge=true", headers=user["headers"]).status_code == 204
     assert stored_tasks() == []
     assert client.get(url, headers=user["headers"]).status_code == 404
 

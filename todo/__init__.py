@@ -15,22 +15,28 @@ from .accounts.tokens import TokenNotCurrent
 from .accounts.verified_tokens import jwt
 from .blueprint import UserIdConverter, public_view, user_id_schema
 from .database import bound_waits, limit_statement_time, ping_when_idle
-from .errors import register_error_handlers, register_problems
+from .errors import DomainProblem, register_error_handlers, register_problems
 from .extensions import api, cors, db, migrate
 from .idempotency import InvalidKey, KeyReused
 from .json_provider import OrjsonProvider
 from .requests import register_request_id
+from .sync import routes as sync
+from .sync.store import CursorExpired, InvalidCursor
 from .tasks import routes as tasks
-from .tasks.store import TaskChanged, TaskNotFound
+from .tasks.store import IdConflict, TaskChanged, TaskGone, TaskNotFound
 
-# The stores' domain errors, and the status each is answered with (its message the detail).
+# The stores' domain errors, and how each is answered (its message the detail).
 DOMAIN_PROBLEMS = {
-    InvalidKey: 400,
-    TokenNotCurrent: 401,
-    TaskNotFound: 404,
-    EmailTaken: 409,
-    KeyReused: 409,
-    TaskChanged: 412,
+    InvalidKey: DomainProblem(400),
+    InvalidCursor: DomainProblem(400),
+    TokenNotCurrent: DomainProblem(401),
+    TaskNotFound: DomainProblem(404),
+    EmailTaken: DomainProblem(409),
+    KeyReused: DomainProblem(409),
+    IdConflict: DomainProblem(409, "/problems/id-conflict"),
+    TaskGone: DomainProblem(410),
+    CursorExpired: DomainProblem(410, "/problems/cursor-expired"),
+    TaskChanged: DomainProblem(412),
 }
 # Routes that need no token besides the views marked public: the document, its page, and
 # Swagger UI's files.
@@ -84,6 +90,9 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     api.register_blueprint(accounts.blp)
     api.register_blueprint(tasks.blp)
+    api.register_blueprint(sync.blp)
+    for per_user in (tasks.blp, sync.blp):
+        app.before_request_funcs.setdefault(per_user.name, []).append(accounts.require_url_user)
     api.register_blueprint(health.blp)
     app.register_blueprint(cli.commands)
     # Swagger UI's files come from the swagger-ui-bundle package: /docs works offline.

@@ -6,11 +6,11 @@ from functools import wraps
 from http import HTTPStatus
 
 import flask_smorest
-from flask import current_app, request
+from flask import request
 from webargs import core, flaskparser
 from werkzeug.routing import BaseConverter
 
-from .openapi import operation_id
+from .openapi import HEADER_PARAMETERS, operation_id
 
 NOT_JSON = "The request body must be JSON (Content-Type: application/json)."
 BODY_NEEDED = "This request needs a JSON body."
@@ -28,7 +28,7 @@ class JSONParser(flaskparser.FlaskParser):
                 flaskparser.abort(415, message=NOT_JSON)
             return core.missing
         data = req.get_data(cache=True)
-        if req.content_length is None and len(data) >= current_app.config["MAX_CONTENT_LENGTH"]:
+        if req.content_length is None and len(data) >= req.max_content_length:
             req.stream.read(1)  # a chunked body cut at the limit: werkzeug answers 413 if more
         if not data.strip():  # declared JSON, sent empty: what generated clients and Swagger
             return core.missing  # UI send for an optional body left out
@@ -113,6 +113,11 @@ class Blueprint(flask_smorest.Blueprint):
         """Each view's operationId is its name in camelCase (`list_tasks` -> `listTasks`)."""
         register = super().route(rule, parameters=parameters, **options)
         return lambda view: register(self.doc(operationId=operation_id(view.__name__))(view))
+
+    def headers(self, *parameters: dict):
+        """Document the request headers a view reads (`header_parameter`s), beside whatever
+        parameters its `arguments` document."""
+        return self.doc(**{HEADER_PARAMETERS: list(parameters)})
 
     def public(self, view):
         """Mark a view public: it needs no token (every other view does: todo/accounts/routes.py's

@@ -2,18 +2,21 @@
 
 - `flask todo distribute` spreads the schema over a Citus cluster by user: run once on the
   coordinator after `flask db upgrade`; later migrations then apply to every shard.
-- `flask todo purge` forgets expired revocations and idempotency keys of every user (the
-  app forgets a user's own as that user logs out or retries; this is for the rest), from cron.
+- `flask todo purge`, from cron: purges tasks that expired in the trash (TRASH_RETENTION_DAYS),
+  and forgets expired revocations and idempotency keys of every user (the app forgets a
+  user's own as that user logs out or retries; this is for the rest).
 """
 
 import click
-from flask import Blueprint
+from flask import Blueprint, current_app
 from sqlalchemy import text
 
 from . import idempotency
+from .accounts.changes import owners_change
 from .accounts.store import forget_expired_revocations
 from .database import transaction
 from .extensions import db
+from .tasks.store import kept_since, purge_expired_trash, users_with_trash_before
 
 commands = Blueprint("todo", __name__, cli_group="todo")
 
@@ -26,6 +29,7 @@ DISTRIBUTION = [
     ("tasks", "user_id", "users"),
     ("revoked_tokens", "user_id", "users"),
     ("idempotency_keys", "user_id", "users"),
+    ("purged_tasks", "user_id", "users"),
     ("user_emails", "email", None),
 ]
 
@@ -72,8 +76,18 @@ def distribute(dry_run: bool) -> None:
 
 @commands.cli.command("purge")
 def purge() -> None:
-    """Forget every user's expired revocations and idempotency keys (safe to run any time)."""
+    """Purge expired trash, forget every user's expired revocations and idempotency keys (safe
+    to run any time)."""
+    since = kept_since(current_app.config["TRASH_RETENTION_DAYS"])
+    purged = 0
+    for user_id in users_with_trash_before(since):
+        with owners_change(user_id) as taken:  # each user's own change number
+            if taken is not None:
+                purged += purge_expired_trash(taken, since)
     with transaction():
         revocations = forget_expired_revocations(None)
         keys = idempotency.purge_expired(None)
-    click.echo(f"forgot {revocations} expired revocations and {keys} expired idempotency keys")
+    click.echo(
+        f"purged {purged} expired tasks from the trash, forgot {revocations} expired "
+        f"revocations and {keys} expired idempotency keys"
+    )

@@ -1,6 +1,7 @@
 """Every failure, from every layer, as an application/problem+json answer (RFC 9457)."""
 
 import logging
+from dataclasses import dataclass
 from functools import partial
 from http import HTTPStatus
 
@@ -30,7 +31,7 @@ DETAILS = {
     400: "The request could not be understood.",
     404: "The requested resource was not found.",
     405: "The method is not allowed for this resource.",
-    413: "The request body is larger than 64 KiB.",
+    413: "The request body is larger than this route takes (64 KiB; a batch 1 MiB).",
     500: "An unexpected error occurred; it has been logged.",
 }
 
@@ -53,17 +54,25 @@ class ProblemSchema(Schema):
             "at most 20 fields"
         },
     )
+    index = fields.Integer(
+        metadata={"description": "Of a failed batch (/problems/batch-failed): which operation"}
+    )
 
 
-def problem(status: int, detail: str | None = None, headers=None, **extra):
-    """A problem+json response; `extra` adds members such as `errors`."""
-    body = {
+def problem_body(status: int, detail: str | None = None, **extra) -> dict:
+    """A problem's members; `extra` adds members such as `errors`, or sets `type`."""
+    return {
         "type": "about:blank",
         "title": HTTP_STATUS_CODES.get(status, "Error"),
         "status": status,
         "detail": detail or DETAILS.get(status) or HTTP_STATUS_CODES.get(status, "Error"),
         **extra,
     }
+
+
+def problem(status: int, detail: str | None = None, headers=None, **extra):
+    """A problem+json response; `extra` adds members such as `errors`, or sets `type`."""
+    body = problem_body(status, detail, **extra)
     return current_app.response_class(
         current_app.json.dumps(body) + "\n",
         status=status,
@@ -150,16 +159,30 @@ UNAVAILABLE = (
 )
 
 
-def register_problems(app: Flask, statuses: dict[type[Exception], int]) -> None:
-    """Answer each of these domain errors (raised by the stores, which know no HTTP) as the
-    problem of its status, with its message as the detail."""
-    for error_class, status in statuses.items():
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        app.register_error_handler(error_class, partial(domain_problem, status, headers))
+@dataclass(frozen=True)
+class DomainProblem:
+    """How a domain error is answered: its status, and a problem type of its own if clients
+    should tell it from others of that status."""
+
+    status: int
+    type: str = "about:blank"
+
+    def body(self, error: Exception, **extra) -> dict:
+        return problem_body(self.status, str(error), type=self.type, **extra)
 
 
-def domain_problem(status: int, headers, error: Exception):
-    return problem(status, str(error), headers)
+def register_problems(app: Flask, problems: dict[type[Exception], DomainProblem]) -> None:
+    """Answer each of these domain errors (raised by the stores, which know no HTTP) as its
+    problem, with its message as the detail. Kept in app.extensions for views that answer
+    several errors in one body (a batch)."""
+    app.extensions["domain_problems"] = problems
+    for error_class, answer in problems.items():
+        headers = {"WWW-Authenticate": "Bearer"} if answer.status == 401 else None
+        app.register_error_handler(error_class, partial(domain_problem, answer, headers))
+
+
+def domain_problem(answer: DomainProblem, headers, error: Exception):
+    return problem(answer.status, str(error), headers, type=answer.type)
 
 
 def too_many(error: Throttled):

@@ -8,6 +8,7 @@ The routes hand in their request (werkzeug parses the headers).
 import re
 
 from werkzeug import Request
+from werkzeug.http import parse_etags
 
 from .blueprint import header_parameter
 
@@ -27,12 +28,20 @@ def etag(task) -> str:
 
 
 def if_match_versions(request: Request) -> list[int] | None:
-    """The versions If-Match allows (strong comparison); None when any will do (no header,
-    or `*`). A list of none allows no version at all."""
-    if not request.headers.get("If-Match") or request.if_match.star_tag:
+    """The versions the request's If-Match allows (`versions_in`)."""
+    return versions_in(request.headers.get("If-Match"))
+
+
+def versions_in(if_match: str | None) -> list[int] | None:
+    """The versions an If-Match value allows (strong comparison); None when any will do (no
+    value, or `*`). A list of none allows no version at all."""
+    if not if_match:
+        return None
+    tags = parse_etags(if_match)
+    if tags.star_tag:
         return None
     # werkzeug gives an empty tag (`""`) as None, which matches no version.
-    return [int(tag) for tag in request.if_match.as_set() if tag and VERSION.fullmatch(tag)]
+    return [int(tag) for tag in tags.as_set() if tag and VERSION.fullmatch(tag)]
 
 
 def not_modified(request: Request, task) -> bool:

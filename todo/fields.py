@@ -65,6 +65,12 @@ class QueryInteger(fields.Integer):
         return int(value)
 
 
+class QueryBoolean(fields.Boolean):
+    """A query-string flag: exactly `true` or `false`."""
+
+    truthy, falsy = {"true"}, {"false"}
+
+
 def utc_text(value) -> str:
     """RFC 3339 in UTC with a Z suffix, always with microseconds."""
     if value.tzinfo is not UTC:  # rows' timestamps are UTC already (models.UTCDateTime)

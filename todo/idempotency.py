@@ -72,7 +72,7 @@ def checked_key(key: str | None) -> str | None:
 
 def fingerprint(method: str, path: str, fields: dict) -> str:
     """The same request, whatever its JSON spacing or key order, has the same fingerprint."""
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{method} {path} {canonical}".encode()).hexdigest()
 
 
@@ -87,10 +87,10 @@ def purge_expired(user_id: uuid.UUID | None) -> int:
 
 
 def stored_answer(user_id: uuid.UUID, key: str, request_hash: str) -> Answer | None:
-    """The first answer given for this key, or None if the key is new; KeyReused for another
-    body."""
+    """The first answer given for this key within 24 h, or None if the key is new (or
+    expired); KeyReused for another body."""
     stored = db.session.get(IdempotencyKey, (user_id, key))
-    if stored is None:
+    if stored is None or stored.created_at < utcnow() - KEEP_FOR:
         return None
     if stored.request_hash != request_hash:
         raise KeyReused()

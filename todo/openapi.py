@@ -37,8 +37,17 @@ invalid input `errors` by field. Besides those listed per operation, any request
 connection.
 
 **Lists** are keyset pages: follow the `Link: <…>; rel="next"` header; `X-Total-Count` counts
-the tasks matching the filters. **Writes** take `If-Match` with a task's ETag (412 when the
-task changed since), and a task creation takes an `Idempotency-Key` to be retried safely."""
+the tasks matching the filters; the list's weak ETag in `If-None-Match` gets 304 while nothing
+changed. **Writes** take `If-Match` with a task's ETag (412 when the task changed since), and a
+task creation takes an `Idempotency-Key`, or a client-chosen `id`, to be retried safely.
+
+**Sync.** GET /api/{user_id}/changes gives every live task, then with `since` what changed
+(tasks, and deletions under `deleted`), in commit order; keep its `next`. A delete moves a task
+to the trash (restorable, `?deleted=true` lists it); POST /api/{user_id}/batch applies up to
+100 writes at once, all or nothing. Problem types beside about:blank:
+`/problems/cursor-expired` (410: sync again without `since`), `/problems/id-conflict` (409:
+the chosen id is taken) and `/problems/batch-failed` (the failed operation's status, with its
+`index`)."""
 
 # One example per error status, as the API words it.
 EXAMPLE_DETAILS = {
@@ -89,12 +98,22 @@ def operation_id(view_name: str) -> str:
     return first + "".join(word.capitalize() for word in rest)
 
 
+# Where a view lists the request headers it reads (Blueprint.headers): flask-smorest's own
+# `doc(parameters=…)` would replace the query parameters its `arguments` document.
+HEADER_PARAMETERS = "x-header-parameters"
+
+
 class AnswerHeaders(BasePlugin):
-    """Every answer carries X-Request-ID; those of the account routes Cache-Control too; and
-    any operation may be answered 405 (its path with another method)."""
+    """Every answer carries X-Request-ID; those of the account routes Cache-Control too; any
+    operation may be answered 405 (its path with another method); and the request headers a
+    view reads join its parameters."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         for operation in (operations or {}).values():
+            headers = operation.pop(HEADER_PARAMETERS, [])
+            operation.setdefault("parameters", []).extend(headers)
+            if not operation["parameters"]:
+                del operation["parameters"]
             operation.setdefault("responses", {}).setdefault(405, "METHOD_NOT_ALLOWED")
             for response in operation["responses"].values():
                 if not isinstance(response, dict) or "$ref" in response:

@@ -60,6 +60,17 @@ def require_token():
     g.user_id = str(g.caller.user_id)  # for the request's log line
 
 
+def require_url_user():
+    """Before every route under /api/<user_id>/: the caller (a valid token: `require_token`)
+    is the URL's user (403). Whether the token is still current is checked by the route's own
+    statement."""
+    if request.method == "OPTIONS":
+        return
+    if g.caller.user_id != request.view_args["user_id"]:
+        load_account(g.caller)  # a token that is not current is 401 before it is 403
+        abort(403, message="The token does not belong to this user.")
+
+
 def require_password(password: str) -> User:
     """The account, once its password is given again before a change that cannot be undone
     (401 if wrong); wrong passwords are throttled per account, so a stolen token cannot be

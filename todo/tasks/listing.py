@@ -14,6 +14,7 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     case,
+    cast,
     func,
     or_,
     select,
@@ -23,19 +24,23 @@ from sqlalchemy import (
 from .. import cursors
 from ..accounts.models import users
 from ..accounts.tokens import OWNER, TOKEN_IS_CURRENT, Caller
+from ..columns import UTCDateTime
 from ..fields import storable
 from .models import TASK_ROW, tasks
 
 SORTS = ["created_at", "-created_at", "updated_at", "-updated_at", "title", "-title"]
-TIMESTAMP_SORTS = {"created_at", "updated_at"}
+TRASH_SORTS = ["deleted_at", "-deleted_at"]  # only where every task has been deleted
+TIMESTAMP_SORTS = {"created_at", "updated_at", "deleted_at"}
 # The bind parameters of the list's statements (beside the caller's).
-COMPLETED, PATTERN, LIMIT, AFTER_VALUE, AFTER_ID = (
+COMPLETED, PATTERN, LIMIT, AFTER_VALUE, AFTER_ID, KEPT_SINCE = (
     "completed",
     "pattern",
     "limit",
     "after_value",
     "after_id",
+    "kept_since",
 )
+OWNER_ID = bindparam(OWNER, type_=Uuid)
 
 
 def cursor_after(sort: str, task) -> str:
@@ -50,7 +55,7 @@ def cursor_after(sort: str, task) -> str:
 def position(token: str) -> tuple[str, object, uuid.UUID]:
     """(sort, value, id) of a cursor `cursor_after` made; ValueError for any other."""
     sort, value, task_id = cursors.decode(token)
-    if sort not in SORTS or not isinstance(value, str) or not storable(value):
+    if sort not in SORTS + TRASH_SORTS or not isinstance(value, str) or not storable(value):
         raise ValueError(sort)
     if sort.lstrip("-") in TIMESTAMP_SORTS:
         value = datetime.fromisoformat(value)
@@ -63,9 +68,32 @@ def escape_like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def filtered(statement: Select, by_completed: bool, by_text: bool) -> Select:
-    """The user's tasks that match the filters in use; values come as bound parameters."""
-    statement = statement.where(tasks.c.user_id == bindparam(OWNER, type_=Uuid))
+def version_column(in_trash: bool):
+    """What state of a list a page shows: the user's change number; for the trash, also how
+    many of its tasks have expired (they leave it as time passes, with no change)."""
+    number = select(users.c.change_number).where(users.c.id == OWNER_ID).scalar_subquery()
+    version = cast(number, String)
+    if in_trash:
+        expired = (
+            select(func.count())
+            .select_from(tasks)
+            .where(tasks.c.user_id == OWNER_ID, tasks.c.deleted_at < kept_since)
+            .scalar_subquery()
+        )
+        version = version + "." + cast(expired, String)
+    return version.label("list_version")
+
+
+def filtered(
+    statement: Select, by_completed: bool, by_text: bool, in_trash: bool = False
+) -> Select:
+    """The user's tasks that match the filters in use, live or in the trash (not expired);
+    values come as bound parameters."""
+    statement = statement.where(tasks.c.user_id == OWNER_ID)
+    if in_trash:
+        statement = statement.where(tasks.c.deleted_at >= kept_since)
+    else:
+        statement = statement.where(tasks.c.deleted_at.is_(None))
     if by_completed:
         statement = statement.where(tasks.c.completed == bindparam(COMPLETED, type_=Boolean))
     if by_text:
@@ -79,14 +107,20 @@ def filtered(statement: Select, by_completed: bool, by_text: bool) -> Select:
     return statement
 
 
+kept_since = bindparam(KEPT_SINCE, type_=UTCDateTime)  # the oldest deletion still in the trash
+
+
 # Each shape of list query is built once and reused: only the parameters change per request.
 @cache
-def page_shape(sort: str, after_cursor: bool, by_completed: bool, by_text: bool) -> Select:
-    """One page (plus one row, to tell whether another page follows) in the asked order, while
-    the token is current (else no rows)."""
+def page_shape(
+    sort: str, after_cursor: bool, by_completed: bool, by_text: bool, in_trash: bool
+) -> Select:
+    """One page (plus one row, to tell whether another page follows) in the asked order, and
+    the list's version with each row, while the token is current (else no rows)."""
     key = (tasks.c[sort.lstrip("-")], tasks.c.id)
     descending = sort.startswith("-")
-    statement = filtered(select(*TASK_ROW).where(TOKEN_IS_CURRENT), by_completed, by_text)
+    page = select(*TASK_ROW, version_column(in_trash)).where(TOKEN_IS_CURRENT)
+    statement = filtered(page, by_completed, by_text, in_trash)
     if after_cursor:
         bound = tuple_(*key)
         after = tuple_(bindparam(AFTER_VALUE, type_=key[0].type), bindparam(AFTER_ID, type_=Uuid))
@@ -96,12 +130,20 @@ def page_shape(sort: str, after_cursor: bool, by_completed: bool, by_text: bool)
 
 
 @cache
-def count_shape(by_completed: bool, by_text: bool) -> Select:
-    """How many tasks match the filters. Without a search, the user's counters answer (kept
-    by triggers, migration 0005): one row read, whatever the number of tasks. A search is
-    counted, in the time its page takes to find anyway."""
-    if by_text:
-        return filtered(select(func.count()).select_from(tasks), by_completed, by_text)
+def version_shape(in_trash: bool) -> Select:
+    """The list's version alone, while the token is current: what If-None-Match is checked
+    against, before any page is read."""
+    return select(version_column(in_trash)).where(TOKEN_IS_CURRENT)
+
+
+@cache
+def count_shape(by_completed: bool, by_text: bool, in_trash: bool) -> Select:
+    """How many tasks match the filters. Without a search, the user's counters of live tasks
+    answer (kept by triggers, migrations 0005 and 0007): one row read, whatever the number of
+    tasks. A search, and the trash, are counted, in the time their page takes to find anyway."""
+    if by_text or in_trash:
+        counted = select(func.count()).select_from(tasks)
+        return filtered(counted, by_completed, by_text, in_trash)
     count = users.c.task_count
     if by_completed:
         done = bindparam(COMPLETED, type_=Boolean)
@@ -112,7 +154,9 @@ def count_shape(by_completed: bool, by_text: bool) -> Select:
 def page_statement(caller: Caller, query: dict) -> tuple[Select, dict]:
     """The statement for this page of the list (one row more than the page, to tell whether
     another follows), and its parameters."""
-    statement = page_shape(query["sort"], "cursor" in query, "completed" in query, "q" in query)
+    statement = page_shape(
+        query["sort"], "cursor" in query, "completed" in query, "q" in query, "trash_since" in query
+    )
     parameters = {**caller.parameters, **filter_parameters(query), LIMIT: query["limit"] + 1}
     if "cursor" in query:
         _, parameters[AFTER_VALUE], parameters[AFTER_ID] = query["cursor"]
@@ -120,8 +164,12 @@ def page_statement(caller: Caller, query: dict) -> tuple[Select, dict]:
 
 
 def count_statement(caller: Caller, query: dict) -> tuple[Select, dict]:
-    statement = count_shape("completed" in query, "q" in query)
+    statement = count_shape("completed" in query, "q" in query, "trash_since" in query)
     return statement, {OWNER: caller.user_id, **filter_parameters(query)}
+
+
+def version_statement(caller: Caller, query: dict) -> tuple[Select, dict]:
+    return version_shape("trash_since" in query), {**caller.parameters, **filter_parameters(query)}
 
 
 def filter_parameters(query: dict) -> dict:
@@ -130,4 +178,6 @@ def filter_parameters(query: dict) -> dict:
         parameters[COMPLETED] = query["completed"]
     if "q" in query:
         parameters[PATTERN] = escape_like(query["q"])
+    if "trash_since" in query:
+        parameters[KEPT_SINCE] = query["trash_since"]
     return parameters

@@ -3,7 +3,16 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    text,
+    type_coerce,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..columns import UTCDateTime, UUIDText
@@ -30,6 +39,9 @@ class Task(db.Model):
         Index(
             "ix_tasks_user_id_completed_created_at_id", "user_id", "completed", "created_at", "id"
         ),
+        # The change feed reads a user's tasks above a number; the trash, by deletion time.
+        Index("ix_tasks_user_id_change_number_id", "user_id", "change_number", "id"),
+        Index("ix_tasks_user_id_deleted_at_id", "user_id", "deleted_at", "id"),
     )
 
     # Keyed on user_id first so the table can be distributed by user (Citus).
@@ -44,9 +56,33 @@ class Task(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Bumped by every change; the ETag, and what If-Match is checked against inside the UPDATE.
     version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    # The user's change number of the task's last change (todo/accounts/changes.py).
+    change_number: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    # When the task went to the trash; null while it is live.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-tasks = Task.__table__
+class PurgedTask(db.Model):
+    """What is kept of a task purged for good: enough for the change feed to tell clients it
+    is gone, and for its id never to be taken again. Kept while the account lives (a few
+    dozen bytes a task): a client's offline create, replayed however late, cannot bring a
+    purged task back."""
+
+    __tablename__ = "purged_tasks"
+    __table_args__ = (
+        Index("ix_purged_tasks_user_id_change_number_id", "user_id", "change_number", "id"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    change_number: Mapped[int] = mapped_column(BigInteger)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    purged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+tasks, purged_tasks = Task.__table__, PurgedTask.__table__
 # A task as the statements of store.py and listing.py give it back.
 TASK_ROW = (
     type_coerce(tasks.c.id, UUIDText()).label("id"),

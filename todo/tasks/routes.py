@@ -1,15 +1,14 @@
 """Tasks blueprint: a user's own tasks. The views read the request and answer; the statements
 (store.py) take the caller and raise, and the factory maps their errors."""
 
+import hashlib
 from urllib.parse import urlencode
 
 from flask import current_app, g, request, url_for
-from flask_smorest import abort
 from marshmallow import RAISE
 from sqlalchemy import Row
 
 from .. import idempotency
-from ..accounts.store import load_account
 from ..blueprint import Blueprint
 from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, if_match_versions, not_modified
 from ..idempotency import Answer
@@ -17,16 +16,28 @@ from . import store
 from .listing import cursor_after
 from .schemas import (
     CompletionSchema,
+    DeleteQuerySchema,
     ListQuerySchema,
+    NewTaskSchema,
     TaskChangesSchema,
     TaskInputSchema,
     TaskSchema,
 )
+from .store import kept_since
 
 blp = Blueprint(
     "tasks", __name__, url_prefix="/api/<user_id:user_id>/tasks", description="A user's own tasks"
 )
 
+CONDITIONAL_LIST_HEADERS = {
+    "ETag": {
+        "description": "The list's state (weak): send it in If-None-Match to get 304 while "
+        "nothing changed",
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {"description": "private, no-cache", "schema": {"type": "string"}},
+    "Vary": {"description": "Authorization", "schema": {"type": "string"}},
+}
 LIST_HEADERS = {
     "X-Total-Count": {"description": "Tasks matching the filters", "schema": {"type": "integer"}},
     "Link": {
@@ -45,28 +56,43 @@ CREATED_HEADERS = {
 }
 
 
-@blp.before_request
-def require_url_user():
-    """Every task route: the caller (a valid token: todo/accounts/routes.py) is the URL's user
-    (403). Whether the token is still current is checked by the route's own statement."""
-    if request.method == "OPTIONS":
-        return
-    if g.caller.user_id != request.view_args["user_id"]:
-        load_account(g.caller)  # a token that is not current is 401 before it is 403
-        abort(403, message="The token does not belong to this user.")
-
-
 @blp.route("", methods=["GET"])
+@blp.headers(IF_NONE_MATCH)
 @blp.arguments(ListQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
-@blp.response(200, TaskSchema(many=True), headers=LIST_HEADERS)
+@blp.response(200, TaskSchema(many=True), headers={**LIST_HEADERS, **CONDITIONAL_LIST_HEADERS})
+@blp.alt_response(304, description="Not Modified: the list still has the ETag sent")
 @blp.problems(401, 403, 503)
 def list_tasks(query, user_id):
-    """List the user's tasks: filtered, sorted, a page at a time (keyset cursors)."""
+    """List the user's tasks, or their trash: filtered, sorted, a page at a time (keyset
+    cursors). The answer's ETag changes with any change to the user's tasks; sent back in
+    If-None-Match, it gets 304 for one indexed read."""
+    if query.pop("deleted"):
+        query["trash_since"] = kept_since(current_app.config["TRASH_RETENTION_DAYS"])
+    if "If-None-Match" in request.headers:
+        version = store.list_version(g.caller, query)
+        if version is not None and request.if_none_match.contains_weak(list_tag(version)):
+            return current_app.response_class(status=304, headers=list_headers(version))
     page = store.list_page(g.caller, query)
-    headers = {"X-Total-Count": str(page.total)}
+    headers = {"X-Total-Count": str(page.total), **list_headers(page.version)}
     if page.more:
         headers["Link"] = next_link(query, page.tasks[-1])
     return page.tasks, headers
+
+
+def list_tag(version: str) -> str:
+    """The list's entity tag: its version (the user's change number) and the query's own
+    digest, so every query has tags of its own."""
+    query = urlencode(sorted(request.args.items(multi=True)))
+    return f"{version}-{hashlib.blake2b(query.encode(), digest_size=8).hexdigest()}"
+
+
+def list_headers(version: str) -> dict:
+    """A list may be kept by the browser, for its user only, and must be revalidated."""
+    return {
+        "ETag": f'W/"{list_tag(version)}"',
+        "Cache-Control": "private, no-cache",
+        "Vary": "Authorization",
+    }
 
 
 def next_link(query: dict, last: Row) -> str:
@@ -80,18 +106,19 @@ def next_link(query: dict, last: Row) -> str:
 
 
 @blp.route("", methods=["POST"])
-@blp.doc(parameters=[idempotency.HEADER])
-@blp.arguments(TaskInputSchema())
+@blp.headers(idempotency.HEADER)
+@blp.arguments(NewTaskSchema())
 @blp.response(201, TaskSchema, headers=CREATED_HEADERS)
 @blp.problems(400, 401, 403, 409, 413, 415, 503)
 def create_task(fields, user_id):
-    """Create a task; its `created_at` and `updated_at` are the same instant."""
+    """Create a task; its `created_at` and `updated_at` are the same instant. With a chosen
+    `id` or an Idempotency-Key, a retry of the same request gets the first answer."""
     key = idempotency.checked_key(request.headers.get("Idempotency-Key"))
-    if key is None:
+    if key is None and "id" not in fields:
         task = store.add_task(g.caller, fields)
         return task, created_headers(task)
     request_hash = idempotency.fingerprint(request.method, request.path, fields)
-    answer = store.add_task_once(g.caller, key, request_hash, fields, created_answer)
+    answer = store.add_task_once(g.caller, fields, key, request_hash, created_answer)
     response = current_app.json.response(answer.body)
     response.status_code = answer.status
     response.headers.update(answer.headers)
@@ -114,7 +141,7 @@ def created_headers(task: Row) -> dict:
 
 
 @blp.route("/<uuid:task_id>", methods=["GET"])
-@blp.doc(parameters=[IF_NONE_MATCH])
+@blp.headers(IF_NONE_MATCH)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
 @blp.alt_response(304, description="Not Modified: the task still has the ETag sent")
 @blp.problems(401, 403, 404, 503)
@@ -127,7 +154,7 @@ def read_task(user_id, task_id):
 
 
 @blp.route("/<uuid:task_id>", methods=["PUT"])
-@blp.doc(parameters=[IF_MATCH])
+@blp.headers(IF_MATCH)
 @blp.arguments(TaskInputSchema())
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
@@ -137,7 +164,7 @@ def replace_task(fields, user_id, task_id):
 
 
 @blp.route("/<uuid:task_id>", methods=["PATCH"])
-@blp.doc(parameters=[IF_MATCH])
+@blp.headers(IF_MATCH)
 @blp.arguments(TaskChangesSchema())
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
@@ -147,7 +174,7 @@ def update_task(fields, user_id, task_id):
 
 
 @blp.route("/<uuid:task_id>/complete", methods=["PATCH"])
-@blp.doc(parameters=[IF_MATCH])
+@blp.headers(IF_MATCH)
 @blp.arguments(CompletionSchema(), required=False)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
@@ -158,9 +185,26 @@ def toggle_task(fields, user_id, task_id):
 
 
 @blp.route("/<uuid:task_id>", methods=["DELETE"])
-@blp.doc(parameters=[IF_MATCH])
+@blp.headers(IF_MATCH)
+@blp.arguments(DeleteQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
 @blp.response(204)
 @blp.problems(401, 403, 404, 412, 503)
-def delete_task(user_id, task_id):
-    """Delete a task."""
-    store.remove_task(g.caller, task_id, if_match_versions(request))
+def delete_task(query, user_id, task_id):
+    """Move a task to the trash (restorable for TRASH_RETENTION_DAYS), or with `purge=true`
+    delete it for good."""
+    versions = if_match_versions(request)
+    if query["purge"] or not current_app.config["TRASH_RETENTION_DAYS"]:
+        store.purge_task(g.caller, task_id, versions)
+    else:
+        store.trash_task(g.caller, task_id, versions)
+
+
+@blp.route("/<uuid:task_id>/restore", methods=["POST"])
+@blp.headers(IF_MATCH)
+@blp.response(200, TaskSchema, headers=ETAG_HEADER)
+@blp.problems(401, 403, 404, 410, 412, 503)
+def restore_task(user_id, task_id):
+    """Bring a task back from the trash (a live task is answered as it is); 410 once it was
+    purged or expired there."""
+    since = kept_since(current_app.config["TRASH_RETENTION_DAYS"])
+    return with_etag(store.restore_task(g.caller, task_id, if_match_versions(request), since))

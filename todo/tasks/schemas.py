@@ -2,9 +2,9 @@
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from ..fields import QueryInteger, StrictBoolean, Text, TrimmedText, UTCTimestamp
+from ..fields import QueryBoolean, QueryInteger, StrictBoolean, Text, TrimmedText, UTCTimestamp
 from ..serializer import EncodedSchema
-from .listing import SORTS, position
+from .listing import SORTS, TRASH_SORTS, position
 from .models import DESCRIPTION_MAX, TITLE_MAX
 
 TITLE_LENGTH = validate.Length(min=1, max=TITLE_MAX)
@@ -22,6 +22,17 @@ class TaskSchema(EncodedSchema):
     completed = fields.Boolean(dump_only=True, required=True)
     created_at = UTCTimestamp(dump_only=True, required=True)
     updated_at = UTCTimestamp(dump_only=True, required=True)
+    version = fields.Integer(
+        dump_only=True,
+        required=True,
+        metadata={"description": "Moves with every change; the number the ETag quotes"},
+    )
+    deleted_at = UTCTimestamp(
+        dump_only=True,
+        required=True,
+        allow_none=True,
+        metadata={"description": "When the task went to the trash; null while it is live"},
+    )
 
 
 class TaskChangesSchema(Schema):
@@ -45,6 +56,18 @@ class TaskInputSchema(TaskChangesSchema):
         return data
 
 
+class NewTaskSchema(TaskInputSchema):
+    """A new task, with the id a client may choose for it (to create it offline and replay
+    the request safely)."""
+
+    id = fields.UUID(
+        metadata={
+            "description": "Chosen by the client: the same id and body again within 24 h get "
+            "the first answer; otherwise a taken id is 409"
+        }
+    )
+
+
 class CompletionSchema(Schema):
     """Without `completed` the task's completion flips; with it, it is set (safe to retry)."""
 
@@ -64,22 +87,30 @@ class TaskCursor(fields.String):
             raise self.make_error("invalid") from error
 
 
-class ListQuerySchema(Schema):
-    completed = fields.Boolean(
-        truthy={"true"}, falsy={"false"}, metadata={"description": "Only done, or only open, tasks"}
+class DeleteQuerySchema(Schema):
+    purge = QueryBoolean(
+        load_default=False, metadata={"description": "true: delete for good, not to the trash"}
     )
+
+
+class ListQuerySchema(Schema):
+    deleted = QueryBoolean(
+        load_default=False,
+        metadata={"description": "true: the trash instead (newest deletion first by default)"},
+    )
+    completed = QueryBoolean(metadata={"description": "Only done, or only open, tasks"})
     q = Text(
         validate=validate.Length(min=1, max=200),
         metadata={"description": "Case-insensitive substring of the title or description"},
     )
     sort = fields.String(
-        load_default="created_at",
-        validate=validate.OneOf(SORTS),
+        validate=validate.OneOf(SORTS + TRASH_SORTS),
         metadata={
-            "description": "Order of the list (a leading - for descending); ties are broken by id",
+            "description": "Order of the list (a leading - for descending); ties are broken by "
+            "id. Default: created_at; in the trash, -deleted_at (deleted_at sorts only there)",
             "x-enum-varnames": [
                 sort.lstrip("-").upper() + ("_DESC" if sort.startswith("-") else "")
-                for sort in SORTS
+                for sort in SORTS + TRASH_SORTS
             ],
         },
     )
@@ -93,6 +124,18 @@ class ListQuerySchema(Schema):
     )
 
     @validates_schema
-    def cursor_matches_sort(self, data, **kwargs):
-        if "cursor" in data and data["cursor"][0] != data["sort"]:
+    def sort_fits_the_list(self, data, **kwargs):
+        sort = data.get("sort") or default_sort(data)
+        if sort in TRASH_SORTS and not data["deleted"]:
+            raise ValidationError("Sort by deleted_at only in the trash (deleted=true).", "sort")
+        if "cursor" in data and data["cursor"][0] != sort:
             raise ValidationError("This cursor belongs to another sort order.", "cursor")
+
+    @post_load
+    def sort_by_default(self, data, **kwargs):
+        data.setdefault("sort", default_sort(data))
+        return data
+
+
+def default_sort(query: dict) -> str:
+    return "-deleted_at" if query["deleted"] else "created_at"

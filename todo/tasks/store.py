@@ -1,12 +1,13 @@
-"""The statements that read and change one user's tasks. Each is a single round trip that
-carries every check: the owner, the caller's token still being current, and If-Match.
+"""The statements that read and change one user's tasks. Each write is a single round trip
+where it can be, and carries every check: the owner, the caller's token still being current,
+If-Match, and the change number it is stamped with (todo/accounts/changes.py).
 
-They take the caller (todo/accounts/tokens.py) and the If-Match versions explicitly, raise domain
-errors (TaskNotFound, TaskChanged, TokenNotCurrent) that the factory turns into problems, and
-know nothing of HTTP. They are Core statements over the tasks table, built once where their
-shape allows, and give back rows (named tuples with the task's columns), not ORM objects: no
-task is ever changed through the session, so the identity map and change tracking would be
-work for nothing.
+They take the caller (todo/accounts/tokens.py), the If-Match versions and, inside a batch, the
+change they are part of, explicitly; raise domain errors (TaskNotFound, TaskChanged, TaskGone,
+IdConflict, TokenNotCurrent) that the factory turns into problems; and know nothing of HTTP.
+They are Core statements over the tasks table, built once per shape, and give back rows
+(named tuples with the task's columns), not ORM objects: no task is ever changed through the
+session, so the identity map and change tracking would be work for nothing.
 
 flask-smorest's `@blp.etag` is not used: it compares ETags in Python after reading the row,
 where two writers holding the same ETag could both pass; here If-Match is a condition of the
@@ -16,6 +17,7 @@ UPDATE itself (`guarded`).
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 from typing import NoReturn
 
@@ -28,36 +30,32 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     false,
     insert,
+    literal_column,
     not_,
     or_,
     select,
+    true,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import idempotency
+from ..accounts.changes import GIVEN, INLINE, NUMBER, Change, Numbering, change, takes_inline
 from ..accounts.models import users
 from ..accounts.store import load_account
-from ..accounts.tokens import (
-    CALLER_ROW_IS_CURRENT,
-    OWNER,
-    TOKEN_IS_CURRENT,
-    USER_GONE,
-    Caller,
-    TokenNotCurrent,
-)
+from ..accounts.tokens import OWNER, TOKEN_IS_CURRENT, USER_GONE, Caller, TokenNotCurrent
 from ..columns import UTCDateTime, utcnow
-from ..database import transaction
 from ..extensions import db
 from ..idempotency import Answer
-from .listing import count_statement, page_statement
-from .models import TASK_ROW, tasks
+from .listing import count_statement, page_statement, version_statement
+from .models import TASK_ROW, purged_tasks, tasks
 
 # The bind parameters of the task statements (beside the caller's); a new value of a column
 # is `new_<column>`.
-TASK_ID, VERSIONS, NOW = "task_id", "versions", "now"
+TASK_ID, VERSIONS, NOW, KEPT_SINCE = "task_id", "versions", "now", "kept_since"
 TITLE, DESCRIPTION, COMPLETED = "title", "description", "completed"
 
 
@@ -75,43 +73,107 @@ class TaskChanged(Exception):
         super().__init__("The task has changed since the ETag in If-Match.")
 
 
-def owned(statement):
-    """Narrow a statement to one task of the caller while the token is current, so another
-    user's task is simply not found."""
+class TaskGone(Exception):
+    def __init__(self):
+        super().__init__("The task was purged from the trash; it cannot be restored.")
+
+
+class IdConflict(Exception):
+    def __init__(self):
+        super().__init__(
+            "A task with this id exists, existed, or was created with another body; "
+            "choose a new id."
+        )
+
+
+def kept_since(days: int) -> datetime:
+    """The oldest deletion time still in a trash that keeps tasks `days` days."""
+    return utcnow() - timedelta(days=days)
+
+
+LIVE = tasks.c.deleted_at.is_(None)
+# In the trash and not yet expired (KEPT_SINCE: `kept_since`): restorable, and listed.
+IN_TRASH = tasks.c.deleted_at >= bindparam(KEPT_SINCE, type_=UTCDateTime)
+
+
+def mine(statement):
+    """Narrow a statement to one task of the caller, so another user's task is not found."""
     return statement.where(
         tasks.c.user_id == bindparam(OWNER, type_=Uuid),
         tasks.c.id == bindparam(TASK_ID, type_=Uuid),
-        TOKEN_IS_CURRENT,
     )
+
+
+def owned(statement):
+    """One live task of the caller while the token is current."""
+    return mine(statement).where(LIVE, TOKEN_IS_CURRENT)
 
 
 def ownership(caller: Caller, task_id: uuid.UUID) -> dict:
     return {**caller.parameters, TASK_ID: task_id}
 
 
-# Built once; the reads every single-task route may run, and the insert.
+# Built once; the reads every single-task route may run.
 SELECT_TASK = owned(select(*TASK_ROW))
 SELECT_TASK_ID = owned(select(tasks.c.id))
-now = bindparam(NOW, type_=UTCDateTime)  # created_at and updated_at: the same instant
-INSERT_TASK = (
-    insert(tasks)
-    .from_select(
-        ["id", "user_id", "title", "description", "completed", "created_at", "updated_at"],
-        # FROM the caller's users row: on Citus the insert then goes to that user's shard.
-        select(
-            bindparam(TASK_ID, type_=Uuid),
-            users.c.id,
-            bindparam(TITLE, type_=String),
-            bindparam(DESCRIPTION, type_=Text),
-            bindparam(COMPLETED, type_=Boolean),
-            now,
-            now,
-        )
-        .select_from(users)
-        .where(CALLER_ROW_IS_CURRENT),
-    )
-    .returning(*TASK_ROW)
+SELECT_TASK_VERSION = owned(select(tasks.c.version))
+# Any task of the caller, live or trashed, and its tombstone: to tell 404 from 410.
+SELECT_ANY_TASK = mine(select(*TASK_ROW)).where(TOKEN_IS_CURRENT)
+SELECT_MINE_ID = mine(select(tasks.c.id))
+TOMBSTONE = exists().where(
+    purged_tasks.c.user_id == bindparam(OWNER, type_=Uuid),
+    purged_tasks.c.id == bindparam(TASK_ID, type_=Uuid),
 )
+now = bindparam(NOW, type_=UTCDateTime)  # created_at and updated_at: the same instant
+
+
+def numbered_write(
+    shape_for: Callable[[Numbering], object],
+    caller: Caller,
+    parameters: dict,
+    within: Change | None,
+) -> Row | None:
+    """Run a one-statement write stamped with a change number: `within`'s, inside a batch;
+    else taken inline (PostgreSQL) or in a change of its own (SQLite). The row it returns."""
+    if within is not None:
+        return db.session.execute(shape_for(GIVEN), {**parameters, NUMBER: within.number}).first()
+    if takes_inline():
+        return db.session.execute(shape_for(INLINE), parameters).first()
+    with change(caller) as taken:
+        return db.session.execute(shape_for(GIVEN), {**parameters, NUMBER: taken.number}).first()
+
+
+@cache
+def insert_shape(dialect: str, inline: bool, chosen: bool):
+    """INSERT … SELECT of one task FROM the caller's users row (on Citus the insert then goes
+    to that user's shard), stamped with the change number. A client-chosen id inserts nothing
+    if it is taken, or was ever purged (a deleted id is never resurrected)."""
+    numbering = INLINE if inline else GIVEN
+    source = numbering.cte if inline else users
+    row = select(
+        bindparam(TASK_ID, type_=Uuid),
+        source.c.id,
+        bindparam(TITLE, type_=String),
+        bindparam(DESCRIPTION, type_=Text),
+        bindparam(COMPLETED, type_=Boolean),
+        now,
+        now,
+        source.c.change_number if inline else numbering.number,
+        literal_column("1"),
+    ).select_from(source)
+    row = row.where(source.c.id == bindparam(OWNER, type_=Uuid))
+    columns = ["id", "user_id", "title", "description", "completed", "created_at", "updated_at"]
+    if not chosen:
+        statement = insert(tasks)
+    else:
+        row = row.where(~TOMBSTONE)
+        statement = (postgresql if dialect == "postgresql" else sqlite).insert(tasks)
+    statement = statement.from_select(
+        [*columns, "change_number", "version"], row, include_defaults=False
+    )
+    if chosen:
+        statement = statement.on_conflict_do_nothing()
+    return numbering.attach(statement).returning(*TASK_ROW)
 
 
 def not_found(caller: Caller) -> NoReturn:
@@ -126,109 +188,286 @@ def read_task(caller: Caller, task_id: uuid.UUID) -> Row:
     return task if task is not None else not_found(caller)
 
 
-def guarded_or_fail(statement, caller: Caller, task_id, versions, values=None) -> Row:
-    """Run a write narrowed by If-Match (a shape from `guarded`, for these `versions`); on no
-    row, tell a stale ETag (TaskChanged) from no task and from a token no longer current."""
-    parameters = {**ownership(caller, task_id), **(values or {})}
-    parameters.update({VERSIONS: versions, NOW: utcnow()})  # what a shape may ask for
-    result = db.session.execute(statement, parameters).first()
-    if result is None:
-        if db.session.scalar(SELECT_TASK_ID, ownership(caller, task_id)) is not None:
+# A one-statement write on PostgreSQL reads the tasks as they were when it started, before it
+# waited for the user's row (todo/accounts/changes.py): a change committed meanwhile (a restore,
+# a delete) can hide the task from it. Seeing the task there after all, it runs again; another
+# write landing in that same window every time, this many times over, would be a 412.
+RACE_RETRIES = 5
+
+
+def write_or_fail(shape_for, caller: Caller, task_id, versions, values, within) -> Row:
+    """Run a numbered write of one live task (a shape from `guarded`, for these `versions`);
+    on no row, tell a stale ETag (TaskChanged) from no task and from a token no longer
+    current, or run it again if it raced a change it could not see."""
+    parameters = {**ownership(caller, task_id), **values, VERSIONS: versions}
+    for _ in range(RACE_RETRIES):
+        result = numbered_write(shape_for, caller, {**parameters, NOW: utcnow()}, within)
+        if result is not None:
+            return result
+        version = db.session.scalar(SELECT_TASK_VERSION, ownership(caller, task_id))
+        if version is None:
+            not_found(caller)
+        if versions is not None and version not in versions:
             raise TaskChanged()
-        not_found(caller)
-    return result
+    raise TaskChanged()
 
 
-def guarded(statement, by_version: bool):
-    """`statement` for one owned task, and if If-Match names versions, one of them."""
-    statement = owned(statement)
+def guarded(statement, numbering: Numbering, by_version: bool):
+    """`statement` for one of the caller's tasks once its change number is taken, and if
+    If-Match names versions, one of them."""
+    statement = mine(statement).where(numbering.gate)
     if by_version:
         statement = statement.where(tasks.c.version.in_(bindparam(VERSIONS, expanding=True)))
-    return statement
+    return numbering.attach(statement)
 
 
-@cache
-def update_shape(dialect: str, columns: tuple[str, ...], flip: bool, by_version: bool):
-    """UPDATE … RETURNING of these columns (new values as parameters `new_<column>`), or
-    flipping `completed`. `version` and `updated_at` move only if a value really changes.
-    Built once per shape; only the parameters change per request.
+def stamped(values: dict, changed, numbering: Numbering, dialect: str) -> dict:
+    """`values` plus what moves when a task changes (if `changed`): its version, its change
+    number and, on SQLite, updated_at.
 
     On PostgreSQL, `updated_at` is stamped by a row trigger when the version moves (migration
     0006): clock_timestamp() read after the row's lock, so a later change never carries an
     earlier time, and no volatile function in the UPDATE (refused on Citus). SQLite has no
     such clock: the app's is read just before the write, so two writers racing on one task
     there can still stamp out of order."""
+    values["version"] = case((changed, tasks.c.version + 1), else_=tasks.c.version)
+    values["change_number"] = case((changed, numbering.number), else_=tasks.c.change_number)
+    if dialect != "postgresql":
+        values["updated_at"] = case((changed, now), else_=tasks.c.updated_at)
+    return values
+
+
+@cache
+def update_shape(
+    dialect: str, inline: bool, columns: tuple[str, ...], flip: bool, by_version: bool
+):
+    """UPDATE … RETURNING of a live task's columns (new values as parameters
+    `new_<column>`), or flipping `completed`. `version` and the change number move only if a
+    value really changes. Built once per shape; only the parameters change per request."""
+    numbering = INLINE if inline else GIVEN
     values = {name: bindparam(new_value(name), type_=tasks.c[name].type) for name in columns}
     if flip:
         values["completed"] = not_(tasks.c.completed)
     changed = or_(false(), *(tasks.c[name].is_distinct_from(v) for name, v in values.items()))
-    values["version"] = case((changed, tasks.c.version + 1), else_=tasks.c.version)
-    if dialect != "postgresql":
-        values["updated_at"] = case((changed, now), else_=tasks.c.updated_at)
-    return guarded(update(tasks).values(**values), by_version).returning(*TASK_ROW)
+    statement = update(tasks).values(**stamped(values, changed, numbering, dialect))
+    return guarded(statement.where(LIVE), numbering, by_version).returning(*TASK_ROW)
 
 
 @cache
-def delete_shape(by_version: bool):
-    return guarded(delete(tasks), by_version).returning(tasks.c.id)
+def trash_shape(dialect: str, inline: bool, by_version: bool):
+    """Move a live task to the trash."""
+    numbering = INLINE if inline else GIVEN
+    values = stamped({"deleted_at": now}, true(), numbering, dialect)
+    statement = update(tasks).values(**values).where(LIVE)
+    return guarded(statement, numbering, by_version).returning(tasks.c.id)
+
+
+@cache
+def restore_shape(dialect: str, inline: bool, by_version: bool):
+    """Bring a task back from the trash, unless it expired there."""
+    numbering = INLINE if inline else GIVEN
+    values = stamped({"deleted_at": None}, true(), numbering, dialect)
+    statement = update(tasks).values(**values).where(IN_TRASH)
+    return guarded(statement, numbering, by_version).returning(*TASK_ROW)
+
+
+@cache
+def purge_shape(by_version: bool):
+    """Delete a task, live or trashed, for good; what its tombstone needs."""
+    return guarded(delete(tasks), GIVEN, by_version).returning(tasks.c.id, tasks.c.deleted_at)
+
+
+EMPTY_TRASH = (
+    delete(tasks)
+    .where(tasks.c.user_id == bindparam(OWNER, type_=Uuid), tasks.c.deleted_at.is_not(None))
+    .returning(tasks.c.id, tasks.c.deleted_at)
+)
+EXPIRED_TRASH = (
+    delete(tasks)
+    .where(
+        tasks.c.user_id == bindparam(OWNER, type_=Uuid),
+        tasks.c.deleted_at < bindparam(KEPT_SINCE, type_=UTCDateTime),
+    )
+    .returning(tasks.c.id, tasks.c.deleted_at)
+)
+
+
+def shape_for(shape, *options) -> Callable[[Numbering], object]:
+    """The `numbered_write` argument for a shape built per dialect and numbering."""
+    dialect = db.engine.dialect.name
+    return lambda numbering: shape(dialect, numbering is INLINE, *options)
 
 
 def write_task(
-    caller: Caller, task_id: uuid.UUID, values: dict, versions, flip: bool = False
+    caller: Caller,
+    task_id: uuid.UUID,
+    values: dict,
+    versions,
+    flip: bool = False,
+    within: Change | None = None,
 ) -> Row:
     """One UPDATE of the fields in `values`, or flipping `completed` if `flip`; `versions`:
     what If-Match allows (None: any)."""
     columns = tuple(sorted(values))
-    shape = update_shape(db.engine.dialect.name, columns, flip, versions is not None)
+    shape = shape_for(update_shape, columns, flip, versions is not None)
     new_values = {new_value(name): values[name] for name in columns}
-    return guarded_or_fail(shape, caller, task_id, versions, new_values)
+    return write_or_fail(shape, caller, task_id, versions, new_values, within)
 
 
-def remove_task(caller: Caller, task_id: uuid.UUID, versions) -> None:
-    """One DELETE, guarded by If-Match like every write."""
-    guarded_or_fail(delete_shape(versions is not None), caller, task_id, versions)
+def trash_task(caller: Caller, task_id: uuid.UUID, versions, within: Change | None = None):
+    """Move a live task to the trash, guarded by If-Match like every write."""
+    shape = shape_for(trash_shape, versions is not None)
+    write_or_fail(shape, caller, task_id, versions, {}, within)
 
 
-def add_task(caller: Caller, fields: dict) -> Row:
-    """One INSERT … SELECT, which inserts nothing unless the token is current."""
+def restore_task(
+    caller: Caller, task_id: uuid.UUID, versions, since: datetime, within: Change | None = None
+) -> Row:
+    """Bring a task back from a trash that keeps what was deleted `since`. A live task comes
+    back as it is (If-Match still applies); TaskGone if it was purged or expired."""
+    shape = shape_for(restore_shape, versions is not None)
+    parameters = {**ownership(caller, task_id), KEPT_SINCE: since, VERSIONS: versions}
+    for _ in range(RACE_RETRIES):
+        restored = numbered_write(shape, caller, {**parameters, NOW: utcnow()}, within)
+        if restored is not None:
+            return restored
+        task = db.session.execute(SELECT_ANY_TASK, ownership(caller, task_id)).first()
+        if task is None:
+            if db.session.scalar(select(TOMBSTONE), ownership(caller, task_id)):
+                raise TaskGone()
+            not_found(caller)
+        if task.deleted_at is not None and task.deleted_at < since:
+            raise TaskGone()  # expired in the trash: gone, whether or not purged yet
+        if versions is not None and task.version not in versions:
+            raise TaskChanged()
+        if task.deleted_at is None:
+            return task  # live: as it is
+        # In the trash after all: the restore raced the delete that put it there (RACE_RETRIES).
+    raise TaskChanged()
+
+
+def entomb(taken: Change, removed: list[Row]) -> None:
+    """Record tasks just deleted for good, for the feed, with the change's number."""
+    if removed:
+        purged_at = utcnow()
+        db.session.execute(
+            insert(purged_tasks),
+            [
+                {
+                    "user_id": taken.user_id,
+                    "id": uuid.UUID(str(row.id)),
+                    "change_number": taken.number,
+                    "deleted_at": row.deleted_at or purged_at,
+                    "purged_at": purged_at,
+                }
+                for row in removed
+            ],
+        )
+
+
+def purge_task(caller: Caller, task_id: uuid.UUID, versions, within: Change | None = None):
+    """Delete a task (live or trashed) for good; its tombstone stays for the feed."""
+    parameters = {**ownership(caller, task_id), VERSIONS: versions}
+    if within is None:
+        with change(caller) as taken:
+            return purge_task(caller, task_id, versions, taken)
+    removed = db.session.execute(purge_shape(versions is not None), parameters).first()
+    if removed is None:
+        if db.session.scalar(SELECT_MINE_ID, parameters) is not None:
+            raise TaskChanged()
+        raise TaskNotFound()
+    entomb(within, [removed])
+
+
+def empty_trash(caller: Caller) -> int:
+    """Purge every task in the caller's trash; how many."""
+    with change(caller) as taken:
+        removed = db.session.execute(EMPTY_TRASH, {OWNER: caller.user_id}).all()
+        entomb(taken, removed)
+    return len(removed)
+
+
+def purge_expired_trash(taken: Change, since: datetime) -> int:
+    """Purge a user's tasks deleted before `since` (maintenance: flask todo purge)."""
+    removed = db.session.execute(EXPIRED_TRASH, {OWNER: taken.user_id, KEPT_SINCE: since}).all()
+    entomb(taken, removed)
+    return len(removed)
+
+
+def users_with_trash_before(since: datetime) -> list[uuid.UUID]:
+    """Users whose trash holds tasks deleted before `since` (maintenance, across users)."""
+    expired = select(tasks.c.user_id).where(tasks.c.deleted_at < since).distinct()
+    return list(db.session.scalars(expired))
+
+
+def insert_task(caller: Caller, fields: dict, within: Change | None) -> Row | None:
+    """One INSERT … SELECT; with a client-chosen id (`fields["id"]`), None if it is taken."""
+    chosen = "id" in fields
     parameters = {
         **caller.parameters,
         COMPLETED: False,
-        **fields,
-        TASK_ID: uuid.uuid4(),
+        **{name: value for name, value in fields.items() if name != "id"},
+        TASK_ID: fields["id"] if chosen else uuid.uuid4(),
         NOW: utcnow(),
     }
-    try:
-        task = db.session.execute(INSERT_TASK, parameters).first()
-    except IntegrityError:  # the only constraint a valid task can break: its user is gone
-        raise TokenNotCurrent(USER_GONE) from None
-    return task if task is not None else not_found(caller)  # not_found() raises 401 here
+    return numbered_write(shape_for(insert_shape, chosen), caller, parameters, within)
+
+
+def id_key(task_id: uuid.UUID) -> str:
+    """The idempotency key under which the answer to a create with a chosen id is kept."""
+    return f"task-id:{task_id}"
+
+
+def add_task(caller: Caller, fields: dict, within: Change | None = None) -> Row:
+    """A new task; IdConflict if its client-chosen id is taken (inside a batch, where no
+    answer is replayed)."""
+    task = insert_task(caller, fields, within)
+    if task is None:
+        if "id" in fields:
+            load_account(caller)
+            raise IdConflict()
+        not_found(caller)  # not_found() raises 401 here
+    return task
 
 
 def add_task_once(
-    caller: Caller, key: str, request_hash: str, fields: dict, answer_for: Callable[[Row], Answer]
+    caller: Caller,
+    fields: dict,
+    key: str | None,
+    request_hash: str,
+    answer_for: Callable[[Row], Answer],
 ) -> Answer:
-    """Create a task under an Idempotency-Key: the first answer (`answer_for` the new task) is
-    stored with the task, in one transaction; a retry gets the stored answer back.
+    """Create a task under an Idempotency-Key or a client-chosen id (or both): the first
+    answer (`answer_for` the new task) is stored with the task, in one transaction, and a
+    retry with the same body within 24 h gets it back. A chosen id that is taken otherwise
+    (another body, older, trashed or purged) is IdConflict.
 
-    Concurrent first tries race to INSERT the (user_id, key) primary key: the loser's INSERT
-    waits for the winner's commit, conflicts, rolls back its whole transaction (its task
-    included) and replays the winner's answer."""
-    load_account(caller)  # a stored answer is replayed only to a token that is still current
-    try:
-        with transaction():
-            idempotency.purge_expired(caller.user_id)
-            if replay := idempotency.stored_answer(caller.user_id, key, request_hash):
-                return replay
-            answer = answer_for(add_task(caller, fields))
-            idempotency.remember(caller.user_id, key, request_hash, answer)
-    except IntegrityError:
-        # A concurrent request with the same key committed first: answer as it did. With no
-        # answer stored, what conflicted was the user, deleted meanwhile.
-        if replay := idempotency.stored_answer(caller.user_id, key, request_hash):
+    Concurrent first tries are serialized by the user's row (each takes a change number
+    first): the later one finds the stored answer, or the id taken."""
+    keys = [k for k in (key, "id" in fields and id_key(fields["id"])) if k]
+    with change(caller) as taken:
+        idempotency.purge_expired(caller.user_id)
+        if key and (replay := idempotency.stored_answer(caller.user_id, key, request_hash)):
             return replay
-        raise TokenNotCurrent(USER_GONE) from None
+        task = insert_task(caller, fields, taken)
+        if task is None:
+            return replay_of_id(caller, fields["id"], request_hash)
+        answer = answer_for(task)
+        for each in keys:
+            idempotency.remember(caller.user_id, each, request_hash, answer)
     return answer
+
+
+def replay_of_id(caller: Caller, task_id: uuid.UUID, request_hash: str) -> Answer:
+    """The first answer to a create with this chosen id and body, while the task is live;
+    else IdConflict."""
+    try:
+        replay = idempotency.stored_answer(caller.user_id, id_key(task_id), request_hash)
+    except idempotency.KeyReused:
+        raise IdConflict() from None
+    if replay is None or db.session.scalar(SELECT_TASK_ID, ownership(caller, task_id)) is None:
+        raise IdConflict()
+    return replay
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,16 +475,31 @@ class Page:
     tasks: list[Row]
     total: int
     more: bool  # another page follows the last of these tasks
+    version: str  # what the page reflects: the list's ETag, with the query
 
 
 def list_page(caller: Caller, query: dict) -> Page:
-    """A page of the caller's tasks that match the query, and how many match in all."""
-    rows = db.session.execute(*page_statement(caller, query)).all()
+    """A page of the caller's tasks that match the query, how many match in all, and what
+    state of the list it shows (`list_version`, read by the page's own statement)."""
+    statement, parameters = page_statement(caller, query)
+    rows = db.session.execute(statement, parameters).all()
     if not rows:
-        load_account(caller)  # nothing found: TokenNotCurrent if the token is why
+        # Nothing found: TokenNotCurrent if the token is why. Else the version, read before
+        # the page again: the ETag never claims a later state than the page shows.
+        load_account(caller)
+        version = list_version(caller, query)
+        rows = db.session.execute(statement, parameters).all()
+    if rows:
+        version = rows[0].list_version
     if len(rows) <= query["limit"] and "cursor" not in query:
-        return Page(rows, len(rows), more=False)  # the whole list: nothing to count
+        return Page(rows, len(rows), False, version)  # the whole list: nothing to count
     total = db.session.scalar(*count_statement(caller, query))
     if total is None:  # the counters' row: the account was deleted meanwhile
         raise TokenNotCurrent(USER_GONE)
-    return Page(rows[: query["limit"]], total, more=len(rows) > query["limit"])
+    return Page(rows[: query["limit"]], total, len(rows) > query["limit"], version)
+
+
+def list_version(caller: Caller, query: dict) -> str | None:
+    """What state of the list a page would show now (one indexed read); None if the token
+    is not current."""
+    return db.session.scalar(*version_statement(caller, query))

@@ -1,0 +1,1 @@
+"""The change feed, the trash as a whole and atomic batches: what keeps clients in sync."""

@@ -1,0 +1,133 @@
+"""Sync blueprint, under /api/<user_id>/: the change feed, emptying the trash, and batches of
+writes. The views read the request and answer; the feed's reads (store.py) and the batch
+(batch.py) take the caller and raise, and the factory maps their errors."""
+
+from flask import current_app, g, request
+from marshmallow import RAISE, ValidationError
+
+from .. import idempotency
+from ..blueprint import Blueprint
+from ..errors import INVALID_FIELDS, PROBLEM_MIMETYPE, problem_body
+from ..idempotency import Answer
+from ..tasks import store as tasks
+from ..tasks.schemas import TaskSchema
+from . import batch, store
+from .schemas import BatchResultSchema, BatchSchema, ChangesQuerySchema, ChangesSchema
+
+blp = Blueprint(
+    "sync",
+    __name__,
+    url_prefix="/api/<user_id:user_id>",
+    description="Keeping clients in sync: the change feed, the trash, batches of writes",
+)
+
+# The status of each operation that succeeds.
+SUCCESS = {"create": 201, "delete": 204}
+BATCH_FAILED = "/problems/batch-failed"
+TASK = TaskSchema()
+
+
+@blp.before_request
+def batch_body_limit():
+    """A batch may carry more than other routes: up to 1 MiB (the server allows it too)."""
+    if request.endpoint == "sync.run_batch":
+        request.max_content_length = current_app.config["BATCH_BODY_LIMIT"]
+
+
+def cursor_key() -> bytes:
+    return current_app.config["JWT_SECRET_KEY"].encode()
+
+
+@blp.route("/changes", methods=["GET"])
+@blp.arguments(ChangesQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
+@blp.response(200, ChangesSchema)
+@blp.problems(400, 401, 403, 410, 503)
+def list_changes(query, user_id):
+    """What changed in the user's tasks since a cursor, oldest change first; without `since`,
+    every live task (a first sync). Follow `next` while `has_more`; keep the last `next` for
+    the next sync. 410 (`/problems/cursor-expired`): the cursor is older than the feed
+    remembers deletions (FEED_RETENTION_DAYS); sync again without `since`."""
+    since = None
+    if "since" in query:
+        retention = current_app.config["FEED_RETENTION_DAYS"]
+        since = store.cursor_number(query["since"], g.caller.user_id, cursor_key(), retention)
+    changes = store.read_changes(g.caller, since, query["limit"])
+    return {
+        "tasks": changes.tasks,
+        "deleted": changes.deleted,
+        "next": store.feed_cursor(g.caller.user_id, changes.number, cursor_key()),
+        "has_more": changes.has_more,
+    }
+
+
+@blp.route("/trash", methods=["DELETE"])
+@blp.response(204)
+@blp.problems(401, 403, 503)
+def empty_trash(user_id):
+    """Purge every task in the trash, for good (the feed reports each as purged)."""
+    tasks.empty_trash(g.caller)
+
+
+@blp.route("/batch", methods=["POST"])
+@blp.headers(idempotency.HEADER)
+@blp.arguments(BatchSchema())
+@blp.response(200, BatchResultSchema)
+@blp.problems(400, 401, 403, 404, 409, 410, 412, 413, 415, 422, 503)
+def run_batch(body, user_id):
+    """Up to 100 task writes, in order (a later one may name an id an earlier create chose).
+    Atomic (the default): all with one change number, or none; the answer to a failure is
+    the failed operation's status and problem, of type `/problems/batch-failed`, with its
+    `index`. Not atomic: each on its own, with a status and a task or problem each. Body up
+    to 1 MiB."""
+    key = idempotency.checked_key(request.headers.get("Idempotency-Key"))
+    keyed = None
+    if key is not None:
+        keyed = (key, idempotency.fingerprint(request.method, request.path, request.get_json()))
+    days = current_app.config["TRASH_RETENTION_DAYS"]
+    trash = batch.Trash(days, tasks.kept_since(days))
+    atomic = body.get("atomic", True)
+    try:
+        answer = batch.run(g.caller, body["operations"], atomic, trash, keyed, batch_answer)
+    except batch.OperationFailed as failure:
+        status, body = operation_problem(failure.error)
+        body.update(type=BATCH_FAILED, index=failure.index)
+        return current_app.response_class(
+            current_app.json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE
+        )
+    response = current_app.json.response(answer.body)
+    if answer.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def batch_answer(outcomes: list[batch.Outcome]) -> Answer:
+    return Answer(200, {}, {"results": [result_of(outcome) for outcome in outcomes]})
+
+
+def result_of(outcome: batch.Outcome) -> dict:
+    if outcome.error is not None:
+        status, body = operation_problem(outcome.error)
+        return {"status": status, "problem": body}
+    if outcome.task is None:
+        return {"status": SUCCESS.get(outcome.op, 200)}
+    return {"status": SUCCESS.get(outcome.op, 200), "task": TASK.dump(outcome.task)}
+
+
+def operation_problem(error: Exception) -> tuple[int, dict]:
+    """The status and problem an operation's error would get from its single-task route."""
+    if isinstance(error, ValidationError):
+        return 422, problem_body(422, INVALID_FIELDS, errors=by_path(error.messages))
+    answer = current_app.extensions["domain_problems"][type(error)]
+    return answer.status, answer.body(error)
+
+
+def by_path(messages: dict, prefix: str = "") -> dict:
+    """An operation's messages by the path of each field (`task.title`), as the problem's
+    `errors` are documented: a list of messages per field."""
+    flat = {}
+    for name, value in messages.items():
+        if isinstance(value, dict):
+            flat.update(by_path(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat

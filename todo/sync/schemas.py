@@ -1,0 +1,146 @@
+"""What the feed and the batch take and answer."""
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..fields import QueryInteger, StrictBoolean, UTCTimestamp
+from ..tasks.schemas import NewTaskSchema, TaskChangesSchema, TaskSchema
+
+FEED_LIMIT = 500
+MAX_OPERATIONS = 100
+OPERATIONS = ("create", "patch", "replace", "complete", "delete", "restore")
+# What each operation needs besides `op`.
+NEEDS = {
+    "create": ("task",),
+    "patch": ("id", "changes"),
+    "replace": ("id", "task"),
+    "complete": ("id",),
+    "delete": ("id",),
+    "restore": ("id",),
+}
+# Members an operation may carry, besides `op` and what it needs.
+MAY_HAVE = {
+    "patch": ("if_match",),
+    "replace": ("if_match",),
+    "complete": ("if_match", "completed"),
+    "delete": ("if_match", "purge"),
+    "restore": ("if_match",),
+}
+
+
+class ChangesQuerySchema(Schema):
+    since = fields.String(
+        metadata={"description": "The next cursor of the previous answer; omitted: a first sync"}
+    )
+    limit = QueryInteger(
+        load_default=FEED_LIMIT,
+        validate=validate.Range(min=1, max=1000),
+        metadata={"description": "Rows per page (one change is never split across pages)"},
+    )
+
+
+class DeletedTaskSchema(Schema):
+    class Meta:
+        name = "DeletedTask"
+
+    id = fields.String(required=True, metadata={"format": "uuid"})
+    deleted_at = UTCTimestamp(required=True)
+    purged = fields.Boolean(
+        required=True,
+        metadata={"description": "false: in the trash (restorable); true: gone for good"},
+    )
+
+
+class ChangesSchema(Schema):
+    class Meta:
+        name = "Changes"
+
+    tasks = fields.List(
+        fields.Nested(TaskSchema),
+        required=True,
+        metadata={"description": "Live tasks created or changed, each in its newest state"},
+    )
+    deleted = fields.List(
+        fields.Nested(DeletedTaskSchema),
+        required=True,
+        metadata={"description": "Tasks moved to the trash, or purged"},
+    )
+    next = fields.String(
+        required=True, metadata={"description": "Send as `since` for the changes after these"}
+    )
+    has_more = fields.Boolean(
+        required=True, metadata={"description": "true: ask again at once with `next`"}
+    )
+
+
+class OperationSchema(Schema):
+    """One write of a batch; the task bodies follow the single-task routes' rules."""
+
+    class Meta:
+        name = "Operation"
+
+    op = fields.String(required=True, validate=validate.OneOf(OPERATIONS))
+    id = fields.UUID(metadata={"description": "The task's id (every op but create)"})
+    if_match = fields.String(metadata={"description": "As the If-Match header: an ETag or *"})
+    task = fields.Nested(
+        NewTaskSchema, metadata={"description": "create: the new task; replace: all of it"}
+    )
+    changes = fields.Nested(TaskChangesSchema, metadata={"description": "patch: the fields"})
+    completed = StrictBoolean(metadata={"description": "complete: set it; omitted: flip it"})
+    purge = StrictBoolean(metadata={"description": "delete: for good, not to the trash"})
+
+    @validates_schema
+    def members_fit_the_op(self, data, **kwargs):
+        op = data.get("op")
+        if op not in NEEDS:
+            return
+        missing = {name: ["Missing data for required field."] for name in NEEDS[op]}
+        errors = {name: message for name, message in missing.items() if name not in data}
+        allowed = {"op", *NEEDS[op], *MAY_HAVE.get(op, ())}
+        errors.update({name: [f"Not taken by {op}."] for name in data if name not in allowed})
+        if op == "replace" and "id" in data.get("task", {}):
+            errors["task"] = {"id": ["Unknown field."]}
+        if errors:
+            raise ValidationError(errors)
+
+
+class Operations(fields.List):
+    """Documented as a list of operations; each is checked by the batch on its own, so a
+    failure is told by its index."""
+
+    default_error_messages = {"invalid": "Not a list of operations (JSON objects)."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise self.make_error("invalid")
+        return value
+
+
+class BatchSchema(Schema):
+    atomic = StrictBoolean(
+        metadata={
+            "description": "true (when omitted): all operations or none; false: each on its own"
+        },
+    )
+    operations = Operations(
+        fields.Nested(OperationSchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_OPERATIONS),
+    )
+
+
+class ResultSchema(Schema):
+    class Meta:
+        name = "OperationResult"
+
+    status = fields.Integer(required=True)
+    task = fields.Nested(TaskSchema, metadata={"description": "With 200 and 201"})
+    problem = fields.Dict(
+        metadata={"description": "With an error status (non-atomic batches): its problem"}
+    )
+
+
+class BatchResultSchema(Schema):
+    class Meta:
+        name = "BatchResult"
+
+    results = fields.List(fields.Nested(ResultSchema), required=True)

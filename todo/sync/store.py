@@ -1,0 +1,157 @@
+"""The change feed's reads: what changed in a user's tasks after a change number, a page at a
+time, ordered by (number, id), and the signed cursors that carry a client's number.
+
+A page reads the user's number first (one indexed read, with the token check): a client that
+is up to date costs nothing more. Every number up to the one read has committed (numbers are
+taken under the user's row lock, held to commit: todo/accounts/changes.py), so the rows read
+after it include every change up to it, and a cursor at the larger of the two misses nothing.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import BigInteger, Integer, Row, Uuid, bindparam, select, type_coerce
+
+from .. import cursors
+from ..accounts.changes import current_number
+from ..accounts.store import load_account
+from ..accounts.tokens import OWNER, USER_GONE, Caller, TokenNotCurrent
+from ..columns import UUIDText, utcnow
+from ..extensions import db
+from ..tasks.models import TASK_ROW, purged_tasks, tasks
+
+SINCE, AT, LIMIT = "since", "at", "limit"
+
+
+class InvalidCursor(Exception):
+    def __init__(self):
+        super().__init__("Not a valid cursor: send the `next` of an earlier answer to this user.")
+
+
+class CursorExpired(Exception):
+    def __init__(self):
+        super().__init__(
+            "This cursor is older than the feed remembers deletions: sync again without "
+            "`since`, and replace what you hold."
+        )
+
+
+def feed_cursor(user_id: uuid.UUID, number: int, key: bytes) -> str:
+    """A cursor at `number` for this user, stamped with the time it was issued."""
+    return cursors.signed([str(user_id), number, int(utcnow().timestamp())], key)
+
+
+def cursor_number(token: str, user_id: uuid.UUID, key: bytes, retention_days: int) -> int:
+    """The number a cursor stands at: InvalidCursor if it is not one this API issued to this
+    user, CursorExpired if it was issued more than `retention_days` ago (FEED_RETENTION_DAYS:
+    how long a client may stay away and still sync incrementally)."""
+    try:
+        owner, number, issued = cursors.verified(token, key)
+    except (ValueError, TypeError) as error:
+        raise InvalidCursor() from error
+    if owner != str(user_id) or type(number) is not int or type(issued) is not int:
+        raise InvalidCursor()
+    if datetime.fromtimestamp(issued, UTC) < utcnow() - timedelta(days=retention_days):
+        raise CursorExpired()
+    return number
+
+
+def changed(statement, live_only: bool, at: bool):
+    """`statement` over tasks or tombstones, narrowed to the user's rows above SINCE (or at
+    AT, to finish one number), in feed order."""
+    table = statement.get_final_froms()[0]
+    number = table.c.change_number
+    statement = statement.where(table.c.user_id == bindparam(OWNER, type_=Uuid))
+    if at:
+        statement = statement.where(number == bindparam(AT, type_=BigInteger))
+    else:
+        statement = statement.where(number > bindparam(SINCE, type_=BigInteger))
+        statement = statement.limit(bindparam(LIMIT, type_=Integer))
+    if live_only:
+        statement = statement.where(tasks.c.deleted_at.is_(None))
+    return statement.order_by(number, table.c.id)
+
+
+TOMBSTONE_ROW = (
+    type_coerce(purged_tasks.c.id, UUIDText()).label("id"),
+    purged_tasks.c.deleted_at,
+    purged_tasks.c.change_number,
+)
+TASKS_AFTER = changed(select(*TASK_ROW), live_only=False, at=False)
+LIVE_TASKS_AFTER = changed(select(*TASK_ROW), live_only=True, at=False)
+TASKS_AT = changed(select(*TASK_ROW), live_only=False, at=True)
+PURGED_AFTER = changed(select(*TOMBSTONE_ROW), live_only=False, at=False)
+PURGED_AT = changed(select(*TOMBSTONE_ROW), live_only=False, at=True)
+
+
+@dataclass
+class Changes:
+    """One page of the feed."""
+
+    tasks: list[Row] = field(default_factory=list)
+    deleted: list[dict] = field(default_factory=list)
+    number: int = 0  # where the next page starts
+    has_more: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A row of the feed: a task, or a purged task's tombstone."""
+
+    number: int
+    id: str
+    row: Row
+    purged: bool
+
+
+def read_changes(caller: Caller, since: int | None, limit: int) -> Changes:
+    """The caller's changes after `since` (None: every live task, for a first sync), at most
+    `limit` rows unless one change alone has more (a page never splits a number)."""
+    number = current_number(caller)
+    if number is None:
+        load_account(caller)  # raises, saying why
+        raise TokenNotCurrent(USER_GONE)
+    if since is not None and since > number:
+        raise CursorExpired()  # from a database restored to an earlier state: start over
+    if since == number:
+        return Changes(number=number)
+    parameters = {OWNER: caller.user_id, SINCE: since or 0, LIMIT: limit + 1}
+    entries = entries_of(parameters, first_sync=since is None)[: limit + 1]
+    if len(entries) <= limit:
+        return page_of(entries, max([number, *(entry.number for entry in entries)]), False)
+    last = entries[limit - 1].number
+    if entries[limit].number != last:
+        entries = entries[:limit]
+    elif entries[0].number != last:
+        entries = [entry for entry in entries[:limit] if entry.number != last]
+    else:  # one change of more rows than the page: all of it
+        entries = entries_of({OWNER: caller.user_id, AT: last}, first_sync=False, at=True)
+    return page_of(entries, entries[-1].number, True)
+
+
+def entries_of(parameters: dict, first_sync: bool, at: bool = False) -> list[Entry]:
+    """The tasks and tombstones the parameters select, merged in feed order."""
+    if at:
+        task_rows = db.session.execute(TASKS_AT, parameters).all()
+    else:
+        statement = LIVE_TASKS_AFTER if first_sync else TASKS_AFTER
+        task_rows = db.session.execute(statement, parameters).all()
+    entries = [Entry(row.change_number, row.id, row, False) for row in task_rows]
+    if not first_sync:
+        tombstones = db.session.execute(PURGED_AT if at else PURGED_AFTER, parameters).all()
+        entries += [Entry(row.change_number, row.id, row, True) for row in tombstones]
+        entries.sort(key=lambda entry: (entry.number, entry.id))
+    return entries
+
+
+def page_of(entries: list[Entry], number: int, has_more: bool) -> Changes:
+    page = Changes(number=number, has_more=has_more)
+    for entry in entries:
+        if not entry.purged and entry.row.deleted_at is None:
+            page.tasks.append(entry.row)
+        else:
+            page.deleted.append(
+                {"id": entry.id, "deleted_at": entry.row.deleted_at, "purged": entry.purged}
+            )
+    return page
