@@ -16,9 +16,9 @@ pgurl=${BENCH_PGURL:-postgresql://root@127.0.0.1:5432}
 state=${BENCH_STATE:-/tmp/todo-bench-app}
 port=4100
 mkdir -p "$state"
-if ! command -v wrk >/dev/null; then  # the harness's load generator, from Debian's packages
-  apt-get install -y -q wrk >/dev/null || { echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
-fi
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+ensure_wrk
 
 psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS todo_bench WITH (FORCE)" -c "CREATE DATABASE todo_bench"
 export APP_ENV=production DATABASE_URL="$pgurl/todo_bench" PORT=$port WEB_CONCURRENCY=${WEB_CONCURRENCY:-2}

@@ -8,6 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
+ensure_wrk
 work=${BENCH_STATE:-/tmp/todo-bench-cpu-app}
 rounds=${1:-3}
 base=http://127.0.0.1:4580

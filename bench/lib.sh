@@ -1,4 +1,10 @@
-# Helpers the CPU benchmarks share (sourced, not run).
+# Helpers the benchmarks share (sourced, not run).
+
+# wrk, the load generator, from Debian's packages if it is missing.
+ensure_wrk() {
+  command -v wrk >/dev/null && return
+  apt-get install -y -q wrk >/dev/null || { echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
+}
 
 # User + system clock ticks of every process holding the TCP port $1's listening socket.
 cpu_ticks() {

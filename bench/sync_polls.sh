@@ -10,6 +10,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
+ensure_wrk
 work=${BENCH_STATE:-/tmp/todo-bench-sync}
 rounds=${1:-3}
 port=4590

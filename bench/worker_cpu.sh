@@ -8,6 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
+ensure_wrk
 work=${BENCH_STATE:-/tmp/todo-bench-cpu}
 rounds=${1:-3}
 mkdir -p "$work"

@@ -7,9 +7,13 @@ import json
 import uuid
 
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import assert_problem
 from tests.threads import at_once
+from todo.accounts.models import users
+from todo.extensions import db
+from todo.tasks.models import tasks
 
 BATCH_FAILED = "/problems/batch-failed"
 
@@ -422,3 +426,20 @@ def test_a_logged_out_token_gets_no_replay_of_a_batch(client, user, run_batch, a
     answer = run_batch(operations, atomic, {"Idempotency-Key": "batch-1"})
     assert answer.status_code == 401, answer.get_data(as_text=True)
     assert "Idempotent-Replayed" not in answer.headers
+
+
+def test_a_batch_that_changes_one_task_twice_gives_it_the_batchs_one_number(
+    app, client, user, batch_url, task
+):
+    """A row written twice in one batch stays pending until the batch takes its number."""
+    operations = [
+        {"op": "patch", "id": task["id"], "changes": {"title": "once"}},
+        {"op": "patch", "id": task["id"], "changes": {"title": "twice"}},
+        {"op": "create", "task": {"title": "beside it"}},
+    ]
+    answer = client.post(batch_url, json={"operations": operations}, headers=user["headers"])
+    assert answer.status_code == 200
+    with app.app_context():
+        numbers = db.session.scalars(select(tasks.c.change_number)).all()
+        counter = db.session.scalar(select(users.c.change_number))
+    assert sorted(numbers) == [counter, counter]

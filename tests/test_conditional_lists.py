@@ -118,3 +118,21 @@ def test_browsers_may_send_if_none_match_and_read_the_etag(make_app, user):
         headers={**user["headers"], "Origin": "http://localhost:3000"},
     )
     assert "ETag" in answer.headers["Access-Control-Expose-Headers"]
+
+
+def test_another_users_url_is_403_even_with_a_matching_etag(client, user, other_user):
+    """The 304 is decided before the query is parsed, but never before the 403."""
+    theirs = get(client, other_user).headers["ETag"]
+    mine = get(client, user).headers["ETag"]
+    for etag in (theirs, mine):
+        answer = client.get(
+            f"/api/{other_user['user_id']}/tasks",
+            headers={**user["headers"], "If-None-Match": etag},
+        )
+        assert answer.status_code == 403
+
+
+def test_an_invalid_query_is_400_whatever_the_if_none_match(client, user):
+    etag = get(client, user).headers["ETag"]
+    assert get(client, user, "?limit=0", etag=etag).status_code == 400
+    assert get(client, user, "?limit=0", etag="*").status_code == 400

@@ -11,6 +11,8 @@ from marshmallow import Schema, fields
 
 from todo.json_provider import OrjsonProvider
 from todo.serializer import row_encoder
+from todo.sync.schemas import DeletedTaskSchema
+from todo.sync.store import Deleted
 from todo.tasks.schemas import TaskSchema
 
 Row = namedtuple(
@@ -60,6 +62,13 @@ def test_a_page_encodes_as_marshmallow_dumps_it(encode_json):
     page, schema = list(rows()), TaskSchema(many=True)
     assert encode_json(schema.dump(page)) == encode_json(Schema.dump(schema, page))
     assert schema.dump([]) == []
+
+
+def test_a_deleted_task_of_the_feed_encodes_as_marshmallow_dumps_it(encode_json):
+    schema = DeletedTaskSchema()
+    for instant, purged in itertools.product(INSTANTS, [False, True]):
+        row = Deleted(str(uuid.uuid4()), instant, purged)
+        assert encode_json(schema.dump(row)) == encode_json(Schema.dump(schema, row))
 
 
 def test_a_schema_with_a_field_the_encoder_cannot_reproduce_is_refused():

@@ -12,10 +12,10 @@ from flask import Blueprint, current_app
 from sqlalchemy import text
 
 from . import idempotency
-from .accounts.changes import owners_change
 from .accounts.store import forget_expired_revocations
 from .database import transaction
 from .extensions import db
+from .tasks.changes import change
 from .tasks.store import kept_since, purge_expired_trash, users_with_trash_before
 
 commands = Blueprint("todo", __name__, cli_group="todo")
@@ -81,9 +81,8 @@ def purge() -> None:
     since = kept_since(current_app.config["TRASH_RETENTION_DAYS"])
     purged = 0
     for user_id in users_with_trash_before(since):
-        with owners_change(user_id) as taken:  # each user's own change number
-            if taken is not None:
-                purged += purge_expired_trash(taken, since)
+        with change(user_id) as within:  # each user's own change number
+            purged += purge_expired_trash(within, since)
     with transaction():
         revocations = forget_expired_revocations(None)
         keys = idempotency.purge_expired(None)

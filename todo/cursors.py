@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from functools import cache
 
 
 def encode(parts: list) -> str:
@@ -40,5 +41,12 @@ def verified(token: str, key: bytes) -> list:
 
 
 def signature(token: str, key: bytes) -> str:
-    digest = hmac.new(key, token.encode(), hashlib.sha256).digest()[:16]
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    mac = keyed(key).copy()
+    mac.update(token.encode())
+    return base64.urlsafe_b64encode(mac.digest()[:16]).decode().rstrip("=")
+
+
+@cache
+def keyed(key: bytes) -> hmac.HMAC:
+    """An HMAC with the key already taken in, to copy for each signature (half the work)."""
+    return hmac.new(key, digestmod=hashlib.sha256)

@@ -25,13 +25,18 @@ TRANSACTION_ISOLATION = {"postgresql": "READ COMMITTED", "sqlite": "SERIALIZABLE
 @contextmanager
 def transaction():
     """Run the block in one real transaction, on a connection of its own; commit at the end,
-    roll back on any error. Not reentrant. On SQLite the transaction starts at the block's
-    first write (SQLite's deferred mode): callers write first."""
+    roll back on any error. Not reentrant. On SQLite it takes the database's write lock at
+    once (BEGIN IMMEDIATE): the driver would begin only at the first write, leaving the reads
+    before it, and any SAVEPOINT, outside the transaction."""
     if db.session.new or db.session.dirty or db.session.deleted:
         raise RuntimeError("transaction() would discard the session's pending changes")
     db.session.close()  # give back the autocommit connection; ORM objects stay usable
-    isolation = TRANSACTION_ISOLATION[db.engine.dialect.name]
-    db.session.connection(execution_options={"isolation_level": isolation})
+    dialect = db.engine.dialect.name
+    connection = db.session.connection(
+        execution_options={"isolation_level": TRANSACTION_ISOLATION[dialect]}
+    )
+    if dialect == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     try:
         yield
         db.session.commit()

@@ -1,11 +1,13 @@
 """change feed and trash
 
 - users.change_number: each user's change counter. Every write that changes a user's tasks
-  takes the next number while holding that user's row (todo/accounts/changes.py) and stamps
-  it on the rows it changes: the change feed reads what is above a client's number.
+  takes the next number while holding that user's row (todo/tasks/changes.py) and stamps it on
+  the rows it changes: the change feed reads what is above a client's number.
 - tasks.change_number, tasks.deleted_at: the number of a task's last change, and when it went
-  to the trash (null while it is live). Existing tasks are numbered 1..n per user in the order
-  they were created, and each user's counter starts at their n.
+  to the trash (null while it is live). Triggers take the number for a write of one row (after
+  the row's lock, so a user's row is always locked after the task's), and the counter's row
+  lock, held to commit, hands numbers out in commit order. Existing tasks are numbered 1..n
+  per user in the order they were created, and each user's counter starts at their n.
 - purged_tasks: what is left of a task purged for good (its id, when it was deleted and
   purged, the change's number), so the feed can tell clients, and its id is never reused;
   kept while the account lives.
@@ -48,7 +50,39 @@ POSTGRESQL = [
     """CREATE TRIGGER tasks_counted AFTER INSERT OR DELETE OR UPDATE OF completed, deleted_at
     ON tasks FOR EACH ROW EXECUTE FUNCTION count_live_task()""",
 ]
-POSTGRESQL_DOWN = ["DROP TRIGGER tasks_counted ON tasks", "DROP FUNCTION count_live_task()"]
+# Numbering: a write that changes a task (its version moves) or adds one takes the user's next
+# number in the row's own trigger, after the row's lock, unless the write set a number itself
+# or the row is pending (-1: written by a change of several statements, which takes one
+# number for all its rows at its end: todo/tasks/changes.py).
+TAKE_NUMBER = """UPDATE users SET change_number = change_number + 1 WHERE id = NEW.user_id
+            RETURNING change_number INTO NEW.change_number;"""
+POSTGRESQL += [
+    f"""CREATE OR REPLACE FUNCTION stamp_task_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NEW.version IS DISTINCT FROM OLD.version THEN
+            IF NEW.change_number = OLD.change_number AND NEW.change_number >= 0 THEN
+                {TAKE_NUMBER}
+            END IF;
+            NEW.updated_at := clock_timestamp();
+        END IF;
+        RETURN NEW;
+    END $$""",
+    f"""CREATE FUNCTION number_new_task() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NEW.change_number = 0 THEN
+            {TAKE_NUMBER}
+        END IF;
+        RETURN NEW;
+    END $$""",
+    """CREATE TRIGGER tasks_numbered BEFORE INSERT ON tasks
+    FOR EACH ROW EXECUTE FUNCTION number_new_task()""",
+]
+POSTGRESQL_DOWN = [
+    "DROP TRIGGER tasks_numbered ON tasks",
+    "DROP FUNCTION number_new_task()",
+    "DROP TRIGGER tasks_counted ON tasks",
+    "DROP FUNCTION count_live_task()",
+]
 
 LIVE_NEW, LIVE_OLD = "(NEW.deleted_at IS NULL)", "(OLD.deleted_at IS NULL)"
 SQLITE = [
@@ -74,6 +108,23 @@ SQLITE = [
     END""",
 ]
 
+# SQLite cannot change NEW in a trigger: the number is written back by a second UPDATE, which
+# fires no trigger (recursive triggers are off, and it sets change_number only).
+NUMBER_THE_ROW = """BEGIN
+        UPDATE users SET change_number = change_number + 1 WHERE id = NEW.user_id;
+        UPDATE tasks SET change_number = (SELECT change_number FROM users WHERE id = NEW.user_id)
+        WHERE user_id = NEW.user_id AND id = NEW.id;
+    END"""
+SQLITE += [
+    f"""CREATE TRIGGER tasks_numbered AFTER INSERT ON tasks WHEN NEW.change_number = 0
+    {NUMBER_THE_ROW}""",
+    f"""CREATE TRIGGER tasks_change_numbered AFTER UPDATE OF version ON tasks
+    WHEN NEW.version IS NOT OLD.version AND NEW.change_number = OLD.change_number
+        AND NEW.change_number >= 0
+    {NUMBER_THE_ROW}""",
+]
+SQLITE_DOWN = ["DROP TRIGGER tasks_change_numbered", "DROP TRIGGER tasks_numbered"]
+
 # Existing tasks numbered per user in the order they were made; each counter at its last.
 NUMBER_TASKS = """UPDATE tasks SET change_number = numbered.n
     FROM (SELECT user_id, id,
@@ -84,10 +135,12 @@ NUMBER_USERS = """UPDATE users SET change_number =
     (SELECT coalesce(max(change_number), 0) FROM tasks WHERE tasks.user_id = users.id)"""
 
 
-def older_counters(dialect: str) -> list[str]:
-    """The counting triggers this revision replaces: 0006's on PostgreSQL, 0005's on SQLite."""
+def older_triggers(dialect: str) -> list[str]:
+    """The triggers this revision replaces: 0006's counting and stamping on PostgreSQL, 0005's
+    counting on SQLite."""
     if dialect == "postgresql":
-        return context.script.get_revision("0006").module.COUNT_A_ROW[:2]
+        count, trigger, stamp, _ = context.script.get_revision("0006").module.COUNT_A_ROW
+        return [count, trigger, stamp.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")]
     return context.script.get_revision("0005").module.SQLITE
 
 
@@ -141,7 +194,7 @@ def downgrade():
         for statement in POSTGRESQL_DOWN:
             op.execute(statement)
     else:
-        for statement in context.script.get_revision("0005").module.DROP["sqlite"]:
+        for statement in SQLITE_DOWN + context.script.get_revision("0005").module.DROP["sqlite"]:
             op.execute(statement)
     op.drop_index("ix_purged_tasks_user_id_change_number_id", table_name="purged_tasks")
     op.drop_table("purged_tasks")
@@ -153,5 +206,5 @@ def downgrade():
     with op.batch_alter_table("users") as batch_op:
         batch_op.drop_column("change_number")
     # Last: SQLite rebuilds the tables to drop their columns, and their triggers with them.
-    for statement in older_counters(dialect):
+    for statement in older_triggers(dialect):
         op.execute(statement)

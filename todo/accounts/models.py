@@ -26,7 +26,7 @@ class User(db.Model):
     # Kept by triggers on tasks (migrations 0005, 0006), for the list's X-Total-Count.
     task_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     completed_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
-    # The number of the user's last change to their tasks (todo/accounts/changes.py).
+    # The number of the user's last change to their tasks (todo/tasks/changes.py).
     change_number: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
 

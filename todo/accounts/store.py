@@ -76,13 +76,11 @@ def set_password(user: User, new_hash: str) -> None:
 
 
 def delete_account(user: User) -> None:
-    """The account and everything of it, in one transaction, taking its locks in the order
-    every task write takes them (the users row, to take a change number, then the tasks), so
-    the two never deadlock. Its revocations, idempotency keys and tombstones go with the users
-    row (ON DELETE CASCADE); its email's row is removed here."""
+    """The account and everything of it. Tasks first, then the account, in one transaction:
+    the order in which every task write takes its locks (the task, then through the counters'
+    trigger the user), so the two never deadlock. Its revocations, idempotency keys and
+    tombstones go with the users row (ON DELETE CASCADE); its email's row is removed here."""
     with transaction():
-        mine = users.c.id == user.id
-        db.session.execute(update(users).where(mine).values(change_number=users.c.change_number))
         db.session.execute(delete(tasks).where(tasks.c.user_id == user.id))
         db.session.execute(
             delete(user_emails).where(

@@ -12,14 +12,16 @@ from datetime import datetime
 
 from marshmallow import ValidationError
 from sqlalchemy import Row
+from sqlalchemy.exc import IntegrityError
 
 from .. import idempotency
-from ..accounts.changes import Change, change
+from ..accounts.store import load_account
 from ..accounts.tokens import Caller
 from ..etags import versions_in
 from ..extensions import db
 from ..idempotency import Answer
 from ..tasks import store as tasks
+from ..tasks.changes import Change, change
 from .schemas import OperationSchema
 
 # What fails one operation, not the request: its input, or the task it names.
@@ -97,7 +99,8 @@ def run(
     (OperationFailed for the first that fails; every check before any write). Not atomic:
     each in a savepoint, so a failed one undoes only itself, and each outcome says how it
     went. `keyed`: (Idempotency-Key, request fingerprint): the answer is stored with the
-    writes, and retries, which wait for the first on the user's row, get it back."""
+    writes, and a retry gets it back; of concurrent retries, the first to commit stands and
+    the others, their writes rolled back, answer as it did."""
     loaded: list[dict | ValidationError] = []
     for index, operation in enumerate(operations):
         try:
@@ -106,7 +109,18 @@ def run(
             if atomic:
                 raise OperationFailed(index, str(operation.get("op")), error) from None
             loaded.append(error)
-    with change(caller) as taken:
+    load_account(caller)  # a stored answer is replayed only to a token that is still current
+    try:
+        return apply_all(caller, operations, loaded, atomic, trash, keyed, answer_for)
+    except IntegrityError:
+        if keyed and (replay := idempotency.stored_answer(caller.user_id, *keyed)):
+            return replay
+        raise
+
+
+def apply_all(caller, operations, loaded, atomic, trash, keyed, answer_for) -> Answer:
+    """`run`'s change: the checked operations applied in order, and the answer stored."""
+    with change(caller.user_id) as within:
         if keyed and (replay := idempotency.stored_answer(caller.user_id, *keyed)):
             return replay
         outcomes = []
@@ -116,7 +130,7 @@ def run(
                 if isinstance(load, ValidationError):
                     raise load
                 with nullcontext() if atomic else db.session.begin_nested():
-                    outcomes.append(Outcome(op, apply(caller, load, trash, taken)))
+                    outcomes.append(Outcome(op, apply(caller, load, trash, within)))
             except OPERATION_ERRORS as error:
                 if atomic:
                     raise OperationFailed(index, op, error) from None

@@ -12,7 +12,13 @@ from ..idempotency import Answer
 from ..tasks import store as tasks
 from ..tasks.schemas import TaskSchema
 from . import batch, store
-from .schemas import BatchResultSchema, BatchSchema, ChangesQuerySchema, ChangesSchema
+from .schemas import (
+    BatchResultSchema,
+    BatchSchema,
+    ChangesQuerySchema,
+    ChangesSchema,
+    DeletedTaskSchema,
+)
 
 blp = Blueprint(
     "sync",
@@ -24,7 +30,7 @@ blp = Blueprint(
 # The status of each operation that succeeds.
 SUCCESS = {"create": 201, "delete": 204}
 BATCH_FAILED = "/problems/batch-failed"
-TASK = TaskSchema()
+TASK, DELETED = TaskSchema(), DeletedTaskSchema()
 
 
 @blp.before_request
@@ -35,6 +41,7 @@ def batch_body_limit():
 
 
 def cursor_key() -> bytes:
+    """Feed cursors are signed with the app's secret, which every server shares."""
     return current_app.config["JWT_SECRET_KEY"].encode()
 
 
@@ -47,17 +54,21 @@ def list_changes(query, user_id):
     every live task (a first sync). Follow `next` while `has_more`; keep the last `next` for
     the next sync. 410 (`/problems/cursor-expired`): the cursor is older than the feed
     remembers deletions (FEED_RETENTION_DAYS); sync again without `since`."""
-    since = None
+    since, key = None, cursor_key()
     if "since" in query:
         retention = current_app.config["FEED_RETENTION_DAYS"]
-        since = store.cursor_number(query["since"], g.caller.user_id, cursor_key(), retention)
+        since = store.cursor_number(query["since"], g.caller.user_id, key, retention)
     changes = store.read_changes(g.caller, since, query["limit"])
-    return {
-        "tasks": changes.tasks,
-        "deleted": changes.deleted,
-        "next": store.feed_cursor(g.caller.user_id, changes.number, cursor_key()),
-        "has_more": changes.has_more,
-    }
+    # Encoded here, through the schemas' own encoders (todo/serializer.py), not dumped field
+    # by field by the documented ChangesSchema: a poll is what clients send most.
+    return current_app.json.response(
+        {
+            "tasks": TASK.dump(changes.tasks, many=True),
+            "deleted": DELETED.dump(changes.deleted, many=True),
+            "next": store.feed_cursor(g.caller.user_id, changes.number, key),
+            "has_more": changes.has_more,
+        }
+    )
 
 
 @blp.route("/trash", methods=["DELETE"])

@@ -3,6 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..fields import QueryInteger, StrictBoolean, UTCTimestamp
+from ..serializer import EncodedSchema
 from ..tasks.schemas import NewTaskSchema, TaskChangesSchema, TaskSchema
 
 FEED_LIMIT = 500
@@ -38,7 +39,9 @@ class ChangesQuerySchema(Schema):
     )
 
 
-class DeletedTaskSchema(Schema):
+class DeletedTaskSchema(EncodedSchema):
+    """A task gone from the live list: in the trash, or purged."""
+
     class Meta:
         name = "DeletedTask"
 

@@ -3,22 +3,23 @@ time, ordered by (number, id), and the signed cursors that carry a client's numb
 
 A page reads the user's number first (one indexed read, with the token check): a client that
 is up to date costs nothing more. Every number up to the one read has committed (numbers are
-taken under the user's row lock, held to commit: todo/accounts/changes.py), so the rows read
+taken under the user's row lock, held to commit: todo/tasks/changes.py), so the rows read
 after it include every change up to it, and a cursor at the larger of the two misses nothing.
 """
 
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import BigInteger, Integer, Row, Uuid, bindparam, select, type_coerce
 
 from .. import cursors
-from ..accounts.changes import current_number
 from ..accounts.store import load_account
 from ..accounts.tokens import OWNER, USER_GONE, Caller, TokenNotCurrent
 from ..columns import UUIDText, utcnow
 from ..extensions import db
+from ..tasks.changes import current_number
 from ..tasks.models import TASK_ROW, purged_tasks, tasks
 
 SINCE, AT, LIMIT = "since", "at", "limit"
@@ -85,12 +86,20 @@ PURGED_AFTER = changed(select(*TOMBSTONE_ROW), live_only=False, at=False)
 PURGED_AT = changed(select(*TOMBSTONE_ROW), live_only=False, at=True)
 
 
+class Deleted(NamedTuple):
+    """A task under `deleted`: in the trash (`purged` false) or gone for good."""
+
+    id: str
+    deleted_at: datetime
+    purged: bool
+
+
 @dataclass
 class Changes:
     """One page of the feed."""
 
     tasks: list[Row] = field(default_factory=list)
-    deleted: list[dict] = field(default_factory=list)
+    deleted: list[Deleted] = field(default_factory=list)
     number: int = 0  # where the next page starts
     has_more: bool = False
 
@@ -151,7 +160,5 @@ def page_of(entries: list[Entry], number: int, has_more: bool) -> Changes:
         if not entry.purged and entry.row.deleted_at is None:
             page.tasks.append(entry.row)
         else:
-            page.deleted.append(
-                {"id": entry.id, "deleted_at": entry.row.deleted_at, "purged": entry.purged}
-            )
+            page.deleted.append(Deleted(entry.id, entry.row.deleted_at, entry.purged))
     return page

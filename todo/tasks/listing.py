@@ -23,7 +23,7 @@ from sqlalchemy import (
 
 from .. import cursors
 from ..accounts.models import users
-from ..accounts.tokens import OWNER, TOKEN_IS_CURRENT, Caller
+from ..accounts.tokens import CALLER_ROW_IS_CURRENT, OWNER, TOKEN_IS_CURRENT, Caller
 from ..columns import UTCDateTime
 from ..fields import storable
 from .models import TASK_ROW, tasks
@@ -68,10 +68,9 @@ def escape_like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def version_column(in_trash: bool):
-    """What state of a list a page shows: the user's change number; for the trash, also how
+def version_column(number, in_trash: bool):
+    """What state of a list a page shows: the user's change `number`; for the trash, also how
     many of its tasks have expired (they leave it as time passes, with no change)."""
-    number = select(users.c.change_number).where(users.c.id == OWNER_ID).scalar_subquery()
     version = cast(number, String)
     if in_trash:
         expired = (
@@ -119,7 +118,8 @@ def page_shape(
     the list's version with each row, while the token is current (else no rows)."""
     key = (tasks.c[sort.lstrip("-")], tasks.c.id)
     descending = sort.startswith("-")
-    page = select(*TASK_ROW, version_column(in_trash)).where(TOKEN_IS_CURRENT)
+    number = select(users.c.change_number).where(users.c.id == OWNER_ID).scalar_subquery()
+    page = select(*TASK_ROW, version_column(number, in_trash)).where(TOKEN_IS_CURRENT)
     statement = filtered(page, by_completed, by_text, in_trash)
     if after_cursor:
         bound = tuple_(*key)
@@ -131,9 +131,9 @@ def page_shape(
 
 @cache
 def version_shape(in_trash: bool) -> Select:
-    """The list's version alone, while the token is current: what If-None-Match is checked
-    against, before any page is read."""
-    return select(version_column(in_trash)).where(TOKEN_IS_CURRENT)
+    """The list's version alone, read from the caller's users row while the token is current:
+    what If-None-Match is checked against, before any page is read."""
+    return select(version_column(users.c.change_number, in_trash)).where(CALLER_ROW_IS_CURRENT)
 
 
 @cache

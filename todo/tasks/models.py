@@ -56,7 +56,7 @@ class Task(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Bumped by every change; the ETag, and what If-Match is checked against inside the UPDATE.
     version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
-    # The user's change number of the task's last change (todo/accounts/changes.py).
+    # The user's change number of the task's last change (todo/tasks/changes.py).
     change_number: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     # When the task went to the trash; null while it is live.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -67,16 +67,35 @@ def list_tasks(query, user_id):
     cursors). The answer's ETag changes with any change to the user's tasks; sent back in
     If-None-Match, it gets 304 for one indexed read."""
     if query.pop("deleted"):
-        query["trash_since"] = kept_since(current_app.config["TRASH_RETENTION_DAYS"])
-    if "If-None-Match" in request.headers:
-        version = store.list_version(g.caller, query)
-        if version is not None and request.if_none_match.contains_weak(list_tag(version)):
-            return current_app.response_class(status=304, headers=list_headers(version))
+        query["trash_since"] = trash_since()
     page = store.list_page(g.caller, query)
     headers = {"X-Total-Count": str(page.total), **list_headers(page.version)}
     if page.more:
         headers["Link"] = next_link(query, page.tasks[-1])
     return page.tasks, headers
+
+
+@blp.before_request
+def list_not_modified():
+    """A conditional list is answered before its query is even parsed: its ETag holds a
+    digest of the query as sent, so only a query that was answered before can match. The
+    caller must be the URL's user (else the 403 check that follows answers); a token that is
+    not current reads no version, and the list's own statement answers 401."""
+    if request.endpoint != "tasks.list_tasks" or request.method != "GET":
+        return None
+    if "If-None-Match" not in request.headers or request.if_none_match.star_tag:
+        return None  # `*` matches any list, even of a query that is not one: answered in full
+    if g.caller.user_id != request.view_args["user_id"]:
+        return None
+    query = {"trash_since": trash_since()} if request.args.get("deleted") == "true" else {}
+    version = store.list_version(g.caller, query)
+    if version is None or not request.if_none_match.contains_weak(list_tag(version)):
+        return None
+    return current_app.response_class(status=304, headers=list_headers(version))
+
+
+def trash_since():
+    return kept_since(current_app.config["TRASH_RETENTION_DAYS"])
 
 
 def list_tag(version: str) -> str:
@@ -206,5 +225,5 @@ def delete_task(query, user_id, task_id):
 def restore_task(user_id, task_id):
     """Bring a task back from the trash (a live task is answered as it is); 410 once it was
     purged or expired there."""
-    since = kept_since(current_app.config["TRASH_RETENTION_DAYS"])
-    return with_etag(store.restore_task(g.caller, task_id, if_match_versions(request), since))
+    versions = if_match_versions(request)
+    return with_etag(store.restore_task(g.caller, task_id, versions, trash_since()))

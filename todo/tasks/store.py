@@ -1,6 +1,7 @@
 """The statements that read and change one user's tasks. Each write is a single round trip
 where it can be, and carries every check: the owner, the caller's token still being current,
-If-Match, and the change number it is stamped with (todo/accounts/changes.py).
+and If-Match; its change number is taken by the row's trigger, or at the end of the change
+it is part of (todo/tasks/changes.py).
 
 They take the caller (todo/accounts/tokens.py), the If-Match versions and, inside a batch, the
 change they are part of, explicitly; raise domain errors (TaskNotFound, TaskChanged, TaskGone,
@@ -41,15 +42,24 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from .. import idempotency
-from ..accounts.changes import GIVEN, INLINE, NUMBER, Change, Numbering, change, takes_inline
 from ..accounts.models import users
 from ..accounts.store import load_account
-from ..accounts.tokens import OWNER, TOKEN_IS_CURRENT, USER_GONE, Caller, TokenNotCurrent
+from ..accounts.tokens import (
+    CALLER_ROW_IS_CURRENT,
+    OWNER,
+    TOKEN_IS_CURRENT,
+    USER_GONE,
+    Caller,
+    TokenNotCurrent,
+)
 from ..columns import UTCDateTime, utcnow
+from ..database import transaction
 from ..extensions import db
 from ..idempotency import Answer
+from .changes import PENDING, Change, change
 from .listing import count_statement, page_statement, version_statement
 from .models import TASK_ROW, purged_tasks, tasks
 
@@ -127,41 +137,28 @@ TOMBSTONE = exists().where(
 now = bindparam(NOW, type_=UTCDateTime)  # created_at and updated_at: the same instant
 
 
-def numbered_write(
-    shape_for: Callable[[Numbering], object],
-    caller: Caller,
-    parameters: dict,
-    within: Change | None,
-) -> Row | None:
-    """Run a one-statement write stamped with a change number: `within`'s, inside a batch;
-    else taken inline (PostgreSQL) or in a change of its own (SQLite). The row it returns."""
-    if within is not None:
-        return db.session.execute(shape_for(GIVEN), {**parameters, NUMBER: within.number}).first()
-    if takes_inline():
-        return db.session.execute(shape_for(INLINE), parameters).first()
-    with change(caller) as taken:
-        return db.session.execute(shape_for(GIVEN), {**parameters, NUMBER: taken.number}).first()
+def run_write(shape, parameters: dict) -> Row | None:
+    """Run a write; the row it returns, if any."""
+    return db.session.execute(shape, parameters).first()
 
 
 @cache
-def insert_shape(dialect: str, inline: bool, chosen: bool):
-    """INSERT … SELECT of one task FROM the caller's users row (on Citus the insert then goes
-    to that user's shard), stamped with the change number. A client-chosen id inserts nothing
-    if it is taken, or was ever purged (a deleted id is never resurrected)."""
-    numbering = INLINE if inline else GIVEN
-    source = numbering.cte if inline else users
+def insert_shape(dialect: str, pending: bool, chosen: bool):
+    """INSERT … SELECT of one task FROM the caller's users row while the token is current (on
+    Citus the insert then goes to that user's shard). Its change number is taken by the row's
+    trigger, or PENDING inside a change. A client-chosen id inserts nothing if it is taken, or
+    was ever purged (a deleted id is never resurrected)."""
     row = select(
         bindparam(TASK_ID, type_=Uuid),
-        source.c.id,
+        users.c.id,
         bindparam(TITLE, type_=String),
         bindparam(DESCRIPTION, type_=Text),
         bindparam(COMPLETED, type_=Boolean),
         now,
         now,
-        source.c.change_number if inline else numbering.number,
+        literal_column(str(PENDING if pending else 0)),
         literal_column("1"),
-    ).select_from(source)
-    row = row.where(source.c.id == bindparam(OWNER, type_=Uuid))
+    ).where(CALLER_ROW_IS_CURRENT)
     columns = ["id", "user_id", "title", "description", "completed", "created_at", "updated_at"]
     if not chosen:
         statement = insert(tasks)
@@ -173,7 +170,7 @@ def insert_shape(dialect: str, inline: bool, chosen: bool):
     )
     if chosen:
         statement = statement.on_conflict_do_nothing()
-    return numbering.attach(statement).returning(*TASK_ROW)
+    return statement.returning(*TASK_ROW)
 
 
 def not_found(caller: Caller) -> NoReturn:
@@ -188,20 +185,20 @@ def read_task(caller: Caller, task_id: uuid.UUID) -> Row:
     return task if task is not None else not_found(caller)
 
 
-# A one-statement write on PostgreSQL reads the tasks as they were when it started, before it
-# waited for the user's row (todo/accounts/changes.py): a change committed meanwhile (a restore,
-# a delete) can hide the task from it. Seeing the task there after all, it runs again; another
-# write landing in that same window every time, this many times over, would be a 412.
+# A statement reads the tasks as they were when it started: a change committed meanwhile (a
+# restore, a delete) can hide the task from it (PostgreSQL skips a row whose version as of its
+# start fails the WHERE). Seeing the task there after all, the write runs again; another write
+# landing in that same window every time, this many times over, would be a 412.
 RACE_RETRIES = 5
 
 
-def write_or_fail(shape_for, caller: Caller, task_id, versions, values, within) -> Row:
-    """Run a numbered write of one live task (a shape from `guarded`, for these `versions`);
-    on no row, tell a stale ETag (TaskChanged) from no task and from a token no longer
-    current, or run it again if it raced a change it could not see."""
+def write_or_fail(shape, caller: Caller, task_id, versions, values) -> Row:
+    """Run a write of one live task (a shape from `guarded`, for these `versions`); on no row,
+    tell a stale ETag (TaskChanged) from no task and from a token no longer current, or run it
+    again if it raced a change it could not see."""
     parameters = {**ownership(caller, task_id), **values, VERSIONS: versions}
     for _ in range(RACE_RETRIES):
-        result = numbered_write(shape_for, caller, {**parameters, NOW: utcnow()}, within)
+        result = run_write(shape, {**parameters, NOW: utcnow()})
         if result is not None:
             return result
         version = db.session.scalar(SELECT_TASK_VERSION, ownership(caller, task_id))
@@ -212,26 +209,27 @@ def write_or_fail(shape_for, caller: Caller, task_id, versions, values, within) 
     raise TaskChanged()
 
 
-def guarded(statement, numbering: Numbering, by_version: bool):
-    """`statement` for one of the caller's tasks once its change number is taken, and if
-    If-Match names versions, one of them."""
-    statement = mine(statement).where(numbering.gate)
+def guarded(statement, by_version: bool):
+    """`statement` for one of the caller's tasks while the token is current, and if If-Match
+    names versions, one of them."""
+    statement = mine(statement).where(TOKEN_IS_CURRENT)
     if by_version:
         statement = statement.where(tasks.c.version.in_(bindparam(VERSIONS, expanding=True)))
-    return numbering.attach(statement)
+    return statement
 
 
-def stamped(values: dict, changed, numbering: Numbering, dialect: str) -> dict:
-    """`values` plus what moves when a task changes (if `changed`): its version, its change
-    number and, on SQLite, updated_at.
+def stamped(values: dict, changed, dialect: str, pending: bool) -> dict:
+    """`values` plus what moves when a task changes (if `changed`): its version, inside a
+    change its number (PENDING until the change ends) and, on SQLite, updated_at.
 
-    On PostgreSQL, `updated_at` is stamped by a row trigger when the version moves (migration
-    0006): clock_timestamp() read after the row's lock, so a later change never carries an
+    On PostgreSQL, `updated_at` is stamped by a row trigger when the version moves (migrations
+    0006, 0007), after the row's lock and the user's number: a later change never carries an
     earlier time, and no volatile function in the UPDATE (refused on Citus). SQLite has no
     such clock: the app's is read just before the write, so two writers racing on one task
     there can still stamp out of order."""
     values["version"] = case((changed, tasks.c.version + 1), else_=tasks.c.version)
-    values["change_number"] = case((changed, numbering.number), else_=tasks.c.change_number)
+    if pending:
+        values["change_number"] = case((changed, PENDING), else_=tasks.c.change_number)
     if dialect != "postgresql":
         values["updated_at"] = case((changed, now), else_=tasks.c.updated_at)
     return values
@@ -239,47 +237,48 @@ def stamped(values: dict, changed, numbering: Numbering, dialect: str) -> dict:
 
 @cache
 def update_shape(
-    dialect: str, inline: bool, columns: tuple[str, ...], flip: bool, by_version: bool
+    dialect: str, pending: bool, columns: tuple[str, ...], flip: bool, by_version: bool
 ):
     """UPDATE … RETURNING of a live task's columns (new values as parameters
-    `new_<column>`), or flipping `completed`. `version` and the change number move only if a
-    value really changes. Built once per shape; only the parameters change per request."""
-    numbering = INLINE if inline else GIVEN
+    `new_<column>`), or flipping `completed`. `version` (and so the change number) moves only
+    if a value really changes. Built once per shape; only the parameters change per request."""
     values = {name: bindparam(new_value(name), type_=tasks.c[name].type) for name in columns}
     if flip:
         values["completed"] = not_(tasks.c.completed)
     changed = or_(false(), *(tasks.c[name].is_distinct_from(v) for name, v in values.items()))
-    statement = update(tasks).values(**stamped(values, changed, numbering, dialect))
-    return guarded(statement.where(LIVE), numbering, by_version).returning(*TASK_ROW)
+    statement = update(tasks).values(**stamped(values, changed, dialect, pending))
+    return guarded(statement.where(LIVE), by_version).returning(*TASK_ROW)
 
 
 @cache
-def trash_shape(dialect: str, inline: bool, by_version: bool):
+def trash_shape(dialect: str, pending: bool, by_version: bool):
     """Move a live task to the trash."""
-    numbering = INLINE if inline else GIVEN
-    values = stamped({"deleted_at": now}, true(), numbering, dialect)
+    values = stamped({"deleted_at": now}, true(), dialect, pending)
     statement = update(tasks).values(**values).where(LIVE)
-    return guarded(statement, numbering, by_version).returning(tasks.c.id)
+    return guarded(statement, by_version).returning(tasks.c.id)
 
 
 @cache
-def restore_shape(dialect: str, inline: bool, by_version: bool):
+def restore_shape(dialect: str, pending: bool, by_version: bool):
     """Bring a task back from the trash, unless it expired there."""
-    numbering = INLINE if inline else GIVEN
-    values = stamped({"deleted_at": None}, true(), numbering, dialect)
+    values = stamped({"deleted_at": None}, true(), dialect, pending)
     statement = update(tasks).values(**values).where(IN_TRASH)
-    return guarded(statement, numbering, by_version).returning(*TASK_ROW)
+    return guarded(statement, by_version).returning(*TASK_ROW)
 
 
 @cache
 def purge_shape(by_version: bool):
     """Delete a task, live or trashed, for good; what its tombstone needs."""
-    return guarded(delete(tasks), GIVEN, by_version).returning(tasks.c.id, tasks.c.deleted_at)
+    return guarded(delete(tasks), by_version).returning(tasks.c.id, tasks.c.deleted_at)
 
 
 EMPTY_TRASH = (
     delete(tasks)
-    .where(tasks.c.user_id == bindparam(OWNER, type_=Uuid), tasks.c.deleted_at.is_not(None))
+    .where(
+        tasks.c.user_id == bindparam(OWNER, type_=Uuid),
+        tasks.c.deleted_at.is_not(None),
+        TOKEN_IS_CURRENT,
+    )
     .returning(tasks.c.id, tasks.c.deleted_at)
 )
 EXPIRED_TRASH = (
@@ -292,10 +291,9 @@ EXPIRED_TRASH = (
 )
 
 
-def shape_for(shape, *options) -> Callable[[Numbering], object]:
-    """The `numbered_write` argument for a shape built per dialect and numbering."""
-    dialect = db.engine.dialect.name
-    return lambda numbering: shape(dialect, numbering is INLINE, *options)
+def shape_for(shape, within: Change | None, *options):
+    """A shape built per dialect, and whether it is written inside a change."""
+    return shape(db.engine.dialect.name, within is not None, *options)
 
 
 def write_task(
@@ -309,15 +307,15 @@ def write_task(
     """One UPDATE of the fields in `values`, or flipping `completed` if `flip`; `versions`:
     what If-Match allows (None: any)."""
     columns = tuple(sorted(values))
-    shape = shape_for(update_shape, columns, flip, versions is not None)
+    shape = shape_for(update_shape, within, columns, flip, versions is not None)
     new_values = {new_value(name): values[name] for name in columns}
-    return write_or_fail(shape, caller, task_id, versions, new_values, within)
+    return write_or_fail(shape, caller, task_id, versions, new_values)
 
 
 def trash_task(caller: Caller, task_id: uuid.UUID, versions, within: Change | None = None):
     """Move a live task to the trash, guarded by If-Match like every write."""
-    shape = shape_for(trash_shape, versions is not None)
-    write_or_fail(shape, caller, task_id, versions, {}, within)
+    shape = shape_for(trash_shape, within, versions is not None)
+    write_or_fail(shape, caller, task_id, versions, {})
 
 
 def restore_task(
@@ -325,10 +323,10 @@ def restore_task(
 ) -> Row:
     """Bring a task back from a trash that keeps what was deleted `since`. A live task comes
     back as it is (If-Match still applies); TaskGone if it was purged or expired."""
-    shape = shape_for(restore_shape, versions is not None)
+    shape = shape_for(restore_shape, within, versions is not None)
     parameters = {**ownership(caller, task_id), KEPT_SINCE: since, VERSIONS: versions}
     for _ in range(RACE_RETRIES):
-        restored = numbered_write(shape, caller, {**parameters, NOW: utcnow()}, within)
+        restored = run_write(shape, {**parameters, NOW: utcnow()})
         if restored is not None:
             return restored
         task = db.session.execute(SELECT_ANY_TASK, ownership(caller, task_id)).first()
@@ -346,17 +344,17 @@ def restore_task(
     raise TaskChanged()
 
 
-def entomb(taken: Change, removed: list[Row]) -> None:
-    """Record tasks just deleted for good, for the feed, with the change's number."""
+def entomb(within: Change, removed: list[Row]) -> None:
+    """Record tasks just deleted for good, for the feed; numbered with the change."""
     if removed:
         purged_at = utcnow()
         db.session.execute(
             insert(purged_tasks),
             [
                 {
-                    "user_id": taken.user_id,
+                    "user_id": within.user_id,
                     "id": uuid.UUID(str(row.id)),
-                    "change_number": taken.number,
+                    "change_number": PENDING,
                     "deleted_at": row.deleted_at or purged_at,
                     "purged_at": purged_at,
                 }
@@ -367,30 +365,33 @@ def entomb(taken: Change, removed: list[Row]) -> None:
 
 def purge_task(caller: Caller, task_id: uuid.UUID, versions, within: Change | None = None):
     """Delete a task (live or trashed) for good; its tombstone stays for the feed."""
-    parameters = {**ownership(caller, task_id), VERSIONS: versions}
     if within is None:
-        with change(caller) as taken:
-            return purge_task(caller, task_id, versions, taken)
+        with change(caller.user_id) as within:
+            return purge_task(caller, task_id, versions, within)
+    parameters = {**ownership(caller, task_id), VERSIONS: versions}
     removed = db.session.execute(purge_shape(versions is not None), parameters).first()
     if removed is None:
-        if db.session.scalar(SELECT_MINE_ID, parameters) is not None:
-            raise TaskChanged()
-        raise TaskNotFound()
+        if db.session.scalar(SELECT_MINE_ID, parameters) is None:
+            not_found(caller)
+        raise TaskChanged()
     entomb(within, [removed])
 
 
 def empty_trash(caller: Caller) -> int:
     """Purge every task in the caller's trash; how many."""
-    with change(caller) as taken:
-        removed = db.session.execute(EMPTY_TRASH, {OWNER: caller.user_id}).all()
-        entomb(taken, removed)
+    with change(caller.user_id) as within:
+        removed = db.session.execute(EMPTY_TRASH, caller.parameters).all()
+        if not removed:
+            load_account(caller)  # nothing: TokenNotCurrent if the token is why
+        entomb(within, removed)
     return len(removed)
 
 
-def purge_expired_trash(taken: Change, since: datetime) -> int:
+def purge_expired_trash(within: Change, since: datetime) -> int:
     """Purge a user's tasks deleted before `since` (maintenance: flask todo purge)."""
-    removed = db.session.execute(EXPIRED_TRASH, {OWNER: taken.user_id, KEPT_SINCE: since}).all()
-    entomb(taken, removed)
+    parameters = {OWNER: within.user_id, KEPT_SINCE: since}
+    removed = db.session.execute(EXPIRED_TRASH, parameters).all()
+    entomb(within, removed)
     return len(removed)
 
 
@@ -410,7 +411,7 @@ def insert_task(caller: Caller, fields: dict, within: Change | None) -> Row | No
         TASK_ID: fields["id"] if chosen else uuid.uuid4(),
         NOW: utcnow(),
     }
-    return numbered_write(shape_for(insert_shape, chosen), caller, parameters, within)
+    return run_write(shape_for(insert_shape, within, chosen), parameters)
 
 
 def id_key(task_id: uuid.UUID) -> str:
@@ -442,19 +443,31 @@ def add_task_once(
     retry with the same body within 24 h gets it back. A chosen id that is taken otherwise
     (another body, older, trashed or purged) is IdConflict.
 
-    Concurrent first tries are serialized by the user's row (each takes a change number
-    first): the later one finds the stored answer, or the id taken."""
+    Concurrent first tries race: with a chosen id, the later INSERT waits for the first and
+    inserts nothing, and the stored answer is read; with a key only, the later one's key
+    conflicts, its whole transaction (its task included) rolls back, and it replays the
+    first's answer."""
+    load_account(caller)  # a stored answer is replayed only to a token that is still current
     keys = [k for k in (key, "id" in fields and id_key(fields["id"])) if k]
-    with change(caller) as taken:
-        idempotency.purge_expired(caller.user_id)
+    try:
+        with transaction():
+            idempotency.purge_expired(caller.user_id)
+            if key and (replay := idempotency.stored_answer(caller.user_id, key, request_hash)):
+                return replay
+            task = insert_task(caller, fields, None)
+            if task is None:
+                return replay_of_id(caller, fields["id"], request_hash)
+            answer = answer_for(task)
+            for each in keys:
+                idempotency.remember(caller.user_id, each, request_hash, answer)
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer as it did. With no
+        # answer stored, what conflicted was the user, deleted meanwhile.
         if key and (replay := idempotency.stored_answer(caller.user_id, key, request_hash)):
             return replay
-        task = insert_task(caller, fields, taken)
-        if task is None:
+        if "id" in fields:
             return replay_of_id(caller, fields["id"], request_hash)
-        answer = answer_for(task)
-        for each in keys:
-            idempotency.remember(caller.user_id, each, request_hash, answer)
+        raise TokenNotCurrent(USER_GONE) from None
     return answer
 
 

@@ -1,0 +1,73 @@
+"""Each user's change counter: every write that changes a user's tasks takes the next number
+while holding the user's row, and stamps it on every row it changes (and on tombstones).
+
+Numbers are taken under the row's lock, which is held until the write commits, so they are
+handed out in commit order: a reader that has seen number N has seen every change up to N,
+and the change feed (todo/sync/store.py) can promise that what it reads above N is all there
+is. A write that fails after taking a number leaves a gap, which no reader minds.
+
+A write of one row takes its number in the row's own trigger (migration 0007), after the row's
+lock and only if the row really changed: the statement is the same as without numbers. A
+`change()` of several statements (a batch, a purge with its tombstone) writes its rows with
+PENDING instead, which the triggers leave alone, and takes one number for all of them at its
+end. Either way a user's row is locked after the task rows, the order the counting triggers
+and account deletion lock them in too, so no two writes deadlock over it.
+"""
+
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Uuid, bindparam, select, update
+
+from ..accounts.models import users
+from ..accounts.tokens import CALLER_ROW_IS_CURRENT, OWNER, Caller
+from ..database import transaction
+from ..extensions import db
+from .models import purged_tasks, tasks
+
+PENDING = -1  # the number of a row written by a change still in progress
+NUMBER = "change_number"  # the bind parameter for it
+
+TAKE_NUMBER = (
+    update(users)
+    .where(users.c.id == bindparam(OWNER, type_=Uuid))
+    .values(change_number=users.c.change_number + 1)
+    .returning(users.c.change_number)
+)
+# The user's number and nothing else (while the token is current): what an empty feed poll
+# reads.
+CURRENT_NUMBER = select(users.c.change_number).where(CALLER_ROW_IS_CURRENT)
+NUMBERED = [
+    update(table)
+    .where(
+        table.c.user_id == bindparam(OWNER, type_=Uuid),
+        table.c.change_number == PENDING,
+    )
+    .values(change_number=bindparam(NUMBER))
+    for table in (tasks, purged_tasks)
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A change of several statements in progress, for one user: its rows carry PENDING."""
+
+    user_id: uuid.UUID
+
+
+@contextmanager
+def change(user_id: uuid.UUID):
+    """One transaction whose writes (stamped PENDING) all get one number, taken at its end;
+    nothing of it lands if the block raises."""
+    with transaction():
+        yield Change(user_id)
+        number = db.session.scalar(TAKE_NUMBER, {OWNER: user_id})
+        if number is not None:  # None: the user is gone, and with it every row written here
+            for statement in NUMBERED:
+                db.session.execute(statement, {OWNER: user_id, NUMBER: number})
+
+
+def current_number(caller: Caller) -> int | None:
+    """The caller's number now; None if the token is not current."""
+    return db.session.scalar(CURRENT_NUMBER, caller.parameters)
