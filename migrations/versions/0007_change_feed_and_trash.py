@@ -30,59 +30,57 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
+# PostgreSQL: one BEFORE trigger per row does what the two of 0006 did (count live tasks,
+# stamp updated_at) and numbers the change, with at most one UPDATE of the user's row: a
+# write that changes a task (its version moves) or adds one takes the user's next number,
+# after the task's lock, unless the write set a number itself or the row is pending (-1:
+# written by a change of several statements, which numbers all its rows at its end:
+# todo/tasks/changes.py). A statement that then fails takes its counts and number back with
+# it. The trash is not counted: moving a task there or back counts as removing or adding it.
 POSTGRESQL = [
-    "DROP TRIGGER tasks_counted ON tasks",
+    *(f"DROP TRIGGER {name} ON tasks" for name in ("tasks_counted", "tasks_change_stamped")),
     "DROP FUNCTION count_user_task()",
-    """CREATE FUNCTION count_live_task() RETURNS trigger LANGUAGE plpgsql AS $$
+    "DROP FUNCTION stamp_task_change()",
+    """CREATE FUNCTION account_task_row() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
         was_live boolean := TG_OP <> 'INSERT' AND OLD.deleted_at IS NULL;
         is_live boolean := TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL;
         was_done boolean := was_live AND OLD.completed;
         is_done boolean := is_live AND NEW.completed;
+        changed boolean := TG_OP = 'UPDATE' AND NEW.version IS DISTINCT FROM OLD.version;
+        numbered boolean := CASE TG_OP
+            WHEN 'INSERT' THEN NEW.change_number = 0
+            WHEN 'UPDATE' THEN changed AND NEW.change_number = OLD.change_number
+                AND NEW.change_number >= 0
+            ELSE false END;
     BEGIN
-        IF was_live IS DISTINCT FROM is_live OR was_done IS DISTINCT FROM is_done THEN
+        IF TG_OP = 'DELETE' THEN
+            IF was_live THEN
+                UPDATE users SET task_count = task_count - 1,
+                    completed_count = completed_count - was_done::int
+                WHERE id = OLD.user_id;
+            END IF;
+            RETURN OLD;
+        END IF;
+        IF numbered THEN
+            UPDATE users SET change_number = change_number + 1,
+                task_count = task_count + is_live::int - was_live::int,
+                completed_count = completed_count + is_done::int - was_done::int
+            WHERE id = NEW.user_id RETURNING change_number INTO NEW.change_number;
+        ELSIF was_live IS DISTINCT FROM is_live OR was_done IS DISTINCT FROM is_done THEN
             UPDATE users SET task_count = task_count + is_live::int - was_live::int,
                 completed_count = completed_count + is_done::int - was_done::int
-            WHERE id = CASE WHEN TG_OP = 'DELETE' THEN OLD.user_id ELSE NEW.user_id END;
+            WHERE id = NEW.user_id;
         END IF;
-        RETURN NULL;
-    END $$""",
-    """CREATE TRIGGER tasks_counted AFTER INSERT OR DELETE OR UPDATE OF completed, deleted_at
-    ON tasks FOR EACH ROW EXECUTE FUNCTION count_live_task()""",
-]
-# Numbering: a write that changes a task (its version moves) or adds one takes the user's next
-# number in the row's own trigger, after the row's lock, unless the write set a number itself
-# or the row is pending (-1: written by a change of several statements, which takes one
-# number for all its rows at its end: todo/tasks/changes.py).
-TAKE_NUMBER = """UPDATE users SET change_number = change_number + 1 WHERE id = NEW.user_id
-            RETURNING change_number INTO NEW.change_number;"""
-POSTGRESQL += [
-    f"""CREATE OR REPLACE FUNCTION stamp_task_change() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF NEW.version IS DISTINCT FROM OLD.version THEN
-            IF NEW.change_number = OLD.change_number AND NEW.change_number >= 0 THEN
-                {TAKE_NUMBER}
-            END IF;
-            NEW.updated_at := clock_timestamp();
+        IF changed THEN
+            NEW.updated_at := clock_timestamp();  -- after the user's row: in change order
         END IF;
         RETURN NEW;
     END $$""",
-    f"""CREATE FUNCTION number_new_task() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF NEW.change_number = 0 THEN
-            {TAKE_NUMBER}
-        END IF;
-        RETURN NEW;
-    END $$""",
-    """CREATE TRIGGER tasks_numbered BEFORE INSERT ON tasks
-    FOR EACH ROW EXECUTE FUNCTION number_new_task()""",
+    """CREATE TRIGGER tasks_accounted BEFORE INSERT OR DELETE OR UPDATE ON tasks
+    FOR EACH ROW EXECUTE FUNCTION account_task_row()""",
 ]
-POSTGRESQL_DOWN = [
-    "DROP TRIGGER tasks_numbered ON tasks",
-    "DROP FUNCTION number_new_task()",
-    "DROP TRIGGER tasks_counted ON tasks",
-    "DROP FUNCTION count_live_task()",
-]
+POSTGRESQL_DOWN = ["DROP TRIGGER tasks_accounted ON tasks", "DROP FUNCTION account_task_row()"]
 
 LIVE_NEW, LIVE_OLD = "(NEW.deleted_at IS NULL)", "(OLD.deleted_at IS NULL)"
 SQLITE = [
@@ -139,8 +137,7 @@ def older_triggers(dialect: str) -> list[str]:
     """The triggers this revision replaces: 0006's counting and stamping on PostgreSQL, 0005's
     counting on SQLite."""
     if dialect == "postgresql":
-        count, trigger, stamp, _ = context.script.get_revision("0006").module.COUNT_A_ROW
-        return [count, trigger, stamp.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")]
+        return context.script.get_revision("0006").module.COUNT_A_ROW
     return context.script.get_revision("0005").module.SQLITE
 
 
