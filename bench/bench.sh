@@ -50,6 +50,8 @@ if [ -n "${BENCH_BASELINE:-}" ]; then
   baseline=$state/baseline
   git -C "$root" worktree remove --force "$baseline" 2>/dev/null || rm -rf "$baseline"
   git -C "$root" worktree add --detach "$baseline" "$BENCH_BASELINE" >/dev/null
+  trap 'kill $pids 2>/dev/null; "$shared/bench/references.sh" stop >/dev/null
+    git -C "$root" worktree remove --force "$baseline"' EXIT
   psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS todo_baseline WITH (FORCE)" -c "CREATE DATABASE todo_baseline"
   (cd "$baseline" && DATABASE_URL="$pgurl/todo_baseline" "$root/.venv/bin/flask" db upgrade) >>"$state/migrate.log" 2>&1
   # shellcheck disable=SC2086

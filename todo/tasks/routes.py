@@ -9,7 +9,7 @@ from marshmallow import RAISE
 from sqlalchemy import Row
 
 from .. import idempotency
-from ..blueprint import Blueprint
+from ..blueprint import Blueprint, header_parameter
 from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, if_match_versions, not_modified
 from ..idempotency import Answer
 from . import store
@@ -29,6 +29,9 @@ blp = Blueprint(
     "tasks", __name__, url_prefix="/api/<user_id:user_id>/tasks", description="A user's own tasks"
 )
 
+LIST_IF_NONE_MATCH = header_parameter(
+    "If-None-Match", "Answer 304 with no body while the list still has this ETag"
+)
 CONDITIONAL_LIST_HEADERS = {
     "ETag": {
         "description": "The list's state (weak): send it in If-None-Match to get 304 while "
@@ -50,14 +53,14 @@ CREATED_HEADERS = {
     "Location": {"description": "The new task's URL", "schema": {"type": "string"}},
     "Idempotent-Replayed": {
         "description": "true when this is the stored answer to an earlier request with the "
-        "same Idempotency-Key",
+        "same Idempotency-Key, or the same chosen id and body",
         "schema": {"type": "string", "enum": ["true"]},
     },
 }
 
 
 @blp.route("", methods=["GET"])
-@blp.headers(IF_NONE_MATCH)
+@blp.headers(LIST_IF_NONE_MATCH)
 @blp.arguments(ListQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
 @blp.response(200, TaskSchema(many=True), headers={**LIST_HEADERS, **CONDITIONAL_LIST_HEADERS})
 @blp.alt_response(304, description="Not Modified: the list still has the ETag sent")
