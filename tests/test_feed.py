@@ -241,3 +241,16 @@ def test_the_feed_limit_and_access_are_checked(client, user, other_user):
     assert_problem(client.get(changes_url(user)), 401)
     assert_problem(client.get(changes_url(user), headers=other_user["headers"]), 403)
     assert_problem(client.get(f"/api/{uuid.uuid4()}/changes", headers=user["headers"]), 403)
+
+
+def test_a_last_change_larger_than_the_page_comes_whole_and_ends_the_feed(client, user):
+    cursor = poll(client, user)["next"]
+    operations = [{"op": "create", "task": {"title": f"b{n}"}} for n in range(5)]
+    batch = client.post(
+        f"/api/{user['user_id']}/batch", json={"operations": operations}, headers=user["headers"]
+    )
+    assert batch.status_code == 200
+    page = poll(client, user, cursor, limit=2)
+    assert len(page["tasks"]) == 5
+    assert page["has_more"] is False
+    assert poll(client, user, page["next"])["tasks"] == []

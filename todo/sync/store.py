@@ -4,7 +4,7 @@ time, ordered by (number, id), and the signed cursors that carry a client's numb
 A page reads the user's number first (one indexed read, with the token check): a client that
 is up to date costs nothing more. Every number up to the one read has committed (numbers are
 taken under the user's row lock, held to commit: todo/tasks/changes.py), so the rows read
-after it include every change up to it, and a cursor at the larger of the two misses nothing.
+after it, up to it, are every change up to it, and a cursor there misses nothing.
 """
 
 import uuid
@@ -22,7 +22,7 @@ from ..extensions import db
 from ..tasks.changes import current_number
 from ..tasks.models import TASK_ROW, purged_tasks, tasks
 
-SINCE, AT, LIMIT = "since", "at", "limit"
+SINCE, UPTO, AT, LIMIT = "since", "upto", "at", "limit"
 
 
 class InvalidCursor(Exception):
@@ -59,15 +59,22 @@ def cursor_number(token: str, user_id: uuid.UUID, key: bytes, retention_days: in
 
 
 def changed(statement, live_only: bool, at: bool):
-    """`statement` over tasks or tombstones, narrowed to the user's rows above SINCE (or at
-    AT, to finish one number), in feed order."""
+    """`statement` over tasks or tombstones, narrowed to the user's rows above SINCE and up to
+    UPTO (or at AT, to finish one number), in feed order.
+
+    UPTO is the user's number read first: every change up to it has committed, so the tasks
+    and the tombstones, read by two statements, agree on it. A change committed between them
+    (a purge that turns a task into a tombstone) is above it, and waits for the next page."""
     table = statement.get_final_froms()[0]
     number = table.c.change_number
     statement = statement.where(table.c.user_id == bindparam(OWNER, type_=Uuid))
     if at:
         statement = statement.where(number == bindparam(AT, type_=BigInteger))
     else:
-        statement = statement.where(number > bindparam(SINCE, type_=BigInteger))
+        statement = statement.where(
+            number > bindparam(SINCE, type_=BigInteger),
+            number <= bindparam(UPTO, type_=BigInteger),
+        )
         statement = statement.limit(bindparam(LIMIT, type_=Integer))
     if live_only:
         statement = statement.where(tasks.c.deleted_at.is_(None))
@@ -125,17 +132,18 @@ def read_changes(caller: Caller, since: int | None, limit: int) -> Changes:
         raise CursorExpired()  # from a database restored to an earlier state: start over
     if since == number:
         return Changes(number=number)
-    parameters = {OWNER: caller.user_id, SINCE: since or 0, LIMIT: limit + 1}
+    parameters = {OWNER: caller.user_id, SINCE: since or 0, UPTO: number, LIMIT: limit + 1}
     entries = entries_of(parameters, first_sync=since is None)[: limit + 1]
     if len(entries) <= limit:
-        return page_of(entries, max([number, *(entry.number for entry in entries)]), False)
+        return page_of(entries, number, False)
     last = entries[limit - 1].number
     if entries[limit].number != last:
         entries = entries[:limit]
     elif entries[0].number != last:
         entries = [entry for entry in entries[:limit] if entry.number != last]
-    else:  # one change of more rows than the page: all of it
+    else:  # one change of more rows than the page: all of it, and more only if numbered since
         entries = entries_of({OWNER: caller.user_id, AT: last}, first_sync=False, at=True)
+        return page_of(entries, last, last < number)
     return page_of(entries, entries[-1].number, True)
 
 
