@@ -125,7 +125,6 @@ def ownership(caller: Caller, task_id: uuid.UUID) -> dict:
 
 # Built once; the reads every single-task route may run.
 SELECT_TASK = owned(select(*TASK_ROW))
-SELECT_TASK_ID = owned(select(tasks.c.id))
 SELECT_TASK_VERSION = owned(select(tasks.c.version))
 # Any task of the caller, live or trashed, and its tombstone: to tell 404 from 410.
 SELECT_ANY_TASK = mine(select(*TASK_ROW)).where(TOKEN_IS_CURRENT)
@@ -135,11 +134,6 @@ TOMBSTONE = exists().where(
     purged_tasks.c.id == bindparam(TASK_ID, type_=Uuid),
 )
 now = bindparam(NOW, type_=UTCDateTime)  # created_at and updated_at: the same instant
-
-
-def run_write(shape, parameters: dict) -> Row | None:
-    """Run a write; the row it returns, if any."""
-    return db.session.execute(shape, parameters).first()
 
 
 @cache
@@ -198,7 +192,7 @@ def write_or_fail(shape, caller: Caller, task_id, versions, values) -> Row:
     again if it raced a change it could not see."""
     parameters = {**ownership(caller, task_id), **values, VERSIONS: versions}
     for _ in range(RACE_RETRIES):
-        result = run_write(shape, {**parameters, NOW: utcnow()})
+        result = db.session.execute(shape, {**parameters, NOW: utcnow()}).first()
         if result is not None:
             return result
         version = db.session.scalar(SELECT_TASK_VERSION, ownership(caller, task_id))
@@ -326,7 +320,7 @@ def restore_task(
     shape = shape_for(restore_shape, within, versions is not None)
     parameters = {**ownership(caller, task_id), KEPT_SINCE: since, VERSIONS: versions}
     for _ in range(RACE_RETRIES):
-        restored = run_write(shape, {**parameters, NOW: utcnow()})
+        restored = db.session.execute(shape, {**parameters, NOW: utcnow()}).first()
         if restored is not None:
             return restored
         task = db.session.execute(SELECT_ANY_TASK, ownership(caller, task_id)).first()
@@ -411,7 +405,7 @@ def insert_task(caller: Caller, fields: dict, within: Change | None) -> Row | No
         TASK_ID: fields["id"] if chosen else uuid.uuid4(),
         NOW: utcnow(),
     }
-    return run_write(shape_for(insert_shape, within, chosen), parameters)
+    return db.session.execute(shape_for(insert_shape, within, chosen), parameters).first()
 
 
 def id_key(task_id: uuid.UUID) -> str:
@@ -478,7 +472,8 @@ def replay_of_id(caller: Caller, task_id: uuid.UUID, request_hash: str) -> Answe
         replay = idempotency.stored_answer(caller.user_id, id_key(task_id), request_hash)
     except idempotency.KeyReused:
         raise IdConflict() from None
-    if replay is None or db.session.scalar(SELECT_TASK_ID, ownership(caller, task_id)) is None:
+    live = db.session.scalar(SELECT_TASK_VERSION, ownership(caller, task_id)) is not None
+    if replay is None or not live:
         raise IdConflict()
     return replay
 
