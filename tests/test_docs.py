@@ -9,7 +9,7 @@ from openapi_spec_validator import validate
 API_ROUTES = {
     "/api/auth/signup": {"post"},
     "/api/auth/login": {"post"},
-    "/api/auth/me": {"get", "delete"},
+    "/api/auth/me": {"get", "patch", "delete"},
     "/api/auth/logout": {"post"},
     "/api/auth/password": {"put"},
     "/api/{user_id}/tasks": {"get", "post"},
@@ -85,6 +85,7 @@ def test_list_documents_its_query_parameters_and_headers(spec):
     operation = spec["paths"]["/api/{user_id}/tasks"]["get"]
     assert parameter_names(operation) == {
         *("deleted", "completed", "q", "sort", "limit", "cursor", "If-None-Match"),
+        *("has_due", "due_from", "due_to", "overdue", "completed_from", "completed_to", "tz"),
     }
     assert set(operation["responses"]["200"]["headers"]) == {
         *("X-Total-Count", "Link", "X-Request-ID", "ETag", "Cache-Control", "Vary"),
@@ -141,12 +142,13 @@ def test_every_operation_has_a_stable_readable_operation_id(spec):
             "Task",
             {
                 *("id", "user_id", "title", "description", "completed", "created_at"),
-                *("updated_at", "version", "deleted_at"),
+                *("updated_at", "version", "deleted_at", "priority", "completed_at", "due"),
             },
         ),
+        ("Due", {"date", "time", "timezone", "at"}),
         ("Changes", {"tasks", "deleted", "next", "has_more"}),
         ("DeletedTask", {"id", "deleted_at", "purged"}),
-        ("User", {"user_id", "email", "created_at"}),
+        ("User", {"user_id", "email", "created_at", "timezone"}),
         ("Token", {"user_id", "email", "token", "token_type", "expires_at"}),
         ("Problem", {"type", "title", "status", "detail"}),
         ("Readiness", {"status", "revision"}),

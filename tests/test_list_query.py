@@ -2,41 +2,80 @@
 
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
 from todo.extensions import db
+from todo.tasks import due
 from todo.tasks.listing import SORTS
 from todo.tasks.models import Task
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+def due_of(n: int) -> dict:
+    """No due date, or each form in turn, on dates and times shared by groups of tasks; the
+    zoned ones at 09:00 in Paris, which is 08:00 UTC: between the all-day date and the
+    floating 09:00 of the same day."""
+    day = START.date() + timedelta(days=n // 10)
+    form = n % 5
+    if form == 0:
+        return due.columns(None)
+    if form in (1, 4):
+        return due.columns(day)
+    if form == 2:
+        return due.columns(day, time(9, 0))
+    return due.columns(day, time(9, 0), "Europe/Paris")
+
+
 @pytest.fixture
 def many_tasks(app, user):
-    """250 tasks, written straight to the database: timestamps shared by groups of 5 and
-    titles shared by groups of 3, so only the id can break ties. Every 4th one is done."""
+    """250 tasks, written straight to the database: timestamps shared by groups of 5, titles
+    by groups of 3, priorities by groups of 7 and due dates by groups of 10, so only the id
+    can break ties. Every 4th one is done."""
     owner = uuid.UUID(user["user_id"])
     with app.app_context():
         for n in range(250):
+            done = n % 4 == 0
             db.session.add(
                 Task(
                     user_id=owner,
                     title=f"task {n // 3:03d}",
                     description="groceries" if n % 10 == 0 else None,
-                    completed=n % 4 == 0,
+                    completed=done,
                     created_at=START + timedelta(minutes=n // 5),
                     updated_at=START + timedelta(hours=1, minutes=(250 - n) // 5),
+                    completed_at=START + timedelta(hours=2, minutes=n // 8) if done else None,
+                    priority=(n // 7) % 4,
+                    **due_of(n),
                 )
             )
         db.session.commit()
         return db.session.query(Task).filter_by(user_id=owner).all()
 
 
+def due_key_in_utc(task) -> str:
+    """Where the due order puts a task in UTC (README: Dates)."""
+    if task.due_date is None:
+        return "~"
+    if task.due_at is not None:
+        return task.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if task.due_time is None:
+        return task.due_date.isoformat()
+    return f"{task.due_date.isoformat()} {task.due_time.isoformat()}"
+
+
+SORT_KEYS = {
+    "due": due_key_in_utc,
+    "completed_at": lambda task: task.completed_at or due.END_OF_TIME,
+}
+
+
 def expected_ids(tasks, sort):
     column = sort.lstrip("-")
-    ordered = sorted(tasks, key=lambda task: (getattr(task, column), task.id))
+    key = SORT_KEYS.get(column) or (lambda task: getattr(task, column))
+    ordered = sorted(tasks, key=lambda task: (key(task), task.id))
     if sort.startswith("-"):
         ordered.reverse()
     return [str(task.id) for task in ordered]
@@ -122,7 +161,7 @@ def test_empty_list_has_a_zero_count_and_no_link(client, user):
         ("limit=0", "limit"),
         ("limit=501", "limit"),
         ("limit=ten", "limit"),
-        ("sort=priority", "sort"),
+        ("sort=importance", "sort"),
         ("completed=yes", "completed"),
         ("completed=1", "completed"),
         ("q=", "q"),

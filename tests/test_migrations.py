@@ -60,6 +60,11 @@ def test_schema_has_the_keys_index_and_checks(empty_app):
         "ck_tasks_title_length",
         "ck_tasks_title_trimmed",
         "ck_tasks_description_length",
+        "ck_tasks_priority_range",
+        "ck_tasks_due_time_needs_date",
+        "ck_tasks_due_timezone_needs_time",
+        "ck_tasks_due_at_iff_timezone",
+        "ck_tasks_completed_iff_completed_at",
     }
 
 
@@ -214,3 +219,41 @@ def test_0007_numbers_existing_tasks_and_a_downgrade_empties_the_trash(empty_app
     upgrade()
     assert [number for _, number in numbers()] == [1, 2, 3]
     assert counts() == (3, 1)
+
+
+def test_0008_dates_completed_tasks_and_a_downgrade_keeps_the_tasks_and_their_triggers(
+    empty_app,
+):
+    """Revision 0008 (due dates, priority, completion time) gives existing completed tasks
+    their updated_at as completed_at; its downgrade drops the new columns (README: Dates) and
+    keeps the tasks, counted and numbered by 0007's triggers, which SQLite's rebuild of the
+    table must bring back."""
+    upgrade(revision="0007")
+    add_user()
+    for n, completed in enumerate([True, False]):
+        add_task(TASK_IDS[n], completed)
+    upgrade(revision="0008")
+    stamps = db.session.execute(
+        text("SELECT completed, completed_at, updated_at FROM tasks ORDER BY completed")
+    ).all()
+    assert [(bool(done), at is not None) for done, at, _ in stamps] == [
+        (False, False),
+        (True, True),
+    ]
+    assert str(stamps[1].completed_at) == str(stamps[1].updated_at)
+    db.session.execute(
+        text("UPDATE tasks SET due_date = '2026-12-24', priority = 3 WHERE id = :id"),
+        {"id": TASK_IDS[1]},
+    )
+    db.session.commit()
+    downgrade(revision="0007")
+    columns = {column["name"] for column in inspect(db.engine).get_columns("tasks")}
+    assert not {"due_date", "priority", "completed_at"} & columns
+    assert counts() == (2, 1)
+    add_task(TASK_IDS[2], True)  # 0007's triggers still count and number
+    assert counts() == (3, 2)
+    assert db.session.execute(text("SELECT change_number FROM users")).scalar() == 3
+    upgrade()
+    assert counts() == (3, 2)
+    undated = db.session.execute(text("SELECT count(*) FROM tasks WHERE completed_at IS NULL"))
+    assert undated.scalar() == 1

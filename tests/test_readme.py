@@ -1,5 +1,5 @@
-"""The README's bash blocks run as written: the walkthrough, then the sync recipe, in one bash
-against a real gunicorn on PostgreSQL (the README's localhost:4000 pointed at it)."""
+"""The README's bash blocks run as written: the walkthrough, then the sync and dates recipes,
+in one bash against a real gunicorn on PostgreSQL (the README's localhost:4000 pointed at it)."""
 
 import re
 import subprocess
@@ -16,16 +16,20 @@ def block_after(heading: str, starting: str) -> str:
     return next(b for b in BASH_BLOCK.findall(section) if b.lstrip().startswith(starting))
 
 
-def test_the_walkthrough_and_the_sync_recipe_run_as_written(database_url, servers):
+def test_the_walkthrough_and_the_recipes_run_as_written(database_url, servers):
     server = servers(database_url)
     script = "set -e\n" + "\n".join(
         [
             block_after("## Walkthrough", "# Sign up"),
             'echo "--- recipe"',
             block_after("### Sync", "API="),
+            'echo "--- dates"',
+            block_after("### Dates", "API="),
         ]
     ).replace("http://localhost:4000", f"http://127.0.0.1:{server.port}")
     ran = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    recipe = ran.stdout.split("--- recipe\n", 1)[1].split()
+    recipe = ran.stdout.split("--- recipe\n", 1)[1].split("--- dates\n")[0].split()
     assert recipe == ["201", "201", "Call", "mum", "204", "False", "None", "201", "304"], recipe
+    dates = ran.stdout.split("--- dates\n", 1)[1].splitlines()
+    assert dates == ["['Water the plants']", "['Pay rent']"], ran.stdout

@@ -4,7 +4,7 @@ what marshmallow's own dump of the same schema gives, for every kind of value a 
 import itertools
 import uuid
 from collections import namedtuple
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 from marshmallow import Schema, fields
@@ -16,8 +16,18 @@ from todo.sync.store import Deleted
 from todo.tasks.schemas import TaskSchema
 
 Row = namedtuple(
-    "Row", "id user_id title description completed created_at updated_at version deleted_at"
+    "Row",
+    "id user_id title description completed created_at updated_at version deleted_at "
+    "priority completed_at due_date due_time due_timezone due_at",
 )
+# No due date, and each of the three forms (all-day, floating, zoned; seconds or not).
+DUES = [
+    (None, None, None, None),
+    (date(2026, 12, 24), None, None, None),
+    (date(1900, 1, 1), time(18, 30), None, None),
+    (date(2999, 12, 31), time(23, 59, 59), "Pacific/Kiritimati", None),
+    (date(2026, 3, 8), time(2, 30), "America/New_York", None),
+]
 TITLES = ["Buy milk", "Äpfel & Birnen", "emoji 🥛 and \u2028 line separator", "x" * 500, '"quoted"']
 DESCRIPTIONS = [None, "", "Milk, eggs, bread", "tab\tand\nnewline", "\\ backslash"]
 INSTANTS = [
@@ -30,9 +40,10 @@ INSTANTS = [
 
 def rows():
     combinations = itertools.product(
-        TITLES, DESCRIPTIONS, [False, True], INSTANTS, [None, INSTANTS[1]]
+        TITLES, DESCRIPTIONS, [False, True], INSTANTS, [None, INSTANTS[1]], range(len(DUES))
     )
-    for title, description, completed, instant, deleted_at in combinations:
+    for title, description, completed, instant, deleted_at, which in combinations:
+        day, wall, zone_name, _ = DUES[which]
         yield Row(
             str(uuid.uuid4()),
             str(uuid.uuid4()),
@@ -43,6 +54,12 @@ def rows():
             instant + timedelta(microseconds=7),
             3,
             deleted_at,
+            which % 4,
+            instant if completed else None,
+            day,
+            wall,
+            zone_name,
+            None if zone_name is None else INSTANTS[which % len(INSTANTS)],
         )
 
 

@@ -11,8 +11,8 @@ def test_signup_answers_the_new_account(client):
     )
     assert answer.status_code == 201
     body = answer.get_json()
-    assert set(body) == {"user_id", "email", "created_at"}
-    assert body["email"] == "test@example.com"
+    assert set(body) == {"user_id", "email", "created_at", "timezone"}
+    assert (body["email"], body["timezone"]) == ("test@example.com", None)
 
 
 def test_login_answers_a_bearer_token_for_seven_days(client, user):

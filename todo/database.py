@@ -9,6 +9,8 @@ import select
 import sqlite3
 import time
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import psycopg2
 from psycopg2 import extensions as psycopg2_extensions
@@ -80,10 +82,20 @@ def tune_sqlite(dbapi_connection, _record):
         for pragma in ("foreign_keys = ON", "journal_mode = WAL", "busy_timeout = 5000"):
             dbapi_connection.execute(f"PRAGMA {pragma}")
         dbapi_connection.create_function("lower", 1, unicode_lower, deterministic=True)
+        dbapi_connection.create_function("local_wall", 2, local_wall, deterministic=True)
 
 
 def unicode_lower(value):
     return value.lower() if isinstance(value, str) else value
+
+
+def local_wall(stored_utc: str | None, zone_name: str) -> str | None:
+    """`YYYY-MM-DD HH:MM:SS` of a stored UTC timestamp on the wall clocks of an IANA zone:
+    what PostgreSQL's `AT TIME ZONE` gives the due-date sort (tasks/listing.py)."""
+    if stored_utc is None:
+        return None
+    moment = datetime.fromisoformat(stored_utc).replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(zone_name)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def limit_statement_time(engine: Engine, seconds: float) -> None:

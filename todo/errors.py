@@ -8,7 +8,7 @@ from http import HTTPStatus
 import psycopg2
 from flask import Flask, current_app
 from flask_smorest import Api
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -82,8 +82,23 @@ def problem(status: int, detail: str | None = None, headers=None, **extra):
 
 
 def field_errors(messages: dict) -> dict:
-    """webargs nests messages by location ({"json": {...}}); clients want them by field."""
-    return {field: errors for by_field in messages.values() for field, errors in by_field.items()}
+    """webargs nests messages by location ({"json": {...}}); clients want them by field, a
+    nested one by its path (`due.timezone`)."""
+    return {
+        path: errors for by_field in messages.values() for path, errors in by_path(by_field).items()
+    }
+
+
+def by_path(messages: dict, prefix: str = "") -> dict:
+    """Messages by the path of each field (`task.title`), as the problem's `errors` are
+    documented: a list of messages per field."""
+    flat = {}
+    for name, value in messages.items():
+        if isinstance(value, dict):
+            flat.update(by_path(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
 
 
 def invalid_fields(status: int, messages: dict, headers):
@@ -189,7 +204,14 @@ def too_many(error: Throttled):
     return problem(429, error.sentence, {"Retry-After": str(error.retry_after)})
 
 
+def invalid_value(error: ValidationError):
+    """Input found invalid past its schema (a due date merged onto the stored one): 422, as
+    the schema's own errors are."""
+    return invalid_fields(422, {"json": error.normalized_messages()}, None)
+
+
 def register_error_handlers(app: Flask) -> None:
     for unavailable in UNAVAILABLE:
         app.register_error_handler(unavailable, database_unavailable)
     app.register_error_handler(Throttled, too_many)
+    app.register_error_handler(ValidationError, invalid_value)

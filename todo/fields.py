@@ -2,7 +2,7 @@
 database can store, timestamps in one format."""
 
 import re
-from datetime import UTC
+from datetime import UTC, time
 
 from marshmallow import fields
 
@@ -79,8 +79,54 @@ def utc_text(value) -> str:
     return value.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
+def wall_text(value: time) -> str:
+    """HH:MM, or HH:MM:SS when the seconds are not zero."""
+    return value.isoformat("seconds" if value.second else "minutes")
+
+
 class UTCTimestamp(fields.DateTime):
     """RFC 3339 in UTC with a Z suffix, always with microseconds."""
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else utc_text(value)
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer only: not a string of digits, a float or a boolean."""
+
+    default_error_messages = {"invalid": "Not a valid integer."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return value
+
+
+class WallTime(fields.Field):
+    """A time of day on a wall clock: `HH:MM` or `HH:MM:SS` (24 h, no zone, no fraction);
+    dumped as `HH:MM`, or `HH:MM:SS` when the seconds are not zero."""
+
+    PATTERN = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?")
+    default_error_messages = {"invalid": "Not a valid time: use HH:MM or HH:MM:SS (24 h)."}
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else wall_text(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parts = self.PATTERN.fullmatch(value) if isinstance(value, str) else None
+        if parts is None:
+            raise self.make_error("invalid")
+        hour, minute, second = (int(part or 0) for part in parts.groups())
+        return time(hour, minute, second)
+
+
+class CalendarDate(fields.Date):
+    """A date written `YYYY-MM-DD` exactly (marshmallow's Date takes other ISO 8601 forms)."""
+
+    PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+    default_error_messages = {"invalid": "Not a valid date: use YYYY-MM-DD."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not self.PATTERN.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)

@@ -19,16 +19,40 @@ from .fields import UTCTimestamp, utc_text
 AS_IS = (fields.String, fields.Boolean, fields.Integer)
 
 
+class Composed(fields.Nested):
+    """An object made of several of a row's columns (a due date of four): `compose` takes the
+    columns' values and gives the object's members, or None; `nested` describes them (for the
+    document, and marshmallow's own dump). The encoder calls `encode`, which must give what
+    that dump gives: tests/test_serializer.py checks it."""
+
+    def __init__(self, nested, sources: tuple[str, ...], compose, encode, **kwargs):
+        super().__init__(nested, **kwargs)
+        self.sources, self.compose, self.encode = sources, compose, encode
+
+    def serialize(self, attr, obj, accessor=None, **kwargs):
+        members = self.compose(*(self.get_value(obj, source, accessor) for source in self.sources))
+        return self._serialize(members, attr, obj, **kwargs)
+
+
 def row_encoder(schema: Schema) -> Callable[[object], dict]:
-    """A function from a row (any object with the attributes) to the dict `schema.dump` makes."""
-    keys, attributes, stamped = [], [], []
+    """A function from a row (any object with the attributes) to the dict `schema.dump` makes.
+    Composed fields come last in the schema (their members follow the plain values)."""
+    keys, attributes, stamped, composed = [], [], [], []
     for name, field in schema.dump_fields.items():
+        if isinstance(field, Composed):
+            composed.append((field.data_key or name, len(attributes), field))
+            attributes.extend(field.sources)
+            continue
+        if composed:
+            raise TypeError(f"{type(schema).__name__}.{name}: declared after a composed field")
         if isinstance(field, UTCTimestamp):
             stamped.append(len(keys))
         elif not isinstance(field, AS_IS) or isinstance(field, fields.Email | fields.UUID):
             raise TypeError(f"{type(schema).__name__}.{name}: no fast dump for {field!r}")
         keys.append(field.data_key or name)
         attributes.append(field.attribute or name)
+    plain = len(keys)
+    composed = [(key, start, start + len(f.sources), f.encode) for key, start, f in composed]
     by_attribute = attrgetter(*attributes)
     by_position = {}  # a result's column names -> the positions of the schema's attributes
 
@@ -48,7 +72,10 @@ def row_encoder(schema: Schema) -> Callable[[object], dict]:
         for index in stamped:
             if values[index] is not None:
                 values[index] = utc_text(values[index])
-        return dict(zip(keys, values, strict=True))
+        answer = dict(zip(keys, values[:plain], strict=True))
+        for key, start, end, encode_members in composed:
+            answer[key] = encode_members(*values[start:end])
+        return answer
 
     return encode
 

@@ -28,6 +28,9 @@ class User(db.Model):
     completed_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     # The number of the user's last change to their tasks (todo/tasks/changes.py).
     change_number: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    # The user's IANA zone (null: UTC): where "today" and "overdue" are, and all-day and
+    # floating due dates fall.
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class RevokedToken(db.Model):

@@ -21,6 +21,7 @@ from .schemas import (
     LoginSchema,
     PasswordChangeSchema,
     PasswordCheckSchema,
+    ProfileChangesSchema,
     TokenSchema,
     UserSchema,
 )
@@ -32,6 +33,7 @@ from .store import (
     log_out,
     replace_hash,
     set_password,
+    set_timezone,
 )
 from .tokens import caller_from_claims, expiry, issue_token
 
@@ -155,6 +157,16 @@ def change_password(passwords):
 def read_me():
     """The account the token belongs to."""
     return load_account(g.caller)
+
+
+@blp.route("/me", methods=["PATCH"])
+@blp.arguments(ProfileChangesSchema())
+@blp.response(200, UserSchema)
+@blp.problems(400, 401, 413, 415, 503)
+def change_me(changes):
+    """Change the account's settings: its time zone, where the user's today and overdue are
+    and their all-day and floating due dates fall."""
+    return set_timezone(g.caller, changes["timezone"])
 
 
 @blp.route("/me", methods=["DELETE"])

@@ -1,8 +1,9 @@
 """Accounts' schemas: what sign-up, login and the password routes take, and what they answer."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, validate, validates
 
 from ..fields import Email, Text, UTCTimestamp
+from ..tasks.due import zone
 
 PASSWORD_LENGTH = validate.Length(min=8, max=128)
 # A password being checked may be of any length it was set with; this only refuses absurd input.
@@ -34,6 +35,28 @@ class UserSchema(Schema):
     user_id = fields.UUID(attribute="id", dump_only=True, required=True)
     email = fields.String(dump_only=True, required=True)
     created_at = UTCTimestamp(dump_only=True, required=True)
+    timezone = fields.String(
+        dump_only=True,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The user's IANA zone, where their today is; null: UTC",
+            "example": "Europe/Paris",
+        },
+    )
+
+
+class ProfileChangesSchema(Schema):
+    timezone = Text(
+        required=True,
+        allow_none=True,
+        metadata={"description": "An IANA zone name; null: UTC", "example": "Europe/Paris"},
+    )
+
+    @validates("timezone")
+    def known_zone(self, value, **kwargs):
+        if value is not None:
+            zone(value)  # DueInvalid, a ValidationError, for a name that is not a zone
 
 
 class TokenSchema(Schema):

@@ -14,7 +14,14 @@ from ..database import transaction
 from ..extensions import db
 from ..tasks.models import tasks
 from .models import RevokedToken, User, user_emails, users
-from .tokens import REVOKED, USER_AND_REVOCATION, USER_GONE, Caller, TokenNotCurrent
+from .tokens import (
+    CALLER_ROW_IS_CURRENT,
+    REVOKED,
+    USER_AND_REVOCATION,
+    USER_GONE,
+    Caller,
+    TokenNotCurrent,
+)
 
 
 class EmailTaken(Exception):
@@ -34,6 +41,22 @@ def load_account(caller: Caller) -> User:
     if is_revoked or caller.generation != user.token_generation:
         raise TokenNotCurrent(REVOKED)
     return user
+
+
+def set_timezone(caller: Caller, zone_name: str | None) -> User:
+    """The user's zone, and their next change number: lists whose order or dates depend on
+    the zone get a new ETag, as after any change to the tasks."""
+    changed = db.session.execute(
+        update(users)
+        .where(CALLER_ROW_IS_CURRENT)
+        .values(timezone=zone_name, change_number=users.c.change_number + 1)
+        .returning(users.c.id),
+        caller.parameters,
+    ).first()
+    if changed is None:
+        load_account(caller)  # raises TokenNotCurrent: the token is why
+    db.session.expire_all()
+    return load_account(caller)
 
 
 def find_account(email: str) -> User | None:

@@ -7,7 +7,7 @@ from marshmallow import RAISE, ValidationError
 
 from .. import idempotency
 from ..blueprint import Blueprint
-from ..errors import INVALID_FIELDS, PROBLEM_MIMETYPE, problem_body
+from ..errors import INVALID_FIELDS, PROBLEM_MIMETYPE, by_path, problem_body
 from ..idempotency import Answer
 from ..tasks import store as tasks
 from ..tasks.schemas import TaskSchema
@@ -130,15 +130,3 @@ def operation_problem(error: Exception) -> tuple[int, dict]:
         return 422, problem_body(422, INVALID_FIELDS, errors=by_path(error.messages))
     answer = current_app.extensions["domain_problems"][type(error)]
     return answer.status, answer.body(error)
-
-
-def by_path(messages: dict, prefix: str = "") -> dict:
-    """An operation's messages by the path of each field (`task.title`), as the problem's
-    `errors` are documented: a list of messages per field."""
-    flat = {}
-    for name, value in messages.items():
-        if isinstance(value, dict):
-            flat.update(by_path(value, f"{prefix}{name}."))
-        else:
-            flat[f"{prefix}{name}"] = value
-    return flat

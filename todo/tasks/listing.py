@@ -8,29 +8,42 @@ from functools import cache
 
 from sqlalchemy import (
     Boolean,
+    Date,
     Integer,
     Select,
     String,
+    Time,
     Uuid,
+    and_,
     bindparam,
     case,
     cast,
     func,
+    literal,
     or_,
     select,
     tuple_,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from .. import cursors
 from ..accounts.models import users
 from ..accounts.tokens import CALLER_ROW_IS_CURRENT, OWNER, TOKEN_IS_CURRENT, Caller
 from ..columns import UTCDateTime
 from ..fields import storable
+from . import due
 from .models import TASK_ROW, tasks
 
-SORTS = ["created_at", "-created_at", "updated_at", "-updated_at", "title", "-title"]
+SORTS = [
+    f"{direction}{key}"
+    for key in ("created_at", "updated_at", "title", "due", "priority", "completed_at")
+    for direction in ("", "-")
+]
 TRASH_SORTS = ["deleted_at", "-deleted_at"]  # only where every task has been deleted
-TIMESTAMP_SORTS = {"created_at", "updated_at", "deleted_at"}
+TIMESTAMP_SORTS = {"created_at", "updated_at", "deleted_at", "completed_at"}
+# Sorts whose key is an expression, not a column: each row carries it as `sort_key`.
+EXPRESSION_SORTS = {"due", "completed_at"}
 # The bind parameters of the list's statements (beside the caller's).
 COMPLETED, PATTERN, LIMIT, AFTER_VALUE, AFTER_ID, KEPT_SINCE = (
     "completed",
@@ -40,13 +53,42 @@ COMPLETED, PATTERN, LIMIT, AFTER_VALUE, AFTER_ID, KEPT_SINCE = (
     "after_id",
     "kept_since",
 )
+ZONE, HAS_DUE, OVERDUE, TODAY, NOW_AT, NOW_TIME = (
+    "zone",
+    "has_due",
+    "overdue",
+    "today",
+    "now_at",
+    "now_time",
+)
+DUE_FROM, DUE_FROM_AT, DUE_TO, DUE_TO_AT, COMPLETED_FROM_AT, COMPLETED_TO_AT = (
+    "due_from",
+    "due_from_at",
+    "due_to",
+    "due_to_at",
+    "completed_from_at",
+    "completed_to_at",
+)
+# The list's filters, by their query parameter, in a fixed order (a shape's cache key).
+FILTERS = (
+    "completed",
+    "q",
+    "has_due",
+    "due_from",
+    "due_to",
+    "overdue",
+    "completed_from",
+    "completed_to",
+)
+# Parameters whose answer depends on the user's zone (the `tz` parameter, or their own).
+ZONED = {"due_from", "due_to", "overdue", "completed_from", "completed_to"}
 OWNER_ID = bindparam(OWNER, type_=Uuid)
 
 
 def cursor_after(sort: str, task) -> str:
     """The position after `task` in `sort` order."""
     column = sort.lstrip("-")
-    value = getattr(task, column)
+    value = task.sort_key if column in EXPRESSION_SORTS else getattr(task, column)
     if column in TIMESTAMP_SORTS:
         value = value.isoformat()
     return cursors.encode([sort, value, str(task.id)])
@@ -55,11 +97,62 @@ def cursor_after(sort: str, task) -> str:
 def position(token: str) -> tuple[str, object, uuid.UUID]:
     """(sort, value, id) of a cursor `cursor_after` made; ValueError for any other."""
     sort, value, task_id = cursors.decode(token)
-    if sort not in SORTS + TRASH_SORTS or not isinstance(value, str) or not storable(value):
+    if sort not in SORTS + TRASH_SORTS:
         raise ValueError(sort)
-    if sort.lstrip("-") in TIMESTAMP_SORTS:
+    if sort.lstrip("-") == "priority":
+        if type(value) is not int:
+            raise ValueError(value)
+    elif not isinstance(value, str) or not storable(value):
+        raise ValueError(value)
+    elif sort.lstrip("-") in TIMESTAMP_SORTS:
         value = datetime.fromisoformat(value)
     return sort, value, uuid.UUID(task_id)
+
+
+class due_key(FunctionElement):
+    """A task's due date as text that sorts in time order on the wall clocks of the zone
+    given (its one argument): `YYYY-MM-DD` for an all-day date, so it sorts before every
+    time of that day, `YYYY-MM-DD HH:MM:SS` for a floating time and for a zoned one placed
+    in that zone, and `~` (after every digit) for no due date."""
+
+    type = String()
+    name = "due_key"
+    inherit_cache = True
+
+
+@compiles(due_key, "postgresql")
+def due_key_on_postgresql(element, compiler, **kw):
+    zone_name = compiler.process(element.clauses, **kw)
+    return (
+        "CASE WHEN tasks.due_date IS NULL THEN '~' "
+        "WHEN tasks.due_at IS NOT NULL "
+        f"THEN to_char(tasks.due_at AT TIME ZONE {zone_name}, 'YYYY-MM-DD HH24:MI:SS') "
+        "WHEN tasks.due_time IS NULL THEN to_char(tasks.due_date, 'YYYY-MM-DD') "
+        "ELSE to_char(tasks.due_date + tasks.due_time, 'YYYY-MM-DD HH24:MI:SS') END"
+    )
+
+
+@compiles(due_key, "sqlite")
+def due_key_on_sqlite(element, compiler, **kw):
+    """SQLite stores dates as `YYYY-MM-DD` and times as `HH:MM:SS.ffffff`; `local_wall` is
+    the app's own function (todo/database.py)."""
+    zone_name = compiler.process(element.clauses, **kw)
+    return (
+        "CASE WHEN tasks.due_date IS NULL THEN '~' "
+        f"WHEN tasks.due_at IS NOT NULL THEN local_wall(tasks.due_at, {zone_name}) "
+        "WHEN tasks.due_time IS NULL THEN tasks.due_date "
+        "ELSE tasks.due_date || ' ' || substr(tasks.due_time, 1, 8) END"
+    )
+
+
+def sort_key(column: str):
+    """What a sort orders by (then by id): a column, or for a nullable one an expression
+    that puts the rows without a value last (first in the descending order)."""
+    if column == "due":
+        return due_key(bindparam(ZONE, type_=String))
+    if column == "completed_at":
+        return func.coalesce(tasks.c.completed_at, literal(due.END_OF_TIME, UTCDateTime))
+    return tasks.c[column]
 
 
 def escape_like(text: str) -> str:
@@ -83,9 +176,62 @@ def version_column(number, in_trash: bool):
     return version.label("list_version")
 
 
-def filtered(
-    statement: Select, by_completed: bool, by_text: bool, in_trash: bool = False
-) -> Select:
+def overdue():
+    """Whether a task is overdue (never null): an all-day date before today, a zoned one
+    whose instant has passed, a floating one whose wall time has passed, in the list's zone
+    (TODAY, NOW_AT and NOW_TIME come from it)."""
+    today = bindparam(TODAY, type_=Date)
+    all_day = and_(tasks.c.due_date.is_not(None), tasks.c.due_time.is_(None))
+    floating = and_(tasks.c.due_at.is_(None), tasks.c.due_time.is_not(None))
+    return or_(
+        and_(all_day, tasks.c.due_date < today),
+        and_(tasks.c.due_at.is_not(None), tasks.c.due_at < bindparam(NOW_AT, type_=UTCDateTime)),
+        and_(
+            floating,
+            or_(
+                tasks.c.due_date < today,
+                and_(
+                    tasks.c.due_date == today,
+                    tasks.c.due_time < bindparam(NOW_TIME, type_=Time),
+                ),
+            ),
+        ),
+    )
+
+
+def condition(name: str):
+    """The condition of one filter; its values are bound parameters."""
+    if name == "completed":
+        return tasks.c.completed == bindparam(COMPLETED, type_=Boolean)
+    if name == "q":
+        pattern = bindparam(PATTERN, type_=String)
+        return or_(
+            tasks.c.title.ilike(pattern, escape="/"),
+            func.coalesce(tasks.c.description, "").ilike(pattern, escape="/"),
+        )
+    if name == "has_due":
+        return tasks.c.due_date.is_not(None) == bindparam(HAS_DUE, type_=Boolean)
+    if name == "overdue":
+        return overdue() == bindparam(OVERDUE, type_=Boolean)
+    # The date ranges: all-day and floating dates by their date, zoned ones by their
+    # instant, against the instants the list's zone gives the range's ends.
+    floating = tasks.c.due_at.is_(None)
+    if name == "due_from":
+        return or_(
+            and_(floating, tasks.c.due_date >= bindparam(DUE_FROM, type_=Date)),
+            tasks.c.due_at >= bindparam(DUE_FROM_AT, type_=UTCDateTime),
+        )
+    if name == "due_to":
+        return or_(
+            and_(floating, tasks.c.due_date <= bindparam(DUE_TO, type_=Date)),
+            tasks.c.due_at < bindparam(DUE_TO_AT, type_=UTCDateTime),
+        )
+    if name == "completed_from":
+        return tasks.c.completed_at >= bindparam(COMPLETED_FROM_AT, type_=UTCDateTime)
+    return tasks.c.completed_at < bindparam(COMPLETED_TO_AT, type_=UTCDateTime)
+
+
+def filtered(statement: Select, filters: tuple[str, ...], in_trash: bool = False) -> Select:
     """The user's tasks that match the filters in use, live or in the trash (not expired);
     values come as bound parameters."""
     statement = statement.where(tasks.c.user_id == OWNER_ID)
@@ -93,17 +239,7 @@ def filtered(
         statement = statement.where(tasks.c.deleted_at >= kept_since)
     else:
         statement = statement.where(tasks.c.deleted_at.is_(None))
-    if by_completed:
-        statement = statement.where(tasks.c.completed == bindparam(COMPLETED, type_=Boolean))
-    if by_text:
-        pattern = bindparam(PATTERN, type_=String)
-        statement = statement.where(
-            or_(
-                tasks.c.title.ilike(pattern, escape="/"),
-                func.coalesce(tasks.c.description, "").ilike(pattern, escape="/"),
-            )
-        )
-    return statement
+    return statement.where(*(condition(name) for name in filters))
 
 
 kept_since = bindparam(KEPT_SINCE, type_=UTCDateTime)  # the oldest deletion still in the trash
@@ -111,21 +247,22 @@ kept_since = bindparam(KEPT_SINCE, type_=UTCDateTime)  # the oldest deletion sti
 
 # Each shape of list query is built once and reused: only the parameters change per request.
 @cache
-def page_shape(
-    sort: str, after_cursor: bool, by_completed: bool, by_text: bool, in_trash: bool
-) -> Select:
+def page_shape(sort: str, after_cursor: bool, filters: tuple[str, ...], in_trash: bool) -> Select:
     """One page (plus one row, to tell whether another page follows) in the asked order, and
     the list's version with each row, while the token is current (else no rows)."""
-    key = (tasks.c[sort.lstrip("-")], tasks.c.id)
+    column = sort.lstrip("-")
+    key = (sort_key(column), tasks.c.id)
     descending = sort.startswith("-")
     number = select(users.c.change_number).where(users.c.id == OWNER_ID).scalar_subquery()
-    page = select(*TASK_ROW, version_column(number, in_trash)).where(TOKEN_IS_CURRENT)
-    statement = filtered(page, by_completed, by_text, in_trash)
+    extra = [key[0].label("sort_key")] if column in EXPRESSION_SORTS else []
+    page = select(*TASK_ROW, version_column(number, in_trash), *extra).where(TOKEN_IS_CURRENT)
+    statement = filtered(page, filters, in_trash)
     if after_cursor:
         bound = tuple_(*key)
-        after = tuple_(bindparam(AFTER_VALUE, type_=key[0].type), bindparam(AFTER_ID, type_=Uuid))
+        value_type = UTCDateTime() if column in TIMESTAMP_SORTS else key[0].type
+        after = tuple_(bindparam(AFTER_VALUE, type_=value_type), bindparam(AFTER_ID, type_=Uuid))
         statement = statement.where(bound < after if descending else bound > after)
-    order = [column.desc() if descending else column.asc() for column in key]
+    order = [part.desc() if descending else part.asc() for part in key]
     return statement.order_by(*order).limit(bindparam(LIMIT, type_=Integer))
 
 
@@ -137,25 +274,29 @@ def version_shape(in_trash: bool) -> Select:
 
 
 @cache
-def count_shape(by_completed: bool, by_text: bool, in_trash: bool) -> Select:
-    """How many tasks match the filters. Without a search, the user's counters of live tasks
-    answer (kept by triggers, migrations 0005 and 0007): one row read, whatever the number of
-    tasks. A search, and the trash, are counted, in the time their page takes to find anyway."""
-    if by_text or in_trash:
-        counted = select(func.count()).select_from(tasks)
-        return filtered(counted, by_completed, by_text, in_trash)
+def count_shape(filters: tuple[str, ...], in_trash: bool) -> Select:
+    """How many tasks match the filters. With none but `completed`, the user's counters of
+    live tasks answer (kept by triggers, migrations 0005 and 0007): one row read, whatever the
+    number of tasks. Other filters, and the trash, are counted, in the time their page takes
+    to find anyway."""
+    if in_trash or set(filters) - {"completed"}:
+        return filtered(select(func.count()).select_from(tasks), filters, in_trash)
     count = users.c.task_count
-    if by_completed:
+    if filters:
         done = bindparam(COMPLETED, type_=Boolean)
         count = case((done, users.c.completed_count), else_=count - users.c.completed_count)
     return select(count).where(users.c.id == bindparam(OWNER, type_=Uuid))
+
+
+def used_filters(query: dict) -> tuple[str, ...]:
+    return tuple(name for name in FILTERS if name in query)
 
 
 def page_statement(caller: Caller, query: dict) -> tuple[Select, dict]:
     """The statement for this page of the list (one row more than the page, to tell whether
     another follows), and its parameters."""
     statement = page_shape(
-        query["sort"], "cursor" in query, "completed" in query, "q" in query, "trash_since" in query
+        query["sort"], "cursor" in query, used_filters(query), "trash_since" in query
     )
     parameters = {**caller.parameters, **filter_parameters(query), LIMIT: query["limit"] + 1}
     if "cursor" in query:
@@ -164,7 +305,7 @@ def page_statement(caller: Caller, query: dict) -> tuple[Select, dict]:
 
 
 def count_statement(caller: Caller, query: dict) -> tuple[Select, dict]:
-    statement = count_shape("completed" in query, "q" in query, "trash_since" in query)
+    statement = count_shape(used_filters(query), "trash_since" in query)
     return statement, {OWNER: caller.user_id, **filter_parameters(query)}
 
 
@@ -173,6 +314,8 @@ def version_statement(caller: Caller, query: dict) -> tuple[Select, dict]:
 
 
 def filter_parameters(query: dict) -> dict:
+    """The bound values of the query's filters; dates are placed in the list's zone
+    (`zone`), and "overdue" is as of the list's `now`."""
     parameters = {}
     if "completed" in query:
         parameters[COMPLETED] = query["completed"]
@@ -180,4 +323,24 @@ def filter_parameters(query: dict) -> dict:
         parameters[PATTERN] = escape_like(query["q"])
     if "trash_since" in query:
         parameters[KEPT_SINCE] = query["trash_since"]
+    if "has_due" in query:
+        parameters[HAS_DUE] = query["has_due"]
+    zone_name = query.get("zone", "UTC")
+    if query.get("sort", "").lstrip("-") == "due":
+        parameters[ZONE] = zone_name
+    if "due_from" in query:
+        parameters[DUE_FROM] = query["due_from"]
+        parameters[DUE_FROM_AT] = due.day_start(query["due_from"], zone_name)
+    if "due_to" in query:
+        parameters[DUE_TO] = query["due_to"]
+        parameters[DUE_TO_AT] = due.day_after_start(query["due_to"], zone_name)
+    if "overdue" in query:
+        local = query["now"].astimezone(due.zone(zone_name))
+        parameters[OVERDUE] = query["overdue"]
+        parameters[TODAY], parameters[NOW_AT] = local.date(), query["now"]
+        parameters[NOW_TIME] = local.time().replace(tzinfo=None)
+    if "completed_from" in query:
+        parameters[COMPLETED_FROM_AT] = due.day_start(query["completed_from"], zone_name)
+    if "completed_to" in query:
+        parameters[COMPLETED_TO_AT] = due.day_after_start(query["completed_to"], zone_name)
     return parameters

@@ -1,15 +1,18 @@
 """The tasks table."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
+    SmallInteger,
     String,
     Text,
+    Time,
     text,
     type_coerce,
 )
@@ -20,6 +23,17 @@ from ..extensions import db
 
 TITLE_MAX = 500
 DESCRIPTION_MAX = 10_000
+PRIORITY_MAX = 3  # 0 none, 1 low, 2 medium, 3 high
+ZONE_NAME_MAX = 64  # the longest IANA name is 32 characters
+
+# The invariants of the newer fields (migration 0008), which the database itself keeps.
+TASK_CHECKS = {
+    "priority_range": f"priority BETWEEN 0 AND {PRIORITY_MAX}",
+    "due_time_needs_date": "due_time IS NULL OR due_date IS NOT NULL",
+    "due_timezone_needs_time": "due_timezone IS NULL OR due_time IS NOT NULL",
+    "due_at_iff_timezone": "(due_at IS NULL) = (due_timezone IS NULL)",
+    "completed_iff_completed_at": "completed = (completed_at IS NOT NULL)",
+}
 
 
 class Task(db.Model):
@@ -31,6 +45,7 @@ class Task(db.Model):
             f"description IS NULL OR length(description) <= {DESCRIPTION_MAX}",
             name="description_length",
         ),
+        *(CheckConstraint(rule, name=name) for name, rule in TASK_CHECKS.items()),
         # "This user's tasks in order", for each sort of the list (ties broken by id), and
         # the default order within the `completed` filter: a page is a range scan of one index.
         Index("ix_tasks_user_id_created_at_id", "user_id", "created_at", "id"),
@@ -60,6 +75,14 @@ class Task(db.Model):
     change_number: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     # When the task went to the trash; null while it is live.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The due date's wall clock, and for a zoned one the instant it names (tasks/due.py).
+    due_date: Mapped[date | None] = mapped_column(Date)
+    due_time: Mapped[time | None] = mapped_column(Time)
+    due_timezone: Mapped[str | None] = mapped_column(String(ZONE_NAME_MAX))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
+    # Set by every change that completes the task, cleared by one that reopens it.
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PurgedTask(db.Model):

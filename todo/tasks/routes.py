@@ -9,11 +9,13 @@ from marshmallow import RAISE
 from sqlalchemy import Row
 
 from .. import idempotency
+from ..accounts.store import load_account
 from ..blueprint import Blueprint, header_parameter
+from ..columns import utcnow
 from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, if_match_versions, not_modified
 from ..idempotency import Answer
 from . import store
-from .listing import cursor_after
+from .listing import ZONED, cursor_after
 from .schemas import (
     CompletionSchema,
     DeleteQuerySchema,
@@ -71,8 +73,15 @@ def list_tasks(query, user_id):
     If-None-Match, it gets 304 for one indexed read."""
     if query.pop("deleted"):
         query["trash_since"] = trash_since()
+    zone_name = query.pop("tz", None)
+    if ZONED & query.keys() or query["sort"].lstrip("-") == "due":
+        query["zone"] = zone_name or load_account(g.caller).timezone or "UTC"
+    if "overdue" in query:
+        query["now"] = utcnow()
     page = store.list_page(g.caller, query)
-    headers = {"X-Total-Count": str(page.total), **list_headers(page.version)}
+    headers = {"X-Total-Count": str(page.total)}
+    if "now" not in query:  # an answer that depends on the clock has no ETag to match later
+        headers.update(list_headers(page.version))
     if page.more:
         headers["Link"] = next_link(query, page.tasks[-1])
     return page.tasks, headers
@@ -88,6 +97,8 @@ def list_not_modified():
         return None
     if "If-None-Match" not in request.headers or request.if_none_match.star_tag:
         return None  # `*` matches any list, even of a query that is not one: answered in full
+    if "overdue" in request.args:
+        return None  # depends on the clock: answered in full
     if g.caller.user_id != request.view_args["user_id"]:
         return None
     query = {"trash_since": trash_since()} if request.args.get("deleted") == "true" else {}

@@ -2,13 +2,96 @@
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from ..fields import QueryBoolean, QueryInteger, StrictBoolean, Text, TrimmedText, UTCTimestamp
-from ..serializer import EncodedSchema
+from ..fields import (
+    CalendarDate,
+    QueryBoolean,
+    QueryInteger,
+    StrictBoolean,
+    StrictInteger,
+    Text,
+    TrimmedText,
+    UTCTimestamp,
+    WallTime,
+)
+from ..serializer import Composed, EncodedSchema
+from . import due
 from .listing import SORTS, TRASH_SORTS, position
-from .models import DESCRIPTION_MAX, TITLE_MAX
+from .models import DESCRIPTION_MAX, PRIORITY_MAX, TITLE_MAX
 
 TITLE_LENGTH = validate.Length(min=1, max=TITLE_MAX)
 DESCRIPTION_LENGTH = validate.Length(max=DESCRIPTION_MAX)
+
+
+ZONE_EXAMPLE = "Europe/Paris"
+PRIORITY = {
+    "validate": validate.Range(min=0, max=PRIORITY_MAX),
+    "metadata": {"description": "0 none, 1 low, 2 medium, 3 high"},
+}
+
+
+class DueSchema(Schema):
+    """A due date as answers give it, in one of RFC 5545's three forms: all-day (`time`,
+    `timezone` and `at` null), floating (a time, no zone) or zoned (a time in an IANA zone,
+    and `at`, the instant it names)."""
+
+    class Meta:
+        name = "Due"
+
+    date = fields.Date(required=True, metadata={"example": "2026-12-24"})
+    time = WallTime(required=True, allow_none=True, metadata={"example": "18:30"})
+    timezone = fields.String(required=True, allow_none=True, metadata={"example": ZONE_EXAMPLE})
+    at = UTCTimestamp(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The instant of a zoned due date; null for the other forms"},
+    )
+
+
+def due_members(day, wall, zone_name, at) -> dict | None:
+    return None if day is None else {"date": day, "time": wall, "timezone": zone_name, "at": at}
+
+
+class DueInputSchema(Schema):
+    """A due date as a request writes it: `{date, time?, timezone?}`, or `{at, timezone}` for
+    a client holding an instant (date and time are then read in that zone)."""
+
+    class Meta:
+        name = "DueInput"
+
+    date = CalendarDate(metadata={"example": "2026-12-24"})
+    time = WallTime(allow_none=True, metadata={"example": "18:30"})
+    timezone = Text(allow_none=True, metadata={"description": "An IANA time zone name"})
+    at = fields.AwareDateTime(
+        format="iso",
+        metadata={"description": "An RFC 3339 instant, with `timezone` and nothing else"},
+    )
+
+    @validates_schema
+    def one_form(self, data, **kwargs):
+        """The two forms apart; `timezone` an IANA name. Whether a time has its date, and a
+        zone its time, is checked on the whole due date (tasks/due.py), after a merge."""
+        if "at" in data:
+            if set(data) - {"at", "timezone"}:
+                raise ValidationError("Give either {date, time, timezone} or {at, timezone}.")
+            if data.get("timezone") is None:
+                raise ValidationError("An instant needs its timezone.", "timezone")
+        if data.get("timezone") is not None:
+            try:
+                due.zone(data["timezone"])
+            except due.DueInvalid as error:
+                raise ValidationError(error.messages, "timezone") from None
+
+
+class WholeDueSchema(DueInputSchema):
+    """A due date written whole (create, replace): a date or an instant."""
+
+    class Meta:
+        name = "DueInput"
+
+    @validates_schema
+    def dated(self, data, **kwargs):
+        if "at" not in data and data.get("date") is None:
+            raise ValidationError("A due date needs its date (or an instant).", "date")
 
 
 class TaskSchema(EncodedSchema):
@@ -33,26 +116,52 @@ class TaskSchema(EncodedSchema):
         allow_none=True,
         metadata={"description": "When the task went to the trash; null while it is live"},
     )
+    priority = fields.Integer(dump_only=True, required=True, **PRIORITY)
+    completed_at = UTCTimestamp(
+        dump_only=True,
+        required=True,
+        allow_none=True,
+        metadata={"description": "When the task was completed; null while it is open"},
+    )
+    due = Composed(
+        DueSchema,
+        due.COLUMNS,
+        due_members,
+        due.encoded,
+        dump_only=True,
+        required=True,
+        allow_none=True,
+    )
 
 
 class TaskChangesSchema(Schema):
-    """Some of a task's fields: only the ones sent change."""
+    """Some of a task's fields, as a JSON Merge Patch (RFC 7396): only the ones sent change;
+    `due` merges member by member (`{"due": {"time": null}}` makes it all-day), and `null`
+    clears it."""
 
     title = TrimmedText(validate=TITLE_LENGTH)
     description = Text(allow_none=True, validate=DESCRIPTION_LENGTH)
     completed = StrictBoolean()
+    priority = StrictInteger(**PRIORITY)
+    due = fields.Nested(DueInputSchema, allow_none=True)
 
 
 class TaskInputSchema(TaskChangesSchema):
-    """A new task, or the full replacement of one (an omitted description becomes null)."""
+    """A new task, or the replacement of one: title, description (omitted: null) and
+    completed as in the first version of this API; the newer fields (due, priority) change
+    only when sent, so a client that knows nothing of them never clears them."""
 
     title = TrimmedText(required=True, validate=TITLE_LENGTH)
+    due = fields.Nested(WholeDueSchema, allow_none=True)
 
     @post_load
-    def description_defaults_to_null(self, data, **kwargs):
-        """Here, not as the field's default: a default in the document makes generators
-        (openapi-typescript) treat the field as required."""
+    def whole(self, data, **kwargs):
+        """An omitted description is null: here, not as the field's default, which would make
+        generators (openapi-typescript) treat the field as required. A due date sent is
+        stored whole, as its columns."""
         data.setdefault("description", None)
+        if "due" in data:
+            data.update(due.written(data.pop("due")))
         return data
 
 
@@ -107,12 +216,48 @@ class ListQuerySchema(Schema):
         validate=validate.OneOf(SORTS + TRASH_SORTS),
         metadata={
             "description": "Order of the list (a leading - for descending); ties are broken by "
-            "id. Default: created_at; in the trash, -deleted_at (deleted_at sorts only there)",
+            "id. Default: created_at; in the trash, -deleted_at (deleted_at sorts only there). "
+            "due: earliest first on the wall clocks of tz, an all-day date before the "
+            "times of its day, tasks without one last; completed_at: open tasks last; the "
+            "descending orders are the exact reverse",
             "x-enum-varnames": [
                 sort.lstrip("-").upper() + ("_DESC" if sort.startswith("-") else "")
                 for sort in SORTS + TRASH_SORTS
             ],
         },
+    )
+    has_due = QueryBoolean(metadata={"description": "Only tasks with, or without, a due date"})
+    due_from = CalendarDate(
+        metadata={
+            "description": "Due on or after this local date (zoned due dates placed in tz)",
+            "example": "2026-12-01",
+        }
+    )
+    due_to = CalendarDate(
+        metadata={
+            "description": "Due on or before this local date (zoned due dates placed in tz)",
+            "example": "2026-12-31",
+        }
+    )
+    overdue = QueryBoolean(
+        metadata={
+            "description": "true: only overdue tasks (an all-day date before today in tz, "
+            "a zoned instant before now, a floating wall time before now in tz); false: "
+            "only the others. Such a list depends on the clock: it has no ETag"
+        }
+    )
+    completed_from = CalendarDate(
+        metadata={"description": "Completed on or after this local date (in tz)"}
+    )
+    completed_to = CalendarDate(
+        metadata={"description": "Completed on or before this local date (in tz)"}
+    )
+    tz = Text(
+        metadata={
+            "description": "The IANA zone that local dates, today and the due order are read "
+            "in; default: the user's zone (GET /api/auth/me), else UTC",
+            "example": ZONE_EXAMPLE,
+        }
     )
     limit = QueryInteger(
         load_default=100,
@@ -122,6 +267,14 @@ class ListQuerySchema(Schema):
     cursor = TaskCursor(
         metadata={"description": "Where the page starts: from the previous page's Link"}
     )
+
+    @validates_schema
+    def known_zone(self, data, **kwargs):
+        if "tz" in data:
+            try:
+                due.zone(data["tz"])
+            except due.DueInvalid as error:
+                raise ValidationError(error.messages, "tz") from None
 
     @validates_schema
     def sort_fits_the_list(self, data, **kwargs):

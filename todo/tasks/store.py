@@ -59,6 +59,7 @@ from ..columns import UTCDateTime, utcnow
 from ..database import transaction
 from ..extensions import db
 from ..idempotency import Answer
+from . import due
 from .changes import PENDING, Change, change
 from .listing import count_statement, page_statement, version_statement
 from .models import TASK_ROW, purged_tasks, tasks
@@ -67,6 +68,9 @@ from .models import TASK_ROW, purged_tasks, tasks
 # is `new_<column>`.
 TASK_ID, VERSIONS, NOW, KEPT_SINCE = "task_id", "versions", "now", "kept_since"
 TITLE, DESCRIPTION, COMPLETED = "title", "description", "completed"
+# Columns a new task may be given, and what they are if not.
+OPTIONAL_VALUES = {**due.NO_DUE, "priority": 0}
+OPTIONAL_COLUMNS = tuple(OPTIONAL_VALUES)
 
 
 def new_value(column: str) -> str:
@@ -126,6 +130,7 @@ def ownership(caller: Caller, task_id: uuid.UUID) -> dict:
 # Built once; the reads every single-task route may run.
 SELECT_TASK = owned(select(*TASK_ROW))
 SELECT_TASK_VERSION = owned(select(tasks.c.version))
+SELECT_TASK_LOCKED = SELECT_TASK.with_for_update(of=tasks)  # no-op on SQLite: BEGIN IMMEDIATE
 # Any task of the caller, live or trashed, and its tombstone: to tell 404 from 410.
 SELECT_ANY_TASK = mine(select(*TASK_ROW)).where(TOKEN_IS_CURRENT)
 SELECT_MINE_ID = mine(select(tasks.c.id))
@@ -142,18 +147,24 @@ def insert_shape(dialect: str, pending: bool, chosen: bool):
     Citus the insert then goes to that user's shard). Its change number is taken by the row's
     trigger, or PENDING inside a change. A client-chosen id inserts nothing if it is taken, or
     was ever purged (a deleted id is never resurrected)."""
+    completed = bindparam(COMPLETED, type_=Boolean)
     row = select(
         bindparam(TASK_ID, type_=Uuid),
         users.c.id,
         bindparam(TITLE, type_=String),
         bindparam(DESCRIPTION, type_=Text),
-        bindparam(COMPLETED, type_=Boolean),
+        completed,
         now,
         now,
+        case((completed, now), else_=None),
+        *(bindparam(name, type_=tasks.c[name].type) for name in OPTIONAL_COLUMNS),
         literal_column(str(PENDING if pending else 0)),
         literal_column("1"),
     ).where(CALLER_ROW_IS_CURRENT)
-    columns = ["id", "user_id", "title", "description", "completed", "created_at", "updated_at"]
+    columns = [
+        *("id", "user_id", "title", "description", "completed", "created_at", "updated_at"),
+        *("completed_at", *OPTIONAL_COLUMNS),
+    ]
     if not chosen:
         statement = insert(tasks)
     else:
@@ -240,6 +251,11 @@ def update_shape(
     if flip:
         values["completed"] = not_(tasks.c.completed)
     changed = or_(false(), *(tasks.c[name].is_distinct_from(v) for name, v in values.items()))
+    if "completed" in values:
+        done = values["completed"]
+        values["completed_at"] = case(
+            (tasks.c.completed == done, tasks.c.completed_at), (done, now), else_=None
+        )
     statement = update(tasks).values(**stamped(values, changed, dialect, pending))
     return guarded(statement.where(LIVE), by_version).returning(*TASK_ROW)
 
@@ -299,11 +315,38 @@ def write_task(
     within: Change | None = None,
 ) -> Row:
     """One UPDATE of the fields in `values`, or flipping `completed` if `flip`; `versions`:
-    what If-Match allows (None: any)."""
+    what If-Match allows (None: any). A `due` in `values` is a merge patch of the due date
+    (`merge_due`)."""
+    if "due" in values:
+        return merge_due(caller, task_id, values, versions, flip, within)
     columns = tuple(sorted(values))
     shape = shape_for(update_shape, within, columns, flip, versions is not None)
     new_values = {new_value(name): values[name] for name in columns}
     return write_or_fail(shape, caller, task_id, versions, new_values)
+
+
+def merge_due(caller: Caller, task_id: uuid.UUID, values: dict, versions, flip, within) -> Row:
+    """A write whose due date is merged onto the stored one (JSON Merge Patch), in one
+    transaction: the task is read and locked (the lock every write of it takes first), the
+    merge computed (its instant, if zoned, by tasks/due.py), and the task written."""
+    if within is None:
+        with transaction():
+            return write_merged(caller, task_id, values, versions, flip, None)
+    return write_merged(caller, task_id, values, versions, flip, within)
+
+
+def write_merged(caller: Caller, task_id: uuid.UUID, values: dict, versions, flip, within):
+    """`merge_due`'s work, inside its transaction: with the row locked, the version read is
+    the one the write finds, so the merge never needs to run again."""
+    values = dict(values)
+    patch = values.pop("due")
+    current = db.session.execute(SELECT_TASK_LOCKED, ownership(caller, task_id)).first()
+    if current is None:
+        not_found(caller)
+    if versions is not None and current.version not in versions:
+        raise TaskChanged()
+    merged = {**values, **due.merged(current._mapping, patch)}
+    return write_task(caller, task_id, merged, (current.version,), flip, within)
 
 
 def trash_task(caller: Caller, task_id: uuid.UUID, versions, within: Change | None = None):
@@ -401,6 +444,7 @@ def insert_task(caller: Caller, fields: dict, within: Change | None) -> Row | No
     parameters = {
         **caller.parameters,
         COMPLETED: False,
+        **OPTIONAL_VALUES,
         **{name: value for name, value in fields.items() if name != "id"},
         TASK_ID: fields["id"] if chosen else uuid.uuid4(),
         NOW: utcnow(),
