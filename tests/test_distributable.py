@@ -147,6 +147,7 @@ def walk_through(client, user_url_of) -> None:
     assert_problem(client.get(f"{user_url_of(b['id'])}/{task['id']}", headers=b["auth"]), 404)
     assert_problem(client.get(task_url, headers=b["auth"]), 403)
     sync_through(client, tasks, task_url, a["auth"])
+    dates_through(client, tasks, a["auth"])
     assert client.delete(task_url, headers=a["auth"]).status_code == 204
     assert_problem(client.get(task_url, headers=a["auth"]), 404)
     change = {"current_password": PASSWORD, "new_password": "another-password"}
@@ -193,6 +194,28 @@ def sync_through(client, tasks: str, task_url: str, auth: dict) -> None:
     assert client.get(tasks, headers={**auth, "If-None-Match": etag}).status_code == 304
 
 
+def dates_through(client, tasks: str, auth: dict) -> None:
+    """The user's zone, due dates merged, a recurring task rolled over and undone, the list's
+    date queries and the completion history."""
+    me = client.patch("/api/auth/me", json={"timezone": "Europe/Paris"}, headers=auth)
+    assert me.status_code == 200
+    body = {
+        "title": "Weekly",
+        "due": {"date": "2027-01-04", "time": "09:00", "timezone": "Europe/Paris"},
+        "recurrence": {"rule": "FREQ=WEEKLY"},
+        "reminders": [{"before": "PT15M"}],
+    }
+    task_url = f"{tasks}/{client.post(tasks, json=body, headers=auth).get_json()['id']}"
+    assert client.patch(task_url, json={"due": {"time": "10:00"}}, headers=auth).status_code == 200
+    for completed in (True, False):
+        answer = client.patch(f"{task_url}/complete", json={"completed": completed}, headers=auth)
+        assert answer.status_code == 200
+    for query in ("?overdue=true&sort=due&limit=1", "?due_from=2027-01-01&sort=-priority"):
+        assert client.get(tasks + query, headers=auth).status_code == 200
+    completions = tasks.rsplit("/", 1)[0] + "/completions?from=2026-01-01&limit=1"
+    assert client.get(completions, headers=auth).status_code == 200
+
+
 def test_every_statement_of_a_walkthrough_routes_to_one_shard(client, sent_statements):
     walk_through(client, lambda user_id: f"/api/{user_id}/tasks")
     assert len(sent_statements) > 40
@@ -233,5 +256,6 @@ def test_distribute_puts_each_user_beside_its_rows(app, database_kind):
         "SELECT create_distributed_table('revoked_tokens', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('idempotency_keys', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('purged_tasks', 'user_id', colocate_with => 'users')",
+        "SELECT create_distributed_table('task_completions', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('user_emails', 'email')",
     ]

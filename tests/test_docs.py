@@ -19,6 +19,7 @@ API_ROUTES = {
     "/api/{user_id}/changes": {"get"},
     "/api/{user_id}/trash": {"delete"},
     "/api/{user_id}/batch": {"post"},
+    "/api/{user_id}/completions": {"get"},
     "/healthz": {"get"},
     "/readyz": {"get"},
 }
@@ -143,9 +144,13 @@ def test_every_operation_has_a_stable_readable_operation_id(spec):
             {
                 *("id", "user_id", "title", "description", "completed", "created_at"),
                 *("updated_at", "version", "deleted_at", "priority", "completed_at", "due"),
+                *("recurrence", "reminders"),
             },
         ),
         ("Due", {"date", "time", "timezone", "at"}),
+        ("Recurrence", {"rule", "from", "completed_count", "last_completed_at"}),
+        ("Reminder", {"before", "at", "remind_at"}),
+        ("CompletionEntry", {"id", "task_id", "title", "completed_at", "occurrence"}),
         ("Changes", {"tasks", "deleted", "next", "has_more"}),
         ("DeletedTask", {"id", "deleted_at", "purged"}),
         ("User", {"user_id", "email", "created_at", "timezone"}),

@@ -65,6 +65,8 @@ def test_schema_has_the_keys_index_and_checks(empty_app):
         "ck_tasks_due_timezone_needs_time",
         "ck_tasks_due_at_iff_timezone",
         "ck_tasks_completed_iff_completed_at",
+        "ck_tasks_recurrence_needs_due",
+        "ck_tasks_recurrence_from_known",
     }
 
 
@@ -257,3 +259,38 @@ def test_0008_dates_completed_tasks_and_a_downgrade_keeps_the_tasks_and_their_tr
     assert counts() == (3, 2)
     undated = db.session.execute(text("SELECT count(*) FROM tasks WHERE completed_at IS NULL"))
     assert undated.scalar() == 1
+
+
+def test_0009_gives_completed_tasks_a_history_and_a_downgrade_keeps_the_tasks(empty_app):
+    """Revision 0009 (recurrence, reminders, history) records one completion for each task
+    completed before it; completing and reopening then keep the history; its downgrade drops
+    the history and keeps the tasks, still counted and numbered by 0007's triggers."""
+    upgrade(revision="0007")
+    add_user()
+    for n, completed in enumerate([True, False]):
+        add_task(TASK_IDS[n], completed)
+    upgrade(revision="0009")
+
+    def history() -> list[str]:
+        rows = db.session.execute(text("SELECT task_id FROM task_completions")).scalars()
+        return sorted(uuid.UUID(str(task_id)).hex for task_id in rows)
+
+    assert history() == [TASK_IDS[0]]
+    db.session.execute(
+        text("UPDATE tasks SET completed = :done, completed_at = :now WHERE id = :id"),
+        {"done": True, "now": NOW, "id": TASK_IDS[1]},
+    )
+    db.session.execute(
+        text("UPDATE tasks SET completed = :done, completed_at = NULL WHERE id = :id"),
+        {"done": False, "id": TASK_IDS[0]},
+    )
+    db.session.commit()
+    assert history() == [TASK_IDS[1]]  # one recorded by the trigger, one removed by it
+    downgrade(revision="0008")
+    assert "task_completions" not in tables()
+    assert counts() == (2, 1)
+    add_task(TASK_IDS[2], False)
+    assert counts() == (3, 1)
+    assert db.session.execute(text("SELECT change_number FROM users")).scalar() == 3
+    upgrade()
+    assert history() == [TASK_IDS[1]]

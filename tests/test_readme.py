@@ -3,7 +3,9 @@ in one bash against a real gunicorn on PostgreSQL (the README's localhost:4000 p
 
 import re
 import subprocess
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BASH_BLOCK = re.compile(r"```bash\n(.*?)```", re.S)
@@ -32,4 +34,10 @@ def test_the_walkthrough_and_the_recipes_run_as_written(database_url, servers):
     recipe = ran.stdout.split("--- recipe\n", 1)[1].split("--- dates\n")[0].split()
     assert recipe == ["201", "201", "Call", "mum", "204", "False", "None", "201", "304"], recipe
     dates = ran.stdout.split("--- dates\n", 1)[1].splitlines()
-    assert dates == ["['Water the plants']", "['Pay rent']"], ran.stdout
+    today = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+    assert dates == [
+        "['Water the plants']",
+        "['Pay rent']",
+        f"False {today + timedelta(days=2)}",
+        f"['{today}']",
+    ], ran.stdout

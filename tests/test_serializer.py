@@ -18,8 +18,26 @@ from todo.tasks.schemas import TaskSchema
 Row = namedtuple(
     "Row",
     "id user_id title description completed created_at updated_at version deleted_at "
-    "priority completed_at due_date due_time due_timezone due_at",
+    "priority completed_at due_date due_time due_timezone due_at reminders "
+    "recurrence_rule recurrence_from recurrence_completed_count recurrence_last_completed_at",
 )
+REMINDERS = [
+    [],
+    [{"before": "PT15M", "at": None, "remind_at": "2026-12-24T17:15:00.000000Z"}],
+    [
+        {"before": "P1D", "at": None, "remind_at": None},
+        {
+            "before": None,
+            "at": "2026-12-24T08:00:00.000000Z",
+            "remind_at": "2026-12-24T08:00:00.000000Z",
+        },
+    ],
+]
+RECURRENCES = [
+    (None, None, 0, None),
+    ("FREQ=WEEKLY;BYDAY=MO,TH", "due", 0, None),
+    ("FREQ=DAILY;INTERVAL=3", "completion", 12, datetime(2026, 12, 1, 7, 3, 0, 5, tzinfo=UTC)),
+]
 # No due date, and each of the three forms (all-day, floating, zoned; seconds or not).
 DUES = [
     (None, None, None, None),
@@ -60,6 +78,8 @@ def rows():
             wall,
             zone_name,
             None if zone_name is None else INSTANTS[which % len(INSTANTS)],
+            REMINDERS[which % len(REMINDERS)],
+            *RECURRENCES[(which + completed) % len(RECURRENCES)],
         )
 
 

@@ -14,6 +14,7 @@ from .accounts.store import EmailTaken
 from .accounts.tokens import TokenNotCurrent
 from .accounts.verified_tokens import jwt
 from .blueprint import UserIdConverter, public_view, user_id_schema
+from .completions import routes as completions
 from .database import bound_waits, limit_statement_time, ping_when_idle
 from .errors import DomainProblem, register_error_handlers, register_problems
 from .extensions import api, cors, db, migrate
@@ -91,7 +92,8 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(accounts.blp)
     api.register_blueprint(tasks.blp)
     api.register_blueprint(sync.blp)
-    for per_user in (tasks.blp, sync.blp):
+    api.register_blueprint(completions.blp)
+    for per_user in (tasks.blp, sync.blp, completions.blp):
         app.before_request_funcs.setdefault(per_user.name, []).append(accounts.require_url_user)
     api.register_blueprint(health.blp)
     app.register_blueprint(cli.commands)

@@ -30,6 +30,7 @@ DISTRIBUTION = [
     ("revoked_tokens", "user_id", "users"),
     ("idempotency_keys", "user_id", "users"),
     ("purged_tasks", "user_id", "users"),
+    ("task_completions", "user_id", "users"),
     ("user_emails", "email", None),
 ]
 

@@ -15,8 +15,13 @@ from marshmallow import Schema, fields
 
 from .fields import UTCTimestamp, utc_text
 
+
+class StoredList(fields.List):
+    """A list stored as its answer gives it (a JSON column): dumped as it is."""
+
+
 # Fields whose dumped value is the attribute's value itself.
-AS_IS = (fields.String, fields.Boolean, fields.Integer)
+AS_IS = (fields.String, fields.Boolean, fields.Integer, StoredList)
 
 
 class Composed(fields.Nested):

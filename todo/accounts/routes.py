@@ -6,6 +6,7 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from flask_smorest import abort
 
 from ..blueprint import Blueprint
+from ..tasks.store import place_reminders
 from ..throttles import (
     LOGIN_PER_ADDRESS,
     LOGIN_PER_EMAIL,
@@ -165,8 +166,10 @@ def read_me():
 @blp.problems(400, 401, 413, 415, 503)
 def change_me(changes):
     """Change the account's settings: its time zone, where the user's today and overdue are
-    and their all-day and floating due dates fall."""
-    return set_timezone(g.caller, changes["timezone"])
+    and their all-day and floating due dates fall (and so those tasks' reminders)."""
+    user = set_timezone(g.caller, changes["timezone"])
+    place_reminders(g.caller, changes["timezone"])
+    return user
 
 
 @blp.route("/me", methods=["DELETE"])

@@ -1,9 +1,9 @@
 """Accounts' schemas: what sign-up, login and the password routes take, and what they answer."""
 
-from marshmallow import Schema, fields, validate, validates
+from marshmallow import Schema, fields, validate
 
 from ..fields import Email, Text, UTCTimestamp
-from ..tasks.due import zone
+from ..tasks.schemas import ZoneName
 
 PASSWORD_LENGTH = validate.Length(min=8, max=128)
 # A password being checked may be of any length it was set with; this only refuses absurd input.
@@ -47,16 +47,11 @@ class UserSchema(Schema):
 
 
 class ProfileChangesSchema(Schema):
-    timezone = Text(
+    timezone = ZoneName(
         required=True,
         allow_none=True,
         metadata={"description": "An IANA zone name; null: UTC", "example": "Europe/Paris"},
     )
-
-    @validates("timezone")
-    def known_zone(self, value, **kwargs):
-        if value is not None:
-            zone(value)  # DueInvalid, a ValidationError, for a name that is not a zone
 
 
 class TokenSchema(Schema):

@@ -77,7 +77,8 @@ def apply(caller: Caller, operation: dict, trash: Trash, within: Change | None) 
         return tasks.write_task(caller, task_id, values, versions, within=within)
     if op == "complete":
         values = {"completed": operation["completed"]} if "completed" in operation else {}
-        return tasks.write_task(caller, task_id, values, versions, not values, within)
+        occurrence = operation.get("occurrence")
+        return tasks.write_task(caller, task_id, values, versions, not values, within, occurrence)
     if op == "restore":
         return tasks.restore_task(caller, task_id, versions, trash.since, within)
     if operation.get("purge") or not trash.days:

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..fields import QueryInteger, StrictBoolean, UTCTimestamp
+from ..fields import CalendarDate, QueryInteger, StrictBoolean, UTCTimestamp
 from ..serializer import EncodedSchema
 from ..tasks.schemas import NewTaskSchema, TaskChangesSchema, TaskSchema
 
@@ -22,7 +22,7 @@ NEEDS = {
 MAY_HAVE = {
     "patch": ("if_match",),
     "replace": ("if_match",),
-    "complete": ("if_match", "completed"),
+    "complete": ("if_match", "completed", "occurrence"),
     "delete": ("if_match", "purge"),
     "restore": ("if_match",),
 }
@@ -89,6 +89,9 @@ class OperationSchema(Schema):
     )
     changes = fields.Nested(TaskChangesSchema, metadata={"description": "patch: the fields"})
     completed = StrictBoolean(metadata={"description": "complete: set it; omitted: flip it"})
+    occurrence = CalendarDate(
+        metadata={"description": "complete: only while this is the recurring task's due date"}
+    )
     purge = StrictBoolean(metadata={"description": "delete: for good, not to the trash"})
 
     @validates_schema

@@ -4,6 +4,7 @@ import uuid
 from datetime import date, datetime, time
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Date,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     text,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..columns import UTCDateTime, UUIDText
@@ -34,6 +36,13 @@ TASK_CHECKS = {
     "due_at_iff_timezone": "(due_at IS NULL) = (due_timezone IS NULL)",
     "completed_iff_completed_at": "completed = (completed_at IS NOT NULL)",
 }
+# Those of recurrence (migration 0009).
+RECURRENCE_CHECKS = {
+    "recurrence_needs_due": "recurrence_rule IS NULL OR due_date IS NOT NULL",
+    "recurrence_from_known": "(recurrence_rule IS NULL AND recurrence_from IS NULL) "
+    "OR recurrence_from IN ('due', 'completion')",
+}
+RULE_MAX = 500
 
 
 class Task(db.Model):
@@ -45,7 +54,10 @@ class Task(db.Model):
             f"description IS NULL OR length(description) <= {DESCRIPTION_MAX}",
             name="description_length",
         ),
-        *(CheckConstraint(rule, name=name) for name, rule in TASK_CHECKS.items()),
+        *(
+            CheckConstraint(rule, name=name)
+            for name, rule in {**TASK_CHECKS, **RECURRENCE_CHECKS}.items()
+        ),
         # "This user's tasks in order", for each sort of the list (ties broken by id), and
         # the default order within the `completed` filter: a page is a range scan of one index.
         Index("ix_tasks_user_id_created_at_id", "user_id", "created_at", "id"),
@@ -83,6 +95,18 @@ class Task(db.Model):
     priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     # Set by every change that completes the task, cleared by one that reopens it.
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An RFC 5545 RRULE and what it counts from (tasks/recurrence.py); the date its
+    # occurrences start from (the due date when the rule or the date was last set); how many
+    # occurrences were completed, and when the last one was.
+    recurrence_rule: Mapped[str | None] = mapped_column(String(RULE_MAX))
+    recurrence_from: Mapped[str | None] = mapped_column(String(10))
+    recurrence_start: Mapped[date | None] = mapped_column(Date)
+    recurrence_completed_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    recurrence_last_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Reminders as answers give them, each with its remind_at (tasks/reminders.py).
+    reminders: Mapped[list] = mapped_column(
+        JSON().with_variant(JSONB(), "postgresql"), default=list, server_default=text("'[]'")
+    )
 
 
 class PurgedTask(db.Model):
@@ -105,7 +129,32 @@ class PurgedTask(db.Model):
     purged_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class TaskCompletion(db.Model):
+    """One completion of a task, kept as it was (its title then, and the occurrence of a
+    recurring task it completed): the history a user reads back. Written by triggers when a
+    task is completed or reopened (migration 0009), and by the task store when a recurring
+    task rolls over. Kept while the account lives, whatever becomes of the task."""
+
+    __tablename__ = "task_completions"
+    __table_args__ = (
+        Index("ix_task_completions_user_id_completed_at_id", "user_id", "completed_at", "id"),
+        Index(
+            "ix_task_completions_user_id_task_id_completed_at", "user_id", "task_id", "completed_at"
+        ),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    task_id: Mapped[uuid.UUID]
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    completed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    occurrence: Mapped[date | None] = mapped_column(Date)
+
+
 tasks, purged_tasks = Task.__table__, PurgedTask.__table__
+task_completions = TaskCompletion.__table__
 # A task as the statements of store.py and listing.py give it back.
 TASK_ROW = (
     type_coerce(tasks.c.id, UUIDText()).label("id"),

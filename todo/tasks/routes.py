@@ -212,9 +212,13 @@ def update_task(fields, user_id, task_id):
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def toggle_task(fields, user_id, task_id):
-    """Flip `completed` atomically, or set it to the `completed` sent (safe to retry)."""
+    """Flip `completed` atomically, or set it to the `completed` sent (safe to retry). A
+    recurring task completed moves to its next occurrence and stays open (completed for real
+    once its rule is used up); `{"completed": false}` undoes the last roll-over."""
     versions, flip = if_match_versions(request), "completed" not in fields
-    return with_etag(store.write_task(g.caller, task_id, fields, versions, flip))
+    occurrence = fields.pop("occurrence", None)
+    task = store.write_task(g.caller, task_id, fields, versions, flip, occurrence=occurrence)
+    return with_etag(task)
 
 
 @blp.route("/<uuid:task_id>", methods=["DELETE"])

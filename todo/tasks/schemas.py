@@ -12,17 +12,47 @@ from ..fields import (
     TrimmedText,
     UTCTimestamp,
     WallTime,
+    utc_text,
 )
-from ..serializer import Composed, EncodedSchema
-from . import due
+from ..serializer import Composed, EncodedSchema, StoredList
+from . import due, recurrence, reminders
 from .listing import SORTS, TRASH_SORTS, position
-from .models import DESCRIPTION_MAX, PRIORITY_MAX, TITLE_MAX
+from .models import DESCRIPTION_MAX, PRIORITY_MAX, RULE_MAX, TITLE_MAX
+
+RECURRENCE_COLUMNS = (
+    "recurrence_rule",
+    "recurrence_from",
+    "recurrence_completed_count",
+    "recurrence_last_completed_at",
+)
 
 TITLE_LENGTH = validate.Length(min=1, max=TITLE_MAX)
 DESCRIPTION_LENGTH = validate.Length(max=DESCRIPTION_MAX)
 
 
 ZONE_EXAMPLE = "Europe/Paris"
+
+
+class ZoneName(Text):
+    """An IANA time zone name, as tasks/due.py knows them."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        name = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            due.zone(name)
+        except due.DueInvalid as error:
+            raise ValidationError(error.messages) from None
+        return name
+
+
+def page_size() -> QueryInteger:
+    return QueryInteger(
+        load_default=100,
+        validate=validate.Range(min=1, max=500),
+        metadata={"description": "Page size"},
+    )
+
+
 PRIORITY = {
     "validate": validate.Range(min=0, max=PRIORITY_MAX),
     "metadata": {"description": "0 none, 1 low, 2 medium, 3 high"},
@@ -60,7 +90,7 @@ class DueInputSchema(Schema):
 
     date = CalendarDate(metadata={"example": "2026-12-24"})
     time = WallTime(allow_none=True, metadata={"example": "18:30"})
-    timezone = Text(allow_none=True, metadata={"description": "An IANA time zone name"})
+    timezone = ZoneName(allow_none=True, metadata={"description": "An IANA time zone name"})
     at = fields.AwareDateTime(
         format="iso",
         metadata={"description": "An RFC 3339 instant, with `timezone` and nothing else"},
@@ -68,22 +98,18 @@ class DueInputSchema(Schema):
 
     @validates_schema
     def one_form(self, data, **kwargs):
-        """The two forms apart; `timezone` an IANA name. Whether a time has its date, and a
-        zone its time, is checked on the whole due date (tasks/due.py), after a merge."""
+        """The two forms apart. Whether a time has its date, and a zone its time, is checked
+        on the whole due date (tasks/due.py), after a merge."""
         if "at" in data:
             if set(data) - {"at", "timezone"}:
                 raise ValidationError("Give either {date, time, timezone} or {at, timezone}.")
             if data.get("timezone") is None:
                 raise ValidationError("An instant needs its timezone.", "timezone")
-        if data.get("timezone") is not None:
-            try:
-                due.zone(data["timezone"])
-            except due.DueInvalid as error:
-                raise ValidationError(error.messages, "timezone") from None
 
 
 class WholeDueSchema(DueInputSchema):
-    """A due date written whole (create, replace): a date or an instant."""
+    """A due date written whole (create, replace): a date or an instant. Loaded as the merge
+    patch that replaces every member, so one code path stores both."""
 
     class Meta:
         name = "DueInput"
@@ -92,6 +118,116 @@ class WholeDueSchema(DueInputSchema):
     def dated(self, data, **kwargs):
         if "at" not in data and data.get("date") is None:
             raise ValidationError("A due date needs its date (or an instant).", "date")
+
+    @post_load
+    def every_member(self, data, **kwargs):
+        if "at" not in data:
+            data.setdefault("time", None)
+            data.setdefault("timezone", None)
+        return data
+
+
+class RecurrenceSchema(Schema):
+    """A recurring task's rule, as answers give it."""
+
+    class Meta:
+        name = "Recurrence"
+
+    rule = fields.String(required=True, metadata={"example": "FREQ=WEEKLY;BYDAY=MO,TH"})
+    from_ = fields.String(
+        data_key="from",
+        required=True,
+        validate=validate.OneOf(recurrence.COUNTS_FROM),
+        metadata={
+            "description": "due: the occurrences of the rule from the due date; completion: "
+            "FREQ and INTERVAL counted from each completion"
+        },
+    )
+    completed_count = fields.Integer(
+        required=True, metadata={"description": "Occurrences completed so far"}
+    )
+    last_completed_at = UTCTimestamp(required=True, allow_none=True)
+
+
+def recurrence_members(rule, counts_from, count, last) -> dict | None:
+    if rule is None:
+        return None
+    return {"rule": rule, "from_": counts_from, "completed_count": count, "last_completed_at": last}
+
+
+def recurrence_encoded(rule, counts_from, count, last) -> dict | None:
+    if rule is None:
+        return None
+    last = None if last is None else utc_text(last)
+    return {"rule": rule, "from": counts_from, "completed_count": count, "last_completed_at": last}
+
+
+class RecurrenceInputSchema(Schema):
+    """A recurrence as a request writes it (in a PATCH, merged member by member)."""
+
+    class Meta:
+        name = "RecurrenceInput"
+
+    rule = Text(
+        validate=validate.Length(min=1, max=RULE_MAX),
+        metadata={
+            "description": "An RFC 5545 RRULE value: FREQ DAILY, WEEKLY, MONTHLY or YEARLY; "
+            "INTERVAL 1..999, BYDAY, BYMONTHDAY, BYMONTH, BYSETPOS, WKST, COUNT 1..1000, "
+            "UNTIL (YYYYMMDD)",
+            "example": "FREQ=WEEKLY;BYDAY=MO,TH",
+        },
+    )
+    from_ = fields.String(
+        data_key="from",
+        attribute="from",
+        validate=validate.OneOf(recurrence.COUNTS_FROM),
+        metadata={"description": "What the rule counts from; default: due"},
+    )
+
+
+class ReminderSchema(Schema):
+    """A reminder as answers give it: `before` the due date or `at` an instant, and when it
+    falls."""
+
+    class Meta:
+        name = "Reminder"
+
+    before = fields.String(required=True, allow_none=True, metadata={"example": "PT15M"})
+    at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+    remind_at = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "format": "date-time",
+            "description": "The instant it falls on; null for a reminder before a floating "
+            "due date while the user has no zone",
+        },
+    )
+
+
+class ReminderInputSchema(Schema):
+    class Meta:
+        name = "ReminderInput"
+
+    before = Text(
+        metadata={
+            "description": "An ISO 8601 duration before the due date, 0 to 28 days",
+            "example": "PT15M",
+        }
+    )
+    at = fields.AwareDateTime(format="iso", metadata={"description": "An RFC 3339 instant"})
+
+    @validates_schema
+    def one_kind(self, data, **kwargs):
+        if len(data) != 1:
+            raise ValidationError("Give exactly one of before and at.")
+        if "before" in data:
+            try:
+                reminders.duration(data["before"])
+            except ValueError:
+                raise ValidationError(
+                    "Not an ISO 8601 duration of 0 to 28 days (PT15M, P1D).", "before"
+                ) from None
 
 
 class TaskSchema(EncodedSchema):
@@ -123,11 +259,23 @@ class TaskSchema(EncodedSchema):
         allow_none=True,
         metadata={"description": "When the task was completed; null while it is open"},
     )
+    reminders = StoredList(
+        fields.Nested(ReminderSchema), dump_only=True, required=True, metadata={"maxItems": 5}
+    )
     due = Composed(
         DueSchema,
         due.COLUMNS,
         due_members,
         due.encoded,
+        dump_only=True,
+        required=True,
+        allow_none=True,
+    )
+    recurrence = Composed(
+        RecurrenceSchema,
+        RECURRENCE_COLUMNS,
+        recurrence_members,
+        recurrence_encoded,
         dump_only=True,
         required=True,
         allow_none=True,
@@ -144,6 +292,10 @@ class TaskChangesSchema(Schema):
     completed = StrictBoolean()
     priority = StrictInteger(**PRIORITY)
     due = fields.Nested(DueInputSchema, allow_none=True)
+    recurrence = fields.Nested(RecurrenceInputSchema, allow_none=True)
+    reminders = fields.List(
+        fields.Nested(ReminderInputSchema), validate=validate.Length(max=reminders.MOST)
+    )
 
 
 class TaskInputSchema(TaskChangesSchema):
@@ -157,11 +309,8 @@ class TaskInputSchema(TaskChangesSchema):
     @post_load
     def whole(self, data, **kwargs):
         """An omitted description is null: here, not as the field's default, which would make
-        generators (openapi-typescript) treat the field as required. A due date sent is
-        stored whole, as its columns."""
+        generators (openapi-typescript) treat the field as required."""
         data.setdefault("description", None)
-        if "due" in data:
-            data.update(due.written(data.pop("due")))
         return data
 
 
@@ -181,6 +330,13 @@ class CompletionSchema(Schema):
     """Without `completed` the task's completion flips; with it, it is set (safe to retry)."""
 
     completed = StrictBoolean()
+    occurrence = CalendarDate(
+        metadata={
+            "description": "A recurring task: complete it only while this is its due date "
+            "(a retry after the roll-over answers the task unchanged)",
+            "example": "2026-12-24",
+        }
+    )
 
 
 class TaskCursor(fields.String):
@@ -252,29 +408,17 @@ class ListQuerySchema(Schema):
     completed_to = CalendarDate(
         metadata={"description": "Completed on or before this local date (in tz)"}
     )
-    tz = Text(
+    tz = ZoneName(
         metadata={
             "description": "The IANA zone that local dates, today and the due order are read "
             "in; default: the user's zone (GET /api/auth/me), else UTC",
             "example": ZONE_EXAMPLE,
         }
     )
-    limit = QueryInteger(
-        load_default=100,
-        validate=validate.Range(min=1, max=500),
-        metadata={"description": "Page size"},
-    )
+    limit = page_size()
     cursor = TaskCursor(
         metadata={"description": "Where the page starts: from the previous page's Link"}
     )
-
-    @validates_schema
-    def known_zone(self, data, **kwargs):
-        if "tz" in data:
-            try:
-                due.zone(data["tz"])
-            except due.DueInvalid as error:
-                raise ValidationError(error.messages, "tz") from None
 
     @validates_schema
     def sort_fits_the_list(self, data, **kwargs):

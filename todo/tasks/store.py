@@ -18,7 +18,7 @@ UPDATE itself (`guarded`).
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import NoReturn
 
@@ -59,17 +59,17 @@ from ..columns import UTCDateTime, utcnow
 from ..database import transaction
 from ..extensions import db
 from ..idempotency import Answer
-from . import due
+from . import due, reminders, revision
 from .changes import PENDING, Change, change
 from .listing import count_statement, page_statement, version_statement
-from .models import TASK_ROW, purged_tasks, tasks
+from .models import TASK_ROW, purged_tasks, task_completions, tasks
 
 # The bind parameters of the task statements (beside the caller's); a new value of a column
 # is `new_<column>`.
 TASK_ID, VERSIONS, NOW, KEPT_SINCE = "task_id", "versions", "now", "kept_since"
 TITLE, DESCRIPTION, COMPLETED = "title", "description", "completed"
 # Columns a new task may be given, and what they are if not.
-OPTIONAL_VALUES = {**due.NO_DUE, "priority": 0}
+OPTIONAL_VALUES = {**due.NO_DUE, **revision.NO_RECURRENCE, "priority": 0, "reminders": []}
 OPTIONAL_COLUMNS = tuple(OPTIONAL_VALUES)
 
 
@@ -131,6 +131,18 @@ def ownership(caller: Caller, task_id: uuid.UUID) -> dict:
 SELECT_TASK = owned(select(*TASK_ROW))
 SELECT_TASK_VERSION = owned(select(tasks.c.version))
 SELECT_TASK_LOCKED = SELECT_TASK.with_for_update(of=tasks)  # no-op on SQLite: BEGIN IMMEDIATE
+SELECT_TASK_STATE = owned(select(tasks.c.version, tasks.c.recurrence_rule))
+# The task's latest completions, newest first: what an undo of a roll-over restores.
+LATEST_COMPLETIONS = (
+    select(task_completions.c.id, task_completions.c.occurrence, task_completions.c.completed_at)
+    .where(
+        task_completions.c.user_id == bindparam(OWNER, type_=Uuid),
+        task_completions.c.task_id == bindparam(TASK_ID, type_=Uuid),
+    )
+    .order_by(task_completions.c.completed_at.desc(), task_completions.c.id.desc())
+    .limit(2)
+)
+USER_ZONE = select(users.c.timezone).where(users.c.id == bindparam(OWNER, type_=Uuid))
 # Any task of the caller, live or trashed, and its tombstone: to tell 404 from 410.
 SELECT_ANY_TASK = mine(select(*TASK_ROW)).where(TOKEN_IS_CURRENT)
 SELECT_MINE_ID = mine(select(tasks.c.id))
@@ -197,20 +209,27 @@ def read_task(caller: Caller, task_id: uuid.UUID) -> Row:
 RACE_RETRIES = 5
 
 
-def write_or_fail(shape, caller: Caller, task_id, versions, values) -> Row:
+class Recurring(Exception):
+    """A write that may complete the task found it recurring: it takes the locked path."""
+
+
+def write_or_fail(shape, caller: Caller, task_id, versions, values, completes=False) -> Row:
     """Run a write of one live task (a shape from `guarded`, for these `versions`); on no row,
     tell a stale ETag (TaskChanged) from no task and from a token no longer current, or run it
-    again if it raced a change it could not see."""
+    again if it raced a change it could not see. A write that `completes` a task is written
+    for a task without recurrence only: Recurring if that is why no row was written."""
     parameters = {**ownership(caller, task_id), **values, VERSIONS: versions}
     for _ in range(RACE_RETRIES):
         result = db.session.execute(shape, {**parameters, NOW: utcnow()}).first()
         if result is not None:
             return result
-        version = db.session.scalar(SELECT_TASK_VERSION, ownership(caller, task_id))
-        if version is None:
+        state = db.session.execute(SELECT_TASK_STATE, ownership(caller, task_id)).first()
+        if state is None:
             not_found(caller)
-        if versions is not None and version not in versions:
+        if versions is not None and state.version not in versions:
             raise TaskChanged()
+        if completes and state.recurrence_rule is not None:
+            raise Recurring()
     raise TaskChanged()
 
 
@@ -242,11 +261,18 @@ def stamped(values: dict, changed, dialect: str, pending: bool) -> dict:
 
 @cache
 def update_shape(
-    dialect: str, pending: bool, columns: tuple[str, ...], flip: bool, by_version: bool
+    dialect: str,
+    pending: bool,
+    columns: tuple[str, ...],
+    flip: bool,
+    by_version: bool,
+    plain: bool = True,
 ):
     """UPDATE … RETURNING of a live task's columns (new values as parameters
     `new_<column>`), or flipping `completed`. `version` (and so the change number) moves only
-    if a value really changes. Built once per shape; only the parameters change per request."""
+    if a value really changes. A `plain` write that sets `completed` is for a task without
+    recurrence (completing a recurring one rolls it over: `write_locked`). Built once per
+    shape; only the parameters change per request."""
     values = {name: bindparam(new_value(name), type_=tasks.c[name].type) for name in columns}
     if flip:
         values["completed"] = not_(tasks.c.completed)
@@ -257,6 +283,8 @@ def update_shape(
             (tasks.c.completed == done, tasks.c.completed_at), (done, now), else_=None
         )
     statement = update(tasks).values(**stamped(values, changed, dialect, pending))
+    if plain and "completed" in values:
+        statement = statement.where(tasks.c.recurrence_rule.is_(None))
     return guarded(statement.where(LIVE), by_version).returning(*TASK_ROW)
 
 
@@ -313,40 +341,104 @@ def write_task(
     versions,
     flip: bool = False,
     within: Change | None = None,
+    occurrence: date | None = None,
 ) -> Row:
     """One UPDATE of the fields in `values`, or flipping `completed` if `flip`; `versions`:
-    what If-Match allows (None: any). A `due` in `values` is a merge patch of the due date
-    (`merge_due`)."""
-    if "due" in values:
-        return merge_due(caller, task_id, values, versions, flip, within)
+    what If-Match allows (None: any). A write of the newer fields (a due date's merge, a
+    recurrence, reminders), one guarded by an `occurrence`, and a completion of a recurring
+    task read the task first (`write_locked`)."""
+    if occurrence is not None or revision.MERGED_FIELDS & values.keys():
+        return write_locked(caller, task_id, values, versions, flip, within, occurrence)
+    try:
+        return write_plain(caller, task_id, values, versions, flip, within)
+    except Recurring:
+        return write_locked(caller, task_id, values, versions, flip, within, occurrence)
+
+
+def write_plain(caller, task_id, values, versions, flip, within, plain=True) -> Row:
     columns = tuple(sorted(values))
-    shape = shape_for(update_shape, within, columns, flip, versions is not None)
+    shape = shape_for(update_shape, within, columns, flip, versions is not None, plain)
     new_values = {new_value(name): values[name] for name in columns}
-    return write_or_fail(shape, caller, task_id, versions, new_values)
+    completes = plain and (flip or "completed" in values)
+    return write_or_fail(shape, caller, task_id, versions, new_values, completes)
 
 
-def merge_due(caller: Caller, task_id: uuid.UUID, values: dict, versions, flip, within) -> Row:
-    """A write whose due date is merged onto the stored one (JSON Merge Patch), in one
-    transaction: the task is read and locked (the lock every write of it takes first), the
-    merge computed (its instant, if zoned, by tasks/due.py), and the task written."""
+def write_locked(caller, task_id, values, versions, flip, within, occurrence) -> Row:
+    """A write that depends on the task as stored, in one transaction: the task is read and
+    locked (the lock every write of it takes first), its revision computed
+    (tasks/revision.py) and written, with the completion history it keeps."""
     if within is None:
         with transaction():
-            return write_merged(caller, task_id, values, versions, flip, None)
-    return write_merged(caller, task_id, values, versions, flip, within)
+            return write_revised(caller, task_id, values, versions, flip, None, occurrence)
+    return write_revised(caller, task_id, values, versions, flip, within, occurrence)
 
 
-def write_merged(caller: Caller, task_id: uuid.UUID, values: dict, versions, flip, within):
-    """`merge_due`'s work, inside its transaction: with the row locked, the version read is
-    the one the write finds, so the merge never needs to run again."""
-    values = dict(values)
-    patch = values.pop("due")
+def write_revised(caller, task_id, values, versions, flip, within, occurrence) -> Row:
+    """`write_locked`'s work, inside its transaction: with the row locked, the version read
+    is the one the write finds."""
     current = db.session.execute(SELECT_TASK_LOCKED, ownership(caller, task_id)).first()
     if current is None:
         not_found(caller)
     if versions is not None and current.version not in versions:
         raise TaskChanged()
-    merged = {**values, **due.merged(current._mapping, patch)}
-    return write_task(caller, task_id, merged, (current.version,), flip, within)
+    now = utcnow()
+    zone_name = db.session.scalar(USER_ZONE, {OWNER: caller.user_id})
+    change_of = revision.revise(
+        current._mapping,
+        values,
+        flip,
+        occurrence,
+        zone_name,
+        now,
+        lambda: db.session.execute(LATEST_COMPLETIONS, ownership(caller, task_id)).all(),
+    )
+    if change_of.unchanged:
+        return current
+    if change_of.record is not None:
+        db.session.execute(
+            insert(task_completions).values(
+                user_id=caller.user_id,
+                id=uuid.uuid4(),
+                task_id=task_id,
+                title=change_of.columns.get("title", current.title),
+                completed_at=now,
+                occurrence=change_of.record,
+            )
+        )
+    if change_of.undo is not None:
+        db.session.execute(
+            delete(task_completions).where(
+                task_completions.c.user_id == caller.user_id,
+                task_completions.c.id == change_of.undo.id,
+            )
+        )
+    return write_plain(
+        caller, task_id, change_of.columns, (current.version,), change_of.flip, within, False
+    )
+
+
+# The caller's live tasks whose due date has no zone: where their reminders fall depends on
+# the user's.
+UNZONED_DUE = select(tasks.c.id, *(tasks.c[name] for name in due.COLUMNS), tasks.c.reminders).where(
+    tasks.c.user_id == bindparam(OWNER, type_=Uuid),
+    LIVE,
+    tasks.c.due_date.is_not(None),
+    tasks.c.due_at.is_(None),
+)
+
+
+def place_reminders(caller: Caller, zone_name: str | None) -> int:
+    """The user's zone changed: the reminders before all-day and floating due dates fall at
+    other instants, written in one change; how many tasks moved."""
+    moved = []
+    for row in db.session.execute(UNZONED_DUE, {OWNER: caller.user_id}):
+        if any(reminder["before"] for reminder in row.reminders):
+            moved.append((row.id, reminders.stored(row.reminders, row._mapping, zone_name)))
+    if moved:
+        with change(caller.user_id) as within:
+            for task_id, placed in moved:
+                write_plain(caller, task_id, {"reminders": placed}, None, False, within, False)
+    return len(moved)
 
 
 def trash_task(caller: Caller, task_id: uuid.UUID, versions, within: Change | None = None):
@@ -441,11 +533,15 @@ def users_with_trash_before(since: datetime) -> list[uuid.UUID]:
 def insert_task(caller: Caller, fields: dict, within: Change | None) -> Row | None:
     """One INSERT … SELECT; with a client-chosen id (`fields["id"]`), None if it is taken."""
     chosen = "id" in fields
+    plain = {name: v for name, v in fields.items() if name not in ("id", *revision.MERGED)}
+    if revision.MERGED_FIELDS & fields.keys():
+        zone_name = db.session.scalar(USER_ZONE, {OWNER: caller.user_id})
+        plain.update(revision.new_task(fields, zone_name))
     parameters = {
         **caller.parameters,
         COMPLETED: False,
         **OPTIONAL_VALUES,
-        **{name: value for name, value in fields.items() if name != "id"},
+        **plain,
         TASK_ID: fields["id"] if chosen else uuid.uuid4(),
         NOW: utcnow(),
     }
