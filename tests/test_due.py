@@ -210,16 +210,20 @@ def test_completed_at_follows_every_way_of_completing(client, user):
 
 def test_the_database_refuses_rows_that_break_the_invariants(app, client, user):
     task = create(client, user, due=written(FLOATING))
+    create(client, user, "undated")
     broken = [
-        "completed = true",  # completed without completed_at
-        "priority = 7",
-        "due_date = NULL",  # a time without its date
-        "due_timezone = 'Europe/Paris'",  # a zone without its instant
+        ("task", "completed = true"),  # completed without completed_at
+        ("task", "priority = 7"),
+        ("task", "due_date = NULL"),  # a time without its date
+        ("task", "due_timezone = 'Europe/Paris'"),  # a zone without its instant
+        ("undated", "recurrence_rule = 'FREQ=DAILY', recurrence_from = 'due'"),  # no due date
+        ("task", "recurrence_rule = 'FREQ=DAILY', recurrence_from = 'whenever'"),
     ]
     with app.app_context():
-        for change in broken:
+        for title, change in broken:
             with pytest.raises(IntegrityError):
-                db.session.execute(text(f"UPDATE tasks SET {change} WHERE title = 'task'"))
+                statement = text(f"UPDATE tasks SET {change} WHERE title = :title")
+                db.session.execute(statement, {"title": title})
             db.session.rollback()
     assert (
         client.get(f"{tasks_url(user)}/{task['id']}", headers=user["headers"]).get_json()["due"]
@@ -354,7 +358,7 @@ def test_bad_list_parameters_are_400(client, user, query):
     assert_problem(client.get(tasks_url(user), query_string=query, headers=user["headers"]), 400)
 
 
-def test_the_feed_and_a_batch_carry_the_new_fields(client, user):
+def test_the_feed_a_batch_and_the_trash_carry_the_new_fields(client, user):
     batch = client.post(
         f"/api/{user['user_id']}/batch",
         json={
@@ -371,6 +375,12 @@ def test_the_feed_and_a_batch_carry_the_new_fields(client, user):
     feed = client.get(f"/api/{user['user_id']}/changes", headers=user["headers"]).get_json()
     [task] = feed["tasks"]
     assert (task["due"], task["priority"], task["completed_at"]) == (ZONED, 2, None)
+    trashed = client.delete(f"{tasks_url(user)}/{task['id']}", headers=user["headers"])
+    assert trashed.status_code == 204
+    [in_trash] = listed(client, user, deleted="true")
+    assert (in_trash["due"], in_trash["priority"]) == (ZONED, 2)
+    restore = client.post(f"{tasks_url(user)}/{task['id']}/restore", headers=user["headers"])
+    assert restore.get_json()["due"] == ZONED
     changed = patch(client, user, task["id"], {"due": {"time": "20:00"}}).get_json()
     later = client.get(
         f"/api/{user['user_id']}/changes",

@@ -57,10 +57,16 @@ POSTGRESQL = [
         END IF;
         RETURN NULL;
     END $$""",
-    """CREATE TRIGGER tasks_completion_recorded AFTER INSERT OR UPDATE OF completed_at ON tasks
-    FOR EACH ROW EXECUTE FUNCTION record_task_completion()""",
+    # WHEN: a write that leaves completed_at alone queues no trigger event at all.
+    """CREATE TRIGGER tasks_completion_added AFTER INSERT ON tasks
+    FOR EACH ROW WHEN (NEW.completed_at IS NOT NULL)
+    EXECUTE FUNCTION record_task_completion()""",
+    """CREATE TRIGGER tasks_completion_recorded AFTER UPDATE OF completed_at ON tasks
+    FOR EACH ROW WHEN (OLD.completed_at IS DISTINCT FROM NEW.completed_at)
+    EXECUTE FUNCTION record_task_completion()""",
 ]
 POSTGRESQL_DOWN = [
+    "DROP TRIGGER tasks_completion_added ON tasks",
     "DROP TRIGGER tasks_completion_recorded ON tasks",
     "DROP FUNCTION record_task_completion()",
 ]
