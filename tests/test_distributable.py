@@ -214,6 +214,10 @@ def dates_through(client, tasks: str, auth: dict) -> None:
         assert client.get(tasks + query, headers=auth).status_code == 200
     completions = tasks.rsplit("/", 1)[0] + "/completions?from=2026-01-01&limit=1"
     assert client.get(completions, headers=auth).status_code == 200
+    first = client.post(tasks, json={"title": "First"}, headers=auth).get_json()
+    moved = client.post(f"{task_url}/move", json={"before": first["id"]}, headers=auth)
+    assert moved.status_code == 200
+    assert client.get(f"{tasks}?sort=position&limit=1", headers=auth).status_code == 200
 
 
 def test_every_statement_of_a_walkthrough_routes_to_one_shard(client, sent_statements):

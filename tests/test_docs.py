@@ -16,6 +16,7 @@ API_ROUTES = {
     "/api/{user_id}/tasks/{task_id}": {"get", "put", "patch", "delete"},
     "/api/{user_id}/tasks/{task_id}/complete": {"patch"},
     "/api/{user_id}/tasks/{task_id}/restore": {"post"},
+    "/api/{user_id}/tasks/{task_id}/move": {"post"},
     "/api/{user_id}/changes": {"get"},
     "/api/{user_id}/trash": {"delete"},
     "/api/{user_id}/batch": {"post"},
@@ -144,7 +145,7 @@ def test_every_operation_has_a_stable_readable_operation_id(spec):
             {
                 *("id", "user_id", "title", "description", "completed", "created_at"),
                 *("updated_at", "version", "deleted_at", "priority", "completed_at", "due"),
-                *("recurrence", "reminders"),
+                *("recurrence", "reminders", "position"),
             },
         ),
         ("Due", {"date", "time", "timezone", "at"}),

@@ -294,3 +294,28 @@ def test_0009_gives_completed_tasks_a_history_and_a_downgrade_keeps_the_tasks(em
     assert db.session.execute(text("SELECT change_number FROM users")).scalar() == 3
     upgrade()
     assert history() == [TASK_IDS[1]]
+
+
+def test_0010_gives_existing_tasks_positions_in_the_order_they_were_made(empty_app):
+    """Revision 0010 (manual order) numbers each user's tasks in created_at order; its
+    downgrade drops the positions and keeps the tasks and their triggers."""
+    upgrade(revision="0009")
+    add_user()
+    for n, task_id in enumerate(reversed(TASK_IDS)):  # made last to first
+        db.session.execute(
+            text(
+                "INSERT INTO tasks (id, user_id, title, completed, created_at, updated_at) "
+                "VALUES (:id, :user_id, 'task', false, :at, :at)"
+            ),
+            {"id": task_id, "user_id": USER_ID, "at": datetime(2026, 1, 1 + n, tzinfo=UTC)},
+        )
+    db.session.commit()
+    upgrade(revision="0010")
+    rows = db.session.execute(text("SELECT id, position FROM tasks ORDER BY position")).all()
+    assert [uuid.UUID(str(task_id)).hex for task_id, _ in rows] == list(reversed(TASK_IDS))
+    assert [position for _, position in rows] == ["a0", "a1", "a2"]
+    downgrade(revision="0009")
+    assert counts() == (3, 0)
+    add_task(uuid.uuid4().hex, False)
+    assert counts() == (4, 0)
+    upgrade()

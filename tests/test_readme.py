@@ -27,13 +27,17 @@ def test_the_walkthrough_and_the_recipes_run_as_written(database_url, servers):
             block_after("### Sync", "API="),
             'echo "--- dates"',
             block_after("### Dates", "API="),
+            'echo "--- order"',
+            block_after("### Order", "API="),
         ]
     ).replace("http://localhost:4000", f"http://127.0.0.1:{server.port}")
     ran = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     recipe = ran.stdout.split("--- recipe\n", 1)[1].split("--- dates\n")[0].split()
     assert recipe == ["201", "201", "Call", "mum", "204", "False", "None", "201", "304"], recipe
-    dates = ran.stdout.split("--- dates\n", 1)[1].splitlines()
+    dates, order = ran.stdout.split("--- dates\n", 1)[1].split("--- order\n")
+    assert order.splitlines() == ["['Plan', 'Ship', 'Build']", "409"], ran.stdout
+    dates = dates.splitlines()
     today = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
     assert dates == [
         "['Water the plants']",

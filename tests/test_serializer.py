@@ -19,7 +19,8 @@ Row = namedtuple(
     "Row",
     "id user_id title description completed created_at updated_at version deleted_at "
     "priority completed_at due_date due_time due_timezone due_at reminders "
-    "recurrence_rule recurrence_from recurrence_completed_count recurrence_last_completed_at",
+    "recurrence_rule recurrence_from recurrence_completed_count recurrence_last_completed_at "
+    "position",
 )
 REMINDERS = [
     [],
@@ -80,6 +81,7 @@ def rows():
             None if zone_name is None else INSTANTS[which % len(INSTANTS)],
             REMINDERS[which % len(REMINDERS)],
             *RECURRENCES[(which + completed) % len(RECURRENCES)],
+            ["a0", "Zz", "a0V" + "x" * 29][which % 3],
         )
 
 

@@ -24,7 +24,14 @@ from .requests import register_request_id
 from .sync import routes as sync
 from .sync.store import CursorExpired, InvalidCursor
 from .tasks import routes as tasks
-from .tasks.store import IdConflict, TaskChanged, TaskGone, TaskNotFound
+from .tasks.store import (
+    BadNeighbour,
+    IdConflict,
+    StaleOrder,
+    TaskChanged,
+    TaskGone,
+    TaskNotFound,
+)
 
 # The stores' domain errors, and how each is answered (its message the detail).
 DOMAIN_PROBLEMS = {
@@ -38,6 +45,8 @@ DOMAIN_PROBLEMS = {
     TaskGone: DomainProblem(410),
     CursorExpired: DomainProblem(410, "/problems/cursor-expired"),
     TaskChanged: DomainProblem(412),
+    StaleOrder: DomainProblem(409, "/problems/stale-order"),
+    BadNeighbour: DomainProblem(422),
 }
 # Routes that need no token besides the views marked public: the document, its page, and
 # Swagger UI's files.

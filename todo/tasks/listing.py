@@ -37,7 +37,7 @@ from .models import TASK_ROW, tasks
 
 SORTS = [
     f"{direction}{key}"
-    for key in ("created_at", "updated_at", "title", "due", "priority", "completed_at")
+    for key in ("created_at", "updated_at", "title", "due", "priority", "completed_at", "position")
     for direction in ("", "-")
 ]
 TRASH_SORTS = ["deleted_at", "-deleted_at"]  # only where every task has been deleted

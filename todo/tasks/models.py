@@ -43,6 +43,7 @@ RECURRENCE_CHECKS = {
     "OR recurrence_from IN ('due', 'completion')",
 }
 RULE_MAX = 500
+POSITION_MAX = 64
 
 
 class Task(db.Model):
@@ -66,6 +67,8 @@ class Task(db.Model):
         Index(
             "ix_tasks_user_id_completed_created_at_id", "user_id", "completed", "created_at", "id"
         ),
+        # The manual order (tasks/ordering.py).
+        Index("ix_tasks_user_id_position_id", "user_id", "position", "id"),
         # The change feed reads a user's tasks above a number; the trash, by deletion time.
         Index("ix_tasks_user_id_change_number_id", "user_id", "change_number", "id"),
         Index("ix_tasks_user_id_deleted_at_id", "user_id", "deleted_at", "id"),
@@ -103,6 +106,12 @@ class Task(db.Model):
     recurrence_start: Mapped[date | None] = mapped_column(Date)
     recurrence_completed_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     recurrence_last_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The task's place in the manual order: a fractional index compared byte by byte (the
+    # "C" collation on PostgreSQL; SQLite compares bytes anyway), ties broken by id.
+    position: Mapped[str] = mapped_column(
+        String(POSITION_MAX).with_variant(String(POSITION_MAX, collation="C"), "postgresql"),
+        server_default=text("'a0'"),
+    )
     # Reminders as answers give them, each with its remind_at (tasks/reminders.py).
     reminders: Mapped[list] = mapped_column(
         JSON().with_variant(JSONB(), "postgresql"), default=list, server_default=text("'[]'")

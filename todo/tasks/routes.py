@@ -20,6 +20,7 @@ from .schemas import (
     CompletionSchema,
     DeleteQuerySchema,
     ListQuerySchema,
+    MoveSchema,
     NewTaskSchema,
     TaskChangesSchema,
     TaskInputSchema,
@@ -49,6 +50,13 @@ LIST_HEADERS = {
         "description": 'The next page, as <url>; rel="next", while more pages remain',
         "schema": {"type": "string"},
     },
+}
+REBALANCED_HEADER = {
+    "X-Positions-Rebalanced": {
+        "description": "How many tasks got new, evenly spaced positions because no key fitted "
+        "(sent only then; the feed shows them under this change's number)",
+        "schema": {"type": "integer"},
+    }
 }
 CREATED_HEADERS = {
     **ETAG_HEADER,
@@ -219,6 +227,25 @@ def toggle_task(fields, user_id, task_id):
     occurrence = fields.pop("occurrence", None)
     task = store.write_task(g.caller, task_id, fields, versions, flip, occurrence=occurrence)
     return with_etag(task)
+
+
+@blp.route("/<uuid:task_id>/move", methods=["POST"])
+@blp.headers(IF_MATCH)
+@blp.arguments(MoveSchema(), required=False)
+@blp.response(200, TaskSchema, headers={**ETAG_HEADER, **REBALANCED_HEADER})
+@blp.problems(400, 401, 403, 404, 409, 412, 413, 415, 503)
+def move_task(place, user_id, task_id):
+    """Move a task in the manual order: directly after `after`, directly before `before`,
+    between both, or at the end. 409 (/problems/stale-order) if `after` no longer sorts
+    before `before`: refetch the order."""
+    versions = if_match_versions(request)
+    task, rebalanced = store.move_task(
+        g.caller, task_id, place.get("after"), place.get("before"), versions
+    )
+    headers = {"ETag": etag(task)}
+    if rebalanced:
+        headers["X-Positions-Rebalanced"] = str(rebalanced)
+    return task, headers
 
 
 @blp.route("/<uuid:task_id>", methods=["DELETE"])

@@ -15,7 +15,7 @@ from ..fields import (
     utc_text,
 )
 from ..serializer import Composed, EncodedSchema, StoredList
-from . import due, recurrence, reminders
+from . import due, ordering, recurrence, reminders
 from .listing import SORTS, TRASH_SORTS, position
 from .models import DESCRIPTION_MAX, PRIORITY_MAX, RULE_MAX, TITLE_MAX
 
@@ -31,6 +31,20 @@ DESCRIPTION_LENGTH = validate.Length(max=DESCRIPTION_MAX)
 
 
 ZONE_EXAMPLE = "Europe/Paris"
+
+
+class OrderKey(fields.String):
+    """A position key a client computed: the algorithm's grammar, at most 64 characters."""
+
+    default_error_messages = {
+        "invalid": "Not a fractional-indexing key (at most 64 characters), such as a0V."
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return ordering.checked(value)
+        except ValueError:
+            raise self.make_error("invalid") from None
 
 
 class ZoneName(Text):
@@ -259,6 +273,15 @@ class TaskSchema(EncodedSchema):
         allow_none=True,
         metadata={"description": "When the task was completed; null while it is open"},
     )
+    position = fields.String(
+        dump_only=True,
+        required=True,
+        metadata={
+            "description": "The task's place in the manual order (sort=position): a "
+            "fractional index, compared byte by byte, ties broken by id",
+            "example": "a0V",
+        },
+    )
     reminders = StoredList(
         fields.Nested(ReminderSchema), dump_only=True, required=True, metadata={"maxItems": 5}
     )
@@ -293,6 +316,13 @@ class TaskChangesSchema(Schema):
     priority = StrictInteger(**PRIORITY)
     due = fields.Nested(DueInputSchema, allow_none=True)
     recurrence = fields.Nested(RecurrenceInputSchema, allow_none=True)
+    position = OrderKey(
+        metadata={
+            "description": "A key computed by the client with the fractional-indexing "
+            "algorithm (at most 64 characters); duplicates are allowed",
+            "example": "a0V",
+        }
+    )
     reminders = fields.List(
         fields.Nested(ReminderInputSchema), validate=validate.Length(max=reminders.MOST)
     )
@@ -324,6 +354,14 @@ class NewTaskSchema(TaskInputSchema):
             "the first answer; otherwise a taken id is 409"
         }
     )
+
+
+class MoveSchema(Schema):
+    """Where to put a task in the manual order: directly after a task, directly before one,
+    between both (which must still be in that order), or at the end with neither."""
+
+    after = fields.UUID(metadata={"description": "The task it goes directly after"})
+    before = fields.UUID(metadata={"description": "The task it goes directly before"})
 
 
 class CompletionSchema(Schema):

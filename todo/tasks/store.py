@@ -30,15 +30,19 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     case,
+    cast,
     delete,
     exists,
     false,
+    func,
     insert,
+    literal,
     literal_column,
     not_,
     or_,
     select,
     true,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -59,7 +63,7 @@ from ..columns import UTCDateTime, utcnow
 from ..database import transaction
 from ..extensions import db
 from ..idempotency import Answer
-from . import due, reminders, revision
+from . import due, ordering, reminders, revision
 from .changes import PENDING, Change, change
 from .listing import count_statement, page_statement, version_statement
 from .models import TASK_ROW, purged_tasks, task_completions, tasks
@@ -69,7 +73,12 @@ from .models import TASK_ROW, purged_tasks, task_completions, tasks
 TASK_ID, VERSIONS, NOW, KEPT_SINCE = "task_id", "versions", "now", "kept_since"
 TITLE, DESCRIPTION, COMPLETED = "title", "description", "completed"
 # Columns a new task may be given, and what they are if not.
-OPTIONAL_VALUES = {**due.NO_DUE, **revision.NO_RECURRENCE, "priority": 0, "reminders": []}
+OPTIONAL_VALUES = {
+    **due.NO_DUE,
+    **revision.NO_RECURRENCE,
+    "priority": 0,
+    "reminders": [],
+}
 OPTIONAL_COLUMNS = tuple(OPTIONAL_VALUES)
 
 
@@ -143,6 +152,34 @@ LATEST_COMPLETIONS = (
     .limit(2)
 )
 USER_ZONE = select(users.c.timezone).where(users.c.id == bindparam(OWNER, type_=Uuid))
+# The manual order's reads: the last key (but the task being moved), a neighbour, the next key
+# after / the previous one before a place (MARK_*), and every live task in order.
+MARK_POSITION, MARK_ID = "mark_position", "mark_id"
+MOVING = tasks.c.id != bindparam(TASK_ID, type_=Uuid)
+LIVE_OF_OWNER = (tasks.c.user_id == bindparam(OWNER, type_=Uuid), LIVE)
+LAST_POSITION = select(func.max(tasks.c.position)).where(
+    *LIVE_OF_OWNER, or_(bindparam(TASK_ID, type_=Uuid).is_(None), MOVING)
+)
+NEIGHBOUR = owned(select(tasks.c.id, tasks.c.position))
+PLACE = tuple_(tasks.c.position, tasks.c.id)
+MARKED = tuple_(
+    bindparam(MARK_POSITION, type_=tasks.c.position.type), bindparam(MARK_ID, type_=Uuid)
+)
+NEXT_POSITION = (
+    select(tasks.c.position)
+    .where(*LIVE_OF_OWNER, MOVING, PLACE > MARKED)
+    .order_by(tasks.c.position, tasks.c.id)
+    .limit(1)
+)
+PREVIOUS_POSITION = (
+    select(tasks.c.position)
+    .where(*LIVE_OF_OWNER, MOVING, PLACE < MARKED)
+    .order_by(tasks.c.position.desc(), tasks.c.id.desc())
+    .limit(1)
+)
+SCOPE_ORDER = (
+    select(tasks.c.id).where(*LIVE_OF_OWNER, MOVING).order_by(tasks.c.position, tasks.c.id)
+)
 # Any task of the caller, live or trashed, and its tombstone: to tell 404 from 410.
 SELECT_ANY_TASK = mine(select(*TASK_ROW)).where(TOKEN_IS_CURRENT)
 SELECT_MINE_ID = mine(select(tasks.c.id))
@@ -170,12 +207,13 @@ def insert_shape(dialect: str, pending: bool, chosen: bool):
         now,
         case((completed, now), else_=None),
         *(bindparam(name, type_=tasks.c[name].type) for name in OPTIONAL_COLUMNS),
+        appended_position(users.c.change_number + 1),
         literal_column(str(PENDING if pending else 0)),
         literal_column("1"),
     ).where(CALLER_ROW_IS_CURRENT)
     columns = [
         *("id", "user_id", "title", "description", "completed", "created_at", "updated_at"),
-        *("completed_at", *OPTIONAL_COLUMNS),
+        *("completed_at", *OPTIONAL_COLUMNS, "position"),
     ]
     if not chosen:
         statement = insert(tasks)
@@ -188,6 +226,17 @@ def insert_shape(dialect: str, pending: bool, chosen: bool):
     if chosen:
         statement = statement.on_conflict_do_nothing()
     return statement.returning(*TASK_ROW)
+
+
+def appended_position(number):
+    """The key of a task added at the end, in the INSERT itself: the user's next change
+    number as a fractional index's integer part of fixed width (`y` and 25 decimal digits,
+    valid base-62 digits), so it sorts after every key made before it: appended keys follow
+    the counter, and a move to the end takes the key after the last one and a number of its
+    own. Two tasks added at once may share a key (ties go by id)."""
+    digits = ordering.APPENDED_DIGITS
+    padded = literal("0" * digits) + cast(number, String)
+    return literal(ordering.APPENDED_HEAD) + func.substr(padded, func.length(padded) - digits + 1)
 
 
 def not_found(caller: Caller) -> NoReturn:
@@ -546,6 +595,112 @@ def insert_task(caller: Caller, fields: dict, within: Change | None) -> Row | No
         NOW: utcnow(),
     }
     return db.session.execute(shape_for(insert_shape, within, chosen), parameters).first()
+
+
+def position_at_end(caller: Caller, moving: uuid.UUID | None = None) -> str:
+    """A key after every live task of the caller's (but `moving`): where a new task goes."""
+    last = db.session.scalar(LAST_POSITION, {OWNER: caller.user_id, TASK_ID: moving})
+    try:
+        return ordering.between(last, None)
+    except ordering.NoRoom:  # a client's key at the end is as long as keys go
+        return last
+
+
+class StaleOrder(Exception):
+    def __init__(self):
+        super().__init__(
+            "`after` does not sort before `before` any more: the order changed; refetch it."
+        )
+
+
+class BadNeighbour(Exception):
+    def __init__(self):
+        super().__init__("A task cannot be placed next to itself.")
+
+
+def move_task(
+    caller: Caller, task_id: uuid.UUID, after: uuid.UUID | None, before: uuid.UUID | None, versions
+) -> tuple[Row, int]:
+    """Place a task directly after `after`, before `before`, between both, or at the end; in
+    one change. If no key fits there (equal neighbours, or keys grown past
+    ordering.REBALANCE_AFTER), every live task of the caller is re-spaced first, in the same
+    change. The task, and how many tasks were re-spaced."""
+    if task_id in (after, before):
+        raise BadNeighbour()
+    with change(caller.user_id) as within:
+        current = db.session.execute(SELECT_TASK_LOCKED, ownership(caller, task_id)).first()
+        if current is None:
+            not_found(caller)
+        if versions is not None and current.version not in versions:
+            raise TaskChanged()
+        rebalanced = 0
+        try:
+            key = position_between(caller, task_id, after, before)
+        except ordering.NoRoom:
+            rebalanced = respace(caller, within, task_id)
+            key = position_between(caller, task_id, after, before)
+        task = write_plain(
+            caller, task_id, {"position": key}, (current.version,), False, within, False
+        )
+    return task, rebalanced
+
+
+def position_between(caller, moving, after, before) -> str:
+    """The key for `moving` directly after `after` and/or before `before` (live tasks of the
+    caller's), or at the end; NoRoom if none fits."""
+    if after is None and before is None:
+        return position_at_end(caller, moving)
+    marks = {}
+    for name, neighbour in (("after", after), ("before", before)):
+        if neighbour is not None:
+            row = db.session.execute(NEIGHBOUR, ownership(caller, neighbour)).first()
+            if row is None:
+                raise TaskNotFound()
+            marks[name] = row
+    if "after" in marks and "before" in marks:
+        low, high = marks["after"], marks["before"]
+        if (low.position, low.id) >= (high.position, high.id):
+            raise StaleOrder()
+        return ordering.between(low.position, high.position)
+    parameters = {OWNER: caller.user_id, TASK_ID: moving}
+    if "after" in marks:
+        low = marks["after"]
+        high = db.session.scalar(NEXT_POSITION, {**parameters, **mark(low)})
+        return ordering.between(low.position, high)
+    high = marks["before"]
+    low = db.session.scalar(PREVIOUS_POSITION, {**parameters, **mark(high)})
+    return ordering.between(low, high.position)
+
+
+def mark(row) -> dict:
+    return {MARK_POSITION: row.position, MARK_ID: uuid.UUID(str(row.id))}
+
+
+def respace(caller: Caller, within: Change, moving: uuid.UUID) -> int:
+    """Give every live task of the caller but `moving` (which gets its key next) an evenly
+    spaced key, in their current order, as part of `within` (one change number); how many."""
+    ids = db.session.scalars(SCOPE_ORDER, {OWNER: caller.user_id, TASK_ID: moving}).all()
+    keys = ordering.spaced(len(ids))
+    rows = [
+        {OWNER: caller.user_id, TASK_ID: task_id, new_value("position"): key, NOW: utcnow()}
+        for task_id, key in zip(ids, keys, strict=True)
+    ]
+    if rows:
+        db.session.execute(respace_shape(db.engine.dialect.name), rows)
+    return len(rows)
+
+
+@cache
+def respace_shape(dialect: str):
+    values = {"position": bindparam(new_value("position"), type_=tasks.c.position.type)}
+    return (
+        update(tasks)
+        .where(
+            tasks.c.user_id == bindparam(OWNER, type_=Uuid),
+            tasks.c.id == bindparam(TASK_ID, type_=Uuid),
+        )
+        .values(**stamped(values, true(), dialect, True))
+    )
 
 
 def id_key(task_id: uuid.UUID) -> str:

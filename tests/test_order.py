@@ -1,0 +1,127 @@
+"""The manual order: positions as fractional indexes, moves after / before / between / to the
+end, client-computed keys, re-spacing when keys run out, and the `position` sort."""
+
+import uuid
+
+import pytest
+from fractional_indexing import generate_key_between
+from sqlalchemy import select
+
+from tests.conftest import assert_problem
+from tests.test_due import create, listed, patch, tasks_url
+from tests.threads import at_once
+from todo.extensions import db
+from todo.tasks.models import tasks
+from todo.tasks.ordering import REBALANCE_AFTER
+
+
+def titles(client, user) -> list[str]:
+    return [task["title"] for task in listed(client, user, sort="position", limit=7)]
+
+
+def move(client, user, task, **place):
+    body = {name: neighbour["id"] for name, neighbour in place.items()}
+    return client.post(f"{tasks_url(user)}/{task['id']}/move", json=body, headers=user["headers"])
+
+
+@pytest.fixture
+def abc(client, user):
+    return [create(client, user, title) for title in "ABC"]
+
+
+def test_new_tasks_go_to_the_end_in_creation_order(client, user, abc):
+    assert titles(client, user) == ["A", "B", "C"]
+    assert [task["position"] for task in abc] == sorted(task["position"] for task in abc)
+    assert listed(client, user, sort="-position")[0]["title"] == "C"
+
+
+def test_a_move_puts_a_task_after_before_between_or_at_the_end(client, user, abc):
+    a, b, c = abc
+    assert move(client, user, c, after=a).status_code == 200
+    assert titles(client, user) == ["A", "C", "B"]
+    assert move(client, user, a, before=b).status_code == 200
+    assert titles(client, user) == ["C", "A", "B"]
+    moved = move(client, user, b, after=c, before=a)
+    assert moved.status_code == 200 and "X-Positions-Rebalanced" not in moved.headers
+    assert titles(client, user) == ["C", "B", "A"]
+    assert move(client, user, c).status_code == 200
+    assert titles(client, user) == ["B", "A", "C"]
+    assert moved.headers["ETag"] == f'"{moved.get_json()["version"]}"'
+
+
+def test_neighbours_out_of_order_are_409_stale_order(client, user, abc):
+    a, b, c = abc
+    answer = move(client, user, a, after=c, before=b)
+    assert (answer.status_code, answer.content_type) == (409, "application/problem+json")
+    assert answer.get_json()["type"] == "/problems/stale-order"
+    assert titles(client, user) == ["A", "B", "C"]
+
+
+def test_unknown_foreign_and_self_neighbours_are_refused(client, user, other_user, abc):
+    a, b, _ = abc
+    theirs = create(client, other_user, "theirs")
+    assert_problem(move(client, user, a, after=theirs), 404)
+    assert_problem(move(client, user, a, before={"id": str(uuid.uuid4())}), 404)
+    assert_problem(move(client, user, a, after=a), 422)
+    stale = {**user["headers"], "If-Match": '"7"'}
+    answer = client.post(f"{tasks_url(user)}/{b['id']}/move", json={}, headers=stale)
+    assert_problem(answer, 412)
+    assert titles(client, user) == ["A", "B", "C"]
+
+
+def test_a_client_computed_key_is_taken_as_sent(client, user, abc):
+    a, b, c = abc
+    key = generate_key_between(a["position"], b["position"])
+    answer = patch(client, user, c["id"], {"position": key})
+    assert answer.status_code == 200 and answer.get_json()["position"] == key
+    assert titles(client, user) == ["A", "C", "B"]
+    same = patch(client, user, b["id"], {"position": key}).get_json()  # duplicates are legal
+    assert same["position"] == key
+    ordered = sorted([(key, b["id"], "B"), (key, c["id"], "C")])
+    assert titles(client, user) == ["A", *(title for _, _, title in ordered)]
+
+
+@pytest.mark.parametrize("key", ["", "zz", "a0" + "V" * 63, "a00", 7, None])
+def test_a_key_off_the_algorithm_is_422(client, user, abc, key):
+    answer = patch(client, user, abc[0]["id"], {"position": key})
+    assert "position" in assert_problem(answer, 422)["errors"]
+
+
+def test_a_thousand_inserts_at_one_spot_re_space_the_list_a_bounded_number_of_times(
+    app, client, user, abc
+):
+    """Each new task goes directly after A: the gap halves every time, keys grow, and past
+    REBALANCE_AFTER characters the whole list is re-spaced in the same change."""
+    a = abc[0]
+    rebalances, inserted = [], []
+    for n in range(1000):
+        task = create(client, user, f"n{n}")
+        answer = move(client, user, task, after=a)
+        assert answer.status_code == 200, answer.get_json()
+        assert len(answer.get_json()["position"]) <= REBALANCE_AFTER
+        inserted.append(task["title"])
+        if "X-Positions-Rebalanced" in answer.headers:
+            rebalances.append(int(answer.headers["X-Positions-Rebalanced"]))
+            with app.app_context():
+                numbers = db.session.scalars(select(tasks.c.change_number).distinct()).all()
+            assert numbers == [max(numbers)]  # every task re-spaced under one change number
+    assert 1 <= len(rebalances) <= 1000 // 20
+    assert titles(client, user) == ["A", *reversed(inserted), "B", "C"]
+
+
+def test_two_moves_into_one_gap_at_once_end_in_one_consistent_order(app, client, user, abc):
+    a, b, _ = abc
+    x, y = create(client, user, "X"), create(client, user, "Y")
+    answers = at_once(
+        app,
+        2,
+        lambda c, queue=[x, y]: c.post(
+            f"{tasks_url(user)}/{queue.pop()['id']}/move",
+            json={"after": a["id"], "before": b["id"]},
+            headers=user["headers"],
+        ),
+    )
+    assert [answer.status_code for answer in answers] == [200, 200]
+    order = titles(client, user)
+    assert order[0] == "A" and set(order[1:3]) == {"X", "Y"} and order[3:] == ["B", "C"]
+    assert titles(client, user) == order
