@@ -79,16 +79,6 @@ def columns_at(at: datetime, zone_name: str) -> dict:
     return columns(local.date(), local.time().replace(tzinfo=None, fold=0), zone_name)
 
 
-def written(due: dict | None) -> dict:
-    """The columns of a due date as a request writes it whole (create, PUT): `{date, time?,
-    timezone?}` or `{at, timezone}`; None clears it."""
-    if due is None:
-        return dict(NO_DUE)
-    if "at" in due:
-        return columns_at(due["at"], due["timezone"])
-    return columns(due["date"], due.get("time"), due.get("timezone"))
-
-
 def merged(current: dict, patch: dict | None) -> dict:
     """The columns after a JSON Merge Patch (RFC 7396) of the due date: members sent replace
     the current ones, null removes one (`{"time": null}` makes the task all-day, and so drops
@@ -106,10 +96,6 @@ def merged(current: dict, patch: dict | None) -> dict:
     if "time" in patch and patch["time"] is None and "timezone" not in patch:
         wall["timezone"] = None
     return columns(wall["date"], wall["time"], wall["timezone"])
-
-
-def today_in(zone_name: str, now: datetime) -> date:
-    return now.astimezone(zone(zone_name)).date()
 
 
 def day_start(day: date, zone_name: str) -> datetime:

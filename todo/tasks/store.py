@@ -157,9 +157,7 @@ USER_ZONE = select(users.c.timezone).where(users.c.id == bindparam(OWNER, type_=
 MARK_POSITION, MARK_ID = "mark_position", "mark_id"
 MOVING = tasks.c.id != bindparam(TASK_ID, type_=Uuid)
 LIVE_OF_OWNER = (tasks.c.user_id == bindparam(OWNER, type_=Uuid), LIVE)
-LAST_POSITION = select(func.max(tasks.c.position)).where(
-    *LIVE_OF_OWNER, or_(bindparam(TASK_ID, type_=Uuid).is_(None), MOVING)
-)
+LAST_POSITION = select(func.max(tasks.c.position)).where(*LIVE_OF_OWNER, MOVING)
 NEIGHBOUR = owned(select(tasks.c.id, tasks.c.position))
 PLACE = tuple_(tasks.c.position, tasks.c.id)
 MARKED = tuple_(
@@ -597,8 +595,9 @@ def insert_task(caller: Caller, fields: dict, within: Change | None) -> Row | No
     return db.session.execute(shape_for(insert_shape, within, chosen), parameters).first()
 
 
-def position_at_end(caller: Caller, moving: uuid.UUID | None = None) -> str:
-    """A key after every live task of the caller's (but `moving`): where a new task goes."""
+def position_at_end(caller: Caller, moving: uuid.UUID) -> str:
+    """A key after every other live task of the caller's: where a move to the end puts
+    `moving`."""
     last = db.session.scalar(LAST_POSITION, {OWNER: caller.user_id, TASK_ID: moving})
     try:
         return ordering.between(last, None)
