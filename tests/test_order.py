@@ -125,3 +125,38 @@ def test_two_moves_into_one_gap_at_once_end_in_one_consistent_order(app, client,
     order = titles(client, user)
     assert order[0] == "A" and set(order[1:3]) == {"X", "Y"} and order[3:] == ["B", "C"]
     assert titles(client, user) == order
+
+
+def test_a_new_task_can_be_placed_like_a_move(client, user, abc):
+    a, b, c = abc
+    after_a = create(client, user, "after A", after=a["id"])
+    create(client, user, "before C", before=c["id"])
+    create(client, user, "between", after=a["id"], before=after_a["id"])
+    assert titles(client, user) == ["A", "between", "after A", "B", "before C", "C"]
+    answer = client.post(
+        tasks_url(user),
+        json={"title": "stale", "after": c["id"], "before": a["id"]},
+        headers=user["headers"],
+    )
+    assert (answer.status_code, answer.get_json()["type"]) == (409, "/problems/stale-order")
+    unknown = {"title": "x", "after": str(uuid.uuid4())}
+    assert_problem(client.post(tasks_url(user), json=unknown, headers=user["headers"]), 404)
+    assert len(titles(client, user)) == 6  # nothing half-written
+
+
+def test_a_placed_create_with_a_chosen_id_replays_and_a_batch_places_too(client, user, abc):
+    a, b, _ = abc
+    body = {"id": str(uuid.uuid4()), "title": "offline", "after": a["id"]}
+    first, again = (
+        client.post(tasks_url(user), json=body, headers=user["headers"]) for _ in range(2)
+    )
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    batch = client.post(
+        f"/api/{user['user_id']}/batch",
+        json={"operations": [{"op": "create", "task": {"title": "batched", "before": b["id"]}}]},
+        headers=user["headers"],
+    )
+    assert batch.status_code == 200, batch.get_json()
+    assert titles(client, user) == ["A", "offline", "batched", "B", "C"]

@@ -344,9 +344,17 @@ class TaskInputSchema(TaskChangesSchema):
         return data
 
 
-class NewTaskSchema(TaskInputSchema):
+class PlacementSchema(Schema):
+    """Where a task goes in the manual order: directly after a task, directly before one,
+    between both (which must still be in that order), or at the end with neither."""
+
+    after = fields.UUID(metadata={"description": "The task it goes directly after"})
+    before = fields.UUID(metadata={"description": "The task it goes directly before"})
+
+
+class NewTaskSchema(TaskInputSchema, PlacementSchema):
     """A new task, with the id a client may choose for it (to create it offline and replay
-    the request safely)."""
+    the request safely), and where it goes in the manual order (default: the end)."""
 
     id = fields.UUID(
         metadata={
@@ -356,12 +364,8 @@ class NewTaskSchema(TaskInputSchema):
     )
 
 
-class MoveSchema(Schema):
-    """Where to put a task in the manual order: directly after a task, directly before one,
-    between both (which must still be in that order), or at the end with neither."""
-
-    after = fields.UUID(metadata={"description": "The task it goes directly after"})
-    before = fields.UUID(metadata={"description": "The task it goes directly before"})
+class MoveSchema(PlacementSchema):
+    """Where to move a task in the manual order."""
 
 
 class CompletionSchema(Schema):

@@ -189,11 +189,12 @@ now = bindparam(NOW, type_=UTCDateTime)  # created_at and updated_at: the same i
 
 
 @cache
-def insert_shape(dialect: str, pending: bool, chosen: bool):
+def insert_shape(dialect: str, pending: bool, chosen: bool, placed: bool = False):
     """INSERT … SELECT of one task FROM the caller's users row while the token is current (on
     Citus the insert then goes to that user's shard). Its change number is taken by the row's
     trigger, or PENDING inside a change. A client-chosen id inserts nothing if it is taken, or
-    was ever purged (a deleted id is never resurrected)."""
+    was ever purged (a deleted id is never resurrected). A `placed` task's position is a
+    parameter; otherwise it goes to the end (`appended_position`)."""
     completed = bindparam(COMPLETED, type_=Boolean)
     row = select(
         bindparam(TASK_ID, type_=Uuid),
@@ -205,7 +206,11 @@ def insert_shape(dialect: str, pending: bool, chosen: bool):
         now,
         case((completed, now), else_=None),
         *(bindparam(name, type_=tasks.c[name].type) for name in OPTIONAL_COLUMNS),
-        appended_position(users.c.change_number + 1),
+        (
+            bindparam("position", type_=tasks.c.position.type)
+            if placed
+            else appended_position(users.c.change_number + 1)
+        ),
         literal_column(str(PENDING if pending else 0)),
         literal_column("1"),
     ).where(CALLER_ROW_IS_CURRENT)
@@ -577,10 +582,28 @@ def users_with_trash_before(since: datetime) -> list[uuid.UUID]:
     return list(db.session.scalars(expired))
 
 
+PLACEMENT = ("after", "before")
+PLACEMENT_FIELDS = frozenset(PLACEMENT)
+
+
 def insert_task(caller: Caller, fields: dict, within: Change | None) -> Row | None:
-    """One INSERT … SELECT; with a client-chosen id (`fields["id"]`), None if it is taken."""
+    """One INSERT … SELECT; with a client-chosen id (`fields["id"]`), None if it is taken. A
+    task placed `after` and/or `before` others reads their positions first, in a change (which
+    re-spaces the caller's tasks if no key fits there)."""
+    if within is None and PLACEMENT_FIELDS & fields.keys():
+        with change(caller.user_id) as within:
+            return insert_task(caller, fields, within)
     chosen = "id" in fields
-    plain = {name: v for name, v in fields.items() if name not in ("id", *revision.MERGED)}
+    task_id = fields["id"] if chosen else uuid.uuid4()
+    skipped = ("id", *revision.MERGED, *PLACEMENT)
+    plain = {name: v for name, v in fields.items() if name not in skipped}
+    if PLACEMENT_FIELDS & fields.keys():
+        after, before = fields.get("after"), fields.get("before")
+        try:
+            plain["position"] = position_between(caller, task_id, after, before)
+        except ordering.NoRoom:
+            respace(caller, within, task_id)
+            plain["position"] = position_between(caller, task_id, after, before)
     if revision.MERGED_FIELDS & fields.keys():
         zone_name = db.session.scalar(USER_ZONE, {OWNER: caller.user_id})
         plain.update(revision.new_task(fields, zone_name))
@@ -589,10 +612,11 @@ def insert_task(caller: Caller, fields: dict, within: Change | None) -> Row | No
         COMPLETED: False,
         **OPTIONAL_VALUES,
         **plain,
-        TASK_ID: fields["id"] if chosen else uuid.uuid4(),
+        TASK_ID: task_id,
         NOW: utcnow(),
     }
-    return db.session.execute(shape_for(insert_shape, within, chosen), parameters).first()
+    shape = shape_for(insert_shape, within, chosen, "position" in plain)
+    return db.session.execute(shape, parameters).first()
 
 
 def position_at_end(caller: Caller, moving: uuid.UUID) -> str:
@@ -738,11 +762,13 @@ def add_task_once(
     load_account(caller)  # a stored answer is replayed only to a token that is still current
     keys = [k for k in (key, "id" in fields and id_key(fields["id"])) if k]
     try:
-        with transaction():
+        # Placed after or before other tasks: a change, which may re-space them.
+        placed = PLACEMENT_FIELDS & fields.keys()
+        with change(caller.user_id) if placed else transaction() as within:
             idempotency.purge_expired(caller.user_id)
             if key and (replay := idempotency.stored_answer(caller.user_id, key, request_hash)):
                 return replay
-            task = insert_task(caller, fields, None)
+            task = insert_task(caller, fields, within)
             if task is None:
                 return replay_of_id(caller, fields["id"], request_hash)
             answer = answer_for(task)
