@@ -128,7 +128,7 @@ def test_two_moves_into_one_gap_at_once_end_in_one_consistent_order(app, client,
 
 
 def test_a_new_task_can_be_placed_like_a_move(client, user, abc):
-    a, b, c = abc
+    a, _, c = abc
     after_a = create(client, user, "after A", after=a["id"])
     create(client, user, "before C", before=c["id"])
     create(client, user, "between", after=a["id"], before=after_a["id"])
