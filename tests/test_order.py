@@ -112,15 +112,12 @@ def test_a_thousand_inserts_at_one_spot_re_space_the_list_a_bounded_number_of_ti
 def test_two_moves_into_one_gap_at_once_end_in_one_consistent_order(app, client, user, abc):
     a, b, _ = abc
     x, y = create(client, user, "X"), create(client, user, "Y")
-    answers = at_once(
-        app,
-        2,
-        lambda c, queue=[x, y]: c.post(
-            f"{tasks_url(user)}/{queue.pop()['id']}/move",
-            json={"after": a["id"], "before": b["id"]},
-            headers=user["headers"],
-        ),
-    )
+    movers = iter([x, y])
+
+    def move_into_the_gap(client):
+        return move(client, user, next(movers), after=a, before=b)
+
+    answers = at_once(app, 2, move_into_the_gap)
     assert [answer.status_code for answer in answers] == [200, 200]
     order = titles(client, user)
     assert order[0] == "A" and set(order[1:3]) == {"X", "Y"} and order[3:] == ["B", "C"]

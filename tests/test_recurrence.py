@@ -203,7 +203,7 @@ def test_completed_false_undoes_the_last_roll_over(client, user):
     complete(client, user, task["id"], completed=False)
     final = complete(client, user, task["id"], completed=False)  # nothing left to undo
     assert final["due"]["date"] == "2027-01-04"
-    assert final["recurrence"] == {**final["recurrence"], "completed_count": 0}
+    assert final["recurrence"]["completed_count"] == 0
     assert history(client, user) == []
 
 

@@ -4,6 +4,7 @@ problems."""
 import uuid
 from functools import wraps
 from http import HTTPStatus
+from urllib.parse import urlencode
 
 import flask_smorest
 from flask import request
@@ -139,3 +140,20 @@ class Blueprint(flask_smorest.Blueprint):
             return view
 
         return decorate
+
+
+NEXT_LINK_HEADER = {
+    "Link": {
+        "description": 'The next page, as <url>; rel="next", while more pages remain',
+        "schema": {"type": "string"},
+    }
+}
+
+
+def next_page_link(cursor: str) -> str:
+    """`<url>; rel="next"` for the page that starts at `cursor`, keeping every other query
+    parameter of this request (keyset pages: flask-smorest's `@blp.paginate` pages by offset,
+    where page 500 costs 500 pages' work, and counts every time)."""
+    params = {key: value for key, value in request.args.items() if key != "cursor"}
+    params["cursor"] = cursor
+    return f'<{request.base_url}?{urlencode(params)}>; rel="next"'

@@ -1,14 +1,12 @@
 """Completions blueprint, under /api/<user_id>/: the history of a user's completions. The view
 reads the request and answers; the reads (store.py) take the caller and raise."""
 
-from urllib.parse import urlencode
-
-from flask import g, request
+from flask import g
 from marshmallow import RAISE
 
 from .. import cursors
 from ..accounts.store import load_account
-from ..blueprint import Blueprint
+from ..blueprint import NEXT_LINK_HEADER, Blueprint, next_page_link
 from ..tasks import due
 from . import store
 from .schemas import CompletionEntrySchema, CompletionsQuerySchema
@@ -19,17 +17,11 @@ blp = Blueprint(
     url_prefix="/api/<user_id:user_id>/completions",
     description="When each task was completed",
 )
-LINK = {
-    "Link": {
-        "description": 'The next page, as <url>; rel="next", while more pages remain',
-        "schema": {"type": "string"},
-    }
-}
 
 
 @blp.route("", methods=["GET"])
 @blp.arguments(CompletionsQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
-@blp.response(200, CompletionEntrySchema(many=True), headers=LINK)
+@blp.response(200, CompletionEntrySchema(many=True), headers=NEXT_LINK_HEADER)
 @blp.problems(400, 401, 403, 503)
 def list_completions(query, user_id):
     """Every completion of the user's tasks, newest first, a page at a time (keyset cursors):
@@ -46,10 +38,8 @@ def list_completions(query, user_id):
         task_id=query.get("task_id"),
         after=query.get("cursor"),
     )
-    headers = {}
-    if more:
-        last = entries[-1]
-        params = {key: value for key, value in request.args.items() if key != "cursor"}
-        params["cursor"] = cursors.encode([last.completed_at.isoformat(), last.id])
-        headers["Link"] = f'<{request.base_url}?{urlencode(params)}>; rel="next"'
-    return entries, headers
+    if not more:
+        return entries
+    last = entries[-1]
+    cursor = cursors.encode([last.completed_at.isoformat(), last.id])
+    return entries, {"Link": next_page_link(cursor)}

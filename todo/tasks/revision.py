@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import Row
+
 from . import due, recurrence, reminders
 
 MERGED = ("due", "recurrence", "reminders")  # written through a merge with the stored task
@@ -31,7 +33,7 @@ class Revision:
     columns: dict
     flip: bool = False
     record: date | None = None  # the occurrence a roll-over completed, if any
-    undo: object = None  # the completion entry a `completed: false` undid
+    undo: Row | None = None  # the completion entry a `completed: false` undid
     unchanged: bool = False  # the occurrence asked for is no longer due: nothing to do
 
 

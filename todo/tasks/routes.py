@@ -10,7 +10,7 @@ from sqlalchemy import Row
 
 from .. import idempotency
 from ..accounts.store import load_account
-from ..blueprint import Blueprint, header_parameter
+from ..blueprint import NEXT_LINK_HEADER, Blueprint, header_parameter, next_page_link
 from ..columns import utcnow
 from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, if_match_versions, not_modified
 from ..idempotency import Answer
@@ -46,10 +46,7 @@ CONDITIONAL_LIST_HEADERS = {
 }
 LIST_HEADERS = {
     "X-Total-Count": {"description": "Tasks matching the filters", "schema": {"type": "integer"}},
-    "Link": {
-        "description": 'The next page, as <url>; rel="next", while more pages remain',
-        "schema": {"type": "string"},
-    },
+    **NEXT_LINK_HEADER,
 }
 REBALANCED_HEADER = {
     "X-Positions-Rebalanced": {
@@ -91,7 +88,7 @@ def list_tasks(query, user_id):
     if "now" not in query:  # an answer that depends on the clock has no ETag to match later
         headers.update(list_headers(page.version))
     if page.more:
-        headers["Link"] = next_link(query, page.tasks[-1])
+        headers["Link"] = next_page_link(cursor_after(query["sort"], page.tasks[-1]))
     return page.tasks, headers
 
 
@@ -134,16 +131,6 @@ def list_headers(version: str) -> dict:
         "Cache-Control": "private, no-cache",
         "Vary": "Authorization",
     }
-
-
-def next_link(query: dict, last: Row) -> str:
-    """`<url>; rel="next"` for the page after `last`, keeping every other parameter.
-
-    flask-smorest's `@blp.paginate` is not used: it pages by offset (page 500 would cost 500
-    pages' work) and counts every time; these are keyset pages (listing.py)."""
-    params = {key: value for key, value in request.args.items() if key != "cursor"}
-    params["cursor"] = cursor_after(query["sort"], last)
-    return f'<{request.base_url}?{urlencode(params)}>; rel="next"'
 
 
 @blp.route("", methods=["POST"])
