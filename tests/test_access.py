@@ -78,7 +78,12 @@ PUBLIC_ENDPOINTS = {
     "api-docs.openapi_swagger_ui",
     "docs_assets.static",
 }
-SAMPLE_ARGUMENTS = {"user_id": uuid.uuid4(), "task_id": uuid.uuid4(), "filename": "index.css"}
+SAMPLE_ARGUMENTS = {
+    "user_id": uuid.uuid4(),
+    "task_id": uuid.uuid4(),
+    "list_id": uuid.uuid4(),
+    "filename": "index.css",
+}
 
 
 def test_every_route_not_marked_public_refuses_a_caller_without_a_token(app, client):

@@ -34,7 +34,7 @@ def test_purge_forgets_only_what_expired(app, user, other_user, client):
     purged = app.test_cli_runner().invoke(args=["todo", "purge"])
     assert purged.exit_code == 0, purged.output
     assert purged.output == (
-        "purged 0 expired tasks from the trash, "
+        "purged 0 expired tasks and 0 expired lists from the trash, "
         "forgot 1 expired revocations and 2 expired idempotency keys\n"
     )
     with app.app_context():

@@ -256,6 +256,8 @@ def test_distribute_puts_each_user_beside_its_rows(app, database_kind):
     assert planned.exit_code == 0
     assert planned.output.splitlines() == [
         "SELECT create_distributed_table('users', 'id')",
+        "SELECT create_distributed_table('lists', 'user_id', colocate_with => 'users')",
+        "SELECT create_distributed_table('purged_lists', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('tasks', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('revoked_tokens', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('idempotency_keys', 'user_id', colocate_with => 'users')",

@@ -21,6 +21,10 @@ API_ROUTES = {
     "/api/{user_id}/trash": {"delete"},
     "/api/{user_id}/batch": {"post"},
     "/api/{user_id}/completions": {"get"},
+    "/api/{user_id}/lists": {"get", "post"},
+    "/api/{user_id}/lists/{list_id}": {"get", "patch", "delete"},
+    "/api/{user_id}/lists/{list_id}/move": {"post"},
+    "/api/{user_id}/lists/{list_id}/restore": {"post"},
     "/healthz": {"get"},
     "/readyz": {"get"},
 }
@@ -86,7 +90,7 @@ def parameter_names(operation):
 def test_list_documents_its_query_parameters_and_headers(spec):
     operation = spec["paths"]["/api/{user_id}/tasks"]["get"]
     assert parameter_names(operation) == {
-        *("deleted", "completed", "q", "sort", "limit", "cursor", "If-None-Match"),
+        *("deleted", "completed", "q", "sort", "limit", "cursor", "If-None-Match", "list_id"),
         *("has_due", "due_from", "due_to", "overdue", "completed_from", "completed_to", "tz"),
     }
     assert set(operation["responses"]["200"]["headers"]) == {
@@ -145,14 +149,21 @@ def test_every_operation_has_a_stable_readable_operation_id(spec):
             {
                 *("id", "user_id", "title", "description", "completed", "created_at"),
                 *("updated_at", "version", "deleted_at", "priority", "completed_at", "due"),
-                *("recurrence", "reminders", "position"),
+                *("recurrence", "reminders", "position", "list_id"),
+            },
+        ),
+        (
+            "TaskList",
+            {
+                *("id", "user_id", "name", "position", "version", "task_count"),
+                *("completed_count", "created_at", "updated_at", "deleted_at"),
             },
         ),
         ("Due", {"date", "time", "timezone", "at"}),
         ("Recurrence", {"rule", "from", "completed_count", "last_completed_at"}),
         ("Reminder", {"before", "at", "remind_at"}),
         ("CompletionEntry", {"id", "task_id", "title", "completed_at", "occurrence"}),
-        ("Changes", {"tasks", "deleted", "next", "has_more"}),
+        ("Changes", {"tasks", "deleted", "lists", "deleted_lists", "next", "has_more"}),
         ("DeletedTask", {"id", "deleted_at", "purged"}),
         ("User", {"user_id", "email", "created_at", "timezone"}),
         ("Token", {"user_id", "email", "token", "token_type", "expires_at"}),

@@ -96,6 +96,8 @@ def test_an_incremental_sync_gives_changes_in_their_newest_state_and_deletions(c
     assert poll(client, user, page["next"]) == {
         "tasks": [],
         "deleted": [],
+        "lists": [],
+        "deleted_lists": [],
         "next": poll(client, user, page["next"])["next"],
         "has_more": False,
     }

@@ -29,6 +29,8 @@ def test_the_walkthrough_and_the_recipes_run_as_written(database_url, servers):
             block_after("### Dates", "API="),
             'echo "--- order"',
             block_after("### Order", "API="),
+            'echo "--- lists"',
+            block_after("### Task lists", "API="),
         ]
     ).replace("http://localhost:4000", f"http://127.0.0.1:{server.port}")
     ran = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
@@ -36,7 +38,9 @@ def test_the_walkthrough_and_the_recipes_run_as_written(database_url, servers):
     recipe = ran.stdout.split("--- recipe\n", 1)[1].split("--- dates\n")[0].split()
     assert recipe == ["201", "201", "Call", "mum", "204", "False", "None", "201", "304"], recipe
     dates, order = ran.stdout.split("--- dates\n", 1)[1].split("--- order\n")
+    order, task_lists = order.split("--- lists\n")
     assert order.splitlines() == ["['Plan', 'Ship', 'Build']", "409"], ran.stdout
+    assert task_lists.splitlines() == ["Home 1/2", "['Fix the tap', 'Paint']", "204", "2"]
     dates = dates.splitlines()
     today = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
     assert dates == [

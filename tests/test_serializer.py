@@ -20,7 +20,7 @@ Row = namedtuple(
     "id user_id title description completed created_at updated_at version deleted_at "
     "priority completed_at due_date due_time due_timezone due_at reminders "
     "recurrence_rule recurrence_from recurrence_completed_count recurrence_last_completed_at "
-    "position",
+    "position list_id",
 )
 REMINDERS = [
     [],
@@ -82,6 +82,7 @@ def rows():
             REMINDERS[which % len(REMINDERS)],
             *RECURRENCES[(which + completed) % len(RECURRENCES)],
             ["a0", "Zz", "a0V" + "x" * 29][which % 3],
+            [None, str(uuid.uuid4())][completed],
         )
 
 

@@ -275,7 +275,7 @@ def test_purge_command_purges_expired_trash_and_keeps_every_tombstone(
 
     assert purged.exit_code == 0, purged.output
     assert purged.output == (
-        "purged 2 expired tasks from the trash, "
+        "purged 2 expired tasks and 0 expired lists from the trash, "
         "forgot 0 expired revocations and 0 expired idempotency keys\n"
     )
     assert sorted(str(row.id) for row in stored_tasks()) == sorted([fresh, live])
@@ -286,7 +286,7 @@ def test_purge_command_purges_expired_trash_and_keeps_every_tombstone(
         ]
     )
     again = app.test_cli_runner().invoke(args=["todo", "purge"])
-    assert again.output.startswith("purged 0 expired tasks from the trash, forgot")
+    assert again.output.startswith("purged 0 expired tasks and 0 expired lists from the trash")
 
 
 def test_the_purge_command_follows_the_retention_settings(make_app, app, client, user):
@@ -297,7 +297,7 @@ def test_the_purge_command_follows_the_retention_settings(make_app, app, client,
     assert default.output.startswith("purged 0 expired tasks")
     short = make_app(TRASH_RETENTION_DAYS=7)
     first = short.test_cli_runner().invoke(args=["todo", "purge"])
-    assert first.output.startswith("purged 1 expired tasks from the trash, forgot")
+    assert first.output.startswith("purged 1 expired tasks and 0 expired lists from the trash")
     assert tombstones(app) == [(user["user_id"], task_id)]
 
 

@@ -20,18 +20,14 @@ from .errors import DomainProblem, register_error_handlers, register_problems
 from .extensions import api, cors, db, migrate
 from .idempotency import InvalidKey, KeyReused
 from .json_provider import OrjsonProvider
+from .lists import routes as lists
+from .lists.store import ListChanged, ListGone, ListIdConflict, ListNotFound, TooManyLists
 from .requests import register_request_id
 from .sync import routes as sync
 from .sync.store import CursorExpired, InvalidCursor
 from .tasks import routes as tasks
-from .tasks.store import (
-    BadNeighbour,
-    IdConflict,
-    StaleOrder,
-    TaskChanged,
-    TaskGone,
-    TaskNotFound,
-)
+from .tasks.positions import BadNeighbour, StaleOrder
+from .tasks.store import IdConflict, TaskChanged, TaskGone, TaskNotFound
 
 # The stores' domain errors, and how each is answered (its message the detail).
 DOMAIN_PROBLEMS = {
@@ -39,12 +35,17 @@ DOMAIN_PROBLEMS = {
     InvalidCursor: DomainProblem(400),
     TokenNotCurrent: DomainProblem(401),
     TaskNotFound: DomainProblem(404),
+    ListNotFound: DomainProblem(404),
     EmailTaken: DomainProblem(409),
     KeyReused: DomainProblem(409),
     IdConflict: DomainProblem(409, "/problems/id-conflict"),
+    ListIdConflict: DomainProblem(409, "/problems/id-conflict"),
+    ListGone: DomainProblem(410),
     TaskGone: DomainProblem(410),
     CursorExpired: DomainProblem(410, "/problems/cursor-expired"),
     TaskChanged: DomainProblem(412),
+    ListChanged: DomainProblem(412),
+    TooManyLists: DomainProblem(422, "/problems/too-many-lists"),
     StaleOrder: DomainProblem(409, "/problems/stale-order"),
     BadNeighbour: DomainProblem(422),
 }
@@ -102,7 +103,8 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(tasks.blp)
     api.register_blueprint(sync.blp)
     api.register_blueprint(completions.blp)
-    for per_user in (tasks.blp, sync.blp, completions.blp):
+    api.register_blueprint(lists.blp)
+    for per_user in (tasks.blp, sync.blp, completions.blp, lists.blp):
         app.before_request_funcs.setdefault(per_user.name, []).append(accounts.require_url_user)
     api.register_blueprint(health.blp)
     app.register_blueprint(cli.commands)

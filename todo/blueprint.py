@@ -7,10 +7,11 @@ from http import HTTPStatus
 from urllib.parse import urlencode
 
 import flask_smorest
-from flask import request
+from flask import Response, current_app, request
 from webargs import core, flaskparser
 from werkzeug.routing import BaseConverter
 
+from .columns import kept_since
 from .openapi import HEADER_PARAMETERS, operation_id
 
 NOT_JSON = "The request body must be JSON (Content-Type: application/json)."
@@ -157,3 +158,62 @@ def next_page_link(cursor: str) -> str:
     params = {key: value for key, value in request.args.items() if key != "cursor"}
     params["cursor"] = cursor
     return f'<{request.base_url}?{urlencode(params)}>; rel="next"'
+
+
+LIST_IF_NONE_MATCH = header_parameter(
+    "If-None-Match", "Answer 304 with no body while the list still has this ETag"
+)
+REBALANCED_HEADER = {
+    "X-Positions-Rebalanced": {
+        "description": "How many tasks (or lists) got new, evenly spaced positions because no "
+        "key fitted (sent only then; the feed shows them under this change's number)",
+        "schema": {"type": "integer"},
+    }
+}
+
+
+def trash_since():
+    """The oldest deletion still in the trash (TRASH_RETENTION_DAYS)."""
+    return kept_since(current_app.config["TRASH_RETENTION_DAYS"])
+
+
+def conditional_collection_headers(state: str) -> dict:
+    """The headers of a collection that answers 304 (documented), `state` saying what its
+    ETag follows."""
+    return {
+        "ETag": {
+            "description": f"{state} (weak): send it in If-None-Match to get 304 while nothing "
+            "changed",
+            "schema": {"type": "string"},
+        },
+        "Cache-Control": {"description": "private, no-cache", "schema": {"type": "string"}},
+        "Vary": {"description": "Authorization", "schema": {"type": "string"}},
+    }
+
+
+def revalidated(tag: str) -> dict:
+    """A collection may be kept by the browser, for its user only, and must be revalidated."""
+    return {"ETag": f'W/"{tag}"', "Cache-Control": "private, no-cache", "Vary": "Authorization"}
+
+
+def created_headers(noun: str, replayed_when: str) -> dict:
+    """The headers of a create that a retry may replay (documented)."""
+    return {
+        "ETag": {"description": f"The {noun}'s version", "schema": {"type": "string"}},
+        "Location": {"description": f"The new {noun}'s URL", "schema": {"type": "string"}},
+        "Idempotent-Replayed": {
+            "description": f"true when this is the stored answer to an earlier {replayed_when}",
+            "schema": {"type": "string", "enum": ["true"]},
+        },
+    }
+
+
+def replayed_response(answer) -> Response:
+    """The answer to a create that may be a replay of the first one (an idempotency.Answer,
+    which imports this module)."""
+    response = current_app.json.response(answer.body)
+    response.status_code = answer.status
+    response.headers.update(answer.headers)
+    if answer.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response

@@ -13,10 +13,12 @@ from sqlalchemy import text
 
 from . import idempotency
 from .accounts.store import forget_expired_revocations
+from .columns import kept_since
 from .database import transaction
 from .extensions import db
+from .lists.store import purge_expired_lists, users_with_lists_before
 from .tasks.changes import change
-from .tasks.store import kept_since, purge_expired_trash, users_with_trash_before
+from .tasks.store import purge_expired_trash, users_with_trash_before
 
 commands = Blueprint("todo", __name__, cli_group="todo")
 
@@ -26,6 +28,8 @@ commands = Blueprint("todo", __name__, cli_group="todo")
 # distributed, and a foreign key refers to one.
 DISTRIBUTION = [
     ("users", "id", None),
+    ("lists", "user_id", "users"),
+    ("purged_lists", "user_id", "users"),
     ("tasks", "user_id", "users"),
     ("revoked_tokens", "user_id", "users"),
     ("idempotency_keys", "user_id", "users"),
@@ -80,14 +84,18 @@ def purge() -> None:
     """Purge expired trash, forget every user's expired revocations and idempotency keys (safe
     to run any time)."""
     since = kept_since(current_app.config["TRASH_RETENTION_DAYS"])
-    purged = 0
-    for user_id in users_with_trash_before(since):
-        with change(user_id) as within:  # each user's own change number
-            purged += purge_expired_trash(within, since)
+    purged = purged_lists = 0
+    for user_id in sorted(
+        set(users_with_trash_before(since)) | set(users_with_lists_before(since))
+    ):
+        with change(user_id, of_lists=True) as within:  # each user's own change number
+            lists_gone, tasks_left = purge_expired_lists(within, since)
+            purged += purge_expired_trash(within, since) + tasks_left
+            purged_lists += lists_gone
     with transaction():
         revocations = forget_expired_revocations(None)
         keys = idempotency.purge_expired(None)
     click.echo(
-        f"purged {purged} expired tasks from the trash, forgot {revocations} expired "
-        f"revocations and {keys} expired idempotency keys"
+        f"purged {purged} expired tasks and {purged_lists} expired lists from the trash, "
+        f"forgot {revocations} expired revocations and {keys} expired idempotency keys"
     )

@@ -1,13 +1,19 @@
 """Column types and clocks every feature's tables use, portable across SQLite and PostgreSQL."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import DateTime, String, TypeDecorator, cast
+from sqlalchemy import BigInteger, DateTime, ForeignKey, String, TypeDecorator, cast
+from sqlalchemy.orm import Mapped, mapped_column
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def kept_since(days: int) -> datetime:
+    """The oldest deletion time still in a trash that keeps tasks `days` days."""
+    return utcnow() - timedelta(days=days)
 
 
 class UTCDateTime(TypeDecorator):
@@ -42,3 +48,16 @@ class UUIDText(TypeDecorator):
         if value is None or dialect.name == "postgresql":
             return value
         return str(uuid.UUID(value))
+
+
+class Tombstone:
+    """What is kept of a row purged for good (a task, a list), keyed as the row was: its id,
+    the change number of its purge and when it was deleted, for the change feed."""
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    change_number: Mapped[int] = mapped_column(BigInteger)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    purged_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -7,8 +7,10 @@ from marshmallow import RAISE, ValidationError
 
 from .. import idempotency
 from ..blueprint import Blueprint
+from ..columns import kept_since
 from ..errors import INVALID_FIELDS, PROBLEM_MIMETYPE, by_path, problem_body
 from ..idempotency import Answer
+from ..lists.schemas import TaskListSchema
 from ..tasks import store as tasks
 from ..tasks.schemas import TaskSchema
 from . import batch, store
@@ -30,7 +32,7 @@ blp = Blueprint(
 # The status of each operation that succeeds.
 SUCCESS = {"create": 201, "delete": 204}
 BATCH_FAILED = "/problems/batch-failed"
-TASK, DELETED = TaskSchema(), DeletedTaskSchema()
+TASK, DELETED, LIST = TaskSchema(), DeletedTaskSchema(), TaskListSchema()
 
 
 @blp.before_request
@@ -65,6 +67,8 @@ def list_changes(query, user_id):
         {
             "tasks": TASK.dump(changes.tasks, many=True),
             "deleted": DELETED.dump(changes.deleted, many=True),
+            "lists": LIST.dump(changes.lists, many=True),
+            "deleted_lists": DELETED.dump(changes.deleted_lists, many=True),
             "next": store.feed_cursor(g.caller.user_id, changes.number, key),
             "has_more": changes.has_more,
         }
@@ -95,7 +99,7 @@ def run_batch(body, user_id):
     if key is not None:
         keyed = (key, idempotency.fingerprint(request.method, request.path, request.get_json()))
     days = current_app.config["TRASH_RETENTION_DAYS"]
-    trash = batch.Trash(days, tasks.kept_since(days))
+    trash = batch.Trash(days, kept_since(days))
     atomic = body.get("atomic", True)
     try:
         answer = batch.run(g.caller, body["operations"], atomic, trash, keyed, batch_answer)

@@ -3,6 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..fields import CalendarDate, QueryInteger, StrictBoolean, UTCTimestamp
+from ..lists.schemas import TaskListSchema
 from ..serializer import EncodedSchema
 from ..tasks.schemas import NewTaskSchema, TaskChangesSchema, TaskSchema
 
@@ -66,6 +67,16 @@ class ChangesSchema(Schema):
         fields.Nested(DeletedTaskSchema),
         required=True,
         metadata={"description": "Tasks moved to the trash, or purged"},
+    )
+    lists = fields.List(
+        fields.Nested(TaskListSchema),
+        required=True,
+        metadata={"description": "Live lists created or changed, each in its newest state"},
+    )
+    deleted_lists = fields.List(
+        fields.Nested(DeletedTaskSchema),
+        required=True,
+        metadata={"description": "Lists moved to the trash, or purged (with their tasks)"},
     )
     next = fields.String(
         required=True, metadata={"description": "Send as `since` for the changes after these"}

@@ -19,10 +19,13 @@ from ..accounts.store import load_account
 from ..accounts.tokens import OWNER, USER_GONE, Caller, TokenNotCurrent
 from ..columns import UUIDText, utcnow
 from ..extensions import db
+from ..lists.models import purged_lists
+from ..lists.store import COUNTED_ROW
 from ..tasks.changes import current_number
-from ..tasks.models import TASK_ROW, purged_tasks, tasks
+from ..tasks.models import TASK_ROW, purged_tasks
 
 SINCE, UPTO, AT, LIMIT = "since", "upto", "at", "limit"
+TASK, LIST = "task", "list"  # the kinds of row in the feed
 
 
 class InvalidCursor(Exception):
@@ -77,7 +80,7 @@ def changed(statement, live_only: bool, at: bool):
         )
         statement = statement.limit(bindparam(LIMIT, type_=Integer))
     if live_only:
-        statement = statement.where(tasks.c.deleted_at.is_(None))
+        statement = statement.where(table.c.deleted_at.is_(None))
     return statement.order_by(number, table.c.id)
 
 
@@ -91,10 +94,28 @@ LIVE_TASKS_AFTER = changed(select(*TASK_ROW), live_only=True, at=False)
 TASKS_AT = changed(select(*TASK_ROW), live_only=False, at=True)
 PURGED_AFTER = changed(select(*TOMBSTONE_ROW), live_only=False, at=False)
 PURGED_AT = changed(select(*TOMBSTONE_ROW), live_only=False, at=True)
+# The same of lists (a list's counts are as of the feed's read).
+LIST_TOMBSTONE_ROW = (
+    type_coerce(purged_lists.c.id, UUIDText()).label("id"),
+    purged_lists.c.deleted_at,
+    purged_lists.c.change_number,
+)
+LISTS_AFTER = changed(select(*COUNTED_ROW), live_only=False, at=False)
+LIVE_LISTS_AFTER = changed(select(*COUNTED_ROW), live_only=True, at=False)
+LISTS_AT = changed(select(*COUNTED_ROW), live_only=False, at=True)
+PURGED_LISTS_AFTER = changed(select(*LIST_TOMBSTONE_ROW), live_only=False, at=False)
+PURGED_LISTS_AT = changed(select(*LIST_TOMBSTONE_ROW), live_only=False, at=True)
+# What a page reads, by kind of row: (live rows, of a first sync), (rows), (at one number),
+# (tombstones), (tombstones at one number).
+READS = {
+    TASK: (LIVE_TASKS_AFTER, TASKS_AFTER, TASKS_AT, PURGED_AFTER, PURGED_AT),
+    LIST: (LIVE_LISTS_AFTER, LISTS_AFTER, LISTS_AT, PURGED_LISTS_AFTER, PURGED_LISTS_AT),
+}
 
 
 class Deleted(NamedTuple):
-    """A task under `deleted`: in the trash (`purged` false) or gone for good."""
+    """A task under `deleted` (a list under `deleted_lists`): in the trash (`purged` false)
+    or gone for good."""
 
     id: str
     deleted_at: datetime
@@ -107,18 +128,21 @@ class Changes:
 
     tasks: list[Row] = field(default_factory=list)
     deleted: list[Deleted] = field(default_factory=list)
+    lists: list[Row] = field(default_factory=list)
+    deleted_lists: list[Deleted] = field(default_factory=list)
     number: int = 0  # where the next page starts
     has_more: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A row of the feed: a task, or a purged task's tombstone."""
+    """A row of the feed: a task or a list, or a purged one's tombstone."""
 
     number: int
     id: str
     row: Row
     purged: bool
+    kind: str
 
 
 def read_changes(caller: Caller, since: int | None, limit: int) -> Changes:
@@ -148,25 +172,29 @@ def read_changes(caller: Caller, since: int | None, limit: int) -> Changes:
 
 
 def entries_of(parameters: dict, first_sync: bool, at: bool = False) -> list[Entry]:
-    """The tasks and tombstones the parameters select, merged in feed order."""
-    if at:
-        task_rows = db.session.execute(TASKS_AT, parameters).all()
-    else:
-        statement = LIVE_TASKS_AFTER if first_sync else TASKS_AFTER
-        task_rows = db.session.execute(statement, parameters).all()
-    entries = [Entry(row.change_number, row.id, row, False) for row in task_rows]
-    if not first_sync:
-        tombstones = db.session.execute(PURGED_AT if at else PURGED_AFTER, parameters).all()
-        entries += [Entry(row.change_number, row.id, row, True) for row in tombstones]
-        entries.sort(key=lambda entry: (entry.number, entry.id))
+    """The tasks, lists and tombstones the parameters select, merged in feed order."""
+    entries = []
+    for kind, (live_rows, rows, rows_at, tombstones, tombstones_at) in READS.items():
+        statement = rows_at if at else live_rows if first_sync else rows
+        found = db.session.execute(statement, parameters).all()
+        entries += [Entry(row.change_number, row.id, row, False, kind) for row in found]
+        if not first_sync:
+            gone = db.session.execute(tombstones_at if at else tombstones, parameters).all()
+            entries += [Entry(row.change_number, row.id, row, True, kind) for row in gone]
+    entries.sort(key=lambda entry: (entry.number, entry.id))
     return entries
 
 
 def page_of(entries: list[Entry], number: int, has_more: bool) -> Changes:
     page = Changes(number=number, has_more=has_more)
     for entry in entries:
-        if not entry.purged and entry.row.deleted_at is None:
-            page.tasks.append(entry.row)
+        live = not entry.purged and entry.row.deleted_at is None
+        if entry.kind == TASK:
+            rows, deleted = page.tasks, page.deleted
         else:
-            page.deleted.append(Deleted(entry.id, entry.row.deleted_at, entry.purged))
+            rows, deleted = page.lists, page.deleted_lists
+        if live:
+            rows.append(entry.row)
+        else:
+            deleted.append(Deleted(entry.id, entry.row.deleted_at, entry.purged))
     return page

@@ -24,6 +24,7 @@ from ..accounts.models import users
 from ..accounts.tokens import CALLER_ROW_IS_CURRENT, OWNER, Caller
 from ..database import transaction
 from ..extensions import db
+from ..lists.models import lists, purged_lists
 from .models import purged_tasks, tasks
 
 PENDING = -1  # the number of a row written by a change still in progress
@@ -38,15 +39,23 @@ TAKE_NUMBER = (
 # The user's number and nothing else (while the token is current): what an empty feed poll
 # reads.
 CURRENT_NUMBER = select(users.c.change_number).where(CALLER_ROW_IS_CURRENT)
-NUMBERED = [
-    update(table)
-    .where(
-        table.c.user_id == bindparam(OWNER, type_=Uuid),
-        table.c.change_number == PENDING,
+
+
+def numbered(table):
+    """Give the change's number to `table`'s rows it wrote."""
+    return (
+        update(table)
+        .where(
+            table.c.user_id == bindparam(OWNER, type_=Uuid),
+            table.c.change_number == PENDING,
+        )
+        .values(change_number=bindparam(NUMBER))
     )
-    .values(change_number=bindparam(NUMBER))
-    for table in (tasks, purged_tasks)
-]
+
+
+NUMBERED = [numbered(tasks), numbered(purged_tasks)]
+# A change of lists writes these too (only such a change reads them).
+NUMBERED_LISTS = [numbered(lists), numbered(purged_lists)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +66,14 @@ class Change:
 
 
 @contextmanager
-def change(user_id: uuid.UUID):
+def change(user_id: uuid.UUID, of_lists: bool = False):
     """One transaction whose writes (stamped PENDING) all get one number, taken at its end;
-    nothing of it lands if the block raises."""
+    nothing of it lands if the block raises. A change `of_lists` may write lists too."""
     with transaction():
         yield Change(user_id)
         number = db.session.scalar(TAKE_NUMBER, {OWNER: user_id})
         if number is not None:  # None: the user is gone, and with it every row written here
-            for statement in NUMBERED:
+            for statement in NUMBERED + (NUMBERED_LISTS if of_lists else []):
                 db.session.execute(statement, {OWNER: user_id, NUMBER: number})
 
 

@@ -71,6 +71,8 @@ DUE_FROM, DUE_FROM_AT, DUE_TO, DUE_TO_AT, COMPLETED_FROM_AT, COMPLETED_TO_AT = (
 )
 # The list's filters, by their query parameter, in a fixed order (a shape's cache key).
 FILTERS = (
+    "list_id",
+    "inbox",
     "completed",
     "q",
     "has_due",
@@ -83,6 +85,7 @@ FILTERS = (
 # Parameters whose answer depends on the user's zone (the `tz` parameter, or their own).
 ZONED = {"due_from", "due_to", "overdue", "completed_from", "completed_to"}
 OWNER_ID = bindparam(OWNER, type_=Uuid)
+LIST_ID = "list_id"
 
 
 def cursor_after(sort: str, task) -> str:
@@ -201,6 +204,10 @@ def overdue():
 
 def condition(name: str):
     """The condition of one filter; its values are bound parameters."""
+    if name == "list_id":
+        return tasks.c.list_id == bindparam(LIST_ID, type_=Uuid)
+    if name == "inbox":
+        return tasks.c.list_id.is_(None)
     if name == "completed":
         return tasks.c.completed == bindparam(COMPLETED, type_=Boolean)
     if name == "q":
@@ -317,6 +324,8 @@ def filter_parameters(query: dict) -> dict:
     """The bound values of the query's filters; dates are placed in the list's zone
     (`zone`), and "overdue" is as of the list's `now`."""
     parameters = {}
+    if "list_id" in query:
+        parameters[LIST_ID] = query["list_id"]
     if "completed" in query:
         parameters[COMPLETED] = query["completed"]
     if "q" in query:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     SmallInteger,
     String,
@@ -20,8 +21,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..columns import UTCDateTime, UUIDText
+from ..columns import Tombstone, UTCDateTime, UUIDText
 from ..extensions import db
+from ..lists.models import POSITION_TYPE
 
 TITLE_MAX = 500
 DESCRIPTION_MAX = 10_000
@@ -43,7 +45,6 @@ RECURRENCE_CHECKS = {
     "OR recurrence_from IN ('due', 'completion')",
 }
 RULE_MAX = 500
-POSITION_MAX = 64
 
 
 class Task(db.Model):
@@ -67,8 +68,11 @@ class Task(db.Model):
         Index(
             "ix_tasks_user_id_completed_created_at_id", "user_id", "completed", "created_at", "id"
         ),
-        # The manual order (tasks/ordering.py).
+        # The manual order (tasks/ordering.py), of all tasks and within a list.
         Index("ix_tasks_user_id_position_id", "user_id", "position", "id"),
+        Index("ix_tasks_user_id_list_id_position_id", "user_id", "list_id", "position", "id"),
+        # A task's list is one of its own user's (migration 0011).
+        ForeignKeyConstraint(["user_id", "list_id"], ["lists.user_id", "lists.id"]),
         # The change feed reads a user's tasks above a number; the trash, by deletion time.
         Index("ix_tasks_user_id_change_number_id", "user_id", "change_number", "id"),
         Index("ix_tasks_user_id_deleted_at_id", "user_id", "deleted_at", "id"),
@@ -108,17 +112,16 @@ class Task(db.Model):
     recurrence_last_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The task's place in the manual order: a fractional index compared byte by byte (the
     # "C" collation on PostgreSQL; SQLite compares bytes anyway), ties broken by id.
-    position: Mapped[str] = mapped_column(
-        String(POSITION_MAX).with_variant(String(POSITION_MAX, collation="C"), "postgresql"),
-        server_default=text("'a0'"),
-    )
+    position: Mapped[str] = mapped_column(POSITION_TYPE, server_default=text("'a0'"))
+    # The task's list; null: the Inbox.
+    list_id: Mapped[uuid.UUID | None]
     # Reminders as answers give them, each with its remind_at (tasks/reminders.py).
     reminders: Mapped[list] = mapped_column(
         JSON().with_variant(JSONB(), "postgresql"), default=list, server_default=text("'[]'")
     )
 
 
-class PurgedTask(db.Model):
+class PurgedTask(Tombstone, db.Model):
     """What is kept of a task purged for good: enough for the change feed to tell clients it
     is gone, and for its id never to be taken again. Kept while the account lives (a few
     dozen bytes a task): a client's offline create, replayed however late, cannot bring a
@@ -128,14 +131,6 @@ class PurgedTask(db.Model):
     __table_args__ = (
         Index("ix_purged_tasks_user_id_change_number_id", "user_id", "change_number", "id"),
     )
-
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    change_number: Mapped[int] = mapped_column(BigInteger)
-    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    purged_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class TaskCompletion(db.Model):
@@ -165,8 +160,8 @@ class TaskCompletion(db.Model):
 tasks, purged_tasks = Task.__table__, PurgedTask.__table__
 task_completions = TaskCompletion.__table__
 # A task as the statements of store.py and listing.py give it back.
+TEXT_IDS = ("id", "user_id", "list_id")
 TASK_ROW = (
-    type_coerce(tasks.c.id, UUIDText()).label("id"),
-    type_coerce(tasks.c.user_id, UUIDText()).label("user_id"),
-    *(column for column in tasks.c if column.name not in ("id", "user_id")),
+    *(type_coerce(tasks.c[name], UUIDText()).label(name) for name in TEXT_IDS),
+    *(column for column in tasks.c if column.name not in TEXT_IDS),
 )

@@ -10,7 +10,18 @@ from sqlalchemy import Row
 
 from .. import idempotency
 from ..accounts.store import load_account
-from ..blueprint import NEXT_LINK_HEADER, Blueprint, header_parameter, next_page_link
+from ..blueprint import (
+    LIST_IF_NONE_MATCH,
+    NEXT_LINK_HEADER,
+    REBALANCED_HEADER,
+    Blueprint,
+    conditional_collection_headers,
+    created_headers,
+    next_page_link,
+    replayed_response,
+    revalidated,
+    trash_since,
+)
 from ..columns import utcnow
 from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, if_match_versions, not_modified
 from ..idempotency import Answer
@@ -26,16 +37,13 @@ from .schemas import (
     TaskInputSchema,
     TaskSchema,
 )
-from .store import kept_since
 
 blp = Blueprint(
     "tasks", __name__, url_prefix="/api/<user_id:user_id>/tasks", description="A user's own tasks"
 )
 
-LIST_IF_NONE_MATCH = header_parameter(
-    "If-None-Match", "Answer 304 with no body while the list still has this ETag"
-)
-CONDITIONAL_LIST_HEADERS = {
+CONDITIONAL_LIST_HEADERS = conditional_collection_headers("The list's state")
+LIST_HEADERS = {
     "ETag": {
         "description": "The list's state (weak): send it in If-None-Match to get 304 while "
         "nothing changed",
@@ -48,22 +56,9 @@ LIST_HEADERS = {
     "X-Total-Count": {"description": "Tasks matching the filters", "schema": {"type": "integer"}},
     **NEXT_LINK_HEADER,
 }
-REBALANCED_HEADER = {
-    "X-Positions-Rebalanced": {
-        "description": "How many tasks got new, evenly spaced positions because no key fitted "
-        "(sent only then; the feed shows them under this change's number)",
-        "schema": {"type": "integer"},
-    }
-}
-CREATED_HEADERS = {
-    **ETAG_HEADER,
-    "Location": {"description": "The new task's URL", "schema": {"type": "string"}},
-    "Idempotent-Replayed": {
-        "description": "true when this is the stored answer to an earlier request with the "
-        "same Idempotency-Key, or the same chosen id and body",
-        "schema": {"type": "string", "enum": ["true"]},
-    },
-}
+CREATED_HEADERS = created_headers(
+    "task", "request with the same Idempotency-Key, or the same chosen id and body"
+)
 
 
 @blp.route("", methods=["GET"])
@@ -113,10 +108,6 @@ def list_not_modified():
     return current_app.response_class(status=304, headers=list_headers(version))
 
 
-def trash_since():
-    return kept_since(current_app.config["TRASH_RETENTION_DAYS"])
-
-
 def list_tag(version: str) -> str:
     """The list's entity tag: its version (the user's change number) and the query's own
     digest, so every query has tags of its own."""
@@ -125,12 +116,7 @@ def list_tag(version: str) -> str:
 
 
 def list_headers(version: str) -> dict:
-    """A list may be kept by the browser, for its user only, and must be revalidated."""
-    return {
-        "ETag": f'W/"{list_tag(version)}"',
-        "Cache-Control": "private, no-cache",
-        "Vary": "Authorization",
-    }
+    return revalidated(list_tag(version))
 
 
 @blp.route("", methods=["POST"])
@@ -144,26 +130,21 @@ def create_task(fields, user_id):
     key = idempotency.checked_key(request.headers.get("Idempotency-Key"))
     if key is None and "id" not in fields:
         task = store.add_task(g.caller, fields)
-        return task, created_headers(task)
+        return task, new_task_headers(task)
     request_hash = idempotency.fingerprint(request.method, request.path, fields)
     answer = store.add_task_once(g.caller, fields, key, request_hash, created_answer)
-    response = current_app.json.response(answer.body)
-    response.status_code = answer.status
-    response.headers.update(answer.headers)
-    if answer.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+    return replayed_response(answer)
 
 
 def created_answer(task: Row) -> Answer:
-    return Answer(201, created_headers(task), TaskSchema().dump(task))
+    return Answer(201, new_task_headers(task), TaskSchema().dump(task))
 
 
 def with_etag(task: Row):
     return task, {"ETag": etag(task)}
 
 
-def created_headers(task: Row) -> dict:
+def new_task_headers(task: Row) -> dict:
     location = url_for("tasks.read_task", user_id=task.user_id, task_id=task.id)
     return {"Location": location, "ETag": etag(task)}
 
@@ -226,9 +207,7 @@ def move_task(place, user_id, task_id):
     between both, or at the end. 409 (/problems/stale-order) if `after` no longer sorts
     before `before`: refetch the order."""
     versions = if_match_versions(request)
-    task, rebalanced = store.move_task(
-        g.caller, task_id, place.get("after"), place.get("before"), versions
-    )
+    task, rebalanced = store.move_task(g.caller, task_id, place, versions)
     headers = {"ETag": etag(task)}
     if rebalanced:
         headers["X-Positions-Rebalanced"] = str(rebalanced)

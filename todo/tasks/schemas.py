@@ -1,5 +1,7 @@
 """Tasks' schemas: what the task routes take (bodies and list queries) and what they answer."""
 
+import uuid
+
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..fields import (
@@ -31,6 +33,10 @@ DESCRIPTION_LENGTH = validate.Length(max=DESCRIPTION_MAX)
 
 
 ZONE_EXAMPLE = "Europe/Paris"
+LIST_ID = fields.UUID(
+    allow_none=True,
+    metadata={"description": "One of the user's live lists; null: the Inbox"},
+)
 
 
 class OrderKey(fields.String):
@@ -282,6 +288,12 @@ class TaskSchema(EncodedSchema):
             "example": "a0V",
         },
     )
+    list_id = fields.String(
+        dump_only=True,
+        required=True,
+        allow_none=True,
+        metadata={"format": "uuid", "description": "The task's list; null: the Inbox"},
+    )
     reminders = StoredList(
         fields.Nested(ReminderSchema), dump_only=True, required=True, metadata={"maxItems": 5}
     )
@@ -326,6 +338,7 @@ class TaskChangesSchema(Schema):
     reminders = fields.List(
         fields.Nested(ReminderInputSchema), validate=validate.Length(max=reminders.MOST)
     )
+    list_id = LIST_ID
 
 
 class TaskInputSchema(TaskChangesSchema):
@@ -365,7 +378,10 @@ class NewTaskSchema(TaskInputSchema, PlacementSchema):
 
 
 class MoveSchema(PlacementSchema):
-    """Where to move a task in the manual order."""
+    """Where to move a task in the manual order: within its list, or into another
+    (`list_id`; the neighbours are then of that list)."""
+
+    list_id = LIST_ID
 
 
 class CompletionSchema(Schema):
@@ -394,6 +410,24 @@ class TaskCursor(fields.String):
             raise self.make_error("invalid") from error
 
 
+INBOX = "inbox"
+
+
+class ListFilter(fields.String):
+    """A list's id, or `inbox` for the tasks in no list."""
+
+    default_error_messages = {"invalid": "Not a list id, nor `inbox`."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text == INBOX:
+            return INBOX
+        try:
+            return uuid.UUID(text)
+        except ValueError:
+            raise self.make_error("invalid") from None
+
+
 class DeleteQuerySchema(Schema):
     purge = QueryBoolean(
         load_default=False, metadata={"description": "true: delete for good, not to the trash"}
@@ -406,6 +440,9 @@ class ListQuerySchema(Schema):
         metadata={"description": "true: the trash instead (newest deletion first by default)"},
     )
     completed = QueryBoolean(metadata={"description": "Only done, or only open, tasks"})
+    list_id = ListFilter(
+        metadata={"description": "Only the tasks of this list; inbox: those in no list"}
+    )
     q = Text(
         validate=validate.Length(min=1, max=200),
         metadata={"description": "Case-insensitive substring of the title or description"},
@@ -473,6 +510,9 @@ class ListQuerySchema(Schema):
     @post_load
     def sort_by_default(self, data, **kwargs):
         data.setdefault("sort", default_sort(data))
+        if data.get("list_id") == INBOX:
+            del data["list_id"]
+            data["inbox"] = True
         return data
 
 

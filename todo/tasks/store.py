@@ -18,10 +18,11 @@ UPDATE itself (`guarded`).
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import cache
 from typing import NoReturn
 
+from marshmallow import ValidationError
 from sqlalchemy import (
     Boolean,
     Row,
@@ -42,7 +43,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -63,7 +63,8 @@ from ..columns import UTCDateTime, utcnow
 from ..database import transaction
 from ..extensions import db
 from ..idempotency import Answer
-from . import due, ordering, reminders, revision
+from ..lists.models import lists
+from . import due, ordering, positions, reminders, revision
 from .changes import PENDING, Change, change
 from .listing import count_statement, page_statement, version_statement
 from .models import TASK_ROW, purged_tasks, task_completions, tasks
@@ -78,6 +79,7 @@ OPTIONAL_VALUES = {
     **revision.NO_RECURRENCE,
     "priority": 0,
     "reminders": [],
+    "list_id": None,
 }
 OPTIONAL_COLUMNS = tuple(OPTIONAL_VALUES)
 
@@ -107,11 +109,6 @@ class IdConflict(Exception):
             "A task with this id exists, existed, or was created with another body; "
             "choose a new id."
         )
-
-
-def kept_since(days: int) -> datetime:
-    """The oldest deletion time still in a trash that keeps tasks `days` days."""
-    return utcnow() - timedelta(days=days)
 
 
 LIVE = tasks.c.deleted_at.is_(None)
@@ -152,32 +149,8 @@ LATEST_COMPLETIONS = (
     .limit(2)
 )
 USER_ZONE = select(users.c.timezone).where(users.c.id == bindparam(OWNER, type_=Uuid))
-# The manual order's reads: the last key (but the task being moved), a neighbour, the next key
-# after / the previous one before a place (MARK_*), and every live task in order.
-MARK_POSITION, MARK_ID = "mark_position", "mark_id"
-MOVING = tasks.c.id != bindparam(TASK_ID, type_=Uuid)
-LIVE_OF_OWNER = (tasks.c.user_id == bindparam(OWNER, type_=Uuid), LIVE)
-LAST_POSITION = select(func.max(tasks.c.position)).where(*LIVE_OF_OWNER, MOVING)
-NEIGHBOUR = owned(select(tasks.c.id, tasks.c.position))
-PLACE = tuple_(tasks.c.position, tasks.c.id)
-MARKED = tuple_(
-    bindparam(MARK_POSITION, type_=tasks.c.position.type), bindparam(MARK_ID, type_=Uuid)
-)
-NEXT_POSITION = (
-    select(tasks.c.position)
-    .where(*LIVE_OF_OWNER, MOVING, PLACE > MARKED)
-    .order_by(tasks.c.position, tasks.c.id)
-    .limit(1)
-)
-PREVIOUS_POSITION = (
-    select(tasks.c.position)
-    .where(*LIVE_OF_OWNER, MOVING, PLACE < MARKED)
-    .order_by(tasks.c.position.desc(), tasks.c.id.desc())
-    .limit(1)
-)
-SCOPE_ORDER = (
-    select(tasks.c.id).where(*LIVE_OF_OWNER, MOVING).order_by(tasks.c.position, tasks.c.id)
-)
+# The manual order's scope: a user's live tasks of one list (null: the Inbox).
+TASK_SCOPE = positions.Scope(tasks, LIVE, ("list_id",))
 # Any task of the caller, live or trashed, and its tombstone: to tell 404 from 410.
 SELECT_ANY_TASK = mine(select(*TASK_ROW)).where(TOKEN_IS_CURRENT)
 SELECT_MINE_ID = mine(select(tasks.c.id))
@@ -240,6 +213,21 @@ def appended_position(number):
     digits = ordering.APPENDED_DIGITS
     padded = literal("0" * digits) + cast(number, String)
     return literal(ordering.APPENDED_HEAD) + func.substr(padded, func.length(padded) - digits + 1)
+
+
+LIVE_LIST = select(lists.c.id).where(
+    lists.c.user_id == bindparam(OWNER, type_=Uuid),
+    lists.c.id == bindparam("list_id", type_=Uuid),
+    lists.c.deleted_at.is_(None),
+)
+
+
+def check_list(caller: Caller, list_id: uuid.UUID | None) -> None:
+    """A task goes into the Inbox (None) or one of the caller's live lists: else a 422 on
+    list_id. (The composite foreign key refuses another user's list even without this.)"""
+    parameters = {OWNER: caller.user_id, "list_id": list_id}
+    if list_id is not None and db.session.scalar(LIVE_LIST, parameters) is None:
+        raise ValidationError({"list_id": ["No such list (or it is in the trash)."]})
 
 
 def not_found(caller: Caller) -> NoReturn:
@@ -399,6 +387,8 @@ def write_task(
     what If-Match allows (None: any). A write of the newer fields (a due date's merge, a
     recurrence, reminders), one guarded by an `occurrence`, and a completion of a recurring
     task read the task first (`write_locked`)."""
+    if values.get("list_id") is not None:
+        check_list(caller, values["list_id"])
     if occurrence is not None or revision.MERGED_FIELDS & values.keys():
         return write_locked(caller, task_id, values, versions, flip, within, occurrence)
     try:
@@ -593,17 +583,19 @@ def insert_task(caller: Caller, fields: dict, within: Change | None) -> Row | No
     if within is None and PLACEMENT_FIELDS & fields.keys():
         with change(caller.user_id) as within:
             return insert_task(caller, fields, within)
+    check_list(caller, fields.get("list_id"))
     chosen = "id" in fields
     task_id = fields["id"] if chosen else uuid.uuid4()
     skipped = ("id", *revision.MERGED, *PLACEMENT)
     plain = {name: v for name, v in fields.items() if name not in skipped}
     if PLACEMENT_FIELDS & fields.keys():
+        place = placement(caller, task_id, fields.get("list_id"))
         after, before = fields.get("after"), fields.get("before")
         try:
-            plain["position"] = position_between(caller, task_id, after, before)
+            plain["position"] = place_between(place, after, before)
         except ordering.NoRoom:
-            respace(caller, within, task_id)
-            plain["position"] = position_between(caller, task_id, after, before)
+            respace(within, place)
+            plain["position"] = place_between(place, after, before)
     if revision.MERGED_FIELDS & fields.keys():
         zone_name = db.session.scalar(USER_ZONE, {OWNER: caller.user_id})
         plain.update(revision.new_task(fields, zone_name))
@@ -619,94 +611,65 @@ def insert_task(caller: Caller, fields: dict, within: Change | None) -> Row | No
     return db.session.execute(shape, parameters).first()
 
 
-def position_at_end(caller: Caller, moving: uuid.UUID) -> str:
-    """A key after every other live task of the caller's: where a move to the end puts
-    `moving`."""
-    last = db.session.scalar(LAST_POSITION, {OWNER: caller.user_id, TASK_ID: moving})
+def placement(caller: Caller, moving: uuid.UUID, list_id: uuid.UUID | None) -> dict:
+    """The parameters of TASK_SCOPE's reads for `moving` in a list (None: the Inbox)."""
+    return {OWNER: caller.user_id, positions.MOVING: moving, LIST_SCOPE: list_id}
+
+
+LIST_SCOPE = positions.scope_value("list_id")
+
+
+def place_between(place: dict, after: uuid.UUID | None, before: uuid.UUID | None) -> str:
+    """The key directly after `after` and/or before `before` (live tasks of the scope), or at
+    its end; TaskNotFound for a neighbour that is none of the caller's live tasks."""
     try:
-        return ordering.between(last, None)
-    except ordering.NoRoom:  # a client's key at the end is as long as keys go
-        return last
+        return TASK_SCOPE.key_between(place, after, before)
+    except positions.UnknownNeighbour:
+        raise TaskNotFound() from None
 
 
-class StaleOrder(Exception):
-    def __init__(self):
-        super().__init__(
-            "`after` does not sort before `before` any more: the order changed; refetch it."
-        )
-
-
-class BadNeighbour(Exception):
-    def __init__(self):
-        super().__init__("A task cannot be placed next to itself.")
-
-
-def move_task(
-    caller: Caller, task_id: uuid.UUID, after: uuid.UUID | None, before: uuid.UUID | None, versions
-) -> tuple[Row, int]:
-    """Place a task directly after `after`, before `before`, between both, or at the end; in
-    one change. If no key fits there (equal neighbours, or keys grown past
-    ordering.REBALANCE_AFTER), every live task of the caller is re-spaced first, in the same
-    change. The task, and how many tasks were re-spaced."""
+def move_task(caller: Caller, task_id: uuid.UUID, place: dict, versions) -> tuple[Row, int]:
+    """Place a task directly after `place["after"]`, before `place["before"]`, between both,
+    or at the end, of its list or of the list `place["list_id"]` names; in one change. If no
+    key fits there (equal neighbours, or keys grown past ordering.REBALANCE_AFTER), every
+    live task of that list is re-spaced first, in the same change. The task, and how many
+    tasks were re-spaced."""
+    after, before = place.get("after"), place.get("before")
     if task_id in (after, before):
-        raise BadNeighbour()
+        raise positions.BadNeighbour()
     with change(caller.user_id) as within:
         current = db.session.execute(SELECT_TASK_LOCKED, ownership(caller, task_id)).first()
         if current is None:
             not_found(caller)
         if versions is not None and current.version not in versions:
             raise TaskChanged()
+        values = {}
+        if "list_id" in place:
+            values["list_id"] = place["list_id"]
+            check_list(caller, place["list_id"])
+        target = values.get("list_id", uuid_or_none(current.list_id))
+        scope = placement(caller, task_id, target)
         rebalanced = 0
         try:
-            key = position_between(caller, task_id, after, before)
+            values["position"] = place_between(scope, after, before)
         except ordering.NoRoom:
-            rebalanced = respace(caller, within, task_id)
-            key = position_between(caller, task_id, after, before)
-        task = write_plain(
-            caller, task_id, {"position": key}, (current.version,), False, within, False
-        )
+            rebalanced = respace(within, scope)
+            values["position"] = place_between(scope, after, before)
+        task = write_plain(caller, task_id, values, (current.version,), False, within, False)
     return task, rebalanced
 
 
-def position_between(caller, moving, after, before) -> str:
-    """The key for `moving` directly after `after` and/or before `before` (live tasks of the
-    caller's), or at the end; NoRoom if none fits."""
-    if after is None and before is None:
-        return position_at_end(caller, moving)
-    marks = {}
-    for name, neighbour in (("after", after), ("before", before)):
-        if neighbour is not None:
-            row = db.session.execute(NEIGHBOUR, ownership(caller, neighbour)).first()
-            if row is None:
-                raise TaskNotFound()
-            marks[name] = row
-    if "after" in marks and "before" in marks:
-        low, high = marks["after"], marks["before"]
-        if (low.position, low.id) >= (high.position, high.id):
-            raise StaleOrder()
-        return ordering.between(low.position, high.position)
-    parameters = {OWNER: caller.user_id, TASK_ID: moving}
-    if "after" in marks:
-        low = marks["after"]
-        high = db.session.scalar(NEXT_POSITION, {**parameters, **mark(low)})
-        return ordering.between(low.position, high)
-    high = marks["before"]
-    low = db.session.scalar(PREVIOUS_POSITION, {**parameters, **mark(high)})
-    return ordering.between(low, high.position)
+def uuid_or_none(text: str | None) -> uuid.UUID | None:
+    return None if text is None else uuid.UUID(text)
 
 
-def mark(row) -> dict:
-    return {MARK_POSITION: row.position, MARK_ID: uuid.UUID(str(row.id))}
-
-
-def respace(caller: Caller, within: Change, moving: uuid.UUID) -> int:
-    """Give every live task of the caller but `moving` (which gets its key next) an evenly
-    spaced key, in their current order, as part of `within` (one change number); how many."""
-    ids = db.session.scalars(SCOPE_ORDER, {OWNER: caller.user_id, TASK_ID: moving}).all()
-    keys = ordering.spaced(len(ids))
+def respace(within: Change, place: dict) -> int:
+    """Give every live task of the scope but the one moving (which gets its key next) an
+    evenly spaced key, in their current order, as part of `within` (one change number); how
+    many."""
     rows = [
-        {OWNER: caller.user_id, TASK_ID: task_id, new_value("position"): key, NOW: utcnow()}
-        for task_id, key in zip(ids, keys, strict=True)
+        {OWNER: within.user_id, TASK_ID: task_id, new_value("position"): key, NOW: utcnow()}
+        for task_id, key in TASK_SCOPE.respaced(place)
     ]
     if rows:
         db.session.execute(respace_shape(db.engine.dialect.name), rows)

@@ -1,0 +1,137 @@
+"""Lists blueprint: a user's lists of tasks. The views read the request and answer; the
+statements (store.py) take the caller and raise, and the factory maps their errors."""
+
+from flask import current_app, g, request, url_for
+from marshmallow import RAISE
+from sqlalchemy import Row
+
+from .. import idempotency
+from ..blueprint import (
+    LIST_IF_NONE_MATCH,
+    REBALANCED_HEADER,
+    Blueprint,
+    conditional_collection_headers,
+    created_headers,
+    replayed_response,
+    revalidated,
+    trash_since,
+)
+from ..etags import ETAG_HEADER, IF_MATCH, etag, if_match_versions
+from ..idempotency import Answer
+from ..tasks.schemas import DeleteQuerySchema
+from . import store
+from .schemas import (
+    NewTaskListSchema,
+    TaskListChangesSchema,
+    TaskListMoveSchema,
+    TaskListQuerySchema,
+    TaskListSchema,
+)
+
+blp = Blueprint(
+    "lists", __name__, url_prefix="/api/<user_id:user_id>/lists", description="A user's lists"
+)
+COLLECTION_HEADERS = conditional_collection_headers(
+    "The live lists' state, which moves with any change to the user's lists or tasks"
+)
+CREATED_HEADERS = created_headers("list", "create with the same chosen id and body")
+
+
+@blp.route("", methods=["GET"])
+@blp.headers(LIST_IF_NONE_MATCH)
+@blp.arguments(TaskListQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
+@blp.response(200, TaskListSchema(many=True), headers=COLLECTION_HEADERS)
+@blp.alt_response(304, description="Not Modified: the lists still have the ETag sent")
+@blp.problems(401, 403, 503)
+def list_lists(query, user_id):
+    """The user's live lists in their order (at most 500), with their task counts; or with
+    `deleted=true` the lists in the trash. The ETag of the live lists moves with any change to
+    the user's lists or tasks (their counts); sent back in If-None-Match, it gets 304."""
+    if query["deleted"]:
+        return store.all_lists(g.caller, trash_since())[0]
+    if "If-None-Match" in request.headers:
+        number = store.list_number(g.caller)
+        if number is not None and request.if_none_match.contains_weak(f"lists-{number}"):
+            return current_app.response_class(status=304, headers=revalidated(f"lists-{number}"))
+    rows, number = store.all_lists(g.caller)
+    return rows, revalidated(f"lists-{number}")
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(NewTaskListSchema())
+@blp.response(201, TaskListSchema, headers=CREATED_HEADERS)
+@blp.problems(400, 401, 403, 404, 409, 413, 415, 503)
+def create_list(fields, user_id):
+    """Create a list, at the end of the user's lists or `after`/`before` one. With a chosen
+    `id`, a retry of the same request gets the first answer. 422 beyond 500 live lists."""
+    request_hash = idempotency.fingerprint(request.method, request.path, fields)
+    return replayed_response(store.add_list(g.caller, fields, request_hash, created_answer))
+
+
+def created_answer(row: Row) -> Answer:
+    location = url_for("lists.read_list", user_id=row.user_id, list_id=row.id)
+    return Answer(201, {"Location": location, "ETag": etag(row)}, TaskListSchema().dump(row))
+
+
+def with_etag(row: Row):
+    return row, {"ETag": etag(row)}
+
+
+@blp.route("/<uuid:list_id>", methods=["GET"])
+@blp.response(200, TaskListSchema, headers=ETAG_HEADER)
+@blp.problems(401, 403, 404, 503)
+def read_list(user_id, list_id):
+    """Read one live list, with its counts."""
+    return with_etag(store.read_list(g.caller, list_id))
+
+
+@blp.route("/<uuid:list_id>", methods=["PATCH"])
+@blp.headers(IF_MATCH)
+@blp.arguments(TaskListChangesSchema())
+@blp.response(200, TaskListSchema, headers=ETAG_HEADER)
+@blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
+def update_list(fields, user_id, list_id):
+    """Rename a list, or set a client-computed position."""
+    versions = if_match_versions(request)
+    return with_etag(store.change_list(g.caller, list_id, fields, versions))
+
+
+@blp.route("/<uuid:list_id>/move", methods=["POST"])
+@blp.headers(IF_MATCH)
+@blp.arguments(TaskListMoveSchema(), required=False)
+@blp.response(200, TaskListSchema, headers={**ETAG_HEADER, **REBALANCED_HEADER})
+@blp.problems(400, 401, 403, 404, 409, 412, 413, 415, 503)
+def move_list(place, user_id, list_id):
+    """Move a list among the user's lists: after `after`, before `before`, between both, or
+    at the end. 409 (/problems/stale-order) if `after` no longer sorts before `before`."""
+    row, rebalanced = store.move_list(g.caller, list_id, place, if_match_versions(request))
+    headers = {"ETag": etag(row)}
+    if rebalanced:
+        headers["X-Positions-Rebalanced"] = str(rebalanced)
+    return row, headers
+
+
+@blp.route("/<uuid:list_id>", methods=["DELETE"])
+@blp.headers(IF_MATCH)
+@blp.arguments(DeleteQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
+@blp.response(204)
+@blp.problems(401, 403, 404, 412, 503)
+def delete_list(query, user_id, list_id):
+    """Move a list and its tasks to the trash (one change), or with `purge=true` delete the
+    list and every task in it for good."""
+    versions = if_match_versions(request)
+    if query["purge"] or not current_app.config["TRASH_RETENTION_DAYS"]:
+        store.purge_list(g.caller, list_id, versions)
+    else:
+        store.trash_list(g.caller, list_id, versions)
+
+
+@blp.route("/<uuid:list_id>/restore", methods=["POST"])
+@blp.headers(IF_MATCH)
+@blp.response(200, TaskListSchema, headers=ETAG_HEADER)
+@blp.problems(401, 403, 404, 410, 412, 503)
+def restore_list(user_id, list_id):
+    """Bring a list back from the trash with the tasks trashed with it (a live list is
+    answered as it is); 410 once it was purged or expired there."""
+    versions = if_match_versions(request)
+    return with_etag(store.restore_list(g.caller, list_id, versions, trash_since()))

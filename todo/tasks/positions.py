@@ -1,0 +1,133 @@
+"""Placing a row in a manual order (tasks/ordering.py's keys) within its scope: the reads a
+move needs over any table with `position` and `id` (the next key after a neighbour, the last
+key, every row in order), built once per scope, and the key they give.
+
+A scope is one user's live rows of a table, narrowed by columns that must be equal (a task's
+list): `scope_<column>` parameters, compared with IS NOT DISTINCT FROM so null (the Inbox) is
+a scope too. Stores pass the owner, the row being moved and the scope's values; they raise
+and write, this module only reads.
+"""
+
+import uuid
+from collections.abc import Mapping
+
+from sqlalchemy import Table, Uuid, bindparam, func, select, tuple_
+
+from ..accounts.tokens import OWNER
+from ..extensions import db
+from . import ordering
+
+MOVING, NEIGHBOUR, MARK_POSITION, MARK_ID = "moving", "neighbour", "mark_position", "mark_id"
+
+
+class StaleOrder(Exception):
+    def __init__(self):
+        super().__init__(
+            "`after` does not sort before `before` any more: the order changed; refetch it."
+        )
+
+
+class BadNeighbour(Exception):
+    def __init__(self, message: str = "A task cannot be placed next to itself."):
+        super().__init__(message)
+
+
+class UnknownNeighbour(Exception):
+    """`after` or `before` names no live row of the caller's: the store says which kind."""
+
+
+def scope_value(column: str) -> str:
+    return f"scope_{column}"
+
+
+class Scope:
+    """The ordering reads of `table`'s live rows (`live`) of one user, in the scope the
+    `columns` give (empty: all of the user's)."""
+
+    def __init__(self, table: Table, live, columns: tuple[str, ...] = ()):
+        self.columns = columns
+        owner = table.c.user_id == bindparam(OWNER, type_=Uuid)
+        others = table.c.id != bindparam(MOVING, type_=Uuid)
+        within = (
+            owner,
+            live,
+            others,
+            *(
+                table.c[name].is_not_distinct_from(
+                    bindparam(scope_value(name), type_=table.c[name].type)
+                )
+                for name in columns
+            ),
+        )
+        place = tuple_(table.c.position, table.c.id)
+        marked = tuple_(
+            bindparam(MARK_POSITION, type_=table.c.position.type),
+            bindparam(MARK_ID, type_=Uuid),
+        )
+        self.last = select(func.max(table.c.position)).where(*within)
+        self.neighbour = select(
+            table.c.id, table.c.position, *(table.c[name] for name in columns)
+        ).where(owner, live, table.c.id == bindparam(NEIGHBOUR, type_=Uuid))
+        self.next = (
+            select(table.c.position)
+            .where(*within, place > marked)
+            .order_by(table.c.position, table.c.id)
+            .limit(1)
+        )
+        self.previous = (
+            select(table.c.position)
+            .where(*within, place < marked)
+            .order_by(table.c.position.desc(), table.c.id.desc())
+            .limit(1)
+        )
+        self.order = select(table.c.id).where(*within).order_by(table.c.position, table.c.id)
+
+    def key_between(
+        self, parameters: Mapping, after: uuid.UUID | None, before: uuid.UUID | None
+    ) -> str:
+        """The key for the row `parameters` move (MOVING) directly after `after` and/or before
+        `before`, or at the end of the scope; UnknownNeighbour, BadNeighbour (one in another
+        scope), StaleOrder (`after` not before `before`), or ordering.NoRoom if none fits."""
+        if after is None and before is None:
+            last = db.session.scalar(self.last, parameters)
+            try:
+                return ordering.between(last, None)
+            except ordering.NoRoom:  # a client's key at the end is as long as keys go
+                return last
+        marks = {}
+        for name, neighbour in (("after", after), ("before", before)):
+            if neighbour is not None:
+                marks[name] = self.neighbour_row(parameters, neighbour)
+        if "after" in marks and "before" in marks:
+            low, high = marks["after"], marks["before"]
+            if (low.position, low.id) >= (high.position, high.id):
+                raise StaleOrder()
+            return ordering.between(low.position, high.position)
+        if "after" in marks:
+            low = marks["after"]
+            high = db.session.scalar(self.next, {**parameters, **mark(low)})
+            return ordering.between(low.position, high)
+        high = marks["before"]
+        low = db.session.scalar(self.previous, {**parameters, **mark(high)})
+        return ordering.between(low, high.position)
+
+    def neighbour_row(self, parameters: Mapping, neighbour: uuid.UUID):
+        if neighbour == parameters[MOVING]:
+            raise BadNeighbour()
+        row = db.session.execute(self.neighbour, {**parameters, NEIGHBOUR: neighbour}).first()
+        if row is None:
+            raise UnknownNeighbour()
+        for name in self.columns:
+            if getattr(row, name) != parameters[scope_value(name)]:
+                raise BadNeighbour(f"A neighbour must be in the same scope ({name}).")
+        return row
+
+    def respaced(self, parameters: Mapping) -> list[tuple[uuid.UUID, str]]:
+        """Every row of the scope but the one moving, in order, with evenly spaced keys: what
+        a re-spacing writes."""
+        ids = db.session.scalars(self.order, parameters).all()
+        return list(zip(ids, ordering.spaced(len(ids)), strict=True))
+
+
+def mark(row) -> dict:
+    return {MARK_POSITION: row.position, MARK_ID: uuid.UUID(str(row.id))}
