@@ -90,7 +90,17 @@ def parameter_names(operation):
 def test_list_documents_its_query_parameters_and_headers(spec):
     operation = spec["paths"]["/api/{user_id}/tasks"]["get"]
     assert parameter_names(operation) == {
-        *("deleted", "completed", "q", "sort", "limit", "cursor", "If-None-Match", "list_id"),
+        *(
+            "deleted",
+            "completed",
+            "q",
+            "sort",
+            "limit",
+            "cursor",
+            "If-None-Match",
+            "list_id",
+            "parent_id",
+        ),
         *("has_due", "due_from", "due_to", "overdue", "completed_from", "completed_to", "tz"),
     }
     assert set(operation["responses"]["200"]["headers"]) == {
@@ -149,7 +159,7 @@ def test_every_operation_has_a_stable_readable_operation_id(spec):
             {
                 *("id", "user_id", "title", "description", "completed", "created_at"),
                 *("updated_at", "version", "deleted_at", "priority", "completed_at", "due"),
-                *("recurrence", "reminders", "position", "list_id"),
+                *("recurrence", "reminders", "position", "list_id", "parent_id", "subtasks"),
             },
         ),
         (
@@ -160,6 +170,7 @@ def test_every_operation_has_a_stable_readable_operation_id(spec):
             },
         ),
         ("Due", {"date", "time", "timezone", "at"}),
+        ("SubtaskCounts", {"total", "completed"}),
         ("Recurrence", {"rule", "from", "completed_count", "last_completed_at"}),
         ("Reminder", {"before", "at", "remind_at"}),
         ("CompletionEntry", {"id", "task_id", "title", "completed_at", "occurrence"}),

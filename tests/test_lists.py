@@ -180,13 +180,19 @@ def test_a_task_never_points_at_another_users_or_a_trashed_list(client, user, ot
 
 def test_the_database_itself_refuses_a_task_in_another_users_list(app, client, user, other_user):
     theirs = uuid.UUID(new_list(client, other_user, "theirs")["id"])
-    mine = uuid.UUID(create(client, user, "mine")["id"])
+    assert_refused(app, user, create(client, user, "mine")["id"], list_id=theirs)
+
+
+def assert_refused(app, user, task_id: str, **values) -> None:
+    """The database refuses to write `values` into the user's task, whatever the app does."""
     with app.app_context():
         with pytest.raises(IntegrityError):
             db.session.execute(
                 update(tasks)
-                .where(tasks.c.user_id == uuid.UUID(user["user_id"]), tasks.c.id == mine)
-                .values(list_id=theirs)
+                .where(
+                    tasks.c.user_id == uuid.UUID(user["user_id"]), tasks.c.id == uuid.UUID(task_id)
+                )
+                .values(**values)
             )
         db.session.rollback()
 

@@ -51,11 +51,12 @@ def test_schema_has_the_keys_index_and_checks(empty_app):
     schema = inspect(db.engine)
     assert schema.get_pk_constraint("tasks")["constrained_columns"] == ["user_id", "id"]
     foreign_keys = {key["referred_table"]: key for key in schema.get_foreign_keys("tasks")}
-    assert foreign_keys.keys() == {"users", "lists"}
+    assert foreign_keys.keys() == {"users", "lists", "tasks"}
     assert foreign_keys["users"]["options"]["ondelete"] == "CASCADE"
     # A task's list is one of its own user's: the key is composite.
     assert foreign_keys["lists"]["constrained_columns"] == ["user_id", "list_id"]
     assert foreign_keys["lists"]["referred_columns"] == ["user_id", "id"]
+    assert foreign_keys["tasks"]["constrained_columns"] == ["user_id", "parent_id"]
     indexes = {index["name"]: index["column_names"] for index in schema.get_indexes("tasks")}
     assert indexes["ix_tasks_user_id_created_at_id"] == ["user_id", "created_at", "id"]
     checks = {check["name"] for check in schema.get_check_constraints("tasks")}
@@ -361,3 +362,39 @@ def test_0011_adds_lists_and_a_downgrade_puts_every_task_back_in_the_inbox(empty
     assert (
         db.session.execute(text("SELECT count(*) FROM tasks WHERE list_id IS NULL")).scalar() == 4
     )
+
+
+def test_0012_counts_subtasks_and_a_downgrade_makes_them_top_level(empty_app):
+    """Revision 0012 (subtasks) keeps each parent's counts by triggers that survive SQLite's
+    rebuild of tasks (0007's counting and numbering too); its downgrade keeps every task."""
+    upgrade(revision="0011")
+    add_user()
+    for task_id in TASK_IDS:
+        add_task(task_id, False)
+    upgrade(revision="0012")
+    adopt = text(
+        "UPDATE tasks SET parent_id = :parent, completed = :done, completed_at = :at, "
+        "version = version + 1 WHERE id = :id"
+    )
+    for child, done in ((TASK_IDS[1], True), (TASK_IDS[2], False)):
+        db.session.execute(
+            adopt, {"parent": TASK_IDS[0], "done": done, "at": NOW if done else None, "id": child}
+        )
+    db.session.commit()
+    badge = text("SELECT subtasks_total, subtasks_completed FROM tasks WHERE id = :id")
+    assert tuple(db.session.execute(badge, {"id": TASK_IDS[0]}).one()) == (2, 1)
+    assert counts() == (3, 1)
+    assert db.session.execute(text("SELECT change_number FROM users")).scalar() == 5
+    with pytest.raises(IntegrityError):
+        db.session.execute(
+            adopt, {"parent": uuid.uuid4().hex, "done": False, "at": None, "id": TASK_IDS[0]}
+        )
+        db.session.commit()
+    db.session.rollback()
+    downgrade(revision="0011")
+    columns = {column["name"] for column in inspect(db.engine).get_columns("tasks")}
+    assert not {"parent_id", "subtasks_total", "subtasks_completed"} & columns
+    add_task(uuid.uuid4().hex, False)
+    assert counts() == (4, 1)
+    upgrade()
+    assert tuple(db.session.execute(badge, {"id": TASK_IDS[0]}).one()) == (0, 0)

@@ -31,6 +31,8 @@ def test_the_walkthrough_and_the_recipes_run_as_written(database_url, servers):
             block_after("### Order", "API="),
             'echo "--- lists"',
             block_after("### Task lists", "API="),
+            'echo "--- subtasks"',
+            block_after("### Subtasks", "API="),
         ]
     ).replace("http://localhost:4000", f"http://127.0.0.1:{server.port}")
     ran = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
@@ -39,6 +41,8 @@ def test_the_walkthrough_and_the_recipes_run_as_written(database_url, servers):
     assert recipe == ["201", "201", "Call", "mum", "204", "False", "None", "201", "304"], recipe
     dates, order = ran.stdout.split("--- dates\n", 1)[1].split("--- order\n")
     order, task_lists = order.split("--- lists\n")
+    task_lists, subtasks = task_lists.split("--- subtasks\n")
+    assert subtasks.splitlines() == ["Pack 1/3", "204", "{'completed': 1, 'total': 3}"]
     assert order.splitlines() == ["['Plan', 'Ship', 'Build']", "409"], ran.stdout
     assert task_lists.splitlines() == ["Home 1/2", "['Fix the tap', 'Paint']", "204", "2"]
     dates = dates.splitlines()

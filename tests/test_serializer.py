@@ -20,7 +20,7 @@ Row = namedtuple(
     "id user_id title description completed created_at updated_at version deleted_at "
     "priority completed_at due_date due_time due_timezone due_at reminders "
     "recurrence_rule recurrence_from recurrence_completed_count recurrence_last_completed_at "
-    "position list_id",
+    "position list_id parent_id subtasks_total subtasks_completed",
 )
 REMINDERS = [
     [],
@@ -83,6 +83,9 @@ def rows():
             *RECURRENCES[(which + completed) % len(RECURRENCES)],
             ["a0", "Zz", "a0V" + "x" * 29][which % 3],
             [None, str(uuid.uuid4())][completed],
+            [None, str(uuid.uuid4())][which % 2],
+            which,
+            which // 2,
         )
 
 

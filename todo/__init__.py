@@ -27,7 +27,7 @@ from .sync import routes as sync
 from .sync.store import CursorExpired, InvalidCursor
 from .tasks import routes as tasks
 from .tasks.positions import BadNeighbour, StaleOrder
-from .tasks.store import IdConflict, TaskChanged, TaskGone, TaskNotFound
+from .tasks.store import IdConflict, ParentInTrash, TaskChanged, TaskGone, TaskNotFound
 
 # The stores' domain errors, and how each is answered (its message the detail).
 DOMAIN_PROBLEMS = {
@@ -41,6 +41,7 @@ DOMAIN_PROBLEMS = {
     IdConflict: DomainProblem(409, "/problems/id-conflict"),
     ListIdConflict: DomainProblem(409, "/problems/id-conflict"),
     ListGone: DomainProblem(410),
+    ParentInTrash: DomainProblem(409, "/problems/parent-in-trash"),
     TaskGone: DomainProblem(410),
     CursorExpired: DomainProblem(410, "/problems/cursor-expired"),
     TaskChanged: DomainProblem(412),

@@ -31,6 +31,7 @@ OPERATION_ERRORS = (
     tasks.TaskChanged,
     tasks.TaskGone,
     tasks.IdConflict,
+    tasks.ParentInTrash,
 )
 CHECK = OperationSchema()
 

@@ -73,6 +73,8 @@ DUE_FROM, DUE_FROM_AT, DUE_TO, DUE_TO_AT, COMPLETED_FROM_AT, COMPLETED_TO_AT = (
 FILTERS = (
     "list_id",
     "inbox",
+    "parent_id",
+    "none",
     "completed",
     "q",
     "has_due",
@@ -85,7 +87,7 @@ FILTERS = (
 # Parameters whose answer depends on the user's zone (the `tz` parameter, or their own).
 ZONED = {"due_from", "due_to", "overdue", "completed_from", "completed_to"}
 OWNER_ID = bindparam(OWNER, type_=Uuid)
-LIST_ID = "list_id"
+LIST_ID, PARENT_ID = "list_id", "parent_id"
 
 
 def cursor_after(sort: str, task) -> str:
@@ -208,6 +210,10 @@ def condition(name: str):
         return tasks.c.list_id == bindparam(LIST_ID, type_=Uuid)
     if name == "inbox":
         return tasks.c.list_id.is_(None)
+    if name == "parent_id":
+        return tasks.c.parent_id == bindparam(PARENT_ID, type_=Uuid)
+    if name == "none":
+        return tasks.c.parent_id.is_(None)
     if name == "completed":
         return tasks.c.completed == bindparam(COMPLETED, type_=Boolean)
     if name == "q":
@@ -326,6 +332,8 @@ def filter_parameters(query: dict) -> dict:
     parameters = {}
     if "list_id" in query:
         parameters[LIST_ID] = query["list_id"]
+    if "parent_id" in query:
+        parameters[PARENT_ID] = query["parent_id"]
     if "completed" in query:
         parameters[COMPLETED] = query["completed"]
     if "q" in query:

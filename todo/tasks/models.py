@@ -71,8 +71,10 @@ class Task(db.Model):
         # The manual order (tasks/ordering.py), of all tasks and within a list.
         Index("ix_tasks_user_id_position_id", "user_id", "position", "id"),
         Index("ix_tasks_user_id_list_id_position_id", "user_id", "list_id", "position", "id"),
-        # A task's list is one of its own user's (migration 0011).
+        # A task's list is one of its own user's (migration 0011), and so is its parent (0012).
         ForeignKeyConstraint(["user_id", "list_id"], ["lists.user_id", "lists.id"]),
+        ForeignKeyConstraint(["user_id", "parent_id"], ["tasks.user_id", "tasks.id"]),
+        Index("ix_tasks_user_id_parent_id_position_id", "user_id", "parent_id", "position", "id"),
         # The change feed reads a user's tasks above a number; the trash, by deletion time.
         Index("ix_tasks_user_id_change_number_id", "user_id", "change_number", "id"),
         Index("ix_tasks_user_id_deleted_at_id", "user_id", "deleted_at", "id"),
@@ -115,6 +117,11 @@ class Task(db.Model):
     position: Mapped[str] = mapped_column(POSITION_TYPE, server_default=text("'a0'"))
     # The task's list; null: the Inbox.
     list_id: Mapped[uuid.UUID | None]
+    # The task's parent (a top-level task of the same user), and a parent's live subtasks
+    # and the completed ones among them, kept by triggers (migration 0012).
+    parent_id: Mapped[uuid.UUID | None]
+    subtasks_total: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    subtasks_completed: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     # Reminders as answers give them, each with its remind_at (tasks/reminders.py).
     reminders: Mapped[list] = mapped_column(
         JSON().with_variant(JSONB(), "postgresql"), default=list, server_default=text("'[]'")
@@ -160,7 +167,7 @@ class TaskCompletion(db.Model):
 tasks, purged_tasks = Task.__table__, PurgedTask.__table__
 task_completions = TaskCompletion.__table__
 # A task as the statements of store.py and listing.py give it back.
-TEXT_IDS = ("id", "user_id", "list_id")
+TEXT_IDS = ("id", "user_id", "list_id", "parent_id")
 TASK_ROW = (
     *(type_coerce(tasks.c[name], UUIDText()).label(name) for name in TEXT_IDS),
     *(column for column in tasks.c if column.name not in TEXT_IDS),

@@ -37,6 +37,13 @@ LIST_ID = fields.UUID(
     allow_none=True,
     metadata={"description": "One of the user's live lists; null: the Inbox"},
 )
+PARENT_ID = fields.UUID(
+    allow_none=True,
+    metadata={
+        "description": "A live top-level task of the user's (the subtask takes its list); "
+        "null: a top-level task"
+    },
+)
 
 
 class OrderKey(fields.String):
@@ -250,6 +257,21 @@ class ReminderInputSchema(Schema):
                 ) from None
 
 
+class SubtaskCountsSchema(Schema):
+    """A task's live subtasks and the completed ones among them (a "2/5" badge), kept by the
+    database."""
+
+    class Meta:
+        name = "SubtaskCounts"
+
+    total = fields.Integer(required=True)
+    completed = fields.Integer(required=True)
+
+
+def subtask_counts(total: int, completed: int) -> dict:
+    return {"total": total, "completed": completed}
+
+
 class TaskSchema(EncodedSchema):
     """A task as every answer gives it: its dump is todo/serializer.py's encoder."""
 
@@ -294,6 +316,12 @@ class TaskSchema(EncodedSchema):
         allow_none=True,
         metadata={"format": "uuid", "description": "The task's list; null: the Inbox"},
     )
+    parent_id = fields.String(
+        dump_only=True,
+        required=True,
+        allow_none=True,
+        metadata={"format": "uuid", "description": "The task's parent; null: a top-level task"},
+    )
     reminders = StoredList(
         fields.Nested(ReminderSchema), dump_only=True, required=True, metadata={"maxItems": 5}
     )
@@ -314,6 +342,14 @@ class TaskSchema(EncodedSchema):
         dump_only=True,
         required=True,
         allow_none=True,
+    )
+    subtasks = Composed(
+        SubtaskCountsSchema,
+        ("subtasks_total", "subtasks_completed"),
+        subtask_counts,
+        subtask_counts,
+        dump_only=True,
+        required=True,
     )
 
 
@@ -339,6 +375,7 @@ class TaskChangesSchema(Schema):
         fields.Nested(ReminderInputSchema), validate=validate.Length(max=reminders.MOST)
     )
     list_id = LIST_ID
+    parent_id = PARENT_ID
 
 
 class TaskInputSchema(TaskChangesSchema):
@@ -378,10 +415,12 @@ class NewTaskSchema(TaskInputSchema, PlacementSchema):
 
 
 class MoveSchema(PlacementSchema):
-    """Where to move a task in the manual order: within its list, or into another
-    (`list_id`; the neighbours are then of that list)."""
+    """Where to move a task in the manual order: among its siblings, or into another list
+    (`list_id`) or under another parent (`parent_id`); the neighbours are then of that
+    scope."""
 
     list_id = LIST_ID
+    parent_id = PARENT_ID
 
 
 class CompletionSchema(Schema):
@@ -410,22 +449,26 @@ class TaskCursor(fields.String):
             raise self.make_error("invalid") from error
 
 
-INBOX = "inbox"
+INBOX, TOP_LEVEL = "inbox", "none"
 
 
-class ListFilter(fields.String):
-    """A list's id, or `inbox` for the tasks in no list."""
+class IdFilter(fields.String):
+    """An id, or a `word` that stands for no id (`inbox`: in no list, `none`: no parent)."""
 
-    default_error_messages = {"invalid": "Not a list id, nor `inbox`."}
+    default_error_messages = {"invalid": "Not an id, nor `{word}`."}
+
+    def __init__(self, word: str, **kwargs):
+        super().__init__(**kwargs)
+        self.word = word
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if text == INBOX:
-            return INBOX
+        if text == self.word:
+            return text
         try:
             return uuid.UUID(text)
         except ValueError:
-            raise self.make_error("invalid") from None
+            raise self.make_error("invalid", word=self.word) from None
 
 
 class DeleteQuerySchema(Schema):
@@ -440,8 +483,12 @@ class ListQuerySchema(Schema):
         metadata={"description": "true: the trash instead (newest deletion first by default)"},
     )
     completed = QueryBoolean(metadata={"description": "Only done, or only open, tasks"})
-    list_id = ListFilter(
-        metadata={"description": "Only the tasks of this list; inbox: those in no list"}
+    list_id = IdFilter(
+        INBOX, metadata={"description": "Only the tasks of this list; inbox: those in no list"}
+    )
+    parent_id = IdFilter(
+        TOP_LEVEL,
+        metadata={"description": "Only the subtasks of this task; none: only top-level tasks"},
     )
     q = Text(
         validate=validate.Length(min=1, max=200),
@@ -510,9 +557,9 @@ class ListQuerySchema(Schema):
     @post_load
     def sort_by_default(self, data, **kwargs):
         data.setdefault("sort", default_sort(data))
-        if data.get("list_id") == INBOX:
-            del data["list_id"]
-            data["inbox"] = True
+        for name, word in (("list_id", INBOX), ("parent_id", TOP_LEVEL)):
+            if data.get(name) == word:
+                data[word] = data.pop(name)
         return data
 
 

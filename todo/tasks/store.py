@@ -22,13 +22,13 @@ from datetime import date, datetime
 from functools import cache
 from typing import NoReturn
 
-from marshmallow import ValidationError
 from sqlalchemy import (
     Boolean,
     Row,
     String,
     Text,
     Uuid,
+    and_,
     bindparam,
     case,
     cast,
@@ -63,8 +63,7 @@ from ..columns import UTCDateTime, utcnow
 from ..database import transaction
 from ..extensions import db
 from ..idempotency import Answer
-from ..lists.models import lists
-from . import due, ordering, positions, reminders, revision
+from . import due, ordering, positions, reminders, revision, structure
 from .changes import PENDING, Change, change
 from .listing import count_statement, page_statement, version_statement
 from .models import TASK_ROW, purged_tasks, task_completions, tasks
@@ -80,6 +79,7 @@ OPTIONAL_VALUES = {
     "priority": 0,
     "reminders": [],
     "list_id": None,
+    "parent_id": None,
 }
 OPTIONAL_COLUMNS = tuple(OPTIONAL_VALUES)
 
@@ -113,7 +113,8 @@ class IdConflict(Exception):
 
 LIVE = tasks.c.deleted_at.is_(None)
 # In the trash and not yet expired (KEPT_SINCE: `kept_since`): restorable, and listed.
-IN_TRASH = tasks.c.deleted_at >= bindparam(KEPT_SINCE, type_=UTCDateTime)
+kept = bindparam(KEPT_SINCE, type_=UTCDateTime)
+IN_TRASH = tasks.c.deleted_at >= kept
 
 
 def mine(statement):
@@ -149,8 +150,9 @@ LATEST_COMPLETIONS = (
     .limit(2)
 )
 USER_ZONE = select(users.c.timezone).where(users.c.id == bindparam(OWNER, type_=Uuid))
-# The manual order's scope: a user's live tasks of one list (null: the Inbox).
-TASK_SCOPE = positions.Scope(tasks, LIVE, ("list_id",))
+# The manual order's scope: a user's live tasks of one list (null: the Inbox) and one parent
+# (null: the top-level tasks).
+TASK_SCOPE = positions.Scope(tasks, LIVE, ("list_id", "parent_id"))
 # Any task of the caller, live or trashed, and its tombstone: to tell 404 from 410.
 SELECT_ANY_TASK = mine(select(*TASK_ROW)).where(TOKEN_IS_CURRENT)
 SELECT_MINE_ID = mine(select(tasks.c.id))
@@ -213,21 +215,6 @@ def appended_position(number):
     digits = ordering.APPENDED_DIGITS
     padded = literal("0" * digits) + cast(number, String)
     return literal(ordering.APPENDED_HEAD) + func.substr(padded, func.length(padded) - digits + 1)
-
-
-LIVE_LIST = select(lists.c.id).where(
-    lists.c.user_id == bindparam(OWNER, type_=Uuid),
-    lists.c.id == bindparam("list_id", type_=Uuid),
-    lists.c.deleted_at.is_(None),
-)
-
-
-def check_list(caller: Caller, list_id: uuid.UUID | None) -> None:
-    """A task goes into the Inbox (None) or one of the caller's live lists: else a 422 on
-    list_id. (The composite foreign key refuses another user's list even without this.)"""
-    parameters = {OWNER: caller.user_id, "list_id": list_id}
-    if list_id is not None and db.session.scalar(LIVE_LIST, parameters) is None:
-        raise ValidationError({"list_id": ["No such list (or it is in the trash)."]})
 
 
 def not_found(caller: Caller) -> NoReturn:
@@ -330,18 +317,56 @@ def update_shape(
 
 @cache
 def trash_shape(dialect: str, pending: bool, by_version: bool):
-    """Move a live task to the trash."""
+    """Move a live task to the trash, and its live subtasks with it, in one statement: they
+    share its deleted_at, by which its restore knows them. A subtask goes if its parent is
+    live (and at a version If-Match allows) or was just trashed by this statement (SQLite
+    may visit the parent first)."""
     values = stamped({"deleted_at": now}, true(), dialect, pending)
-    statement = update(tasks).values(**values).where(LIVE)
-    return guarded(statement, by_version).returning(tasks.c.id)
+    task_id, parent = bindparam(TASK_ID, type_=Uuid), tasks.alias("parent")
+    the_task, parent_live = [tasks.c.id == task_id], [parent.c.deleted_at.is_(None)]
+    if by_version:
+        allowed = bindparam(VERSIONS, expanding=True)
+        the_task.append(tasks.c.version.in_(allowed))
+        parent_live.append(parent.c.version.in_(allowed))
+    parent_going = exists().where(
+        parent.c.user_id == bindparam(OWNER, type_=Uuid),
+        parent.c.id == task_id,
+        or_(and_(*parent_live), parent.c.deleted_at == now),
+    )
+    statement = update(tasks).values(**values)
+    return statement.where(
+        tasks.c.user_id == bindparam(OWNER, type_=Uuid),
+        LIVE,
+        TOKEN_IS_CURRENT,
+        or_(and_(*the_task), and_(tasks.c.parent_id == task_id, parent_going)),
+    ).returning(tasks.c.id)
 
 
 @cache
 def restore_shape(dialect: str, pending: bool, by_version: bool):
-    """Bring a task back from the trash, unless it expired there."""
+    """Bring a task back from the trash (unless it expired there, or it is a subtask whose
+    parent is in the trash) and, in the same statement, its subtasks trashed with it: those
+    whose deleted_at is its own (read by a subquery, which sees the rows as the statement
+    found them)."""
     values = stamped({"deleted_at": None}, true(), dialect, pending)
-    statement = update(tasks).values(**values).where(IN_TRASH)
-    return guarded(statement, by_version).returning(*TASK_ROW)
+    task_id, owner = bindparam(TASK_ID, type_=Uuid), bindparam(OWNER, type_=Uuid)
+    parent, this = tasks.alias("parent"), tasks.alias("this")
+    parent_live = exists().where(
+        parent.c.user_id == owner, parent.c.id == tasks.c.parent_id, parent.c.deleted_at.is_(None)
+    )
+    the_task = [tasks.c.id == task_id, IN_TRASH, or_(tasks.c.parent_id.is_(None), parent_live)]
+    trashed_at = [this.c.user_id == owner, this.c.id == task_id, this.c.deleted_at >= kept]
+    if by_version:
+        allowed = bindparam(VERSIONS, expanding=True)
+        the_task.append(tasks.c.version.in_(allowed))
+        trashed_at.append(this.c.version.in_(allowed))
+    was = select(this.c.deleted_at).where(*trashed_at).scalar_subquery()
+    statement = update(tasks).values(**values)
+    return statement.where(
+        tasks.c.user_id == owner,
+        TOKEN_IS_CURRENT,
+        or_(and_(*the_task), and_(tasks.c.parent_id == task_id, tasks.c.deleted_at == was)),
+    ).returning(*TASK_ROW)
 
 
 @cache
@@ -350,6 +375,15 @@ def purge_shape(by_version: bool):
     return guarded(delete(tasks), by_version).returning(tasks.c.id, tasks.c.deleted_at)
 
 
+# A task's subtasks, live or trashed: purged with it (first: they reference it).
+PURGE_SUBTASKS = (
+    delete(tasks)
+    .where(
+        tasks.c.user_id == bindparam(OWNER, type_=Uuid),
+        tasks.c.parent_id == bindparam(TASK_ID, type_=Uuid),
+    )
+    .returning(tasks.c.id, tasks.c.deleted_at)
+)
 EMPTY_TRASH = (
     delete(tasks)
     .where(
@@ -386,15 +420,41 @@ def write_task(
     """One UPDATE of the fields in `values`, or flipping `completed` if `flip`; `versions`:
     what If-Match allows (None: any). A write of the newer fields (a due date's merge, a
     recurrence, reminders), one guarded by an `occurrence`, and a completion of a recurring
-    task read the task first (`write_locked`)."""
-    if values.get("list_id") is not None:
-        check_list(caller, values["list_id"])
+    task read the task first (`write_locked`); so does a write of its list or parent, which
+    checks structure.py's rules and takes the subtasks along."""
+    if structure.FIELDS & values.keys():
+        if within is None:
+            with transaction():
+                return write_placed(caller, task_id, values, versions, flip, None, occurrence)
+        return write_placed(caller, task_id, values, versions, flip, within, occurrence)
+    return write_either(write_locked, caller, task_id, values, versions, flip, within, occurrence)
+
+
+def write_either(locked, caller, task_id, values, versions, flip, within, occurrence) -> Row:
+    """A plain UPDATE, or `locked` (write_locked; write_revised inside a transaction) for a
+    write that depends on the task as stored."""
     if occurrence is not None or revision.MERGED_FIELDS & values.keys():
-        return write_locked(caller, task_id, values, versions, flip, within, occurrence)
+        return locked(caller, task_id, values, versions, flip, within, occurrence)
     try:
         return write_plain(caller, task_id, values, versions, flip, within)
     except Recurring:
-        return write_locked(caller, task_id, values, versions, flip, within, occurrence)
+        return locked(caller, task_id, values, versions, flip, within, occurrence)
+
+
+def write_placed(caller, task_id, values, versions, flip, within, occurrence) -> Row:
+    """A write of a task's list or parent (and whatever else `values` hold), in the
+    transaction or change it is given: the task locked, the rules checked, the subtasks of a
+    task that changes lists moved with it."""
+    current = db.session.execute(SELECT_TASK_LOCKED, ownership(caller, task_id)).first()
+    if current is None:
+        not_found(caller)
+    if versions is not None and current.version not in versions:
+        raise TaskChanged()
+    values = {**values, **structure.placed(caller, task_id, where(current), values)}
+    versions = (current.version,)
+    task = write_either(write_revised, caller, task_id, values, versions, flip, within, occurrence)
+    take_subtasks_along(caller, task, within)
+    return task
 
 
 def write_plain(caller, task_id, values, versions, flip, within, plain=True) -> Row:
@@ -447,6 +507,8 @@ def write_revised(caller, task_id, values, versions, flip, within, occurrence) -
                 occurrence=change_of.record,
             )
         )
+    if change_of.record is not None and current.subtasks_completed:
+        reopen_subtasks(caller, task_id, within)
     if change_of.undo is not None:
         db.session.execute(
             delete(task_completions).where(
@@ -457,6 +519,54 @@ def write_revised(caller, task_id, values, versions, flip, within, occurrence) -
     return write_plain(
         caller, task_id, change_of.columns, (current.version,), change_of.flip, within, False
     )
+
+
+# The completion history of a parent's completed live subtasks.
+SUBTASK_COMPLETIONS = select(task_completions).where(
+    task_completions.c.user_id == bindparam(OWNER, type_=Uuid),
+    task_completions.c.task_id.in_(
+        select(tasks.c.id).where(
+            tasks.c.user_id == bindparam(OWNER, type_=Uuid),
+            tasks.c.parent_id == bindparam(TASK_ID, type_=Uuid),
+            tasks.c.completed,
+            LIVE,
+        )
+    ),
+)
+
+
+@cache
+def reopen_shape(dialect: str, pending: bool):
+    """A parent's completed live subtasks open again, in one statement."""
+    values = stamped({"completed": False, "completed_at": None}, true(), dialect, pending)
+    return (
+        update(tasks)
+        .where(
+            tasks.c.user_id == bindparam(OWNER, type_=Uuid),
+            tasks.c.parent_id == bindparam(TASK_ID, type_=Uuid),
+            tasks.c.completed,
+            LIVE,
+        )
+        .values(**values)
+    )
+
+
+def reopen_subtasks(caller: Caller, task_id: uuid.UUID, within: Change | None) -> None:
+    """A recurring parent rolled over: its completed subtasks open again for the next
+    occurrence. Their history stays: a reopen's trigger removes a task's latest completion
+    (migration 0009), which is put back."""
+    parameters = {OWNER: caller.user_id, TASK_ID: task_id}
+    latest = {}
+    for entry in db.session.execute(SUBTASK_COMPLETIONS, parameters).mappings():
+        kept = latest.get(entry["task_id"])
+        if kept is None or (entry["completed_at"], entry["id"]) > (
+            kept["completed_at"],
+            kept["id"],
+        ):
+            latest[entry["task_id"]] = dict(entry)
+    db.session.execute(shape_for(reopen_shape, within), {**parameters, NOW: utcnow()})
+    if latest:
+        db.session.execute(insert(task_completions), list(latest.values()))
 
 
 # The caller's live tasks whose due date has no zone: where their reminders fall depends on
@@ -489,17 +599,29 @@ def trash_task(caller: Caller, task_id: uuid.UUID, versions, within: Change | No
     write_or_fail(shape, caller, task_id, versions, {})
 
 
+class ParentInTrash(Exception):
+    def __init__(self):
+        super().__init__("Its parent task is in the trash: restore the parent (with it).")
+
+
 def restore_task(
     caller: Caller, task_id: uuid.UUID, versions, since: datetime, within: Change | None = None
 ) -> Row:
-    """Bring a task back from a trash that keeps what was deleted `since`. A live task comes
-    back as it is (If-Match still applies); TaskGone if it was purged or expired."""
+    """Bring a task back from a trash that keeps what was deleted `since`, with the subtasks
+    trashed with it, in one statement. A live task comes back as it is (If-Match still
+    applies); TaskGone if it was purged or expired; ParentInTrash for a subtask whose parent
+    is in the trash."""
     shape = shape_for(restore_shape, within, versions is not None)
     parameters = {**ownership(caller, task_id), KEPT_SINCE: since, VERSIONS: versions}
     for _ in range(RACE_RETRIES):
-        restored = db.session.execute(shape, {**parameters, NOW: utcnow()}).first()
-        if restored is not None:
-            return restored
+        restored = db.session.execute(shape, {**parameters, NOW: utcnow()}).all()
+        task = next((row for row in restored if row.id == str(task_id)), None)
+        if task is not None:
+            if len(restored) == 1:
+                return task
+            # Its subtasks came back too, and their triggers counted them after the row the
+            # statement returned: the task as it is now.
+            return db.session.execute(SELECT_TASK, ownership(caller, task_id)).first()
         task = db.session.execute(SELECT_ANY_TASK, ownership(caller, task_id)).first()
         if task is None:
             if db.session.scalar(select(TOMBSTONE), ownership(caller, task_id)):
@@ -511,8 +633,21 @@ def restore_task(
             raise TaskChanged()
         if task.deleted_at is None:
             return task  # live: as it is
+        if task.parent_id is not None and not db.session.scalar(
+            PARENT_IS_LIVE, {OWNER: caller.user_id, TASK_ID: uuid.UUID(task.parent_id)}
+        ):
+            raise ParentInTrash()
         # In the trash after all: the restore raced the delete that put it there (RACE_RETRIES).
     raise TaskChanged()
+
+
+PARENT_IS_LIVE = select(
+    exists().where(
+        tasks.c.user_id == bindparam(OWNER, type_=Uuid),
+        tasks.c.id == bindparam(TASK_ID, type_=Uuid),
+        LIVE,
+    )
+)
 
 
 def entomb(within: Change, removed: list[Row]) -> None:
@@ -540,12 +675,13 @@ def purge_task(caller: Caller, task_id: uuid.UUID, versions, within: Change | No
         with change(caller.user_id) as within:
             return purge_task(caller, task_id, versions, within)
     parameters = {**ownership(caller, task_id), VERSIONS: versions}
+    subtasks = db.session.execute(PURGE_SUBTASKS, parameters).all()
     removed = db.session.execute(purge_shape(versions is not None), parameters).first()
     if removed is None:
         if db.session.scalar(SELECT_MINE_ID, parameters) is None:
             not_found(caller)
         raise TaskChanged()
-    entomb(within, [removed])
+    entomb(within, [*subtasks, removed])
 
 
 def empty_trash(caller: Caller) -> int:
@@ -583,13 +719,14 @@ def insert_task(caller: Caller, fields: dict, within: Change | None) -> Row | No
     if within is None and PLACEMENT_FIELDS & fields.keys():
         with change(caller.user_id) as within:
             return insert_task(caller, fields, within)
-    check_list(caller, fields.get("list_id"))
+    if structure.FIELDS & fields.keys():
+        fields = {**fields, **structure.placed(caller, None, (None, None), fields)}
     chosen = "id" in fields
     task_id = fields["id"] if chosen else uuid.uuid4()
     skipped = ("id", *revision.MERGED, *PLACEMENT)
     plain = {name: v for name, v in fields.items() if name not in skipped}
     if PLACEMENT_FIELDS & fields.keys():
-        place = placement(caller, task_id, fields.get("list_id"))
+        place = placement(caller, task_id, fields.get("list_id"), fields.get("parent_id"))
         after, before = fields.get("after"), fields.get("before")
         try:
             plain["position"] = place_between(place, after, before)
@@ -611,12 +748,15 @@ def insert_task(caller: Caller, fields: dict, within: Change | None) -> Row | No
     return db.session.execute(shape, parameters).first()
 
 
-def placement(caller: Caller, moving: uuid.UUID, list_id: uuid.UUID | None) -> dict:
-    """The parameters of TASK_SCOPE's reads for `moving` in a list (None: the Inbox)."""
-    return {OWNER: caller.user_id, positions.MOVING: moving, LIST_SCOPE: list_id}
-
-
-LIST_SCOPE = positions.scope_value("list_id")
+def placement(caller: Caller, moving: uuid.UUID, list_id, parent_id) -> dict:
+    """The parameters of TASK_SCOPE's reads for `moving` in a list (None: the Inbox) under a
+    parent (None: at the top level)."""
+    return {
+        OWNER: caller.user_id,
+        positions.MOVING: moving,
+        positions.scope_value("list_id"): list_id,
+        positions.scope_value("parent_id"): parent_id,
+    }
 
 
 def place_between(place: dict, after: uuid.UUID | None, before: uuid.UUID | None) -> str:
@@ -643,12 +783,9 @@ def move_task(caller: Caller, task_id: uuid.UUID, place: dict, versions) -> tupl
             not_found(caller)
         if versions is not None and current.version not in versions:
             raise TaskChanged()
-        values = {}
-        if "list_id" in place:
-            values["list_id"] = place["list_id"]
-            check_list(caller, place["list_id"])
-        target = values.get("list_id", uuid_or_none(current.list_id))
-        scope = placement(caller, task_id, target)
+        values = structure.placed(caller, task_id, where(current), place)
+        target = {**dict(zip(("parent_id", "list_id"), where(current), strict=True)), **values}
+        scope = placement(caller, task_id, target["list_id"], target["parent_id"])
         rebalanced = 0
         try:
             values["position"] = place_between(scope, after, before)
@@ -656,7 +793,41 @@ def move_task(caller: Caller, task_id: uuid.UUID, place: dict, versions) -> tupl
             rebalanced = respace(within, scope)
             values["position"] = place_between(scope, after, before)
         task = write_plain(caller, task_id, values, (current.version,), False, within, False)
+        take_subtasks_along(caller, task, within)
     return task, rebalanced
+
+
+def where(task: Row) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """A task's parent and list (as structure.placed takes them)."""
+    return uuid_or_none(task.parent_id), uuid_or_none(task.list_id)
+
+
+@cache
+def subtasks_list_shape(dialect: str, pending: bool):
+    """A parent's subtasks into the parent's list, in one statement."""
+    values = {"list_id": bindparam(new_value("list_id"), type_=tasks.c.list_id.type)}
+    return (
+        update(tasks)
+        .where(
+            tasks.c.user_id == bindparam(OWNER, type_=Uuid),
+            tasks.c.parent_id == bindparam(TASK_ID, type_=Uuid),
+            tasks.c.list_id.is_distinct_from(values["list_id"]),
+        )
+        .values(**stamped(values, true(), dialect, pending))
+    )
+
+
+def take_subtasks_along(caller: Caller, task: Row, within: Change | None) -> None:
+    """A task written into another list takes its subtasks with it (one statement; none if it
+    has none, or is a subtask itself)."""
+    if task.parent_id is None:
+        parameters = {
+            OWNER: caller.user_id,
+            TASK_ID: uuid.UUID(task.id),
+            new_value("list_id"): uuid_or_none(task.list_id),
+            NOW: utcnow(),
+        }
+        db.session.execute(shape_for(subtasks_list_shape, within), parameters)
 
 
 def uuid_or_none(text: str | None) -> uuid.UUID | None:
