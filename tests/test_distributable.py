@@ -148,6 +148,7 @@ def walk_through(client, user_url_of) -> None:
     assert_problem(client.get(task_url, headers=b["auth"]), 403)
     sync_through(client, tasks, task_url, a["auth"])
     dates_through(client, tasks, a["auth"])
+    organize_through(client, tasks, a["auth"])
     assert client.delete(task_url, headers=a["auth"]).status_code == 204
     assert_problem(client.get(task_url, headers=a["auth"]), 404)
     change = {"current_password": PASSWORD, "new_password": "another-password"}
@@ -220,6 +221,30 @@ def dates_through(client, tasks: str, auth: dict) -> None:
     assert client.get(f"{tasks}?sort=position&limit=1", headers=auth).status_code == 200
 
 
+def organize_through(client, tasks: str, auth: dict) -> None:
+    """Lists, subtasks and labels: each written, read, filtered, trashed and restored."""
+    user_url = tasks.rsplit("/", 1)[0]
+    home = client.post(f"{user_url}/lists", json={"name": "Home"}, headers=auth).get_json()
+    home_url = f"{user_url}/lists/{home['id']}"
+    assert client.patch(home_url, json={"name": "House"}, headers=auth).status_code == 200
+    assert client.post(f"{home_url}/move", json={}, headers=auth).status_code == 200
+    parent = client.post(
+        tasks, json={"title": "Pack", "list_id": home["id"], "labels": ["trip"]}, headers=auth
+    ).get_json()
+    child = {"title": "Socks", "parent_id": parent["id"], "labels": ["Trip", "clothes"]}
+    assert client.post(tasks, json=child, headers=auth).status_code == 201
+    for query in (f"?list_id={home['id']}", f"?parent_id={parent['id']}", "?label=trip"):
+        assert client.get(tasks + query, headers=auth).status_code == 200
+    assert client.get(f"{user_url}/lists", headers=auth).status_code == 200
+    labels = f"{user_url}/labels"
+    assert client.get(labels, headers=auth).status_code == 200
+    assert client.patch(f"{labels}/trip", json={"name": "clothes"}, headers=auth).status_code == 200
+    assert client.delete(f"{labels}/clothes", headers=auth).status_code == 204
+    assert client.delete(home_url, headers=auth).status_code == 204
+    assert client.post(f"{home_url}/restore", headers=auth).status_code == 200
+    assert client.delete(f"{home_url}?purge=true", headers=auth).status_code == 204
+
+
 def test_every_statement_of_a_walkthrough_routes_to_one_shard(client, sent_statements):
     walk_through(client, lambda user_id: f"/api/{user_id}/tasks")
     assert len(sent_statements) > 40
@@ -259,6 +284,8 @@ def test_distribute_puts_each_user_beside_its_rows(app, database_kind):
         "SELECT create_distributed_table('lists', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('purged_lists', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('tasks', 'user_id', colocate_with => 'users')",
+        "SELECT create_distributed_table('labels', 'user_id', colocate_with => 'users')",
+        "SELECT create_distributed_table('task_labels', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('revoked_tokens', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('idempotency_keys', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('purged_tasks', 'user_id', colocate_with => 'users')",

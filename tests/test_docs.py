@@ -25,6 +25,8 @@ API_ROUTES = {
     "/api/{user_id}/lists/{list_id}": {"get", "patch", "delete"},
     "/api/{user_id}/lists/{list_id}/move": {"post"},
     "/api/{user_id}/lists/{list_id}/restore": {"post"},
+    "/api/{user_id}/labels": {"get"},
+    "/api/{user_id}/labels/{name}": {"patch", "delete"},
     "/healthz": {"get"},
     "/readyz": {"get"},
 }
@@ -100,6 +102,7 @@ def test_list_documents_its_query_parameters_and_headers(spec):
             "If-None-Match",
             "list_id",
             "parent_id",
+            "label",
         ),
         *("has_due", "due_from", "due_to", "overdue", "completed_from", "completed_to", "tz"),
     }
@@ -126,6 +129,7 @@ def test_single_task_operations_document_their_conditional_headers(spec):
         "ETag",
         "Location",
         "Idempotent-Replayed",
+        "X-Positions-Rebalanced",
         "X-Request-ID",
     }
 
@@ -160,8 +164,10 @@ def test_every_operation_has_a_stable_readable_operation_id(spec):
                 *("id", "user_id", "title", "description", "completed", "created_at"),
                 *("updated_at", "version", "deleted_at", "priority", "completed_at", "due"),
                 *("recurrence", "reminders", "position", "list_id", "parent_id", "subtasks"),
+                "labels",
             },
         ),
+        ("Label", {"name", "task_count"}),
         (
             "TaskList",
             {

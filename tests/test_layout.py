@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "todo"
-FEATURES = ("todo.accounts", "todo.tasks", "todo.sync", "todo.completions", "todo.lists")
+FEATURES = (
+    "todo.accounts",
+    "todo.tasks",
+    "todo.sync",
+    "todo.completions",
+    "todo.lists",
+    "todo.labels",
+)
 # Feature modules that answer requests: the only ones that may read flask's request or g.
 ROUTES = {f"{feature}.routes" for feature in FEATURES}
 

@@ -59,6 +59,11 @@ def test_schema_has_the_keys_index_and_checks(empty_app):
     assert foreign_keys["tasks"]["constrained_columns"] == ["user_id", "parent_id"]
     indexes = {index["name"]: index["column_names"] for index in schema.get_indexes("tasks")}
     assert indexes["ix_tasks_user_id_created_at_id"] == ["user_id", "created_at", "id"]
+    # A task carries only its own user's labels: both keys are composite.
+    label_keys = {key["referred_table"]: key for key in schema.get_foreign_keys("task_labels")}
+    assert label_keys["tasks"]["constrained_columns"] == ["user_id", "task_id"]
+    assert label_keys["labels"]["constrained_columns"] == ["user_id", "label_id"]
+    assert schema.get_pk_constraint("labels")["constrained_columns"] == ["user_id", "id"]
     checks = {check["name"] for check in schema.get_check_constraints("tasks")}
     assert checks == {
         "ck_tasks_title_length",
@@ -398,3 +403,44 @@ def test_0012_counts_subtasks_and_a_downgrade_makes_them_top_level(empty_app):
     assert counts() == (4, 1)
     upgrade()
     assert tuple(db.session.execute(badge, {"id": TASK_IDS[0]}).one()) == (0, 0)
+
+
+def test_0013_adds_labels_and_a_downgrade_takes_them_off_every_task(empty_app):
+    """Revision 0013 (labels) gives existing tasks none; its downgrade keeps every task and
+    drops the labels, and a re-upgrade starts them empty again."""
+    upgrade(revision="0012")
+    add_user()
+    for task_id in TASK_IDS:
+        add_task(task_id, False)
+    upgrade(revision="0013")
+    stored = text("SELECT labels FROM tasks WHERE id = :id")
+    assert db.session.execute(stored, {"id": TASK_IDS[0]}).scalar() in ([], "[]")
+    label_id = add_label("Home")
+    db.session.execute(
+        text("INSERT INTO task_labels (user_id, task_id, label_id) VALUES (:u, :t, :l)"),
+        {"u": USER_ID, "t": TASK_IDS[0], "l": label_id},
+    )
+    db.session.execute(
+        text("UPDATE tasks SET labels = '[\"Home\"]' WHERE id = :id"), {"id": TASK_IDS[0]}
+    )
+    db.session.commit()
+    with pytest.raises(IntegrityError):  # a second "home" for the same user
+        add_label("HOME")
+        db.session.commit()
+    db.session.rollback()
+    downgrade(revision="0012")
+    assert not {"labels", "task_labels"} & tables()
+    columns = {column["name"] for column in inspect(db.engine).get_columns("tasks")}
+    assert "labels" not in columns
+    assert counts() == (3, 0)
+    upgrade()
+    assert db.session.execute(stored, {"id": TASK_IDS[0]}).scalar() in ([], "[]")
+    assert db.session.execute(text("SELECT count(*) FROM labels")).scalar() == 0
+
+
+def add_label(name: str) -> str:
+    """A label of the user's, keyed by its lower-cased name; its id."""
+    label_id = uuid.uuid4().hex
+    row = {"user_id": USER_ID, "id": label_id, "key": name.lower(), "name": name, "now": NOW}
+    db.session.execute(text("INSERT INTO labels VALUES (:user_id, :id, :key, :name, :now)"), row)
+    return label_id

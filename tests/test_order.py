@@ -109,6 +109,24 @@ def test_a_thousand_inserts_at_one_spot_re_space_the_list_a_bounded_number_of_ti
     assert titles(client, user) == ["A", *reversed(inserted), "B", "C"]
 
 
+def test_creates_at_one_spot_say_when_they_re_spaced_the_list(client, user, abc):
+    """A create placed where no key fits re-spaces the scope, and says how many tasks moved,
+    as a move does."""
+    a = abc[0]
+    for n in range(400):
+        answer = client.post(
+            tasks_url(user), json={"title": f"n{n}", "after": a["id"]}, headers=user["headers"]
+        )
+        assert answer.status_code == 201, answer.get_json()
+        assert len(answer.get_json()["position"]) <= REBALANCE_AFTER
+        if "X-Positions-Rebalanced" in answer.headers:
+            break
+    else:
+        pytest.fail("400 creates at one spot never re-spaced the list")
+    assert int(answer.headers["X-Positions-Rebalanced"]) == n + 3  # every task but the new one
+    assert titles(client, user)[:2] == ["A", f"n{n}"]
+
+
 def test_two_moves_into_one_gap_at_once_end_in_one_consistent_order(app, client, user, abc):
     a, b, _ = abc
     x, y = create(client, user, "X"), create(client, user, "Y")

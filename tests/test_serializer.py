@@ -20,7 +20,7 @@ Row = namedtuple(
     "id user_id title description completed created_at updated_at version deleted_at "
     "priority completed_at due_date due_time due_timezone due_at reminders "
     "recurrence_rule recurrence_from recurrence_completed_count recurrence_last_completed_at "
-    "position list_id parent_id subtasks_total subtasks_completed",
+    "position list_id parent_id subtasks_total subtasks_completed labels",
 )
 REMINDERS = [
     [],
@@ -39,6 +39,7 @@ RECURRENCES = [
     ("FREQ=WEEKLY;BYDAY=MO,TH", "due", 0, None),
     ("FREQ=DAILY;INTERVAL=3", "completion", 12, datetime(2026, 12, 1, 7, 3, 0, 5, tzinfo=UTC)),
 ]
+LABELS = [[], ["home"], ["Straße", "emoji 🏠", 'quote " and \\ backslash', "x" * 64]]
 # No due date, and each of the three forms (all-day, floating, zoned; seconds or not).
 DUES = [
     (None, None, None, None),
@@ -86,6 +87,7 @@ def rows():
             [None, str(uuid.uuid4())][which % 2],
             which,
             which // 2,
+            LABELS[(which + completed) % len(LABELS)],
         )
 
 

@@ -20,6 +20,8 @@ from .errors import DomainProblem, register_error_handlers, register_problems
 from .extensions import api, cors, db, migrate
 from .idempotency import InvalidKey, KeyReused
 from .json_provider import OrjsonProvider
+from .labels import routes as labels
+from .labels.store import LabelNotFound
 from .lists import routes as lists
 from .lists.store import ListChanged, ListGone, ListIdConflict, ListNotFound, TooManyLists
 from .requests import register_request_id
@@ -36,6 +38,7 @@ DOMAIN_PROBLEMS = {
     TokenNotCurrent: DomainProblem(401),
     TaskNotFound: DomainProblem(404),
     ListNotFound: DomainProblem(404),
+    LabelNotFound: DomainProblem(404),
     EmailTaken: DomainProblem(409),
     KeyReused: DomainProblem(409),
     IdConflict: DomainProblem(409, "/problems/id-conflict"),
@@ -105,7 +108,8 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(sync.blp)
     api.register_blueprint(completions.blp)
     api.register_blueprint(lists.blp)
-    for per_user in (tasks.blp, sync.blp, completions.blp, lists.blp):
+    api.register_blueprint(labels.blp)
+    for per_user in (tasks.blp, sync.blp, completions.blp, lists.blp, labels.blp):
         app.before_request_funcs.setdefault(per_user.name, []).append(accounts.require_url_user)
     api.register_blueprint(health.blp)
     app.register_blueprint(cli.commands)

@@ -2,12 +2,14 @@
 problems."""
 
 import uuid
+from collections.abc import Callable
 from functools import wraps
 from http import HTTPStatus
 from urllib.parse import urlencode
 
 import flask_smorest
 from flask import Response, current_app, request
+from marshmallow.fields import List
 from webargs import core, flaskparser
 from werkzeug.routing import BaseConverter
 
@@ -42,7 +44,12 @@ class JSONParser(flaskparser.FlaskParser):
             flaskparser.abort(400, message="The request body is not valid JSON.")
 
     def load_querystring(self, req, schema):
-        repeated = sorted({key for key in req.args if len(req.args.getlist(key)) > 1})
+        """A parameter given twice is a mistake (which one counts?), unless it is a list."""
+        repeated = sorted(
+            key
+            for key in req.args
+            if len(req.args.getlist(key)) > 1 and not isinstance(schema.fields.get(key), List)
+        )
         if repeated:
             flaskparser.abort(
                 400,
@@ -172,6 +179,11 @@ REBALANCED_HEADER = {
 }
 
 
+def rebalanced_header(rebalanced: int) -> dict:
+    """X-Positions-Rebalanced when a write re-spaced others (REBALANCED_HEADER), else none."""
+    return {"X-Positions-Rebalanced": str(rebalanced)} if rebalanced else {}
+
+
 def trash_since():
     """The oldest deletion still in the trash (TRASH_RETENTION_DAYS)."""
     return kept_since(current_app.config["TRASH_RETENTION_DAYS"])
@@ -194,6 +206,18 @@ def conditional_collection_headers(state: str) -> dict:
 def revalidated(tag: str) -> dict:
     """A collection may be kept by the browser, for its user only, and must be revalidated."""
     return {"ETag": f'W/"{tag}"', "Cache-Control": "private, no-cache", "Vary": "Authorization"}
+
+
+def still_fresh(kind: str, number_now: Callable[[], int | None]) -> Response | None:
+    """304 for a collection of `kind` whose weak ETag (`W/"<kind>-<change number>"`) the
+    request's If-None-Match names, the number read (`number_now`) only if it names one; else
+    None (answer the collection, with `revalidated(f"{kind}-{number}")`)."""
+    if "If-None-Match" not in request.headers:
+        return None
+    number = number_now()
+    if number is None or not request.if_none_match.contains_weak(f"{kind}-{number}"):
+        return None
+    return current_app.response_class(status=304, headers=revalidated(f"{kind}-{number}"))
 
 
 def created_headers(noun: str, replayed_when: str) -> dict:

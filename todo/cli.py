@@ -31,6 +31,8 @@ DISTRIBUTION = [
     ("lists", "user_id", "users"),
     ("purged_lists", "user_id", "users"),
     ("tasks", "user_id", "users"),
+    ("labels", "user_id", "users"),
+    ("task_labels", "user_id", "users"),
     ("revoked_tokens", "user_id", "users"),
     ("idempotency_keys", "user_id", "users"),
     ("purged_tasks", "user_id", "users"),

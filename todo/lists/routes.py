@@ -12,8 +12,10 @@ from ..blueprint import (
     Blueprint,
     conditional_collection_headers,
     created_headers,
+    rebalanced_header,
     replayed_response,
     revalidated,
+    still_fresh,
     trash_since,
 )
 from ..etags import ETAG_HEADER, IF_MATCH, etag, if_match_versions
@@ -49,17 +51,15 @@ def list_lists(query, user_id):
     the user's lists or tasks (their counts); sent back in If-None-Match, it gets 304."""
     if query["deleted"]:
         return store.all_lists(g.caller, trash_since())[0]
-    if "If-None-Match" in request.headers:
-        number = store.list_number(g.caller)
-        if number is not None and request.if_none_match.contains_weak(f"lists-{number}"):
-            return current_app.response_class(status=304, headers=revalidated(f"lists-{number}"))
+    if fresh := still_fresh("lists", lambda: store.list_number(g.caller)):
+        return fresh
     rows, number = store.all_lists(g.caller)
     return rows, revalidated(f"lists-{number}")
 
 
 @blp.route("", methods=["POST"])
 @blp.arguments(NewTaskListSchema())
-@blp.response(201, TaskListSchema, headers=CREATED_HEADERS)
+@blp.response(201, TaskListSchema, headers={**CREATED_HEADERS, **REBALANCED_HEADER})
 @blp.problems(400, 401, 403, 404, 409, 413, 415, 503)
 def create_list(fields, user_id):
     """Create a list, at the end of the user's lists or `after`/`before` one. With a chosen
@@ -68,9 +68,10 @@ def create_list(fields, user_id):
     return replayed_response(store.add_list(g.caller, fields, request_hash, created_answer))
 
 
-def created_answer(row: Row) -> Answer:
+def created_answer(row: Row, rebalanced: int) -> Answer:
     location = url_for("lists.read_list", user_id=row.user_id, list_id=row.id)
-    return Answer(201, {"Location": location, "ETag": etag(row)}, TaskListSchema().dump(row))
+    headers = {"Location": location, "ETag": etag(row), **rebalanced_header(rebalanced)}
+    return Answer(201, headers, TaskListSchema().dump(row))
 
 
 def with_etag(row: Row):
@@ -106,8 +107,7 @@ def move_list(place, user_id, list_id):
     at the end. 409 (/problems/stale-order) if `after` no longer sorts before `before`."""
     row, rebalanced = store.move_list(g.caller, list_id, place, if_match_versions(request))
     headers = {"ETag": etag(row)}
-    if rebalanced:
-        headers["X-Positions-Rebalanced"] = str(rebalanced)
+    headers.update(rebalanced_header(rebalanced))
     return row, headers
 
 

@@ -191,19 +191,20 @@ def add_list(caller: Caller, fields: dict, request_hash: str, answer_for) -> Ans
             if db.session.scalar(LIVE_COUNT, {OWNER: caller.user_id}) >= MOST_LIVE:
                 raise TooManyLists()
             stamp = utcnow()
+            position, rebalanced = placed(within, list_id, fields)
             db.session.execute(
                 insert(lists).values(
                     user_id=caller.user_id,
                     id=list_id,
                     name=fields["name"],
-                    position=placed(within, list_id, fields)[0],
+                    position=position,
                     version=1,
                     change_number=PENDING,
                     created_at=stamp,
                     updated_at=stamp,
                 )
             )
-            answer = answer_for(read_list(caller, list_id))
+            answer = answer_for(read_list(caller, list_id), rebalanced)
             if chosen:
                 idempotency.remember(caller.user_id, id_key(list_id), request_hash, answer)
     except ListIdConflict:

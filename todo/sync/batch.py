@@ -72,7 +72,7 @@ def apply(caller: Caller, operation: dict, trash: Trash, within: Change | None) 
     op, task_id = operation["op"], operation.get("id")
     versions = versions_in(operation.get("if_match"))
     if op == "create":
-        return tasks.add_task(caller, operation["task"], within)
+        return tasks.add_task(caller, operation["task"], within)[0]
     if op in ("patch", "replace"):
         values = operation["changes"] if op == "patch" else operation["task"]
         return tasks.write_task(caller, task_id, values, versions, within=within)

@@ -32,6 +32,8 @@ from ..accounts.models import users
 from ..accounts.tokens import CALLER_ROW_IS_CURRENT, OWNER, TOKEN_IS_CURRENT, Caller
 from ..columns import UTCDateTime
 from ..fields import storable
+from ..labels import names
+from ..labels.models import labels, task_labels
 from . import due
 from .models import TASK_ROW, tasks
 
@@ -71,6 +73,7 @@ DUE_FROM, DUE_FROM_AT, DUE_TO, DUE_TO_AT, COMPLETED_FROM_AT, COMPLETED_TO_AT = (
 )
 # The list's filters, by their query parameter, in a fixed order (a shape's cache key).
 FILTERS = (
+    "label",
     "list_id",
     "inbox",
     "parent_id",
@@ -87,7 +90,7 @@ FILTERS = (
 # Parameters whose answer depends on the user's zone (the `tz` parameter, or their own).
 ZONED = {"due_from", "due_to", "overdue", "completed_from", "completed_to"}
 OWNER_ID = bindparam(OWNER, type_=Uuid)
-LIST_ID, PARENT_ID = "list_id", "parent_id"
+LIST_ID, PARENT_ID, LABEL_KEYS, LABEL_COUNT = "list_id", "parent_id", "label_keys", "label_count"
 
 
 def cursor_after(sort: str, task) -> str:
@@ -204,8 +207,33 @@ def overdue():
     )
 
 
+def carries_every_label():
+    """The task carries every label of LABEL_KEYS (their identities), LABEL_COUNT of them."""
+    carried = (
+        select(func.count())
+        .select_from(
+            task_labels.join(
+                labels,
+                and_(
+                    labels.c.user_id == task_labels.c.user_id, labels.c.id == task_labels.c.label_id
+                ),
+            )
+        )
+        .where(
+            task_labels.c.user_id == OWNER_ID,
+            task_labels.c.task_id == tasks.c.id,
+            labels.c.user_id == OWNER_ID,
+            labels.c.key.in_(bindparam(LABEL_KEYS, expanding=True)),
+        )
+        .scalar_subquery()
+    )
+    return carried == bindparam(LABEL_COUNT, type_=Integer)
+
+
 def condition(name: str):
     """The condition of one filter; its values are bound parameters."""
+    if name == "label":
+        return carries_every_label()
     if name == "list_id":
         return tasks.c.list_id == bindparam(LIST_ID, type_=Uuid)
     if name == "inbox":
@@ -330,6 +358,9 @@ def filter_parameters(query: dict) -> dict:
     """The bound values of the query's filters; dates are placed in the list's zone
     (`zone`), and "overdue" is as of the list's `now`."""
     parameters = {}
+    if "label" in query:
+        keys = names.distinct(query["label"])
+        parameters[LABEL_KEYS], parameters[LABEL_COUNT] = list(keys), len(keys)
     if "list_id" in query:
         parameters[LIST_ID] = query["list_id"]
     if "parent_id" in query:

@@ -126,6 +126,11 @@ class Task(db.Model):
     reminders: Mapped[list] = mapped_column(
         JSON().with_variant(JSONB(), "postgresql"), default=list, server_default=text("'[]'")
     )
+    # The names of the labels the task carries, as answers give them, in the task's order
+    # (todo/labels: the labels and task_labels rows are what they stand for).
+    labels: Mapped[list] = mapped_column(
+        JSON().with_variant(JSONB(), "postgresql"), default=list, server_default=text("'[]'")
+    )
 
 
 class PurgedTask(Tombstone, db.Model):

@@ -18,6 +18,7 @@ from ..blueprint import (
     conditional_collection_headers,
     created_headers,
     next_page_link,
+    rebalanced_header,
     replayed_response,
     revalidated,
     trash_since,
@@ -122,31 +123,31 @@ def list_headers(version: str) -> dict:
 @blp.route("", methods=["POST"])
 @blp.headers(idempotency.HEADER)
 @blp.arguments(NewTaskSchema())
-@blp.response(201, TaskSchema, headers=CREATED_HEADERS)
+@blp.response(201, TaskSchema, headers={**CREATED_HEADERS, **REBALANCED_HEADER})
 @blp.problems(400, 401, 403, 409, 413, 415, 503)
 def create_task(fields, user_id):
     """Create a task; its `created_at` and `updated_at` are the same instant. With a chosen
     `id` or an Idempotency-Key, a retry of the same request gets the first answer."""
     key = idempotency.checked_key(request.headers.get("Idempotency-Key"))
     if key is None and "id" not in fields:
-        task = store.add_task(g.caller, fields)
-        return task, new_task_headers(task)
+        task, rebalanced = store.add_task(g.caller, fields)
+        return task, new_task_headers(task, rebalanced)
     request_hash = idempotency.fingerprint(request.method, request.path, fields)
     answer = store.add_task_once(g.caller, fields, key, request_hash, created_answer)
     return replayed_response(answer)
 
 
-def created_answer(task: Row) -> Answer:
-    return Answer(201, new_task_headers(task), TaskSchema().dump(task))
+def created_answer(task: Row, rebalanced: int) -> Answer:
+    return Answer(201, new_task_headers(task, rebalanced), TaskSchema().dump(task))
 
 
 def with_etag(task: Row):
     return task, {"ETag": etag(task)}
 
 
-def new_task_headers(task: Row) -> dict:
+def new_task_headers(task: Row, rebalanced: int) -> dict:
     location = url_for("tasks.read_task", user_id=task.user_id, task_id=task.id)
-    return {"Location": location, "ETag": etag(task)}
+    return {"Location": location, "ETag": etag(task), **rebalanced_header(rebalanced)}
 
 
 @blp.route("/<uuid:task_id>", methods=["GET"])
@@ -209,8 +210,7 @@ def move_task(place, user_id, task_id):
     versions = if_match_versions(request)
     task, rebalanced = store.move_task(g.caller, task_id, place, versions)
     headers = {"ETag": etag(task)}
-    if rebalanced:
-        headers["X-Positions-Rebalanced"] = str(rebalanced)
+    headers.update(rebalanced_header(rebalanced))
     return task, headers
 
 

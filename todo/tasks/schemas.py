@@ -16,6 +16,8 @@ from ..fields import (
     WallTime,
     utc_text,
 )
+from ..labels.names import MOST_PER_TASK
+from ..labels.schemas import LabelName
 from ..serializer import Composed, EncodedSchema, StoredList
 from . import due, ordering, recurrence, reminders
 from .listing import SORTS, TRASH_SORTS, position
@@ -325,6 +327,16 @@ class TaskSchema(EncodedSchema):
     reminders = StoredList(
         fields.Nested(ReminderSchema), dump_only=True, required=True, metadata={"maxItems": 5}
     )
+    labels = StoredList(
+        fields.String(),
+        dump_only=True,
+        required=True,
+        metadata={
+            "maxItems": MOST_PER_TASK,
+            "description": "The labels the task carries, in its order, each as first spelled",
+            "example": ["home", "errands"],
+        },
+    )
     due = Composed(
         DueSchema,
         due.COLUMNS,
@@ -376,6 +388,15 @@ class TaskChangesSchema(Schema):
     )
     list_id = LIST_ID
     parent_id = PARENT_ID
+    labels = fields.List(
+        LabelName(),
+        validate=validate.Length(max=MOST_PER_TASK),
+        metadata={
+            "description": "Replaces the task's labels (at most 20, each 1 to 64 characters, "
+            "trimmed); the same label in another case or width counts once",
+            "example": ["home", "errands"],
+        },
+    )
 
 
 class TaskInputSchema(TaskChangesSchema):
@@ -489,6 +510,14 @@ class ListQuerySchema(Schema):
     parent_id = IdFilter(
         TOP_LEVEL,
         metadata={"description": "Only the subtasks of this task; none: only top-level tasks"},
+    )
+    label = fields.List(
+        LabelName(),
+        validate=validate.Length(max=MOST_PER_TASK),
+        metadata={
+            "description": "Only tasks carrying this label (repeated: every one of them); "
+            "case and width do not matter"
+        },
     )
     q = Text(
         validate=validate.Length(min=1, max=200),

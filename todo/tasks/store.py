@@ -63,6 +63,7 @@ from ..columns import UTCDateTime, utcnow
 from ..database import transaction
 from ..extensions import db
 from ..idempotency import Answer
+from ..labels import store as label_store
 from . import due, ordering, positions, reminders, revision, structure
 from .changes import PENDING, Change, change
 from .listing import count_statement, page_statement, version_statement
@@ -80,6 +81,7 @@ OPTIONAL_VALUES = {
     "reminders": [],
     "list_id": None,
     "parent_id": None,
+    "labels": [],
 }
 OPTIONAL_COLUMNS = tuple(OPTIONAL_VALUES)
 
@@ -421,7 +423,31 @@ def write_task(
     what If-Match allows (None: any). A write of the newer fields (a due date's merge, a
     recurrence, reminders), one guarded by an `occurrence`, and a completion of a recurring
     task read the task first (`write_locked`); so does a write of its list or parent, which
-    checks structure.py's rules and takes the subtasks along."""
+    checks structure.py's rules and takes the subtasks along. A write of its labels is a
+    change (`write_labelled`)."""
+    if "labels" in values:
+        return write_labelled(caller, task_id, values, versions, flip, within, occurrence)
+    return write_columns(caller, task_id, values, versions, flip, within, occurrence)
+
+
+def write_labelled(caller, task_id, values, versions, flip, within, occurrence) -> Row:
+    """A write of the task's labels (and whatever else `values` hold), in the change it is
+    given or one of its own: the labels resolved first (their rows locked before the task's),
+    the task written with their names, then linked to them (unless nothing was written: a
+    completion replayed)."""
+    if within is None:
+        with change(caller.user_id) as within:
+            return write_labelled(caller, task_id, values, versions, flip, within, occurrence)
+    shown, label_ids = label_store.resolve(caller.user_id, values["labels"])
+    values = {**values, "labels": shown}
+    task = write_columns(caller, task_id, values, versions, flip, within, occurrence)
+    if task.labels == shown:
+        label_store.link(caller.user_id, task_id, label_ids)
+    return task
+
+
+def write_columns(caller, task_id, values, versions, flip, within, occurrence) -> Row:
+    """`write_task` of the columns `values` name."""
     if structure.FIELDS & values.keys():
         if within is None:
             with transaction():
@@ -710,13 +736,17 @@ def users_with_trash_before(since: datetime) -> list[uuid.UUID]:
 
 PLACEMENT = ("after", "before")
 PLACEMENT_FIELDS = frozenset(PLACEMENT)
+# What makes a create a change of its own: a placement (which may re-space its neighbours),
+# labels (created and linked beside the task).
+CHANGE_FIELDS = PLACEMENT_FIELDS | {"labels"}
 
 
-def insert_task(caller: Caller, fields: dict, within: Change | None) -> Row | None:
+def insert_task(caller: Caller, fields: dict, within: Change | None) -> tuple[Row | None, int]:
     """One INSERT … SELECT; with a client-chosen id (`fields["id"]`), None if it is taken. A
     task placed `after` and/or `before` others reads their positions first, in a change (which
-    re-spaces the caller's tasks if no key fits there)."""
-    if within is None and PLACEMENT_FIELDS & fields.keys():
+    re-spaces the tasks of its scope if no key fits there: how many is the second value); one
+    with labels resolves them first and links them after, in a change too."""
+    if within is None and CHANGE_FIELDS & fields.keys():
         with change(caller.user_id) as within:
             return insert_task(caller, fields, within)
     if structure.FIELDS & fields.keys():
@@ -725,17 +755,21 @@ def insert_task(caller: Caller, fields: dict, within: Change | None) -> Row | No
     task_id = fields["id"] if chosen else uuid.uuid4()
     skipped = ("id", *revision.MERGED, *PLACEMENT)
     plain = {name: v for name, v in fields.items() if name not in skipped}
+    rebalanced = 0
     if PLACEMENT_FIELDS & fields.keys():
         place = placement(caller, task_id, fields.get("list_id"), fields.get("parent_id"))
         after, before = fields.get("after"), fields.get("before")
         try:
             plain["position"] = place_between(place, after, before)
         except ordering.NoRoom:
-            respace(within, place)
+            rebalanced = respace(within, place)
             plain["position"] = place_between(place, after, before)
     if revision.MERGED_FIELDS & fields.keys():
         zone_name = db.session.scalar(USER_ZONE, {OWNER: caller.user_id})
         plain.update(revision.new_task(fields, zone_name))
+    label_ids = []
+    if "labels" in fields:
+        plain["labels"], label_ids = label_store.resolve(caller.user_id, fields["labels"])
     parameters = {
         **caller.parameters,
         COMPLETED: False,
@@ -745,7 +779,10 @@ def insert_task(caller: Caller, fields: dict, within: Change | None) -> Row | No
         NOW: utcnow(),
     }
     shape = shape_for(insert_shape, within, chosen, "position" in plain)
-    return db.session.execute(shape, parameters).first()
+    task = db.session.execute(shape, parameters).first()
+    if task is not None and label_ids:
+        label_store.link(caller.user_id, task_id, label_ids)
+    return task, rebalanced
 
 
 def placement(caller: Caller, moving: uuid.UUID, list_id, parent_id) -> dict:
@@ -865,16 +902,16 @@ def id_key(task_id: uuid.UUID) -> str:
     return f"task-id:{task_id}"
 
 
-def add_task(caller: Caller, fields: dict, within: Change | None = None) -> Row:
-    """A new task; IdConflict if its client-chosen id is taken (inside a batch, where no
-    answer is replayed)."""
-    task = insert_task(caller, fields, within)
+def add_task(caller: Caller, fields: dict, within: Change | None = None) -> tuple[Row, int]:
+    """A new task, and how many tasks were re-spaced to place it; IdConflict if its
+    client-chosen id is taken (inside a batch, where no answer is replayed)."""
+    task, rebalanced = insert_task(caller, fields, within)
     if task is None:
         if "id" in fields:
             load_account(caller)
             raise IdConflict()
         not_found(caller)  # not_found() raises 401 here
-    return task
+    return task, rebalanced
 
 
 def add_task_once(
@@ -882,11 +919,12 @@ def add_task_once(
     fields: dict,
     key: str | None,
     request_hash: str,
-    answer_for: Callable[[Row], Answer],
+    answer_for: Callable[[Row, int], Answer],
 ) -> Answer:
     """Create a task under an Idempotency-Key or a client-chosen id (or both): the first
-    answer (`answer_for` the new task) is stored with the task, in one transaction, and a
-    retry with the same body within 24 h gets it back. A chosen id that is taken otherwise
+    answer (`answer_for` the new task and how many tasks were re-spaced for it) is stored
+    with the task, in one transaction, and a retry with the same body within 24 h gets it
+    back. A chosen id that is taken otherwise
     (another body, older, trashed or purged) is IdConflict.
 
     Concurrent first tries race: with a chosen id, the later INSERT waits for the first and
@@ -896,16 +934,16 @@ def add_task_once(
     load_account(caller)  # a stored answer is replayed only to a token that is still current
     keys = [k for k in (key, "id" in fields and id_key(fields["id"])) if k]
     try:
-        # Placed after or before other tasks: a change, which may re-space them.
-        placed = PLACEMENT_FIELDS & fields.keys()
-        with change(caller.user_id) if placed else transaction() as within:
+        # Placed after or before other tasks (which may be re-spaced), or labelled: a change.
+        in_a_change = CHANGE_FIELDS & fields.keys()
+        with change(caller.user_id) if in_a_change else transaction() as within:
             idempotency.purge_expired(caller.user_id)
             if key and (replay := idempotency.stored_answer(caller.user_id, key, request_hash)):
                 return replay
-            task = insert_task(caller, fields, within)
+            task, rebalanced = insert_task(caller, fields, within)
             if task is None:
                 return replay_of_id(caller, fields["id"], request_hash)
-            answer = answer_for(task)
+            answer = answer_for(task, rebalanced)
             for each in keys:
                 idempotency.remember(caller.user_id, each, request_hash, answer)
     except IntegrityError:

@@ -1,0 +1,249 @@
+"""The statements of a user's labels. A task's labels are resolved (new ones created) before
+the task is written with their names, and linked after it, in the write's own change
+(tasks/store.py); a rename or a deletion rewrites every task carrying the label in one
+statement, under one change number, bumping their versions (an older If-Match gets 412).
+Like the other stores, it takes the caller explicitly, raises domain errors and knows
+nothing of HTTP.
+
+Locks go label rows first, then tasks, then the user's row (tasks/changes.py): a task write
+resolves its labels (locking their rows) before it touches the task, and a rename locks the
+label before it rewrites the tasks."""
+
+import uuid
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import Row, Uuid, and_, bindparam, delete, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..accounts.store import load_account
+from ..accounts.tokens import OWNER, Caller
+from ..columns import utcnow
+from ..extensions import db
+from ..tasks.changes import PENDING, change, current_number
+from ..tasks.models import tasks
+from . import names
+from .models import labels, task_labels
+
+OWNER_ID = bindparam(OWNER, type_=Uuid)
+TASK_ID, LABEL_ID, LABEL_IDS, KEY, RENAMED, NEW_NAME, NOW = (
+    "task_id",
+    "label_id",
+    "label_ids",
+    "key",
+    "renamed",
+    "new_name",
+    "now",
+)
+
+
+class LabelNotFound(Exception):
+    def __init__(self):
+        super().__init__("Label not found")
+
+
+def dialect_insert(table):
+    return (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def resolve(user_id: uuid.UUID, sent: list[str]) -> tuple[list[str], list[uuid.UUID]]:
+    """The labels `sent` names, as shown and by id, in the order sent (one per identity):
+    new ones are created as spelled here, known ones keep their spelling. One statement, which
+    also locks the rows (a concurrent rename or deletion waits, or is waited for)."""
+    wanted = names.distinct(sent)
+    if not wanted:
+        return [], []
+    statement = dialect_insert(labels)
+    # Keep the stored spelling: the update writes back the name the row already has.
+    statement = statement.on_conflict_do_update(
+        index_elements=["user_id", "key"], set_={"name": labels.c.name}
+    ).returning(labels.c.key, labels.c.id, labels.c.name)
+    now = utcnow()
+    rows = [
+        {"user_id": user_id, "id": uuid.uuid4(), "key": key, "name": name, "created_at": now}
+        for key, name in wanted.items()
+    ]
+    found = {row.key: row for row in db.session.execute(statement, rows)}
+    return [found[key].name for key in wanted], [found[key].id for key in wanted]
+
+
+UNLINK = delete(task_labels).where(
+    task_labels.c.user_id == OWNER_ID,
+    task_labels.c.task_id == bindparam(TASK_ID, type_=Uuid),
+    task_labels.c.label_id.not_in(bindparam(LABEL_IDS, type_=Uuid, expanding=True)),
+)
+
+
+def link(user_id: uuid.UUID, task_id: uuid.UUID, label_ids: list[uuid.UUID]) -> None:
+    """Make the task carry exactly these labels (two statements at most)."""
+    parameters = {OWNER: user_id, TASK_ID: task_id, LABEL_IDS: label_ids}
+    db.session.execute(UNLINK, parameters)
+    if label_ids:
+        rows = [{"user_id": user_id, "task_id": task_id, "label_id": each} for each in label_ids]
+        db.session.execute(dialect_insert(task_labels).on_conflict_do_nothing(), rows)
+
+
+LINKED = and_(task_labels.c.user_id == labels.c.user_id, task_labels.c.label_id == labels.c.id)
+CARRIED = and_(tasks.c.user_id == task_labels.c.user_id, tasks.c.id == task_labels.c.task_id)
+# The user's labels that live tasks carry, and how many carry each, in identity order.
+LIVE_LABELS = (
+    select(labels.c.name, func.count().label("task_count"))
+    .select_from(labels.join(task_labels, LINKED).join(tasks, CARRIED))
+    .where(
+        labels.c.user_id == OWNER_ID,
+        task_labels.c.user_id == OWNER_ID,
+        tasks.c.user_id == OWNER_ID,
+        tasks.c.deleted_at.is_(None),
+    )
+    .group_by(labels.c.id, labels.c.key, labels.c.name)
+    .order_by(labels.c.key, labels.c.id)
+)
+
+
+def all_labels(caller: Caller) -> tuple[list[Row], int]:
+    """The caller's labels on live tasks, and the change number they reflect (read first:
+    the ETag never claims a later state than the answer shows)."""
+    number = current_number(caller)
+    if number is None:
+        load_account(caller)  # raises: the token is why
+    return db.session.execute(LIVE_LABELS, {OWNER: caller.user_id}).all(), number
+
+
+FIND_LOCKED = (
+    select(labels.c.id, labels.c.key, labels.c.name)
+    .where(labels.c.user_id == OWNER_ID, labels.c.key == bindparam(KEY))
+    .with_for_update()
+)
+LIVE_COUNT = (
+    select(func.count())
+    .select_from(task_labels.join(tasks, CARRIED))
+    .where(
+        task_labels.c.user_id == OWNER_ID,
+        task_labels.c.label_id == bindparam(LABEL_ID, type_=Uuid),
+        tasks.c.user_id == OWNER_ID,
+        tasks.c.deleted_at.is_(None),
+    )
+)
+
+
+def find_locked(user_id: uuid.UUID, name: str) -> Row | None:
+    parameters = {OWNER: user_id, KEY: names.identity(name)}
+    return db.session.execute(FIND_LOCKED, parameters).first()
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A label as answers give it."""
+
+    name: str
+    task_count: int
+
+
+def rename_label(caller: Caller, name: str, new_name: str) -> Counted:
+    """Rename the label `name` names to `new_name` on every task (one statement rewrites
+    them); onto another existing label, merge the two under `new_name`. What it is now."""
+    with change(caller.user_id):
+        load_account(caller)
+        label = find_locked(caller.user_id, name)
+        if label is None:
+            raise LabelNotFound()
+        target = find_locked(caller.user_id, new_name)
+        renamed = [label] if target is None or target.id == label.id else [label, target]
+        rewrite(caller.user_id, [each for each in renamed if each.name != new_name], new_name)
+        if len(renamed) == 1:
+            db.session.execute(
+                update(labels)
+                .where(labels.c.user_id == caller.user_id, labels.c.id == label.id)
+                .values(key=names.identity(new_name), name=new_name)
+            )
+        else:
+            merge(caller.user_id, label.id, target.id, new_name)
+        survivor = renamed[-1].id
+        count = db.session.scalar(LIVE_COUNT, {OWNER: caller.user_id, LABEL_ID: survivor})
+    return Counted(new_name, count)
+
+
+def merge(user_id: uuid.UUID, label_id: uuid.UUID, into: uuid.UUID, new_name: str) -> None:
+    """The tasks carrying `label_id` carry `into` instead (once), and `label_id` is gone."""
+    mine = and_(task_labels.c.user_id == user_id, task_labels.c.label_id == label_id)
+    already = select(task_labels.c.task_id).where(
+        task_labels.c.user_id == user_id, task_labels.c.label_id == into
+    )
+    db.session.execute(delete(task_labels).where(mine, task_labels.c.task_id.in_(already)))
+    db.session.execute(update(task_labels).where(mine).values(label_id=into))
+    db.session.execute(delete(labels).where(labels.c.user_id == user_id, labels.c.id == label_id))
+    db.session.execute(
+        update(labels).where(labels.c.user_id == user_id, labels.c.id == into).values(name=new_name)
+    )
+
+
+def delete_label(caller: Caller, name: str) -> None:
+    """Take the label off every task (one statement rewrites them), and forget it."""
+    with change(caller.user_id):
+        load_account(caller)
+        label = find_locked(caller.user_id, name)
+        if label is None:
+            raise LabelNotFound()
+        rewrite(caller.user_id, [label], None)
+        db.session.execute(
+            delete(task_labels).where(
+                task_labels.c.user_id == caller.user_id, task_labels.c.label_id == label.id
+            )
+        )
+        db.session.execute(
+            delete(labels).where(labels.c.user_id == caller.user_id, labels.c.id == label.id)
+        )
+
+
+def rewrite(user_id: uuid.UUID, renamed: list[Row], new_name: str | None) -> None:
+    """Every task carrying one of the `renamed` labels shows `new_name` in its place (None:
+    nothing), once, where the first of them was: one statement, inside the caller's change."""
+    if renamed:
+        parameters = {
+            OWNER: user_id,
+            LABEL_IDS: [each.id for each in renamed],
+            RENAMED: [each.name for each in renamed],
+            NEW_NAME: new_name,
+            NOW: utcnow(),
+        }
+        db.session.execute(rewrite_shape(db.engine.dialect.name), parameters)
+
+
+# A task's label names, each renamed one replaced by the new name (or dropped), duplicates
+# folded into their first place; then the task's version and change move.
+REWRITTEN = {
+    "postgresql": """coalesce((
+        SELECT jsonb_agg(shown.name ORDER BY shown.first) FROM (
+            SELECT CASE WHEN item.value IN :renamed THEN :new_name ELSE item.value END AS name,
+                   min(item.ordinality) AS first
+            FROM jsonb_array_elements_text(tasks.labels) WITH ORDINALITY AS item(value, ordinality)
+            WHERE :new_name IS NOT NULL OR item.value NOT IN :renamed
+            GROUP BY 1) AS shown), '[]'::jsonb)""",
+    "sqlite": """app_json((
+        SELECT json_group_array(shown.name) FROM (
+            SELECT CASE WHEN item.value IN :renamed THEN :new_name ELSE item.value END AS name,
+                   min(item.key) AS first
+            FROM json_each(tasks.labels) AS item
+            WHERE :new_name IS NOT NULL OR item.value NOT IN :renamed
+            GROUP BY 1 ORDER BY first) AS shown))""",
+}
+
+
+@cache
+def rewrite_shape(dialect: str):
+    """On PostgreSQL a trigger stamps updated_at when the version moves (tasks/store.py)."""
+    stamp = "" if dialect == "postgresql" else ", updated_at = :now"
+    binds = [
+        bindparam(RENAMED, expanding=True),
+        bindparam(LABEL_IDS, type_=Uuid, expanding=True),
+        bindparam(OWNER, type_=Uuid),
+    ]
+    if stamp:
+        binds.append(bindparam(NOW, type_=tasks.c.updated_at.type))
+    return text(
+        f"UPDATE tasks SET labels = {REWRITTEN[dialect]}, version = version + 1, "
+        f"change_number = {PENDING}{stamp} "
+        "WHERE tasks.user_id = :owner AND EXISTS (SELECT 1 FROM task_labels "
+        "WHERE task_labels.user_id = :owner AND task_labels.task_id = tasks.id "
+        "AND task_labels.label_id IN :label_ids)"
+    ).bindparams(*binds)
