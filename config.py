@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from orjson import loads
+
 from settings import SettingError, check_all, value
 
 ROOT = Path(__file__).resolve().parent
@@ -69,7 +71,9 @@ def engine_options(url: str) -> dict:
     """Every statement commits on its own (see todo/database.py); a server database also gets
     pool settings (pre-ping is done by todo/database.py, only for connections that idled)."""
     # Parameters (password hashes among them) never go into error messages and so logs.
-    common = {"isolation_level": "AUTOCOMMIT", "hide_parameters": True}
+    # JSON columns (a task's reminders and labels) are read by orjson: psycopg2 and SQLite's
+    # result processing otherwise call json.loads for each of them in every row.
+    common = {"isolation_level": "AUTOCOMMIT", "hide_parameters": True, "json_deserializer": loads}
     if not url.startswith("postgresql"):
         return common
     return {
