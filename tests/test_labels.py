@@ -76,6 +76,7 @@ def test_labels_are_replaced_whole_by_patch_and_put_and_kept_when_not_sent(clien
         ["line\nbreak"],
         [7],
         [None],
+        ["\ufdfa" * 64],  # 64 characters, 1,152 once normalized
         "home",
         None,
     ],
@@ -208,6 +209,15 @@ def test_renaming_an_unknown_label_is_404_and_a_bad_name_422(client, user):
     assert_problem(unknown, 404)
     bad = client.patch(labels_url(user, "home"), json={"name": "x" * 65}, headers=user["headers"])
     assert bad.status_code == 422
+    assert label_counts(client, user) == {"home": 1}
+
+
+@pytest.mark.parametrize("path", ["%00", "x" * 300, "%20home", "tab%09"])
+def test_a_path_that_can_name_no_label_is_404(client, user, path):
+    create(client, user, "t", labels=["home"])
+    assert_problem(client.delete(labels_url(user, path), headers=user["headers"]), 404)
+    renamed = client.patch(labels_url(user, path), json={"name": "x"}, headers=user["headers"])
+    assert_problem(renamed, 404)
     assert label_counts(client, user) == {"home": 1}
 
 

@@ -6,8 +6,9 @@ import unicodedata
 
 NAME_MAX = 64
 MOST_PER_TASK = 20
-# The identity of a name of NAME_MAX characters can be longer (casefold expands ß to ss, NFKC
-# a ligature to its letters): room for that.
+# The identity of a name can be longer than the name (casefold expands ß to ss, NFKC a
+# ligature to its letters, and one Arabic ligature to 18 characters): room for four times the
+# longest name, and a name whose identity needs more is refused.
 KEY_MAX = 4 * NAME_MAX
 
 
@@ -23,7 +24,17 @@ def checked(name: str) -> str:
         raise LabelNameInvalid(f"A label is 1 to {NAME_MAX} characters, trimmed.")
     if any(unicodedata.category(character) == "Cc" for character in name):
         raise LabelNameInvalid("A label holds no control characters.")
+    if len(identity(name)) > KEY_MAX:
+        raise LabelNameInvalid("This label is too long once its characters are normalized.")
     return name
+
+
+def findable(name: str) -> bool:
+    """Whether `name` (from a URL) could name a label at all: what was checked() could."""
+    try:
+        return checked(name) == name
+    except LabelNameInvalid:
+        return False
 
 
 def identity(name: str) -> str:

@@ -20,6 +20,7 @@ from ..accounts.store import load_account
 from ..accounts.tokens import OWNER, Caller
 from ..columns import utcnow
 from ..extensions import db
+from ..fields import storable
 from ..tasks.changes import PENDING, change, current_number
 from ..tasks.models import tasks
 from . import names
@@ -127,6 +128,11 @@ LIVE_COUNT = (
 
 
 def find_locked(user_id: uuid.UUID, name: str) -> Row | None:
+    """The label `name` names (any case or width), its row locked; None if there is none, or
+    `name` is no label's name (not trimmed, too long, a control character or NUL: from a URL,
+    it is not checked before)."""
+    if not storable(name) or not names.findable(name):
+        return None
     parameters = {OWNER: user_id, KEY: names.identity(name)}
     return db.session.execute(FIND_LOCKED, parameters).first()
 
