@@ -924,8 +924,8 @@ def add_task_once(
     """Create a task under an Idempotency-Key or a client-chosen id (or both): the first
     answer (`answer_for` the new task and how many tasks were re-spaced for it) is stored
     with the task, in one transaction, and a retry with the same body within 24 h gets it
-    back. A chosen id that is taken otherwise
-    (another body, older, trashed or purged) is IdConflict.
+    back. A chosen id that is taken otherwise (another body, older, trashed or purged) is
+    IdConflict.
 
     Concurrent first tries race: with a chosen id, the later INSERT waits for the first and
     inserts nothing, and the stored answer is read; with a key only, the later one's key
