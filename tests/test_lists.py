@@ -159,9 +159,7 @@ def test_a_task_never_points_at_another_users_or_a_trashed_list(client, user, ot
                 headers=user["headers"],
             ),
         ]
-        for answer in tries:
-            assert answer.status_code == 422, answer.get_json()
-            assert "list_id" in answer.get_json()["errors"]
+        assert_422_on(tries, "list_id")
         batch = client.post(
             f"/api/{user['user_id']}/batch",
             json={
@@ -181,6 +179,13 @@ def test_a_task_never_points_at_another_users_or_a_trashed_list(client, user, ot
 def test_the_database_itself_refuses_a_task_in_another_users_list(app, client, user, other_user):
     theirs = uuid.UUID(new_list(client, other_user, "theirs")["id"])
     assert_refused(app, user, create(client, user, "mine")["id"], list_id=theirs)
+
+
+def assert_422_on(answers, field: str) -> None:
+    """Every one of `answers` is a 422 naming `field`."""
+    for answer in answers:
+        assert answer.status_code == 422, answer.get_json()
+        assert field in answer.get_json()["errors"]
 
 
 def assert_refused(app, user, task_id: str, **values) -> None:

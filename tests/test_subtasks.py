@@ -9,7 +9,13 @@ import pytest
 from tests.conftest import assert_problem
 from tests.test_due import create, listed, patch, tasks_url
 from tests.test_feed import poll
-from tests.test_lists import assert_problem_type, assert_refused, lists_url, new_list
+from tests.test_lists import (
+    assert_422_on,
+    assert_problem_type,
+    assert_refused,
+    lists_url,
+    new_list,
+)
 from tests.test_recurrence import complete, history
 
 
@@ -84,9 +90,7 @@ def test_the_rules_of_a_parent_are_422_on_parent_id(client, user, other_user, pa
         answers.append(
             client.put(f"{tasks_url(user)}/{task['id']}", json=body, headers=user["headers"])
         )
-    for answer in answers:
-        assert answer.status_code == 422, answer.get_json()
-        assert "parent_id" in answer.get_json()["errors"]
+    assert_422_on(answers, "parent_id")
     batch = client.post(
         f"/api/{user['user_id']}/batch",
         json={

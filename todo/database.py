@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import psycopg2
 from psycopg2 import extensions as psycopg2_extensions
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 
@@ -23,6 +24,12 @@ from .extensions import db
 
 # Each database's own default, which autocommit otherwise bypasses.
 TRANSACTION_ISOLATION = {"postgresql": "READ COMMITTED", "sqlite": "SERIALIZABLE"}
+
+
+def dialect_insert(table, dialect: str):
+    """An INSERT with the database's own ON CONFLICT clauses (on_conflict_do_nothing,
+    on_conflict_do_update), which both PostgreSQL and SQLite have."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 @contextmanager

@@ -13,38 +13,33 @@ import uuid
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import Row, Uuid, and_, bindparam, delete, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Row, Uuid, and_, bindparam, delete, exists, func, select, text, true, update
 
 from ..accounts.store import load_account
 from ..accounts.tokens import OWNER, Caller
 from ..columns import utcnow
+from ..database import dialect_insert
 from ..extensions import db
 from ..fields import storable
-from ..tasks.changes import PENDING, change, current_number
+from ..tasks.changes import NOW, change, current_number, stamped
 from ..tasks.models import tasks
 from . import names
 from .models import labels, task_labels
 
 OWNER_ID = bindparam(OWNER, type_=Uuid)
-TASK_ID, LABEL_ID, LABEL_IDS, KEY, RENAMED, NEW_NAME, NOW = (
+TASK_ID, LABEL_ID, LABEL_IDS, KEY, RENAMED, NEW_NAME = (
     "task_id",
     "label_id",
     "label_ids",
     "key",
     "renamed",
     "new_name",
-    "now",
 )
 
 
 class LabelNotFound(Exception):
     def __init__(self):
         super().__init__("Label not found")
-
-
-def dialect_insert(table):
-    return (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 def resolve(user_id: uuid.UUID, sent: list[str]) -> tuple[list[str], list[uuid.UUID]]:
@@ -54,7 +49,7 @@ def resolve(user_id: uuid.UUID, sent: list[str]) -> tuple[list[str], list[uuid.U
     wanted = names.distinct(sent)
     if not wanted:
         return [], []
-    statement = dialect_insert(labels)
+    statement = dialect_insert(labels, db.engine.dialect.name)
     # Keep the stored spelling: the update writes back the name the row already has.
     statement = statement.on_conflict_do_update(
         index_elements=["user_id", "key"], set_={"name": labels.c.name}
@@ -81,7 +76,8 @@ def link(user_id: uuid.UUID, task_id: uuid.UUID, label_ids: list[uuid.UUID]) -> 
     db.session.execute(UNLINK, parameters)
     if label_ids:
         rows = [{"user_id": user_id, "task_id": task_id, "label_id": each} for each in label_ids]
-        db.session.execute(dialect_insert(task_labels).on_conflict_do_nothing(), rows)
+        statement = dialect_insert(task_labels, db.engine.dialect.name)
+        db.session.execute(statement.on_conflict_do_nothing(), rows)
 
 
 LINKED = and_(task_labels.c.user_id == labels.c.user_id, task_labels.c.label_id == labels.c.id)
@@ -184,18 +180,14 @@ def merge(user_id: uuid.UUID, label_id: uuid.UUID, into: uuid.UUID, new_name: st
 
 
 def delete_label(caller: Caller, name: str) -> None:
-    """Take the label off every task (one statement rewrites them), and forget it."""
+    """Take the label off every task (one statement rewrites them), and forget it (its links
+    go with it: ON DELETE CASCADE)."""
     with change(caller.user_id):
         load_account(caller)
         label = find_locked(caller.user_id, name)
         if label is None:
             raise LabelNotFound()
         rewrite(caller.user_id, [label], None)
-        db.session.execute(
-            delete(task_labels).where(
-                task_labels.c.user_id == caller.user_id, task_labels.c.label_id == label.id
-            )
-        )
         db.session.execute(
             delete(labels).where(labels.c.user_id == caller.user_id, labels.c.id == label.id)
         )
@@ -216,7 +208,7 @@ def rewrite(user_id: uuid.UUID, renamed: list[Row], new_name: str | None) -> Non
 
 
 # A task's label names, each renamed one replaced by the new name (or dropped), duplicates
-# folded into their first place; then the task's version and change move.
+# folded into their first place.
 REWRITTEN = {
     "postgresql": """coalesce((
         SELECT jsonb_agg(shown.name ORDER BY shown.first) FROM (
@@ -237,19 +229,13 @@ REWRITTEN = {
 
 @cache
 def rewrite_shape(dialect: str):
-    """On PostgreSQL a trigger stamps updated_at when the version moves (tasks/store.py)."""
-    stamp = "" if dialect == "postgresql" else ", updated_at = :now"
-    binds = [
-        bindparam(RENAMED, expanding=True),
-        bindparam(LABEL_IDS, type_=Uuid, expanding=True),
-        bindparam(OWNER, type_=Uuid),
-    ]
-    if stamp:
-        binds.append(bindparam(NOW, type_=tasks.c.updated_at.type))
-    return text(
-        f"UPDATE tasks SET labels = {REWRITTEN[dialect]}, version = version + 1, "
-        f"change_number = {PENDING}{stamp} "
-        "WHERE tasks.user_id = :owner AND EXISTS (SELECT 1 FROM task_labels "
-        "WHERE task_labels.user_id = :owner AND task_labels.task_id = tasks.id "
-        "AND task_labels.label_id IN :label_ids)"
-    ).bindparams(*binds)
+    """The tasks carrying the labels LABEL_IDS, their names rewritten and stamped as every
+    write of a change stamps them (tasks/changes.py)."""
+    names_now = text(REWRITTEN[dialect]).bindparams(bindparam(RENAMED, expanding=True))
+    carrying = exists().where(
+        task_labels.c.user_id == OWNER_ID,
+        task_labels.c.task_id == tasks.c.id,
+        task_labels.c.label_id.in_(bindparam(LABEL_IDS, type_=Uuid, expanding=True)),
+    )
+    values = stamped({"labels": names_now}, true(), dialect, True)
+    return update(tasks).where(tasks.c.user_id == OWNER_ID, carrying).values(**values)

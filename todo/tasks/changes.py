@@ -18,10 +18,11 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Uuid, bindparam, select, update
+from sqlalchemy import Uuid, bindparam, case, select, update
 
 from ..accounts.models import users
 from ..accounts.tokens import CALLER_ROW_IS_CURRENT, OWNER, Caller
+from ..columns import UTCDateTime
 from ..database import transaction
 from ..extensions import db
 from ..lists.models import lists, purged_lists
@@ -29,6 +30,8 @@ from .models import purged_tasks, tasks
 
 PENDING = -1  # the number of a row written by a change still in progress
 NUMBER = "change_number"  # the bind parameter for it
+NOW = "now"  # the bind parameter of the instant a write stamps (created_at, updated_at)
+now = bindparam(NOW, type_=UTCDateTime)
 
 TAKE_NUMBER = (
     update(users)
@@ -56,6 +59,23 @@ def numbered(table):
 NUMBERED = [numbered(tasks), numbered(purged_tasks)]
 # A change of lists writes these too (only such a change reads them).
 NUMBERED_LISTS = [numbered(lists), numbered(purged_lists)]
+
+
+def stamped(values: dict, changed, dialect: str, pending: bool) -> dict:
+    """`values` plus what moves when a task changes (if `changed`): its version, inside a
+    change its number (PENDING until the change ends) and, on SQLite, updated_at.
+
+    On PostgreSQL, `updated_at` is stamped by a row trigger when the version moves (migrations
+    0006, 0007), after the row's lock and the user's number: a later change never carries an
+    earlier time, and no volatile function in the UPDATE (refused on Citus). SQLite has no
+    such clock: the app's is read just before the write, so two writers racing on one task
+    there can still stamp out of order."""
+    values["version"] = case((changed, tasks.c.version + 1), else_=tasks.c.version)
+    if pending:
+        values["change_number"] = case((changed, PENDING), else_=tasks.c.change_number)
+    if dialect != "postgresql":
+        values["updated_at"] = case((changed, now), else_=tasks.c.updated_at)
+    return values
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from .. import idempotency
@@ -60,18 +59,18 @@ from ..accounts.tokens import (
     TokenNotCurrent,
 )
 from ..columns import UTCDateTime, utcnow
-from ..database import transaction
+from ..database import dialect_insert, transaction
 from ..extensions import db
 from ..idempotency import Answer
 from ..labels import store as label_store
 from . import due, ordering, positions, reminders, revision, structure
-from .changes import PENDING, Change, change
+from .changes import NOW, PENDING, Change, change, now, stamped
 from .listing import count_statement, page_statement, version_statement
 from .models import TASK_ROW, purged_tasks, task_completions, tasks
 
 # The bind parameters of the task statements (beside the caller's); a new value of a column
 # is `new_<column>`.
-TASK_ID, VERSIONS, NOW, KEPT_SINCE = "task_id", "versions", "now", "kept_since"
+TASK_ID, VERSIONS, KEPT_SINCE = "task_id", "versions", "kept_since"
 TITLE, DESCRIPTION, COMPLETED = "title", "description", "completed"
 # Columns a new task may be given, and what they are if not.
 OPTIONAL_VALUES = {
@@ -132,6 +131,13 @@ def owned(statement):
     return mine(statement).where(LIVE, TOKEN_IS_CURRENT)
 
 
+# The caller's tasks whose parent is TASK_ID, live or trashed.
+SUBTASKS_OF_TASK = (
+    tasks.c.user_id == bindparam(OWNER, type_=Uuid),
+    tasks.c.parent_id == bindparam(TASK_ID, type_=Uuid),
+)
+
+
 def ownership(caller: Caller, task_id: uuid.UUID) -> dict:
     return {**caller.parameters, TASK_ID: task_id}
 
@@ -162,7 +168,6 @@ TOMBSTONE = exists().where(
     purged_tasks.c.user_id == bindparam(OWNER, type_=Uuid),
     purged_tasks.c.id == bindparam(TASK_ID, type_=Uuid),
 )
-now = bindparam(NOW, type_=UTCDateTime)  # created_at and updated_at: the same instant
 
 
 @cache
@@ -199,7 +204,7 @@ def insert_shape(dialect: str, pending: bool, chosen: bool, placed: bool = False
         statement = insert(tasks)
     else:
         row = row.where(~TOMBSTONE)
-        statement = (postgresql if dialect == "postgresql" else sqlite).insert(tasks)
+        statement = dialect_insert(tasks, dialect)
     statement = statement.from_select(
         [*columns, "change_number", "version"], row, include_defaults=False
     )
@@ -269,23 +274,6 @@ def guarded(statement, by_version: bool):
     if by_version:
         statement = statement.where(tasks.c.version.in_(bindparam(VERSIONS, expanding=True)))
     return statement
-
-
-def stamped(values: dict, changed, dialect: str, pending: bool) -> dict:
-    """`values` plus what moves when a task changes (if `changed`): its version, inside a
-    change its number (PENDING until the change ends) and, on SQLite, updated_at.
-
-    On PostgreSQL, `updated_at` is stamped by a row trigger when the version moves (migrations
-    0006, 0007), after the row's lock and the user's number: a later change never carries an
-    earlier time, and no volatile function in the UPDATE (refused on Citus). SQLite has no
-    such clock: the app's is read just before the write, so two writers racing on one task
-    there can still stamp out of order."""
-    values["version"] = case((changed, tasks.c.version + 1), else_=tasks.c.version)
-    if pending:
-        values["change_number"] = case((changed, PENDING), else_=tasks.c.change_number)
-    if dialect != "postgresql":
-        values["updated_at"] = case((changed, now), else_=tasks.c.updated_at)
-    return values
 
 
 @cache
@@ -378,14 +366,7 @@ def purge_shape(by_version: bool):
 
 
 # A task's subtasks, live or trashed: purged with it (first: they reference it).
-PURGE_SUBTASKS = (
-    delete(tasks)
-    .where(
-        tasks.c.user_id == bindparam(OWNER, type_=Uuid),
-        tasks.c.parent_id == bindparam(TASK_ID, type_=Uuid),
-    )
-    .returning(tasks.c.id, tasks.c.deleted_at)
-)
+PURGE_SUBTASKS = delete(tasks).where(*SUBTASKS_OF_TASK).returning(tasks.c.id, tasks.c.deleted_at)
 EMPTY_TRASH = (
     delete(tasks)
     .where(
@@ -547,17 +528,16 @@ def write_revised(caller, task_id, values, versions, flip, within, occurrence) -
     )
 
 
-# The completion history of a parent's completed live subtasks.
-SUBTASK_COMPLETIONS = select(task_completions).where(
-    task_completions.c.user_id == bindparam(OWNER, type_=Uuid),
-    task_completions.c.task_id.in_(
-        select(tasks.c.id).where(
-            tasks.c.user_id == bindparam(OWNER, type_=Uuid),
-            tasks.c.parent_id == bindparam(TASK_ID, type_=Uuid),
-            tasks.c.completed,
-            LIVE,
-        )
-    ),
+# The completion history of a parent's completed live subtasks, oldest first.
+SUBTASK_COMPLETIONS = (
+    select(task_completions)
+    .where(
+        task_completions.c.user_id == bindparam(OWNER, type_=Uuid),
+        task_completions.c.task_id.in_(
+            select(tasks.c.id).where(*SUBTASKS_OF_TASK, tasks.c.completed, LIVE)
+        ),
+    )
+    .order_by(task_completions.c.completed_at, task_completions.c.id)
 )
 
 
@@ -565,16 +545,7 @@ SUBTASK_COMPLETIONS = select(task_completions).where(
 def reopen_shape(dialect: str, pending: bool):
     """A parent's completed live subtasks open again, in one statement."""
     values = stamped({"completed": False, "completed_at": None}, true(), dialect, pending)
-    return (
-        update(tasks)
-        .where(
-            tasks.c.user_id == bindparam(OWNER, type_=Uuid),
-            tasks.c.parent_id == bindparam(TASK_ID, type_=Uuid),
-            tasks.c.completed,
-            LIVE,
-        )
-        .values(**values)
-    )
+    return update(tasks).where(*SUBTASKS_OF_TASK, tasks.c.completed, LIVE).values(**values)
 
 
 def reopen_subtasks(caller: Caller, task_id: uuid.UUID, within: Change | None) -> None:
@@ -582,14 +553,9 @@ def reopen_subtasks(caller: Caller, task_id: uuid.UUID, within: Change | None) -
     occurrence. Their history stays: a reopen's trigger removes a task's latest completion
     (migration 0009), which is put back."""
     parameters = {OWNER: caller.user_id, TASK_ID: task_id}
-    latest = {}
+    latest = {}  # each subtask's latest completion: the entries come oldest first
     for entry in db.session.execute(SUBTASK_COMPLETIONS, parameters).mappings():
-        kept = latest.get(entry["task_id"])
-        if kept is None or (entry["completed_at"], entry["id"]) > (
-            kept["completed_at"],
-            kept["id"],
-        ):
-            latest[entry["task_id"]] = dict(entry)
+        latest[entry["task_id"]] = dict(entry)
     db.session.execute(shape_for(reopen_shape, within), {**parameters, NOW: utcnow()})
     if latest:
         db.session.execute(insert(task_completions), list(latest.values()))
@@ -667,13 +633,7 @@ def restore_task(
     raise TaskChanged()
 
 
-PARENT_IS_LIVE = select(
-    exists().where(
-        tasks.c.user_id == bindparam(OWNER, type_=Uuid),
-        tasks.c.id == bindparam(TASK_ID, type_=Uuid),
-        LIVE,
-    )
-)
+PARENT_IS_LIVE = select(mine(select(tasks.c.id)).where(LIVE).exists())
 
 
 def entomb(within: Change, removed: list[Row]) -> None:
@@ -845,11 +805,7 @@ def subtasks_list_shape(dialect: str, pending: bool):
     values = {"list_id": bindparam(new_value("list_id"), type_=tasks.c.list_id.type)}
     return (
         update(tasks)
-        .where(
-            tasks.c.user_id == bindparam(OWNER, type_=Uuid),
-            tasks.c.parent_id == bindparam(TASK_ID, type_=Uuid),
-            tasks.c.list_id.is_distinct_from(values["list_id"]),
-        )
+        .where(*SUBTASKS_OF_TASK, tasks.c.list_id.is_distinct_from(values["list_id"]))
         .values(**stamped(values, true(), dialect, pending))
     )
 
@@ -887,14 +843,7 @@ def respace(within: Change, place: dict) -> int:
 @cache
 def respace_shape(dialect: str):
     values = {"position": bindparam(new_value("position"), type_=tasks.c.position.type)}
-    return (
-        update(tasks)
-        .where(
-            tasks.c.user_id == bindparam(OWNER, type_=Uuid),
-            tasks.c.id == bindparam(TASK_ID, type_=Uuid),
-        )
-        .values(**stamped(values, true(), dialect, True))
-    )
+    return mine(update(tasks)).values(**stamped(values, true(), dialect, True))
 
 
 def id_key(task_id: uuid.UUID) -> str:
