@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 from marshmallow import Schema, fields
+from sqlalchemy import create_engine, text
 
 from todo.json_provider import OrjsonProvider
-from todo.serializer import row_encoder
+from todo.serializer import EncodedSchema, RowEncoder
 from todo.sync.schemas import DeletedTaskSchema
 from todo.sync.store import Deleted
 from todo.tasks.schemas import TaskSchema
@@ -116,9 +117,30 @@ def test_a_deleted_task_of_the_feed_encodes_as_marshmallow_dumps_it(encode_json)
         assert encode_json(schema.dump(row)) == encode_json(Schema.dump(schema, row))
 
 
+def test_rows_of_results_with_other_column_orders_are_each_read_by_their_own_columns():
+    """A page may mix rows of several statements (the feed's): each result's columns are
+    looked up once, and a row is never read by another result's positions."""
+
+    class Pair(EncodedSchema):
+        name = fields.String()
+        count = fields.Integer()
+
+    engine = create_engine("sqlite://")
+    with engine.connect() as connection:
+        first = connection.execute(text("SELECT 'a' AS name, 1 AS count UNION ALL SELECT 'b', 2"))
+        second = connection.execute(text("SELECT 3 AS count, 'c' AS name"))
+        mixed = [*first.all(), *second.all(), namedtuple("Other", "count name")(4, "d")]
+    assert Pair(many=True).dump(mixed) == [
+        {"name": "a", "count": 1},
+        {"name": "b", "count": 2},
+        {"name": "c", "count": 3},
+        {"name": "d", "count": 4},
+    ]
+
+
 def test_a_schema_with_a_field_the_encoder_cannot_reproduce_is_refused():
     class Odd(Schema):
         amount = fields.Decimal()
 
     with pytest.raises(TypeError, match="no fast dump"):
-        row_encoder(Odd())
+        RowEncoder(Odd())

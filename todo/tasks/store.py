@@ -59,7 +59,7 @@ from ..accounts.tokens import (
     TokenNotCurrent,
 )
 from ..columns import UTCDateTime, utcnow
-from ..database import dialect_insert, transaction
+from ..database import dialect_insert, read_row, read_rows, read_value, transaction
 from ..extensions import db
 from ..idempotency import Answer
 from ..labels import store as label_store
@@ -232,7 +232,7 @@ def not_found(caller: Caller) -> NoReturn:
 
 
 def read_task(caller: Caller, task_id: uuid.UUID) -> Row:
-    task = db.session.execute(SELECT_TASK, ownership(caller, task_id)).first()
+    task = read_row(SELECT_TASK, ownership(caller, task_id))
     return task if task is not None else not_found(caller)
 
 
@@ -931,18 +931,18 @@ def list_page(caller: Caller, query: dict) -> Page:
     """A page of the caller's tasks that match the query, how many match in all, and what
     state of the list it shows (`list_version`, read by the page's own statement)."""
     statement, parameters = page_statement(caller, query)
-    rows = db.session.execute(statement, parameters).all()
+    rows = read_rows(statement, parameters)
     if not rows:
         # Nothing found: TokenNotCurrent if the token is why. Else the version, read before
         # the page again: the ETag never claims a later state than the page shows.
         load_account(caller)
         version = list_version(caller, query)
-        rows = db.session.execute(statement, parameters).all()
+        rows = read_rows(statement, parameters)
     if rows:
         version = rows[0].list_version
     if len(rows) <= query["limit"] and "cursor" not in query:
         return Page(rows, len(rows), False, version)  # the whole list: nothing to count
-    total = db.session.scalar(*count_statement(caller, query))
+    total = read_value(*count_statement(caller, query))
     if total is None:  # the counters' row: the account was deleted meanwhile
         raise TokenNotCurrent(USER_GONE)
     return Page(rows[: query["limit"]], total, len(rows) > query["limit"], version)
@@ -951,4 +951,4 @@ def list_page(caller: Caller, query: dict) -> Page:
 def list_version(caller: Caller, query: dict) -> str | None:
     """What state of the list a page would show now (one indexed read); None if the token
     is not current."""
-    return db.session.scalar(*version_statement(caller, query))
+    return read_value(*version_statement(caller, query))
