@@ -8,8 +8,11 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 from marshmallow import Schema, fields
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, null, select, text
 
+from todo.columns import UTCDateTime, answer_time
+from todo.database import read_value
+from todo.fields import utc_text
 from todo.json_provider import OrjsonProvider
 from todo.serializer import EncodedSchema, RowEncoder
 from todo.sync.schemas import DeletedTaskSchema
@@ -144,3 +147,33 @@ def test_a_schema_with_a_field_the_encoder_cannot_reproduce_is_refused():
 
     with pytest.raises(TypeError, match="no fast dump"):
         RowEncoder(Odd())
+
+
+@pytest.mark.parametrize("instant", [*INSTANTS, datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC)])
+def test_a_timestamp_the_database_prints_is_what_utc_text_prints(app, instant):
+    """Reads take their answered timestamps as text made by the database (answer_time);
+    writes print theirs with utc_text: the two agree on every database."""
+    with app.app_context():
+        stored = bindparam("stored", type_=UTCDateTime)
+        assert read_value(select(answer_time(stored)), {"stored": instant}) == utc_text(instant)
+        assert read_value(select(answer_time(null())), {}) is None
+
+
+def test_a_task_read_back_is_byte_for_byte_the_answer_its_write_gave(client, user, stored_tasks):
+    """A write's answer (timestamps printed in Python) and the same task read by a get, a
+    list page and the feed (printed by the database) are the same bytes; so is the trash's
+    deleted_at, against the stored value."""
+    url = f"/api/{user['user_id']}/tasks"
+    created = client.post(url, json={"title": "Read me back"}, headers=user["headers"]).json
+    completed = client.patch(
+        f"{url}/{created['id']}", json={"completed": True}, headers=user["headers"]
+    )
+    got = client.get(f"{url}/{created['id']}", headers=user["headers"])
+    assert completed.json["completed_at"] is not None
+    assert got.data == completed.data
+    listed = client.get(url, headers=user["headers"]).json
+    fed = client.get(f"/api/{user['user_id']}/changes", headers=user["headers"]).json
+    assert listed == [completed.json] and fed["tasks"] == [completed.json]
+    assert client.delete(f"{url}/{created['id']}", headers=user["headers"]).status_code == 204
+    trashed = client.get(url, query_string={"deleted": "true"}, headers=user["headers"]).json
+    assert trashed[0]["deleted_at"] == utc_text(stored_tasks()[0].deleted_at)

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 
 from .extensions import db
+from .fields import utc_text
 
 # Each database's own default, which autocommit otherwise bypasses.
 TRANSACTION_ISOLATION = {"postgresql": "READ COMMITTED", "sqlite": "SERIALIZABLE"}
@@ -116,6 +117,7 @@ def tune_sqlite(dbapi_connection, _record):
         dbapi_connection.create_function("lower", 1, unicode_lower, deterministic=True)
         dbapi_connection.create_function("local_wall", 2, local_wall, deterministic=True)
         dbapi_connection.create_function("app_json", 1, app_json, deterministic=True)
+        dbapi_connection.create_function("answer_time", 1, answer_time, deterministic=True)
 
 
 def app_json(text: str | None) -> str | None:
@@ -123,6 +125,14 @@ def app_json(text: str | None) -> str | None:
     (json_group_array writes `["a","b"]`) then compares equal, as text, to the same value
     bound from Python (`["a", "b"]`), and a write of it is seen to change nothing."""
     return None if text is None else json.dumps(json.loads(text))
+
+
+def answer_time(stored_utc: str | None) -> str | None:
+    """A stored UTC timestamp as answers give it: what PostgreSQL's `to_char` gives
+    columns.answer_time."""
+    if stored_utc is None:
+        return None
+    return utc_text(datetime.fromisoformat(stored_utc).replace(tzinfo=UTC))
 
 
 def unicode_lower(value):

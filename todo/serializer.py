@@ -80,8 +80,9 @@ class RowEncoder:
 
     def encode(self, values: list) -> dict:
         for index in self.stamped:
-            if values[index] is not None:
-                values[index] = utc_text(values[index])
+            value = values[index]
+            if value is not None and type(value) is not str:  # text: the database's own
+                values[index] = utc_text(value)  # answer_time, already in answer form
         answer = dict(zip(self.keys, values[: self.plain], strict=True))
         for key, start, end, encode_members in self.composed:
             answer[key] = encode_members(*values[start:end])

@@ -35,7 +35,7 @@ from ..fields import storable
 from ..labels import names
 from ..labels.models import labels, task_labels
 from . import due
-from .models import TASK_ROW, tasks
+from .models import ANSWER_ROW, tasks
 
 SORTS = [
     f"{direction}{key}"
@@ -97,8 +97,8 @@ def cursor_after(sort: str, task) -> str:
     """The position after `task` in `sort` order."""
     column = sort.lstrip("-")
     value = task.sort_key if column in EXPRESSION_SORTS else getattr(task, column)
-    if column in TIMESTAMP_SORTS:
-        value = value.isoformat()
+    if column in TIMESTAMP_SORTS:  # a datetime, or a row's answer text (models.ANSWER_ROW)
+        value = (datetime.fromisoformat(value) if type(value) is str else value).isoformat()
     return cursors.encode([sort, value, str(task.id)])
 
 
@@ -296,7 +296,7 @@ def page_shape(sort: str, after_cursor: bool, filters: tuple[str, ...], in_trash
     descending = sort.startswith("-")
     number = select(users.c.change_number).where(users.c.id == OWNER_ID).scalar_subquery()
     extra = [key[0].label("sort_key")] if column in EXPRESSION_SORTS else []
-    page = select(*TASK_ROW, version_column(number, in_trash), *extra).where(TOKEN_IS_CURRENT)
+    page = select(*ANSWER_ROW, version_column(number, in_trash), *extra).where(TOKEN_IS_CURRENT)
     statement = filtered(page, filters, in_trash)
     if after_cursor:
         bound = tuple_(*key)

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..columns import Tombstone, UTCDateTime, UUIDText
+from ..columns import Tombstone, UTCDateTime, UUIDText, answer_time
 from ..extensions import db
 from ..lists.models import POSITION_TYPE
 
@@ -176,4 +176,11 @@ TEXT_IDS = ("id", "user_id", "list_id", "parent_id")
 TASK_ROW = (
     *(type_coerce(tasks.c[name], UUIDText()).label(name) for name in TEXT_IDS),
     *(column for column in tasks.c if column.name not in TEXT_IDS),
+)
+# The same for the reads whose rows go straight into answers (a task, a page, the feed): the
+# timestamps answers show as they are, already as answer text (columns.answer_time).
+ANSWERED_TIMES = ("created_at", "updated_at", "deleted_at", "completed_at")
+ANSWER_ROW = tuple(
+    answer_time(column).label(column.name) if column.name in ANSWERED_TIMES else column
+    for column in TASK_ROW
 )

@@ -66,7 +66,7 @@ from ..labels import store as label_store
 from . import due, ordering, positions, reminders, revision, structure
 from .changes import NOW, PENDING, Change, change, now, stamped
 from .listing import count_statement, page_statement, version_statement
-from .models import TASK_ROW, purged_tasks, task_completions, tasks
+from .models import ANSWER_ROW, TASK_ROW, purged_tasks, task_completions, tasks
 
 # The bind parameters of the task statements (beside the caller's); a new value of a column
 # is `new_<column>`.
@@ -144,6 +144,7 @@ def ownership(caller: Caller, task_id: uuid.UUID) -> dict:
 
 # Built once; the reads every single-task route may run.
 SELECT_TASK = owned(select(*TASK_ROW))
+READ_TASK = owned(select(*ANSWER_ROW))  # for the answer alone (models.ANSWER_ROW)
 SELECT_TASK_VERSION = owned(select(tasks.c.version))
 SELECT_TASK_LOCKED = SELECT_TASK.with_for_update(of=tasks)  # no-op on SQLite: BEGIN IMMEDIATE
 SELECT_TASK_STATE = owned(select(tasks.c.version, tasks.c.recurrence_rule))
@@ -232,7 +233,7 @@ def not_found(caller: Caller) -> NoReturn:
 
 
 def read_task(caller: Caller, task_id: uuid.UUID) -> Row:
-    task = read_row(SELECT_TASK, ownership(caller, task_id))
+    task = read_row(READ_TASK, ownership(caller, task_id))
     return task if task is not None else not_found(caller)
 
 
