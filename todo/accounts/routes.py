@@ -37,6 +37,7 @@ from .store import (
     set_timezone,
 )
 from .tokens import caller_from_claims, expiry, issue_token
+from .verified_tokens import remembered_claims
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
 
@@ -58,8 +59,11 @@ def require_token():
     view = current_app.view_functions.get(request.endpoint)
     if request.method == "OPTIONS" or view is None or getattr(view, "is_public", False):
         return
-    verify_jwt_in_request()
-    g.caller = caller_from_claims(get_jwt())
+    g.claims = remembered_claims(request.environ.get("HTTP_AUTHORIZATION"))
+    if g.claims is None:
+        verify_jwt_in_request()
+        g.claims = get_jwt()
+    g.caller = caller_from_claims(g.claims)
     g.user_id = str(g.caller.user_id)  # for the request's log line
 
 
@@ -139,7 +143,7 @@ def login(credentials):
 def logout():
     """Revoke the token this request carries, on every server, from now on."""
     load_account(g.caller)  # a token already refused stays a 401
-    log_out(g.caller, expiry(get_jwt()))
+    log_out(g.caller, expiry(g.claims))
 
 
 @blp.route("/password", methods=["PUT"])
