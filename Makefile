@@ -13,7 +13,7 @@ export PORT APP_ENV TEST_DATABASE_URL TEST_REDIS_URL
 # starts its own); installed with apt-get when missing (as root, or through sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run migrate test lint format bench clean pgbouncer
+.PHONY: run migrate test lint format bench bench-reads clean pgbouncer
 
 $(BIN)/python:
 	python3 -m venv $(VENV)
@@ -52,6 +52,9 @@ format: $(VENV)/.dev
 
 bench: $(VENV)/.runtime
 	bench/bench.sh
+
+bench-reads: $(VENV)/.runtime
+	bench/reads.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
