@@ -1,12 +1,14 @@
 """The stack's floor: the task API's routes with nothing of this app's own, for bench/bench.sh.
 
-What every request of the real app cannot do without, at its fastest: Flask routing a
-request, one Core statement on a pooled connection of Flask-SQLAlchemy's engine (no ORM
-session), the timestamps printed by the database, the app's own encoder
-(todo/serializer.py) and JSON provider (orjson), under gunicorn gthread (2 workers x 4
-threads). Nothing else: the token is the user id in clear (no JWT, no revocation check), no
-ETags, logs, request ids, CORS, throttling or input validation. Never serve it: it only shows
-what the fixed stack costs by itself on this machine.
+What every request of the real app cannot do without, at its fastest, giving the same task
+answers: Flask routing a request, one Core statement over the app's own tasks table on a
+pooled connection of Flask-SQLAlchemy's engine (no ORM session), the row the app's reads
+select (todo/tasks/models.py: ANSWER_ROW, timestamps printed by the database), the app's
+encoder (todo/serializer.py over its TaskSchema) and JSON provider (orjson), under gunicorn
+gthread (2 workers x 4 threads). Nothing else: the token is the user id in clear (no JWT, no
+revocation check), no ETags, logs, request ids, CORS, throttling, input validation, change
+feed bookkeeping of its own (the database's triggers run, as for the app) or paging. Never
+serve it: it only shows what the fixed stack costs by itself on this machine.
     DATABASE_URL=postgresql+psycopg2://... gunicorn -k gthread -w 2 --threads 4 floor_app:app
 """
 
@@ -18,14 +20,13 @@ from pathlib import Path
 
 from flask import Flask, abort, request
 from flask_sqlalchemy import SQLAlchemy
-from marshmallow import fields
-from sqlalchemy import text
+from sqlalchemy import Uuid, bindparam, case, insert, not_, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the app's own modules
 
-from todo.fields import UTCTimestamp
 from todo.json_provider import OrjsonProvider
-from todo.serializer import EncodedSchema
+from todo.tasks.models import ANSWER_ROW, tasks
+from todo.tasks.schemas import TaskSchema
 
 app = Flask(__name__)
 app.json = OrjsonProvider(app)
@@ -33,50 +34,56 @@ app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
 app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"isolation_level": "AUTOCOMMIT"}
 db = SQLAlchemy(app)
 
-# Ids as text and timestamps as answer text, as the app reads them (todo/tasks/models.py:
-# ANSWER_ROW): the floor takes every saving the app does.
-STAMP = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
-COLUMNS = (
-    "id::text, user_id::text, title, description, completed, "
-    f"{STAMP.format('created_at')} AS created_at, {STAMP.format('updated_at')} AS updated_at"
-)
-OWNED = "WHERE id = :task_id AND user_id = :user_id"
 SIGNUP = text(
     "INSERT INTO users (id, email, password_hash, created_at) "
     "VALUES (:id, :email, 'floor', now()) RETURNING id"
 )
 LOGIN = text("SELECT id FROM users WHERE email = :email")
-CREATE = text(
-    "INSERT INTO tasks (id, user_id, title, description, completed, created_at, updated_at) "
-    "VALUES (:task_id, :user_id, :title, :description, false, now(), now()) "
-    f"RETURNING {COLUMNS}"
+# Named apart from the columns (an UPDATE reserves a column's name for its SET clause).
+USER_ID, TASK_ID = bindparam("owner", type_=Uuid), bindparam("task_id", type_=Uuid)
+MINE = (tasks.c.user_id == USER_ID, tasks.c.deleted_at.is_(None))
+OWNED = (*MINE, tasks.c.id == TASK_ID)
+NOW = bindparam("now")
+CREATE = (
+    insert(tasks)
+    .values(
+        id=TASK_ID,
+        user_id=USER_ID,
+        title=bindparam("title"),
+        description=bindparam("description"),
+        completed=False,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    .returning(*ANSWER_ROW)
 )
-LIST = text(f"SELECT {COLUMNS} FROM tasks WHERE user_id = :user_id ORDER BY created_at, id")
-GET = text(f"SELECT {COLUMNS} FROM tasks {OWNED}")
-REPLACE = text(
-    "UPDATE tasks SET title = :title, description = :description, updated_at = now(), "
-    f"version = version + 1 {OWNED} RETURNING {COLUMNS}"
+LIST = select(*ANSWER_ROW).where(*MINE).order_by(tasks.c.created_at, tasks.c.id).limit(100)
+GET = select(*ANSWER_ROW).where(*OWNED)
+REPLACE = (
+    update(tasks)
+    .where(*OWNED)
+    .values(
+        title=bindparam("new_title"),
+        description=bindparam("new_description"),
+        updated_at=NOW,
+        version=tasks.c.version + 1,
+    )
+    .returning(*ANSWER_ROW)
 )
-# completed_at goes with completed (the tasks table's check); the time comes bound, as the
-# app binds it (no volatile function inside CASE).
-TOGGLE = text(
-    "UPDATE tasks SET completed = NOT completed, updated_at = :now, version = version + 1, "
-    "completed_at = CASE WHEN completed THEN NULL ELSE CAST(:now AS timestamptz) END "
-    f"{OWNED} RETURNING {COLUMNS}"
+# completed_at goes with completed (the tasks table's check), the time bound (no volatile
+# function inside CASE).
+TOGGLE = (
+    update(tasks)
+    .where(*OWNED)
+    .values(
+        completed=not_(tasks.c.completed),
+        completed_at=case((tasks.c.completed, None), else_=NOW),
+        updated_at=NOW,
+        version=tasks.c.version + 1,
+    )
+    .returning(*ANSWER_ROW)
 )
-DELETE = text(f"DELETE FROM tasks {OWNED} RETURNING id")
-
-
-class TaskSchema(EncodedSchema):
-    id = fields.String()
-    user_id = fields.String()
-    title = fields.String()
-    description = fields.String(allow_none=True)
-    completed = fields.Boolean()
-    created_at = UTCTimestamp()
-    updated_at = UTCTimestamp()
-
-
+DELETE = update(tasks).where(*OWNED).values(deleted_at=NOW, updated_at=NOW).returning(tasks.c.id)
 TASK, TASKS = TaskSchema(), TaskSchema(many=True)
 
 
@@ -98,7 +105,7 @@ def owner(user_id: uuid.UUID) -> dict:
         abort(401)
     if token != str(user_id):
         abort(403)
-    return {"user_id": user_id}
+    return {"owner": user_id}
 
 
 def one_task(row):
@@ -132,6 +139,7 @@ def create_task(user_id):
         task_id=uuid.uuid4(),
         title=body["title"],
         description=body.get("description"),
+        now=datetime.now(UTC),
     )
     return TASK.dump(task), 201
 
@@ -144,8 +152,9 @@ def get_task(user_id, task_id):
 @app.put("/api/<uuid:user_id>/tasks/<uuid:task_id>")
 def replace_task(user_id, task_id):
     body = request.get_json()
-    fields_sent = {"title": body["title"], "description": body.get("description")}
-    return one_task(first(REPLACE, **owner(user_id), task_id=task_id, **fields_sent))
+    fields_sent = {"new_title": body["title"], "new_description": body.get("description")}
+    now = datetime.now(UTC)
+    return one_task(first(REPLACE, **owner(user_id), task_id=task_id, now=now, **fields_sent))
 
 
 @app.patch("/api/<uuid:user_id>/tasks/<uuid:task_id>/complete")
@@ -156,5 +165,6 @@ def toggle_task(user_id, task_id):
 
 @app.delete("/api/<uuid:user_id>/tasks/<uuid:task_id>")
 def delete_task(user_id, task_id):
-    first(DELETE, **owner(user_id), task_id=task_id) or abort(404)
+    now = datetime.now(UTC)
+    first(DELETE, **owner(user_id), task_id=task_id, now=now) or abort(404)
     return "", 204
