@@ -3,7 +3,9 @@ answer (for the OpenAPI document) dumps through an encoder built once from its o
 
 marshmallow dumps a field at a time through several method calls (~12 us per 7-field task,
 1.2 ms of a 100-task page); the encoder reads all of a row's values in one call and converts
-only the timestamps. It accepts only the field kinds it reproduces exactly, and
+only the timestamps, and only those that come as datetimes (reads select theirs as answer
+text printed by the database: columns.answer_time). It accepts only the field kinds it
+reproduces exactly, and
 tests/test_serializer.py checks it against marshmallow's own dump for every combination of
 values, so the two cannot drift.
 """
