@@ -37,7 +37,7 @@ from .store import (
     set_timezone,
 )
 from .tokens import caller_from_claims, expiry, issue_token
-from .verified_tokens import remembered_claims
+from .verified_tokens import remember_accepted, remembered_claims
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
 
@@ -59,10 +59,11 @@ def require_token():
     view = current_app.view_functions.get(request.endpoint)
     if request.method == "OPTIONS" or view is None or getattr(view, "is_public", False):
         return
-    g.claims = remembered_claims(request.environ.get("HTTP_AUTHORIZATION"))
+    authorization = request.environ.get("HTTP_AUTHORIZATION")
+    g.claims = remembered_claims(authorization)
     if g.claims is None:
-        verify_jwt_in_request()
-        g.claims = get_jwt()
+        verify_jwt_in_request()  # raises for any token it does not accept
+        g.claims = remember_accepted(authorization, get_jwt())
     g.caller = caller_from_claims(g.claims)
     g.user_id = str(g.caller.user_id)  # for the request's log line
 

@@ -12,10 +12,12 @@ per app and process, and trusted until its `exp`; then it is verified again (and
 expired). Whether it is still current (logout, password change, deleted user) is never
 remembered: the database is asked on every request (tokens.py).
 
-A request whose token is in the memo does not even go through flask-jwt-extended
-(`remembered_claims`): its header parsed, the token's own header decoded, its type and
-claims checked again, all deterministic for a token already verified (~4% of a task read's
-CPU, py-spy). Only a token this process has not verified, or one past its `exp`, goes the
+Accepted: an Authorization header whose token went flask-jwt-extended's whole way once
+(decoded, then its type checked: a refresh token signed with our key is decoded, and only then
+refused) is remembered with its claims (`remember_accepted`), and the same header later skips
+the library altogether (`remembered_claims`): the header parse, the token's own header
+decoded, its type and claims checked again, all deterministic for the same header (~4-9% of a
+task read's CPU, py-spy). A header not accepted before, or a token past its `exp`, goes the
 library's whole way.
 
 The hook is JWTManager._decode_jwt_from_config, through which flask-jwt-extended (pinned in
@@ -26,6 +28,8 @@ manager, which the factory binds.
 
 import time
 import uuid
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from flask import current_app
 from flask_jwt_extended import JWTManager
@@ -57,18 +61,23 @@ def check_shape(claims: dict) -> None:
             raise InvalidTokenError(f"the `{claim}` claim is missing or not what this API issues")
 
 
-BEARER = "Bearer "  # as todo/requests.py makes the scheme, whatever case it was sent in
-
-
-def remembered_claims(authorization: str | None) -> dict | None:
-    """The claims of the `Authorization` header's bearer token if this process verified it
-    before and it has not expired; else None (verify it in full)."""
-    if not authorization or not authorization.startswith(BEARER):
-        return None
-    claims = current_app.extensions.get("verified_tokens", {}).get(authorization[len(BEARER) :])
+def remembered_claims(authorization: str | None) -> Mapping | None:
+    """The claims of the token in this `Authorization` header if the header was accepted
+    before in this process and the token has not expired; else None (verify it in full)."""
+    claims = current_app.extensions.get("accepted_tokens", {}).get(authorization)
     if claims is None or time.time() >= claims["exp"]:
         return None
     return claims
+
+
+def remember_accepted(authorization: str, claims: dict) -> Mapping:
+    """Remember a header flask-jwt-extended accepted, with its token's claims (read-only:
+    every request with the header shares them)."""
+    accepted = current_app.extensions.setdefault("accepted_tokens", {})
+    if len(accepted) >= MEMO_SIZE:
+        accepted.clear()
+    accepted[authorization] = MappingProxyType(dict(claims))
+    return accepted[authorization]
 
 
 class VerifiedTokenMemo(JWTManager):
