@@ -225,3 +225,23 @@ def test_an_empty_query_answers_its_defaults_whatever_was_asked_before(client, u
     again = client.get(url, headers=headers)
     assert [task["id"] for task in again.json] == [newer["id"]]
     assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+
+
+def test_a_list_request_holds_one_connection_at_a_time(make_app, migrated_app, user):
+    """Reads run outside the session unless it holds a connection already (the account read
+    for the user's zone, or for an empty page): with one connection per worker, every list
+    still answers (two at once would wait for the pool, then 503)."""
+    options = {
+        **migrated_app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+        "pool_size": 1,
+        "max_overflow": 0,
+        "pool_timeout": 2,
+    }
+    client = make_app(SQLALCHEMY_ENGINE_OPTIONS=options).test_client()
+    url, headers = f"/api/{user['user_id']}/tasks", user["headers"]
+    for query in ({}, {"sort": "due"}, {"due_from": "2026-12-01", "tz": "Asia/Tokyo"}):
+        assert client.get(url, query_string=query, headers=headers).status_code == 200  # empty
+    client.post(url, json={"title": "one", "due": {"date": "2026-12-24"}}, headers=headers)
+    for query in ({}, {"sort": "due"}, {"due_from": "2026-12-01"}):
+        answer = client.get(url, query_string=query, headers=headers)
+        assert answer.status_code == 200 and len(answer.json) == 1, answer.json

@@ -39,8 +39,11 @@ def read_rows(statement, parameters: dict) -> list[Row]:
     A read needs none of the ORM session's work: a session to make, a transaction of it to
     begin and bind a connection to, then to close at teardown (~6% of a 20-task list's CPU,
     py-spy). The connection comes from the same pool, with the same events (statement
-    timeout, ping) and DBAPI autocommit. Not for a read inside `transaction()`: it would not
-    see that transaction's writes."""
+    timeout, ping) and DBAPI autocommit. When this request's session already holds a
+    connection (it read the account, or runs `transaction()`), the read runs on that one: a
+    request never holds two connections at once, and a read sees its transaction's writes."""
+    if db.session.registry.has() and db.session().in_transaction():
+        return db.session.execute(statement, parameters).all()
     with db.engine.connect() as connection:
         return connection.execute(statement, parameters).all()
 
