@@ -8,20 +8,16 @@ set -euo pipefail
 base=${1:?BASE_URL}
 dburl=${2:?DBURL}
 big=${DEEP_LIST_TASKS:-100000}
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 run=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-sign_in() {  # email -> "user_id token"
-  local body="{\"email\":\"$1\",\"password\":\"deep-list-password\"}"
-  curl -sf -X POST "$base/api/auth/signup" -H 'Content-Type: application/json' -d "$body" >/dev/null
-  curl -sf -X POST "$base/api/auth/login" -H 'Content-Type: application/json' -d "$body" |
-    python3 -c 'import json, sys; answer = json.load(sys.stdin); print(answer["user_id"], answer["token"])'
-}
-
 declare -A user token
 for who in small big; do
-  read -r "user[$who]" "token[$who]" < <(sign_in "deep-$run-$who@example.com")
+  sign_in "$base" "deep-$run-$who@example.com"
+  user[$who]=$USER token[$who]=$TOKEN
   printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "${token[$who]}" >"$work/$who.lua"
 done
 # In statements of at most 5,000 rows: each row's counting trigger updates its user's row,
@@ -45,13 +41,9 @@ echo "|---|---:|---:|---:|---:|---:|"
 for round in 1 2; do
   for who in small big; do
     for conns in 16 1; do
-      out=$(wrk -t1 -c"$conns" -d"${DEEP_LIST_SECONDS:-5}"s --latency -s "$work/$who.lua" \
-        "$base/api/${user[$who]}/tasks?limit=100")
-      rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-      p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-      p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
       count=$([ "$who" = small ] && echo 100 || echo "$big")
-      echo "| $round | $count | $conns | $rps | $p50 | $p99 |"
+      echo "| $round | $count | $conns |" "$(latency_cells "$conns" "${DEEP_LIST_SECONDS:-5}" \
+        "$work/$who.lua" "$base/api/${user[$who]}/tasks?limit=100") |"
     done
   done
 done

@@ -29,6 +29,15 @@ measure() {
   echo "$rate $(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests )) $p50 $p99"
 }
 
+# wrk with $1 connections for $2 s, script $3, against URL $4; prints "req/s | p50 | p99", the
+# cells of a Markdown table row (latencies as wrk prints them).
+latency_cells() {
+  local out
+  out=$(wrk -t1 -c"$1" -d"$2"s --latency -s "$3" "$4")
+  echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") | $(awk '$1 == "50%" {print $2}' <<<"$out") |" \
+    "$(awk '$1 == "99%" {print $2}' <<<"$out")"
+}
+
 # Sign up and log in $2 on the API at $1; sets TOKEN and USER.
 sign_in() {
   local credentials="{\"email\": \"$2\", \"password\": \"password123\"}" login

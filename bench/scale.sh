@@ -38,7 +38,7 @@ printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN" >"$work/big.lua"
 echo "| phase | tasks in table | table size | user's tasks | conns | req/s | p50 | p99 |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 measure_lists() {
-  local tasks size who user count conns seconds out
+  local tasks size who user count conns seconds
   tasks=$(psql "$dburl" -tAc "SELECT count(*) FROM tasks")
   size=$(psql "$dburl" -tAc "SELECT pg_size_pretty(pg_total_relation_size('tasks'))")
   for who in small big; do
@@ -46,9 +46,8 @@ measure_lists() {
     count=$([ "$who" = small ] && echo 20 || echo 100)
     for conns in 16 1; do
       seconds=$([ "$conns" = 16 ] && echo 6 || echo 3)
-      out=$(wrk -t1 -c"$conns" -d"$seconds"s --latency -s "$work/$who.lua" "$base/api/$user/tasks")
-      echo "| $1 | $tasks | $size | $count | $conns | $(awk '/Requests\/sec/ {print $2}' <<<"$out") |" \
-        "$(awk '$1 == "50%" {print $2}' <<<"$out") | $(awk '$1 == "99%" {print $2}' <<<"$out") |"
+      echo "| $1 | $tasks | $size | $count | $conns |" \
+        "$(latency_cells "$conns" "$seconds" "$work/$who.lua" "$base/api/$user/tasks") |"
     done
   done
 }

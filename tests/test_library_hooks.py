@@ -8,12 +8,22 @@ import jwt
 import pytest
 
 from tests.servers import create_task, sign_in
+from tests.test_tokens import claims, forged
 from todo.extensions import api
 
 
-def test_a_token_seen_before_is_not_decoded_again(client, user, monkeypatch):
+def test_a_token_of_a_shape_we_never_issue_is_refused(client, user):
     """flask-jwt-extended's JWTManager._decode_jwt_from_config
-    (todo/accounts/verified_tokens.py)."""
+    (todo/accounts/verified_tokens.py: ShapeCheckingJWTManager)."""
+    headers = {"Authorization": f"Bearer {forged(claims(user, jti='j' * 1000))}"}
+    answer = client.get("/api/auth/me", headers=headers)
+    assert answer.status_code == 401
+    assert "the `jti` claim is missing or not what this API issues" in answer.get_json()["detail"]
+
+
+def test_a_token_seen_before_is_not_decoded_again(client, user, monkeypatch):
+    """The memo of accepted headers (todo/accounts/verified_tokens.py), which relies on
+    flask-jwt-extended decoding through the hook above only when it is asked to."""
     decoded = []
     original = jwt.decode
 
@@ -25,6 +35,7 @@ def test_a_token_seen_before_is_not_decoded_again(client, user, monkeypatch):
     fresh = {"Authorization": f"Bearer {user['token']}x"}  # not verified before: decoded
     assert client.get("/api/auth/me", headers=fresh).status_code == 401
     assert decoded
+    assert client.get("/api/auth/me", headers=user["headers"]).status_code == 200  # accepted
     decoded.clear()
     for _ in range(3):
         assert client.get("/api/auth/me", headers=user["headers"]).status_code == 200

@@ -234,13 +234,13 @@ def test_token_with_our_secret_and_claims_is_accepted(client, user):
 def test_a_token_naming_its_user_in_capitals_keeps_working(client, user):
     """The user id in capitals is the same id."""
     headers = {"Authorization": f"Bearer {forged(claims(user, sub=user['user_id'].upper()))}"}
-    for _ in range(2):  # the second time, from the memo of verified tokens
+    for _ in range(2):  # the second time, from the memo of accepted headers
         answer = client.get(f"/api/{user['user_id']}/tasks", headers=headers)
         assert answer.status_code == 200, answer.get_json()
 
 
 def test_a_token_accepted_before_is_refused_once_it_has_expired(make_app, user):
-    """Verified tokens are remembered (todo/accounts/verified_tokens.py), but only until they expire
+    """Accepted tokens are remembered (todo/accounts/verified_tokens.py), but only until they expire
     (and the leeway for other hosts' clocks has passed)."""
     client = make_app(JWT_DECODE_LEEWAY=1).test_client()
     expires = utcnow().replace(microsecond=0) + timedelta(seconds=2)

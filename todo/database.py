@@ -120,7 +120,7 @@ def tune_sqlite(dbapi_connection, _record):
         dbapi_connection.create_function("lower", 1, unicode_lower, deterministic=True)
         dbapi_connection.create_function("local_wall", 2, local_wall, deterministic=True)
         dbapi_connection.create_function("app_json", 1, app_json, deterministic=True)
-        dbapi_connection.create_function("answer_time", 1, answer_time, deterministic=True)
+        dbapi_connection.create_function("answer_time", 1, sqlite_answer_time, deterministic=True)
 
 
 def app_json(text: str | None) -> str | None:
@@ -130,7 +130,7 @@ def app_json(text: str | None) -> str | None:
     return None if text is None else json.dumps(json.loads(text))
 
 
-def answer_time(stored_utc: str | None) -> str | None:
+def sqlite_answer_time(stored_utc: str | None) -> str | None:
     """A stored UTC timestamp as answers give it: what PostgreSQL's `to_char` gives
     columns.answer_time."""
     if stored_utc is None:

@@ -1,29 +1,22 @@
 """flask-jwt-extended's JWTManager, refusing tokens whose claims are not of the kinds this API
-issues, and remembering the tokens it has verified until they expire.
+issues; and the memo of the Authorization headers it accepted, until their tokens expire.
 
 Shape: PyJWT checks signatures and times, not what claims hold. A token signed with our key but
 not made by us (no `exp`, a string `exp`, no `jti` or a jti of 1,000 characters) could not be
 logged out, since revocation stores its jti until its exp: it is refused as invalid instead.
-
-Memo: verifying a token parses it four times over, and PyJWT checks each of its base64
-characters in Python: ~100 us of every request, spent again and again on the same few tokens a
-client sends. A token's signature and claims never change, so once verified it is remembered,
-per app and process, and trusted until its `exp`; then it is verified again (and refused as
-expired). Whether it is still current (logout, password change, deleted user) is never
-remembered: the database is asked on every request (tokens.py).
-
-Accepted: an Authorization header whose token went flask-jwt-extended's whole way once
-(decoded, then its type checked: a refresh token signed with our key is decoded, and only then
-refused) is remembered with its claims (`remember_accepted`), and the same header later skips
-the library altogether (`remembered_claims`): the header parse, the token's own header
-decoded, its type and claims checked again, all deterministic for the same header (~4-9% of a
-task read's CPU, py-spy). A header not accepted before, or a token past its `exp`, goes the
-library's whole way.
-
 The hook is JWTManager._decode_jwt_from_config, through which flask-jwt-extended (pinned in
-requirements.txt) decodes every token; were it renamed, tokens would be verified each time and
-their shape never checked (tests/test_library_hooks.py would fail). `jwt` is the app's
-manager, which the factory binds.
+requirements.txt) decodes every token; were it renamed, shapes would never be checked
+(tests/test_library_hooks.py would fail). `jwt` is the app's manager, which the factory binds.
+
+Memo: accepting a token parses the header, decodes the token four times over (PyJWT checks
+each of its base64 characters in Python) and checks its type and claims: ~100 us and more of
+every request, spent again and again on the same few tokens a client sends, all deterministic
+for the same header. So a header the library accepted whole (`remember_accepted`: decoded,
+shape and type checked; a refresh token signed with our key is decoded, and only then
+refused) is remembered with its claims, per app and process, and the same header later skips
+the library (`remembered_claims`) until its token's `exp`; then it goes the whole way again
+(and is refused as expired). Whether the token is still current (logout, password change,
+deleted user) is never remembered: the database is asked on every request (tokens.py).
 """
 
 import time
@@ -35,7 +28,7 @@ from flask import current_app
 from flask_jwt_extended import JWTManager
 from jwt import InvalidTokenError
 
-MEMO_SIZE = 4096  # tokens per process; when full, the memo starts over
+MEMO_SIZE = 4096  # headers per process; when full, the memo starts over
 JTI_LENGTH = 36  # a UUID's text, as issue_token makes it (and revoked_tokens.jti holds)
 
 
@@ -80,21 +73,11 @@ def remember_accepted(authorization: str, claims: dict) -> Mapping:
     return accepted[authorization]
 
 
-class VerifiedTokenMemo(JWTManager):
+class ShapeCheckingJWTManager(JWTManager):
     def _decode_jwt_from_config(self, encoded_token, csrf_value=None, allow_expired=False):
-        if csrf_value or allow_expired:  # never asked for here; verified in full if they are
-            claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-            check_shape(claims)
-            return claims
-        memo = current_app.extensions.setdefault("verified_tokens", {})
-        claims = memo.get(encoded_token)
-        if claims is None or time.time() >= claims["exp"]:
-            claims = super()._decode_jwt_from_config(encoded_token)
-            check_shape(claims)
-            if len(memo) >= MEMO_SIZE:
-                memo.clear()
-            memo[encoded_token] = claims
-        return dict(claims)
+        claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+        check_shape(claims)
+        return claims
 
 
-jwt = VerifiedTokenMemo()
+jwt = ShapeCheckingJWTManager()
