@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# CPU time the app's server spends per request (user + system, all its processes), for a task
-# read, the 20-task list, the 100-task list and a PUT: bench/cpu_per_request.sh [rounds]
+# CPU time the app's server spends per request (user + system, all its processes), and
+# PostgreSQL's backends for its database, for a task read, the 20-task list, the 100-task list
+# and a PUT: bench/cpu_per_request.sh [rounds]
 # One server of this checkout (gunicorn.conf.py, 2 workers) on :4580 and a fresh PostgreSQL
 # database; run it on two commits to compare what a change costs, whatever the machine's load
 # does to req/s.
@@ -30,7 +31,7 @@ printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN" >"$work/twenty.lu
 { cat "$work/twenty.lua"; printf 'wrk.method = "PUT"\nwrk.body = %s\n' "'{\"title\": \"put\"}'"
   echo 'wrk.headers["Content-Type"] = "application/json"'; } >"$work/put.lua"
 
-echo "round scenario req/s cpu_us_per_request p50 p99"
+echo "round scenario req/s cpu_us_per_request db_us_per_request p50 p99"
 for round in $(seq "$rounds"); do
   echo "$round get $(measure 4580 "$work/twenty.lua" "$base/api/$USER/tasks/$task")"
   echo "$round list20 $(measure 4580 "$work/twenty.lua" "$base/api/$USER/tasks")"

@@ -15,18 +15,31 @@ cpu_ticks() {
   echo $total
 }
 
+# User + system clock ticks of PostgreSQL's backends serving database $1 (their process titles
+# name it); the server shares the machine's cores with the app, so its work per request counts.
+database_ticks() {
+  local total=0 pid
+  for pid in $(pgrep -f "^postgres: (.*: )?[^ ]+ $1 "); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo $total
+}
+
 # wrk for 6 s at 16 connections with script $2 against URL $3, on the server of port $1;
-# prints "req/s cpu_us_per_request p50 p99" (latencies as wrk prints them, e.g. 3.21ms).
+# prints "req/s cpu_us_per_request db_us_per_request p50 p99": the app's CPU per request, then
+# PostgreSQL's for the database fresh_database made (latencies as wrk prints them, e.g. 3.21ms).
 measure() {
-  local port=$1 script=$2 url=$3 before after out requests rate p50 p99
-  before=$(cpu_ticks "$port")
+  local port=$1 script=$2 url=$3 before after db_before db_after out requests rate p50 p99 tick_us
+  before=$(cpu_ticks "$port") db_before=$(database_ticks "$MEASURE_DATABASE")
   out=$(wrk -t1 -c16 -d6s --latency -s "$script" "$url")
-  after=$(cpu_ticks "$port")
+  after=$(cpu_ticks "$port") db_after=$(database_ticks "$MEASURE_DATABASE")
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   rate=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
   p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-  echo "$rate $(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests )) $p50 $p99"
+  tick_us=$((1000000 / $(getconf CLK_TCK)))
+  echo "$rate $(((after - before) * tick_us / requests)) $(((db_after - db_before) * tick_us / requests))" \
+    "$p50 $p99"
 }
 
 # wrk with $1 connections for $2 s, script $3, against URL $4; prints "req/s | p50 | p99", the
@@ -60,11 +73,13 @@ create_tasks() {
 
 # A fresh, migrated PostgreSQL database $1 (on BENCH_PGURL) for servers this shell starts:
 # exports the production settings they run with (throttling off: the harness signs up from
-# one address). Migration output goes to $2.
+# one address), and MEASURE_DATABASE, whose backends `measure` counts. Migration output goes
+# to $2.
 fresh_database() {
   local pgurl=${BENCH_PGURL:-postgresql://root@127.0.0.1:5432}
   psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
   export APP_ENV=production DATABASE_URL="$pgurl/$1" RATELIMIT_ENABLED=false WEB_CONCURRENCY=2
+  export MEASURE_DATABASE=$1
   export JWT_SECRET_KEY=${JWT_SECRET_KEY:-bench-secret-$(head -c 24 /dev/urandom | base64)}
   .venv/bin/flask db upgrade >"$2" 2>&1
 }

@@ -34,7 +34,7 @@ etag=$(curl -sfi "$base/api/$USER/tasks" -H "$auth" | tr -d '\r' |
 printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN" >"$work/auth.lua"
 { cat "$work/auth.lua"; printf "wrk.headers[\"If-None-Match\"] = '%s'\n" "$etag"; } >"$work/list304.lua"
 
-echo "round scenario req/s cpu_us_per_request p50 p99"
+echo "round scenario req/s cpu_us_per_request db_us_per_request p50 p99"
 for round in $(seq "$rounds"); do
   echo "$round get $(measure $port "$work/auth.lua" "$base/api/$USER/tasks/$task")"
   echo "$round feed_empty $(measure $port "$work/auth.lua" "$base/api/$USER/changes?since=$cursor")"

@@ -35,7 +35,7 @@ printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$token" >"$work/read.lua"
 { cat "$work/read.lua"; printf 'wrk.method = "PUT"\nwrk.body = %s\n' "'{\"title\": \"put\"}'"
   echo 'wrk.headers["Content-Type"] = "application/json"'; } >"$work/put.lua"
 
-echo "round scenario server req/s cpu_us_per_request p50 p99"
+echo "round scenario server req/s cpu_us_per_request db_us_per_request p50 p99"
 for round in $(seq "$rounds"); do
   for scenario in "get /api/$user/tasks/$task read" "list /api/$user/tasks read" "put /api/$user/tasks/$task put"; do
     read -r name path script <<<"$scenario"

@@ -444,3 +444,32 @@ def add_label(name: str) -> str:
     row = {"user_id": USER_ID, "id": label_id, "key": name.lower(), "name": name, "now": NOW}
     db.session.execute(text("INSERT INTO labels VALUES (:user_id, :id, :key, :name, :now)"), row)
     return label_id
+
+
+def test_0014_lists_revocations_on_the_users_row_and_keeps_them_listed(empty_app):
+    """Revision 0014 lists the revocations made before it on their user's row, and its
+    triggers keep the list as logouts add revocations and the purge removes them; a downgrade
+    drops the list and keeps every revocation in revoked_tokens."""
+    upgrade(revision="0013")
+    add_user()
+    revoked = [str(uuid.uuid4()) for _ in range(3)]
+    revoke = text("INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES (:j, :u, :now)")
+    db.session.execute(revoke, {"j": revoked[0], "u": USER_ID, "now": NOW})
+    db.session.commit()
+    listed = text("SELECT revoked_jtis FROM users")
+    upgrade(revision="0014")
+    assert db.session.execute(listed).scalar() == f"{revoked[0]} "
+    for jti in revoked[1:]:
+        db.session.execute(revoke, {"j": jti, "u": USER_ID, "now": NOW})
+    db.session.execute(text("DELETE FROM revoked_tokens WHERE jti = :j"), {"j": revoked[1]})
+    db.session.commit()
+    assert db.session.execute(listed).scalar() == f"{revoked[0]} {revoked[2]} "
+    downgrade(revision="0013")
+    assert "revoked_jtis" not in {c["name"] for c in inspect(db.engine).get_columns("users")}
+    db.session.execute(text("DELETE FROM revoked_tokens WHERE jti = :j"), {"j": revoked[0]})
+    db.session.commit()
+    assert db.session.execute(text("SELECT jti FROM revoked_tokens")).scalars().all() == [
+        revoked[2]
+    ]
+    upgrade()
+    assert db.session.execute(listed).scalar() == f"{revoked[2]} "

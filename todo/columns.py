@@ -3,7 +3,7 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, String, TypeDecorator, cast
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, TypeDecorator, cast
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.functions import FunctionElement
@@ -60,6 +60,25 @@ def answer_time_on_sqlite(element, compiler, **kw):
     """SQLite keeps the UTC wall clock as text; `answer_time` is the app's own function
     (todo/database.py)."""
     return f"answer_time({compiler.process(element.clauses, **kw)})"
+
+
+class text_position(FunctionElement):
+    """Where the text of its second argument first starts in its first (from 1), or 0 if
+    nowhere: `strpos` on PostgreSQL, `instr` on SQLite, which share no name for it."""
+
+    type = Integer()
+    name = "text_position"
+    inherit_cache = True
+
+
+@compiles(text_position)  # PostgreSQL, and printed statements
+def text_position_by_strpos(element, compiler, **kw):
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(text_position, "sqlite")
+def text_position_by_instr(element, compiler, **kw):
+    return f"instr({compiler.process(element.clauses, **kw)})"
 
 
 class UUIDText(TypeDecorator):

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# PostgreSQL's CPU per statement, a task read and the 20-task list, as an earlier commit and
+# this checkout compile them: bench/statement_cpu.sh <commit>
+# Both run on one fresh database migrated by this checkout, interleaved (bench/statement_cpu.py).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+baseline=${1:?commit}
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+work=$(mktemp -d)
+cd "$root"
+git worktree add --detach "$work/before" "$baseline" >/dev/null
+trap 'git -C "$root" worktree remove --force "$work/before"; rm -rf "$work"' EXIT
+fresh_database todo_statement_cpu "$work/migrate.log"
+LOG_LEVEL=WARNING .venv/bin/python bench/statement_cpu.py compare "$work/before" "$root"
