@@ -83,3 +83,10 @@ fresh_database() {
   export JWT_SECRET_KEY=${JWT_SECRET_KEY:-bench-secret-$(head -c 24 /dev/urandom | base64)}
   .venv/bin/flask db upgrade >"$2" 2>&1
 }
+
+# A scratch directory in $work, holding commit $1 checked out (a git worktree of this
+# checkout) as $work/before; the caller removes both when done.
+checkout_before() {
+  work=$(mktemp -d)
+  git -C "$root" worktree add --detach "$work/before" "$1" >/dev/null
+}

@@ -9,12 +9,10 @@
 # performance work, whose answers must not change.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-baseline=${1:?commit}
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
-work=$(mktemp -d)
+checkout_before "${1:?commit}"
 cd "$root"
-git worktree add --detach "$work/before" "$baseline" >/dev/null
 fresh_database todo_same_answers "$work/migrate.log"
 export JWT_SECRET_KEY=same-answers-$(head -c 24 /dev/urandom | base64)
 PORT=4701 .venv/bin/gunicorn -c gunicorn.conf.py wsgi:app >"$work/now.log" 2>&1 &

@@ -4,12 +4,10 @@
 # Both run on one fresh database migrated by this checkout, interleaved (bench/statement_cpu.py).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-baseline=${1:?commit}
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
-work=$(mktemp -d)
+checkout_before "${1:?commit}"
 cd "$root"
-git worktree add --detach "$work/before" "$baseline" >/dev/null
 trap 'git -C "$root" worktree remove --force "$work/before"; rm -rf "$work"' EXIT
 fresh_database todo_statement_cpu "$work/migrate.log"
 LOG_LEVEL=WARNING .venv/bin/python bench/statement_cpu.py compare "$work/before" "$root"
