@@ -11,15 +11,17 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 import psycopg2
 from psycopg2 import extensions as psycopg2_extensions
 from sqlalchemy import Row, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DisconnectionError
 
+from .compiled_reads import CompiledRead, compile_read
 from .extensions import db
 from .fields import utc_text
 
@@ -38,14 +40,35 @@ def read_rows(statement, parameters: dict) -> list[Row]:
 
     A read needs none of the ORM session's work: a session to make, a transaction of it to
     begin and bind a connection to, then to close at teardown (~6% of a 20-task list's CPU,
-    py-spy). The connection comes from the same pool, with the same events (statement
-    timeout, ping) and DBAPI autocommit. When this request's session already holds a
-    connection (it read the account, or runs `transaction()`), the read runs on that one: a
-    request never holds two connections at once, and a read sees its transaction's writes."""
+    py-spy); on PostgreSQL, none of Core's either (compiled_reads.py). The connection comes
+    from the same pool, with the same events (statement timeout, ping) and DBAPI autocommit.
+    When this request's session already holds a connection (it read the account, or runs
+    `transaction()`), the read runs on that one: a request never holds two connections at
+    once, and a read sees its transaction's writes."""
     if db.session.registry.has() and db.session().in_transaction():
         return db.session.execute(statement, parameters).all()
-    with db.engine.connect() as connection:
+    engine = db.engine
+    compiled = compiled_read(engine, statement)
+    if compiled is not None:
+        return compiled.run(engine, parameters)
+    with engine.connect() as connection:
         return connection.execute(statement, parameters).all()
+
+
+# Each dialect's reads, compiled on first use (None: Core runs the statement).
+COMPILED_READS: "WeakKeyDictionary[Dialect, dict]" = WeakKeyDictionary()
+
+
+def compiled_read(engine: Engine, statement) -> CompiledRead | None:
+    dialect = engine.dialect
+    if dialect.name != "postgresql":
+        return None  # SQLite's reads cost little beside the file; Core keeps its conversions
+    reads = COMPILED_READS.get(dialect)
+    if reads is None:
+        reads = COMPILED_READS.setdefault(dialect, {})
+    if statement not in reads:
+        reads[statement] = compile_read(engine, statement)
+    return reads[statement]
 
 
 def read_row(statement, parameters: dict) -> Row | None:

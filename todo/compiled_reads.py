@@ -1,0 +1,108 @@
+"""Reads compiled once and run on a pooled connection's DBAPI cursor (PostgreSQL).
+
+SQLAlchemy Core spends, around each statement psycopg2 runs, about as much again in Python:
+a compiled-cache lookup, an execution context, its parameter and result set-up, the
+Connection and its Result (~20% of a task read's CPU, ~10% of a 20-task list's, py-spy).
+A read of the app's is one SELECT of fixed shape, so all of that can be done once per
+statement: here its SQL, bind and result processors and row type are worked out from
+SQLAlchemy's own compilation, then each run is a pool checkout, the engine's
+`before_cursor_execute` listeners (the statement timeout; the tests' statement log), one
+`cursor.execute` and the rows as named tuples (what the encoder and callers read: names and
+positions). The pool's events run as for any checkout, and a connection found dead is
+invalidated with the rest of the pool, as SQLAlchemy does.
+
+Statements this cannot run as they are compiled (expanding IN lists, tuple binds, escaped
+or positional parameters, columns no named tuple can name) are left to Core (`compile_read`
+gives None).
+"""
+
+import keyword
+from collections import namedtuple
+from types import MappingProxyType
+
+from sqlalchemy.engine import Engine
+
+# What the engine's statement listeners are given as the execution context: a read's
+# options are the defaults (todo/database.py: limit_statement_time reads them).
+ReadContext = namedtuple("ReadContext", "execution_options executemany")
+DEFAULTS = ReadContext(MappingProxyType({}), False)
+
+
+class CompiledRead:
+    """One SELECT, compiled for its engine's dialect: `run(engine, parameters)` gives its rows."""
+
+    def __init__(self, compiled, columns: list[str], bind_processors: dict, literals: dict):
+        self.sql, self.columns = compiled.string, columns
+        self.result_types = [entry.type for entry in compiled._result_columns]
+        self.bind_processors, self.literals = bind_processors, literals
+        self.bind_names = tuple(compiled.binds)
+        self.row_type = namedtuple("Row", columns)
+        self.converters = None  # (position, processor) of the columns that need one: first run
+
+    def run(self, engine: Engine, parameters: dict) -> list:
+        literals, processors = self.literals, self.bind_processors
+        values = {}
+        for name in self.bind_names:
+            value = parameters[name] if name in parameters else literals[name]
+            processor = processors.get(name)
+            values[name] = value if processor is None or value is None else processor(value)
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            sql = self.sql
+            for listener in engine.dispatch.before_cursor_execute:
+                sql, values = listener(None, cursor, sql, values, DEFAULTS, False)
+            cursor.execute(sql, values)
+            fetched = cursor.fetchall()
+            if self.converters is None:
+                self.converters = self.result_converters(engine, cursor.description)
+            cursor.close()
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, connection.dbapi_connection, None):
+                engine.pool._invalidate(connection, error)  # as Connection does on disconnect
+            raise
+        finally:
+            connection.close()  # back to the pool (or gone, if invalidated)
+        make = self.row_type._make
+        if not self.converters:
+            return [make(row) for row in fetched]
+        rows = []
+        for row in fetched:
+            values = list(row)
+            for position, convert in self.converters:
+                values[position] = convert(values[position])
+            rows.append(make(values))
+        return rows
+
+    def result_converters(self, engine: Engine, description) -> list:
+        processors = (
+            type_._cached_result_processor(engine.dialect, column.type_code)
+            for type_, column in zip(self.result_types, description, strict=True)
+        )
+        return [(at, processor) for at, processor in enumerate(processors) if processor]
+
+
+def compile_read(engine: Engine, statement) -> CompiledRead | None:
+    """`statement` compiled for `engine` as a CompiledRead, or None if Core must run it."""
+    compiled = statement.compile(dialect=engine.dialect)
+    if (
+        not statement.is_select
+        or compiled.positional
+        or compiled.escaped_bind_names
+        or compiled.literal_execute_params
+        or compiled.post_compile_params
+    ):
+        return None
+    columns = [entry.keyname for entry in compiled._result_columns]
+    if len(set(columns)) < len(columns) or not all(
+        name.isidentifier() and not name.startswith("_") and not keyword.iskeyword(name)
+        for name in columns
+    ):
+        return None
+    bind_processors = compiled._bind_processors
+    if any(not callable(processor) for processor in bind_processors.values()):
+        return None  # a tuple's processors
+    literals = {
+        name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
+    }
+    return CompiledRead(compiled, columns, bind_processors, literals)
