@@ -1,40 +1,61 @@
 #!/usr/bin/env bash
 # CPU time the app's server spends per request (user + system, all its processes), and
 # PostgreSQL's backends for its database, for a task read, the 20-task list, the 100-task list
-# and a PUT: bench/cpu_per_request.sh [rounds]
+# and a PUT: bench/cpu_per_request.sh [rounds] [commit]
 # One server of this checkout (gunicorn.conf.py, 2 workers) on :4580 and a fresh PostgreSQL
-# database; run it on two commits to compare what a change costs, whatever the machine's load
-# does to req/s.
+# database. Given a commit, that commit is served too (a git worktree, :4581, a database of
+# its own) and each scenario runs on both in turn ("now", then "before"), so a change is
+# compared with what it changed within seconds, whatever the machine's load does to req/s.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
 ensure_wrk
-work=${BENCH_STATE:-/tmp/todo-bench-cpu-app}
 rounds=${1:-3}
-base=http://127.0.0.1:4580
-mkdir -p "$work"
-cd "$root"
-fresh_database todo_cpu_app "$work/migrate.log"
-PORT=4580 .venv/bin/gunicorn -c gunicorn.conf.py wsgi:app >"$work/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null' EXIT
-for _ in $(seq 60); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.5; done
+sides=(now)
+declare -A port=([now]=4580 [before]=4581) database=([now]=todo_cpu_app [before]=todo_cpu_before)
+declare -A checkout=([now]=$root)
+servers=""
+trap 'kill $servers 2>/dev/null' EXIT
+if [ -n "${2:-}" ]; then
+  checkout_before "$2"
+  sides+=(before) checkout[before]=$work/before
+  trap 'kill $servers 2>/dev/null; git -C "$root" worktree remove --force "$work/before"; rm -rf "$work"' EXIT
+fi
+state=${BENCH_STATE:-/tmp/todo-bench-cpu-app}
+mkdir -p "$state"
+for side in "${sides[@]}"; do
+  (cd "${checkout[$side]}" && fresh_database "${database[$side]}" "$state/migrate-$side.log" &&
+    PORT=${port[$side]} exec "$root/.venv/bin/gunicorn" -c gunicorn.conf.py wsgi:app) \
+    >"$state/server-$side.log" 2>&1 &
+  servers="$servers $!"
+done
 
-sign_in "$base" hundred@example.com
-create_tasks "$base" "$TOKEN" 100 >/dev/null
-printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN" >"$work/hundred.lua"
-list100="$base/api/$USER/tasks"
-sign_in "$base" twenty@example.com
-task=$(create_tasks "$base" "$TOKEN" 20)
-printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN" >"$work/twenty.lua"
-{ cat "$work/twenty.lua"; printf 'wrk.method = "PUT"\nwrk.body = %s\n' "'{\"title\": \"put\"}'"
-  echo 'wrk.headers["Content-Type"] = "application/json"'; } >"$work/put.lua"
+declare -A url
+for side in "${sides[@]}"; do
+  base=http://127.0.0.1:${port[$side]}
+  for _ in $(seq 60); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.5; done
+  sign_in "$base" hundred@example.com
+  create_tasks "$base" "$TOKEN" 100 >/dev/null
+  printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN" >"$state/$side-hundred.lua"
+  url[$side-list100]=$base/api/$USER/tasks
+  sign_in "$base" twenty@example.com
+  task=$(create_tasks "$base" "$TOKEN" 20)
+  printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN" >"$state/$side-twenty.lua"
+  { cat "$state/$side-twenty.lua"; printf 'wrk.method = "PUT"\nwrk.body = %s\n' "'{\"title\": \"put\"}'"
+    echo 'wrk.headers["Content-Type"] = "application/json"'; } >"$state/$side-put.lua"
+  url[$side-get]=$base/api/$USER/tasks/$task url[$side-list20]=$base/api/$USER/tasks
+  url[$side-put]=$base/api/$USER/tasks/$task
+done
 
-echo "round scenario req/s cpu_us_per_request db_us_per_request p50 p99"
+declare -A script=([get]=twenty [list20]=twenty [list100]=hundred [put]=put)
+echo "round scenario side req/s cpu_us_per_request db_us_per_request p50 p99"
 for round in $(seq "$rounds"); do
-  echo "$round get $(measure 4580 "$work/twenty.lua" "$base/api/$USER/tasks/$task")"
-  echo "$round list20 $(measure 4580 "$work/twenty.lua" "$base/api/$USER/tasks")"
-  echo "$round list100 $(measure 4580 "$work/hundred.lua" "$list100")"
-  echo "$round put $(measure 4580 "$work/put.lua" "$base/api/$USER/tasks/$task")"
+  for scenario in get list20 list100 put; do
+    for side in "${sides[@]}"; do
+      MEASURE_DATABASE=${database[$side]}
+      echo "$round $scenario $side $(measure "${port[$side]}" "$state/$side-${script[$scenario]}.lua" \
+        "${url[$side-$scenario]}")"
+    done
+  done
 done

@@ -81,7 +81,7 @@ fresh_database() {
   export APP_ENV=production DATABASE_URL="$pgurl/$1" RATELIMIT_ENABLED=false WEB_CONCURRENCY=2
   export MEASURE_DATABASE=$1
   export JWT_SECRET_KEY=${JWT_SECRET_KEY:-bench-secret-$(head -c 24 /dev/urandom | base64)}
-  .venv/bin/flask db upgrade >"$2" 2>&1
+  "$root/.venv/bin/flask" db upgrade >"$2" 2>&1
 }
 
 # A scratch directory in $work, holding commit $1 checked out (a git worktree of this
