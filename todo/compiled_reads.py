@@ -32,7 +32,7 @@ class CompiledRead:
     """One SELECT, compiled for its engine's dialect: `run(engine, parameters)` gives its rows."""
 
     def __init__(self, compiled, columns: list[str], bind_processors: dict, literals: dict):
-        self.sql, self.columns = compiled.string, columns
+        self.sql = compiled.string
         self.result_types = [entry.type for entry in compiled._result_columns]
         self.bind_processors, self.literals = bind_processors, literals
         self.bind_names = tuple(compiled.binds)
@@ -68,10 +68,10 @@ class CompiledRead:
             return [make(row) for row in fetched]
         rows = []
         for row in fetched:
-            values = list(row)
+            converted = list(row)
             for position, convert in self.converters:
-                values[position] = convert(values[position])
-            rows.append(make(values))
+                converted[position] = convert(converted[position])
+            rows.append(make(converted))
         return rows
 
     def result_converters(self, engine: Engine, description) -> list:
