@@ -25,7 +25,7 @@ from sqlalchemy import Uuid, bindparam, case, insert, not_, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the app's own modules
 
-from todo.database import compiled_read
+from todo.database import cached_read
 from todo.json_provider import OrjsonProvider
 from todo.tasks.models import ANSWER_ROW, tasks
 from todo.tasks.schemas import TaskSchema
@@ -92,7 +92,7 @@ TASK, TASKS = TaskSchema(), TaskSchema(many=True)
 def run(statement, **parameters) -> list:
     """One statement on a pooled connection of the engine's (autocommit), all its rows: a
     read as the app's reads run, a write through Core as the app's writes run."""
-    read = compiled_read(db.engine, statement)
+    read = cached_read(db.engine, statement)
     if read is not None:
         return read.run(db.engine, parameters)
     with db.engine.connect() as connection:

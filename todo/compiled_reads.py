@@ -34,17 +34,16 @@ class CompiledRead:
     def __init__(self, compiled, columns: list[str], bind_processors: dict, literals: dict):
         self.sql = compiled.string
         self.result_types = [entry.type for entry in compiled._result_columns]
-        self.bind_processors, self.literals = bind_processors, literals
-        self.bind_names = tuple(compiled.binds)
+        self.literals = literals
+        # Each bound name with its processor (None: the value goes as it is).
+        self.binds = tuple((name, bind_processors.get(name)) for name in compiled.binds)
         self.row_type = namedtuple("Row", columns)
         self.converters = None  # (position, processor) of the columns that need one: first run
 
     def run(self, engine: Engine, parameters: dict) -> list:
-        literals, processors = self.literals, self.bind_processors
-        values = {}
-        for name in self.bind_names:
+        literals, values = self.literals, {}
+        for name, processor in self.binds:
             value = parameters[name] if name in parameters else literals[name]
-            processor = processors.get(name)
             values[name] = value if processor is None or value is None else processor(value)
         connection = engine.raw_connection()
         try:

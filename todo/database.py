@@ -48,7 +48,7 @@ def read_rows(statement, parameters: dict) -> list[Row]:
     if db.session.registry.has() and db.session().in_transaction():
         return db.session.execute(statement, parameters).all()
     engine = db.engine
-    compiled = compiled_read(engine, statement)
+    compiled = cached_read(engine, statement)
     if compiled is not None:
         return compiled.run(engine, parameters)
     with engine.connect() as connection:
@@ -59,7 +59,7 @@ def read_rows(statement, parameters: dict) -> list[Row]:
 COMPILED_READS: "WeakKeyDictionary[Dialect, dict]" = WeakKeyDictionary()
 
 
-def compiled_read(engine: Engine, statement) -> CompiledRead | None:
+def cached_read(engine: Engine, statement) -> CompiledRead | None:
     dialect = engine.dialect
     if dialect.name != "postgresql":
         return None  # SQLite's reads cost little beside the file; Core keeps its conversions
