@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CPU time the app's server spends per request (user + system, all its processes), and
-# PostgreSQL's backends for its database, for a task read, the 20-task list, the 100-task list
-# and a PUT: bench/cpu_per_request.sh [rounds] [commit]
+# PostgreSQL's backends for its database, for a task read, the 20-task list, the 100-task list,
+# a PUT and a create (POST, into a user of its own): bench/cpu_per_request.sh [rounds] [commit]
 # One server of this checkout (gunicorn.conf.py, 2 workers) on :4580 and a fresh PostgreSQL
 # database. Given a commit, that commit is served too (a git worktree, :4581, a database of
 # its own) and each scenario runs on both in turn ("now", then "before"), so a change is
@@ -46,12 +46,17 @@ for side in "${sides[@]}"; do
     echo 'wrk.headers["Content-Type"] = "application/json"'; } >"$state/$side-put.lua"
   url[$side-get]=$base/api/$USER/tasks/$task url[$side-list20]=$base/api/$USER/tasks
   url[$side-put]=$base/api/$USER/tasks/$task
+  sign_in "$base" sink@example.com
+  { printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN"
+    printf 'wrk.method = "POST"\nwrk.body = %s\n' "'{\"title\": \"bench task\"}'"
+    echo 'wrk.headers["Content-Type"] = "application/json"'; } >"$state/$side-post.lua"
+  url[$side-post]=$base/api/$USER/tasks
 done
 
-declare -A script=([get]=twenty [list20]=twenty [list100]=hundred [put]=put)
+declare -A script=([get]=twenty [list20]=twenty [list100]=hundred [put]=put [post]=post)
 echo "round scenario side req/s cpu_us_per_request db_us_per_request p50 p99"
 for round in $(seq "$rounds"); do
-  for scenario in get list20 list100 put; do
+  for scenario in get list20 list100 put post; do
     for side in "${sides[@]}"; do
       MEASURE_DATABASE=${database[$side]}
       echo "$round $scenario $side $(measure "${port[$side]}" "$state/$side-${script[$scenario]}.lua" \

@@ -3,8 +3,8 @@
 What every request of the real app cannot do without, at its fastest, giving the same task
 answers: Flask routing a request, one Core statement over the app's own tasks table on a
 pooled connection of Flask-SQLAlchemy's engine (no ORM session), the row the app's reads
-select (todo/tasks/models.py: ANSWER_ROW, timestamps printed by the database), reads run as
-the app runs them (compiled once, on the DBAPI cursor: todo/compiled_reads.py), the app's
+select (todo/tasks/models.py: ANSWER_ROW, timestamps printed by the database), statements run as
+the app runs them (compiled once, on the DBAPI cursor: todo/compiled_statements.py), the app's
 encoder (todo/serializer.py over its TaskSchema) and JSON provider (orjson), under gunicorn
 gthread (2 workers x 4 threads). Nothing else: the token is the user id in clear (no JWT, no
 revocation check), no ETags, logs, request ids, CORS, throttling, input validation, change
@@ -25,7 +25,7 @@ from sqlalchemy import Uuid, bindparam, case, insert, not_, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the app's own modules
 
-from todo.database import cached_read
+from todo.database import cached_statement
 from todo.json_provider import OrjsonProvider
 from todo.tasks.models import ANSWER_ROW, tasks
 from todo.tasks.schemas import TaskSchema
@@ -90,11 +90,11 @@ TASK, TASKS = TaskSchema(), TaskSchema(many=True)
 
 
 def run(statement, **parameters) -> list:
-    """One statement on a pooled connection of the engine's (autocommit), all its rows: a
-    read as the app's reads run, a write through Core as the app's writes run."""
-    read = cached_read(db.engine, statement)
-    if read is not None:
-        return read.run(db.engine, parameters)
+    """One statement on a pooled connection of the engine's (autocommit), all its rows, as
+    the app runs a statement of its own (todo/database.py: statement_rows)."""
+    compiled = cached_statement(db.engine, statement)
+    if compiled is not None:
+        return compiled.run(db.engine, parameters)
     with db.engine.connect() as connection:
         return connection.execute(statement, parameters).all()
 

@@ -86,7 +86,7 @@ def slow_statement_app(request, database_url):
 
 
 # What makes each kind of statement wait past its limit: a write, for the task's row; a read
-# (run on the DBAPI cursor: todo/compiled_reads.py), for the whole table.
+# (run on the DBAPI cursor: todo/compiled_statements.py), for the whole table.
 LOCKS = {
     "PUT": "SELECT 1 FROM tasks WHERE id = :id FOR UPDATE",
     "GET": "LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE",

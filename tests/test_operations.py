@@ -169,7 +169,7 @@ def test_a_dropped_connection_that_idled_is_replaced_unseen(postgresql_only, mak
 
 
 # The account is read through the ORM session; the task list on the DBAPI cursor
-# (todo/compiled_reads.py), which must give dead connections up just the same: the one that
+# (todo/compiled_statements.py), which must give dead connections up just the same: the one that
 # failed, and the pool's others (a restart dropped them all).
 @pytest.mark.parametrize("path", ["/api/auth/me", "/api/{user_id}/tasks"])
 def test_dropped_busy_connections_fail_one_request_only(postgresql_only, make_app, user, path):

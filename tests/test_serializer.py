@@ -11,7 +11,7 @@ from marshmallow import Schema, fields
 from sqlalchemy import bindparam, create_engine, null, select, text
 
 from todo.columns import UTCDateTime, answer_time
-from todo.database import read_value
+from todo.database import first_value
 from todo.fields import utc_text
 from todo.json_provider import OrjsonProvider
 from todo.serializer import EncodedSchema, RowEncoder
@@ -155,8 +155,8 @@ def test_a_timestamp_the_database_prints_is_what_utc_text_prints(app, instant):
     writes print theirs with utc_text: the two agree on every database."""
     with app.app_context():
         stored = bindparam("stored", type_=UTCDateTime)
-        assert read_value(select(answer_time(stored)), {"stored": instant}) == utc_text(instant)
-        assert read_value(select(answer_time(null())), {}) is None
+        assert first_value(select(answer_time(stored)), {"stored": instant}) == utc_text(instant)
+        assert first_value(select(answer_time(null())), {}) is None
 
 
 def test_a_task_read_back_is_byte_for_byte_the_answer_its_write_gave(client, user, stored_tasks):

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DisconnectionError
 
-from .compiled_reads import CompiledRead, compile_read
+from .compiled_statements import CompiledStatement, compile_statement
 from .extensions import db
 from .fields import utc_text
 
@@ -35,51 +35,53 @@ def dialect_insert(table, dialect: str):
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
-def read_rows(statement, parameters: dict) -> list[Row]:
-    """All the rows of one read, on a pooled connection of the engine's, outside the session.
+def statement_rows(statement, parameters: dict) -> list[Row]:
+    """All the rows of one statement (a read, or a write that returns its rows), on a pooled
+    connection of the engine's, outside the session.
 
-    A read needs none of the ORM session's work: a session to make, a transaction of it to
-    begin and bind a connection to, then to close at teardown (~6% of a 20-task list's CPU,
-    py-spy); on PostgreSQL, none of Core's either (compiled_reads.py). The connection comes
-    from the same pool, with the same events (statement timeout, ping) and DBAPI autocommit.
-    When this request's session already holds a connection (it read the account, or runs
-    `transaction()`), the read runs on that one: a request never holds two connections at
-    once, and a read sees its transaction's writes."""
+    A statement that runs alone needs none of the ORM session's work: a session to make, a
+    transaction of it to begin and bind a connection to, then to close at teardown (~6% of a
+    20-task list's CPU, ~6% of a create's, py-spy); on PostgreSQL, none of Core's either
+    (compiled_statements.py). The connection comes from the same pool, with the same events
+    (statement timeout, ping) and DBAPI autocommit, so a write commits as it runs, as it did
+    through the session. When this request's session already holds a connection (it read
+    the account, or runs `transaction()`), the statement runs on that one: a request never
+    holds two connections at once, and a read sees its transaction's writes."""
     if db.session.registry.has() and db.session().in_transaction():
         return db.session.execute(statement, parameters).all()
     engine = db.engine
-    compiled = cached_read(engine, statement)
+    compiled = cached_statement(engine, statement)
     if compiled is not None:
         return compiled.run(engine, parameters)
     with engine.connect() as connection:
         return connection.execute(statement, parameters).all()
 
 
-# Each dialect's reads, compiled on first use (None: Core runs the statement).
-COMPILED_READS: "WeakKeyDictionary[Dialect, dict]" = WeakKeyDictionary()
+# Each dialect's statements, compiled on first use (None: Core runs the statement).
+COMPILED_STATEMENTS: "WeakKeyDictionary[Dialect, dict]" = WeakKeyDictionary()
 
 
-def cached_read(engine: Engine, statement) -> CompiledRead | None:
+def cached_statement(engine: Engine, statement) -> CompiledStatement | None:
     dialect = engine.dialect
     if dialect.name != "postgresql":
-        return None  # SQLite's reads cost little beside the file; Core keeps its conversions
-    reads = COMPILED_READS.get(dialect)
-    if reads is None:
-        reads = COMPILED_READS.setdefault(dialect, {})
-    if statement not in reads:
-        reads[statement] = compile_read(engine, statement)
-    return reads[statement]
+        return None  # SQLite's statements cost little beside the file; Core keeps its conversions
+    compiled = COMPILED_STATEMENTS.get(dialect)
+    if compiled is None:
+        compiled = COMPILED_STATEMENTS.setdefault(dialect, {})
+    if statement not in compiled:
+        compiled[statement] = compile_statement(engine, statement)
+    return compiled[statement]
 
 
-def read_row(statement, parameters: dict) -> Row | None:
-    """The first row of one read (`read_rows`), or None."""
-    rows = read_rows(statement, parameters)
+def first_row(statement, parameters: dict) -> Row | None:
+    """The first row of one statement (`statement_rows`), or None."""
+    rows = statement_rows(statement, parameters)
     return rows[0] if rows else None
 
 
-def read_value(statement, parameters: dict):
-    """The first column of the first row of one read (`read_rows`), or None."""
-    row = read_row(statement, parameters)
+def first_value(statement, parameters: dict):
+    """The first column of the first row of one statement (`statement_rows`), or None."""
+    row = first_row(statement, parameters)
     return None if row is None else row[0]
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Row, Uuid, and_, bindparam, delete, exists, func, select,
 from ..accounts.store import load_account
 from ..accounts.tokens import OWNER, Caller
 from ..columns import utcnow
-from ..database import dialect_insert, read_rows
+from ..database import dialect_insert, statement_rows
 from ..extensions import db
 from ..fields import storable
 from ..tasks.changes import NOW, change, current_number, stamped
@@ -103,7 +103,7 @@ def all_labels(caller: Caller) -> tuple[list[Row], int]:
     number = current_number(caller)
     if number is None:
         load_account(caller)  # raises: the token is why
-    return read_rows(LIVE_LABELS, {OWNER: caller.user_id}), number
+    return statement_rows(LIVE_LABELS, {OWNER: caller.user_id}), number
 
 
 FIND_LOCKED = (

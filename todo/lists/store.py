@@ -29,7 +29,7 @@ from ..accounts.models import users
 from ..accounts.store import load_account
 from ..accounts.tokens import CALLER_ROW_IS_CURRENT, OWNER, TOKEN_IS_CURRENT, Caller
 from ..columns import UTCDateTime, utcnow
-from ..database import read_rows
+from ..database import statement_rows
 from ..extensions import db
 from ..idempotency import Answer
 from ..tasks import ordering, positions
@@ -163,9 +163,9 @@ def all_lists(caller: Caller, trash_since: datetime | None = None) -> tuple[list
     if number is None:
         not_found(caller)
     if trash_since is None:
-        return read_rows(LIVE_LISTS, caller.parameters), number
+        return statement_rows(LIVE_LISTS, caller.parameters), number
     parameters = {**caller.parameters, KEPT_SINCE: trash_since}
-    return read_rows(TRASHED_LISTS, parameters), number
+    return statement_rows(TRASHED_LISTS, parameters), number
 
 
 def list_number(caller: Caller) -> int | None:

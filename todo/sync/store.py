@@ -18,7 +18,7 @@ from .. import cursors
 from ..accounts.store import load_account
 from ..accounts.tokens import OWNER, USER_GONE, Caller, TokenNotCurrent
 from ..columns import UUIDText, utcnow
-from ..database import read_rows
+from ..database import statement_rows
 from ..lists.models import purged_lists
 from ..lists.store import COUNTED_ROW
 from ..tasks.changes import current_number
@@ -176,10 +176,10 @@ def entries_of(parameters: dict, first_sync: bool, at: bool = False) -> list[Ent
     entries = []
     for kind, (live_rows, rows, rows_at, tombstones, tombstones_at) in READS.items():
         statement = rows_at if at else live_rows if first_sync else rows
-        found = read_rows(statement, parameters)
+        found = statement_rows(statement, parameters)
         entries += [Entry(row.change_number, row.id, row, False, kind) for row in found]
         if not first_sync:
-            gone = read_rows(tombstones_at if at else tombstones, parameters)
+            gone = statement_rows(tombstones_at if at else tombstones, parameters)
             entries += [Entry(row.change_number, row.id, row, True, kind) for row in gone]
     entries.sort(key=lambda entry: (entry.number, entry.id))
     return entries

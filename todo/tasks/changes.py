@@ -23,7 +23,7 @@ from sqlalchemy import Uuid, bindparam, case, select, update
 from ..accounts.models import users
 from ..accounts.tokens import CALLER_ROW_IS_CURRENT, OWNER, Caller
 from ..columns import UTCDateTime
-from ..database import read_value, transaction
+from ..database import first_value, transaction
 from ..extensions import db
 from ..lists.models import lists, purged_lists
 from .models import purged_tasks, tasks
@@ -99,4 +99,4 @@ def change(user_id: uuid.UUID, of_lists: bool = False):
 
 def current_number(caller: Caller) -> int | None:
     """The caller's number now; None if the token is not current."""
-    return read_value(CURRENT_NUMBER, caller.parameters)
+    return first_value(CURRENT_NUMBER, caller.parameters)

@@ -59,7 +59,7 @@ from ..accounts.tokens import (
     TokenNotCurrent,
 )
 from ..columns import UTCDateTime, utcnow
-from ..database import dialect_insert, read_row, read_rows, read_value, transaction
+from ..database import dialect_insert, first_row, first_value, statement_rows, transaction
 from ..extensions import db
 from ..idempotency import Answer
 from ..labels import store as label_store
@@ -233,7 +233,7 @@ def not_found(caller: Caller) -> NoReturn:
 
 
 def read_task(caller: Caller, task_id: uuid.UUID) -> Row:
-    task = read_row(READ_TASK, ownership(caller, task_id))
+    task = first_row(READ_TASK, ownership(caller, task_id))
     return task if task is not None else not_found(caller)
 
 
@@ -255,7 +255,7 @@ def write_or_fail(shape, caller: Caller, task_id, versions, values, completes=Fa
     for a task without recurrence only: Recurring if that is why no row was written."""
     parameters = {**ownership(caller, task_id), **values, VERSIONS: versions}
     for _ in range(RACE_RETRIES):
-        result = db.session.execute(shape, {**parameters, NOW: utcnow()}).first()
+        result = first_row(shape, {**parameters, NOW: utcnow()})
         if result is not None:
             return result
         state = db.session.execute(SELECT_TASK_STATE, ownership(caller, task_id)).first()
@@ -740,7 +740,7 @@ def insert_task(caller: Caller, fields: dict, within: Change | None) -> tuple[Ro
         NOW: utcnow(),
     }
     shape = shape_for(insert_shape, within, chosen, "position" in plain)
-    task = db.session.execute(shape, parameters).first()
+    task = first_row(shape, parameters)
     if task is not None and label_ids:
         label_store.link(caller.user_id, task_id, label_ids)
     return task, rebalanced
@@ -932,18 +932,18 @@ def list_page(caller: Caller, query: dict) -> Page:
     """A page of the caller's tasks that match the query, how many match in all, and what
     state of the list it shows (`list_version`, read by the page's own statement)."""
     statement, parameters = page_statement(caller, query)
-    rows = read_rows(statement, parameters)
+    rows = statement_rows(statement, parameters)
     if not rows:
         # Nothing found: TokenNotCurrent if the token is why. Else the version, read before
         # the page again: the ETag never claims a later state than the page shows.
         load_account(caller)
         version = list_version(caller, query)
-        rows = read_rows(statement, parameters)
+        rows = statement_rows(statement, parameters)
     if rows:
         version = rows[0].list_version
     if len(rows) <= query["limit"] and "cursor" not in query:
         return Page(rows, len(rows), False, version)  # the whole list: nothing to count
-    total = read_value(*count_statement(caller, query))
+    total = first_value(*count_statement(caller, query))
     if total is None:  # the counters' row: the account was deleted meanwhile
         raise TokenNotCurrent(USER_GONE)
     return Page(rows[: query["limit"]], total, len(rows) > query["limit"], version)
@@ -952,4 +952,4 @@ def list_page(caller: Caller, query: dict) -> Page:
 def list_version(caller: Caller, query: dict) -> str | None:
     """What state of the list a page would show now (one indexed read); None if the token
     is not current."""
-    return read_value(*version_statement(caller, query))
+    return first_value(*version_statement(caller, query))

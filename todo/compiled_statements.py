@@ -1,19 +1,22 @@
-"""Reads compiled once and run on a pooled connection's DBAPI cursor (PostgreSQL).
+"""Statements compiled once and run alone on a pooled connection's DBAPI cursor (PostgreSQL).
 
 SQLAlchemy Core spends, around each statement psycopg2 runs, about as much again in Python:
 a compiled-cache lookup, an execution context, its parameter and result set-up, the
 Connection and its Result (~20% of a task read's CPU, ~10% of a 20-task list's, py-spy).
-A read of the app's is one SELECT of fixed shape, so all of that can be done once per
-statement: here its SQL, bind and result processors and row type are worked out from
-SQLAlchemy's own compilation, then each run is a pool checkout, the engine's
+A read of the app's is one SELECT of fixed shape, and a plain create or update one INSERT
+or UPDATE … RETURNING (autocommit makes it its own transaction), so all of that can be done
+once per statement: here its SQL, bind and result processors and row type are worked out
+from SQLAlchemy's own compilation, then each run is a pool checkout, the engine's
 `before_cursor_execute` listeners (the statement timeout; the tests' statement log), one
 `cursor.execute` and the rows as named tuples (what the encoder and callers read: names and
-positions). The pool's events run as for any checkout, and a connection found dead is
-invalidated with the rest of the pool, as SQLAlchemy does.
+positions). The pool's events run as for any checkout; a DBAPI error is raised as Core
+raises it (sqlalchemy.exc: IntegrityError, OperationalError…), and a connection found dead
+is invalidated with the rest of the pool, as Core does.
 
 Statements this cannot run as they are compiled (expanding IN lists, tuple binds, escaped
-or positional parameters, columns no named tuple can name) are left to Core (`compile_read`
-gives None).
+or positional parameters, columns no named tuple can name, values Core computes per run
+such as Python-side column defaults, writes that return nothing) are left to Core
+(`compile_statement` gives None).
 """
 
 import keyword
@@ -21,15 +24,17 @@ from collections import namedtuple
 from types import MappingProxyType
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
-# What the engine's statement listeners are given as the execution context: a read's
-# options are the defaults (todo/database.py: limit_statement_time reads them).
+# What the engine's statement listeners are given as the execution context: a compiled
+# statement's options are the defaults (todo/database.py: limit_statement_time reads them).
 ReadContext = namedtuple("ReadContext", "execution_options executemany")
 DEFAULTS = ReadContext(MappingProxyType({}), False)
 
 
-class CompiledRead:
-    """One SELECT, compiled for its engine's dialect: `run(engine, parameters)` gives its rows."""
+class CompiledStatement:
+    """One SELECT, or write with RETURNING, compiled for its engine's dialect:
+    `run(engine, parameters)` gives its rows."""
 
     def __init__(self, compiled, columns: list[str], bind_processors: dict, literals: dict):
         self.sql = compiled.string
@@ -44,7 +49,7 @@ class CompiledRead:
         literals, values = self.literals, {}
         for name, processor in self.binds:
             value = parameters[name] if name in parameters else literals[name]
-            values[name] = value if processor is None or value is None else processor(value)
+            values[name] = value if processor is None else processor(value)
         connection = engine.raw_connection()
         try:
             cursor = connection.cursor()
@@ -57,9 +62,18 @@ class CompiledRead:
                 self.converters = self.result_converters(engine, cursor.description)
             cursor.close()
         except engine.dialect.loaded_dbapi.Error as error:
-            if engine.dialect.is_disconnect(error, connection.dbapi_connection, None):
+            gone = engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
+            if gone:
                 engine.pool._invalidate(connection, error)  # as Connection does on disconnect
-            raise
+            raise DBAPIError.instance(
+                self.sql,
+                values,
+                error,
+                engine.dialect.loaded_dbapi.Error,
+                hide_parameters=engine.hide_parameters,
+                connection_invalidated=gone,
+                dialect=engine.dialect,
+            ) from error
         finally:
             connection.close()  # back to the pool (or gone, if invalidated)
         make = self.row_type._make
@@ -81,11 +95,13 @@ class CompiledRead:
         return [(at, processor) for at, processor in enumerate(processors) if processor]
 
 
-def compile_read(engine: Engine, statement) -> CompiledRead | None:
-    """`statement` compiled for `engine` as a CompiledRead, or None if Core must run it."""
+def compile_statement(engine: Engine, statement) -> CompiledStatement | None:
+    """`statement` compiled for `engine` as a CompiledStatement, or None if Core must run it."""
     compiled = statement.compile(dialect=engine.dialect)
     if (
-        not statement.is_select
+        not (statement.is_select or (statement.is_dml and compiled._result_columns))
+        or compiled.insert_prefetch
+        or compiled.update_prefetch
         or compiled.positional
         or compiled.escaped_bind_names
         or compiled.literal_execute_params
@@ -104,4 +120,4 @@ def compile_read(engine: Engine, statement) -> CompiledRead | None:
     literals = {
         name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
     }
-    return CompiledRead(compiled, columns, bind_processors, literals)
+    return CompiledStatement(compiled, columns, bind_processors, literals)
