@@ -3,13 +3,14 @@
 What every request of the real app cannot do without, at its fastest, giving the same task
 answers: Flask routing a request, one Core statement over the app's own tasks table on a
 pooled connection of Flask-SQLAlchemy's engine (no ORM session), the row the app's reads
-select (todo/tasks/models.py: ANSWER_ROW, timestamps printed by the database), statements run as
-the app runs them (compiled once, on the DBAPI cursor: todo/compiled_statements.py), the app's
-encoder (todo/serializer.py over its TaskSchema) and JSON provider (orjson), under gunicorn
-gthread (2 workers x 4 threads). Nothing else: the token is the user id in clear (no JWT, no
-revocation check), no ETags, logs, request ids, CORS, throttling, input validation, change
-feed bookkeeping of its own (the database's triggers run, as for the app) or paging. Never
-serve it: it only shows what the fixed stack costs by itself on this machine.
+select (todo/tasks/models.py: ANSWER_ROW, timestamps printed by the database), statements
+run as the app runs them (compiled once, on the DBAPI cursor: todo/compiled_statements.py),
+the app's encoder (todo/serializer.py over its TaskSchema), JSON provider and JSON column
+reading (orjson), under gunicorn gthread (2 workers x 4 threads). Nothing else: the token is
+the user id in clear (no JWT, no revocation check), no ETags, logs, request ids, CORS,
+throttling, input validation, change feed bookkeeping of its own (the database's triggers
+run, as for the app) or paging. Never serve it: it only shows what the fixed stack costs by
+itself on this machine.
     DATABASE_URL=postgresql+psycopg2://... gunicorn -k gthread -w 2 --threads 4 floor_app:app
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from flask import Flask, abort, request
 from flask_sqlalchemy import SQLAlchemy
+from orjson import loads
 from sqlalchemy import Uuid, bindparam, case, insert, not_, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the app's own modules
@@ -33,7 +35,11 @@ from todo.tasks.schemas import TaskSchema
 app = Flask(__name__)
 app.json = OrjsonProvider(app)
 app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
-app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"isolation_level": "AUTOCOMMIT"}
+# As the app's engine: autocommit, and JSON columns (reminders, labels) read by orjson.
+app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+    "isolation_level": "AUTOCOMMIT",
+    "json_deserializer": loads,
+}
 db = SQLAlchemy(app)
 
 SIGNUP = text(

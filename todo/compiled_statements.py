@@ -44,6 +44,9 @@ class CompiledStatement:
         self.binds = tuple((name, bind_processors.get(name)) for name in compiled.binds)
         self.row_type = namedtuple("Row", columns)
         self.converters = None  # (position, processor) of the columns that need one: first run
+        # Whether every processor gives None for None (Core's and this app's types do): then a
+        # row whose converted columns are all NULL (a task without a due time) is taken as is.
+        self.none_stays_none = False
 
     def run(self, engine: Engine, parameters: dict) -> list:
         literals, values = self.literals, {}
@@ -59,7 +62,7 @@ class CompiledStatement:
             cursor.execute(sql, values)
             fetched = cursor.fetchall()
             if self.converters is None:
-                self.converters = self.result_converters(engine, cursor.description)
+                self.prepare_conversions(engine, cursor.description)
             cursor.close()
         except engine.dialect.loaded_dbapi.Error as error:
             gone = engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
@@ -81,18 +84,23 @@ class CompiledStatement:
             return [make(row) for row in fetched]
         rows = []
         for row in fetched:
+            if self.none_stays_none and all(row[at] is None for at, _ in self.converters):
+                rows.append(make(row))
+                continue
             converted = list(row)
             for position, convert in self.converters:
                 converted[position] = convert(converted[position])
             rows.append(make(converted))
         return rows
 
-    def result_converters(self, engine: Engine, description) -> list:
+    def prepare_conversions(self, engine: Engine, description) -> None:
         processors = (
             type_._cached_result_processor(engine.dialect, column.type_code)
             for type_, column in zip(self.result_types, description, strict=True)
         )
-        return [(at, processor) for at, processor in enumerate(processors) if processor]
+        converters = [(at, processor) for at, processor in enumerate(processors) if processor]
+        self.none_stays_none = all(convert(None) is None for _, convert in converters)
+        self.converters = converters  # last: another thread may run as soon as it is set
 
 
 def compile_statement(engine: Engine, statement) -> CompiledStatement | None:
