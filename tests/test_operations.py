@@ -168,14 +168,29 @@ def test_a_dropped_connection_that_idled_is_replaced_unseen(postgresql_only, mak
     assert client.get("/api/auth/me", headers=user["headers"]).status_code == 200
 
 
-# The account is read through the ORM session; the task list on the DBAPI cursor
-# (todo/compiled_statements.py), which must give dead connections up just the same: the one that
-# failed, and the pool's others (a restart dropped them all).
-@pytest.mark.parametrize("path", ["/api/auth/me", "/api/{user_id}/tasks"])
-def test_dropped_busy_connections_fail_one_request_only(postgresql_only, make_app, user, path):
+# The account is read through the ORM session; the task list and a create on the DBAPI
+# cursor (todo/compiled_statements.py), which must give dead connections up just the same:
+# the one that failed, and the pool's others (a restart dropped them all).
+@pytest.mark.parametrize(
+    "method, path, body, done",
+    [
+        ("GET", "/api/auth/me", None, 200),
+        ("GET", "/api/{user_id}/tasks", None, 200),
+        ("POST", "/api/{user_id}/tasks", {"title": "Written once"}, 201),
+    ],
+)
+def test_dropped_busy_connections_fail_one_request_only(
+    postgresql_only, make_app, user, method, path, body, done
+):
     client = make_app(DB_PING_IDLE_SECONDS=60).test_client()
     url = path.format(user_id=user["user_id"])
-    assert client.get(url, headers=user["headers"]).status_code == 200
+    assert client.open(url, method=method, json=body, headers=user["headers"]).status_code == done
     kill_pooled_connections(client.application, count=2)
-    statuses = [client.get(url, headers=user["headers"]).status_code for _ in range(3)]
-    assert statuses == [503, 200, 200]
+    statuses = [
+        client.open(url, method=method, json=body, headers=user["headers"]).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [503, done, done]
+    if method == "POST":  # the failed create wrote nothing
+        listed = client.get(f"/api/{user['user_id']}/tasks", headers=user["headers"])
+        assert [task["title"] for task in listed.get_json()] == ["Written once"] * 3

@@ -28,8 +28,8 @@ from sqlalchemy.exc import DBAPIError
 
 # What the engine's statement listeners are given as the execution context: a compiled
 # statement's options are the defaults (todo/database.py: limit_statement_time reads them).
-ReadContext = namedtuple("ReadContext", "execution_options executemany")
-DEFAULTS = ReadContext(MappingProxyType({}), False)
+StatementContext = namedtuple("StatementContext", "execution_options executemany")
+DEFAULTS = StatementContext(MappingProxyType({}), False)
 
 
 class CompiledStatement:
