@@ -73,7 +73,8 @@ def distribute(dry_run: bool) -> None:
         click.echo("\n".join(statements) or "nothing to distribute")
         return
     with transaction():
-        # The task triggers only touch the row's own user, on the row's own shard.
+        # The triggers (on tasks, and on revoked_tokens keeping users.revoked_jtis) only touch
+        # the row's own user, on the row's own shard.
         db.session.execute(text("SET LOCAL citus.enable_unsafe_triggers = on"))
         db.session.execute(text("SET LOCAL citus.multi_shard_modify_mode = 'sequential'"))
         for statement in statements:  # copies the table's rows: no statement time limit
