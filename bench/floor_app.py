@@ -27,7 +27,7 @@ from sqlalchemy import Uuid, bindparam, case, insert, not_, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the app's own modules
 
-from todo.database import cached_statement
+from todo.database import run_alone
 from todo.json_provider import OrjsonProvider
 from todo.tasks.models import ANSWER_ROW, tasks
 from todo.tasks.schemas import TaskSchema
@@ -96,13 +96,8 @@ TASK, TASKS = TaskSchema(), TaskSchema(many=True)
 
 
 def run(statement, **parameters) -> list:
-    """One statement on a pooled connection of the engine's (autocommit), all its rows, as
-    the app runs a statement of its own (todo/database.py: statement_rows)."""
-    compiled = cached_statement(db.engine, statement)
-    if compiled is not None:
-        return compiled.run(db.engine, parameters)
-    with db.engine.connect() as connection:
-        return connection.execute(statement, parameters).all()
+    """One statement's rows, as the app runs a statement of its own outside a transaction."""
+    return run_alone(db.engine, statement, parameters)
 
 
 def first(statement, **parameters):

@@ -49,7 +49,12 @@ def statement_rows(statement, parameters: dict) -> list[Row]:
     holds two connections at once, and a read sees its transaction's writes."""
     if db.session.registry.has() and db.session().in_transaction():
         return db.session.execute(statement, parameters).all()
-    engine = db.engine
+    return run_alone(db.engine, statement, parameters)
+
+
+def run_alone(engine: Engine, statement, parameters: dict) -> list[Row]:
+    """All the rows of one statement on a pooled connection of `engine`'s (autocommit):
+    compiled once where it can be (`cached_statement`), else through Core."""
     compiled = cached_statement(engine, statement)
     if compiled is not None:
         return compiled.run(engine, parameters)
