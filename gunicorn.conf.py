@@ -17,7 +17,7 @@ from gunicorn.glogging import Logger
 # The project's modules, whatever directory gunicorn was started from (--chdir applies later).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from logs import exit_on_setting_error
+from logs import batch_lines, exit_on_setting_error
 from settings import value
 
 with exit_on_setting_error():
@@ -53,6 +53,12 @@ with exit_on_setting_error():
     # On SIGTERM a worker serves on for DRAIN_SECONDS (its /readyz answering 503), then
     # requests in flight get 30 s to finish.
     graceful_timeout = int(value("DRAIN_SECONDS")) + 30
+
+
+def post_worker_init(_worker):
+    """A worker writes its log lines in batches, each within a second (logs.py: BatchedLines);
+    warnings and errors at once."""
+    batch_lines(seconds=1.0)
 
 
 def child_exit(_server, worker):

@@ -51,6 +51,44 @@ def test_another_origin_gets_no_cors_headers(client, user, tasks_url):
         assert not any(name.startswith("Access-Control-") for name, _ in answer.headers)
 
 
+def cors_headers(answer) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in answer.headers if name.startswith("Access-Control-")]
+
+
+def test_each_answer_of_a_route_and_origin_gets_what_flask_cors_gave_the_first(
+    client, user, tasks_url
+):
+    """todo/cors.py remembers per route and Origin what flask-cors added to the first answer.
+    Origins and routes interleave, so an answer given another's headers would show."""
+    task = client.post(tasks_url, json={"title": "a"}, headers=user["headers"]).get_json()
+    task_url = f"{tasks_url}/{task['id']}"
+    origins = [None, ORIGIN, "HTTP://LOCALHOST:3000", "https://evil.example"]
+    urls = [tasks_url, f"{tasks_url}?limit=1", task_url, "/openapi.json"]
+    first = {}
+    for _ in range(3):
+        for origin in origins:
+            for url in urls:
+                sent = {**user["headers"], **({"Origin": origin} if origin else {})}
+                got = cors_headers(client.get(url, headers=sent))
+                assert got == first.setdefault((origin, url), got), (origin, url)
+    assert ("Access-Control-Allow-Origin", ORIGIN) in first[ORIGIN, task_url]
+    upper = first["HTTP://LOCALHOST:3000", tasks_url]
+    assert ("Access-Control-Allow-Origin", "HTTP://LOCALHOST:3000") in upper
+    assert ("Access-Control-Allow-Origin", ORIGIN) in first[None, tasks_url]  # always sent
+    assert not any(first["https://evil.example", url] for url in urls)
+    assert not any(first[origin, "/openapi.json"] for origin in origins)
+
+
+def test_each_route_is_wholly_in_or_out_of_the_cors_resources(client):
+    """What todo/cors.py assumes: whether a path matches CORS_RESOURCES (a regular expression
+    matched at the path's start) follows from its route's fixed beginning."""
+    resources = client.application.config["CORS_RESOURCES"]
+    assert resources == r"/api/*"
+    for rule in client.application.url_map.iter_rules():
+        fixed = rule.rule.split("<")[0]
+        assert len(fixed) >= len("/api") or not "/api".startswith(fixed), rule.rule
+
+
 def test_origins_come_from_config(make_app):
     client = make_app(CORS_ORIGINS=["https://app.example"]).test_client()
     answer = preflight(client, "/api/auth/login", "https://app.example", method="POST")

@@ -139,6 +139,25 @@ def test_log_lines_hold_no_token_or_password(client, caplog):
     assert request_lines(caplog)[0]["user_id"] is None
 
 
+def served_paths(server) -> list[str]:
+    """The paths of the request lines a gunicorn server has written to its output so far."""
+    lines = map(json.loads, Path(server.log.name).read_text().splitlines())
+    return [line["path"] for line in lines if line["logger"] == "todo.access"]
+
+
+def test_a_served_requests_line_is_written_within_a_second_and_all_by_a_stop(servers, database_url):
+    server = servers(database_url)
+    assert server.call("GET", "/api/auth/me")[0] == 401
+    deadline = time.monotonic() + 5  # the worker writes its lines each second
+    while "/api/auth/me" not in served_paths(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert served_paths(server).count("/api/auth/me") == 1
+    for _ in range(5):
+        assert server.call("GET", "/readyz")[0] == 200
+    server.stop()  # at once: what is not written yet, the worker writes as it exits
+    assert served_paths(server).count("/readyz") == 5
+
+
 def kill_pooled_connections(app, count: int = 1):
     """Terminate the server side of `count` pooled connections of the app's, as a restart
     would."""

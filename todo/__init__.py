@@ -6,7 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
 
-from . import cli, health, metrics, throttles
+from . import cli, cors, extensions, health, metrics, throttles
 from .access_log import register_access_log
 from .accounts import passwords
 from .accounts import routes as accounts
@@ -17,7 +17,7 @@ from .blueprint import UserIdConverter, public_view, user_id_schema
 from .completions import routes as completions
 from .database import bound_waits, limit_statement_time, ping_when_idle
 from .errors import DomainProblem, register_error_handlers, register_problems
-from .extensions import api, cors, db, migrate
+from .extensions import api, db, migrate
 from .idempotency import InvalidKey, KeyReused
 from .json_provider import OrjsonProvider
 from .labels import routes as labels
@@ -99,7 +99,7 @@ def register_extensions(app: Flask) -> None:
     api.register_converter(UserIdConverter, user_id_schema)
     # flask-smorest's pagination metadata, for its own pagination, which this API does not use.
     api.spec.components.schemas.pop("PaginationMetadata", None)
-    cors.init_app(app)
+    cors.init_app(app, extensions.cors)
 
 
 def register_blueprints(app: Flask) -> None:
