@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -12,7 +13,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, text
 
 from config import TestingConfig
-from logs import JSONFormatter
+from logs import REQUEST_FIELDS, JSONFormatter
 from todo import create_app
 from todo.extensions import db
 
@@ -139,23 +140,40 @@ def test_log_lines_hold_no_token_or_password(client, caplog):
     assert request_lines(caplog)[0]["user_id"] is None
 
 
-def served_paths(server) -> list[str]:
-    """The paths of the request lines a gunicorn server has written to its output so far."""
+def served_lines(server) -> list[dict]:
+    """The request lines a gunicorn server has written to its output so far."""
     lines = map(json.loads, Path(server.log.name).read_text().splitlines())
-    return [line["path"] for line in lines if line["logger"] == "todo.access"]
+    return [line for line in lines if line["logger"] == "todo.access"]
+
+
+def about(lines: list[dict], path: str) -> list[dict]:
+    return [line for line in lines if line["path"] == path]
 
 
 def test_a_served_requests_line_is_written_within_a_second_and_all_by_a_stop(servers, database_url):
     server = servers(database_url)
-    assert server.call("GET", "/api/auth/me")[0] == 401
+    assert server.call("GET", "/api/auth/me", headers={"X-Request-ID": "trace-7"})[0] == 401
     deadline = time.monotonic() + 5  # the worker writes its lines each second
-    while "/api/auth/me" not in served_paths(server) and time.monotonic() < deadline:
+    while not (lines := about(served_lines(server), "/api/auth/me")):
+        assert time.monotonic() < deadline, "the line was not written"
         time.sleep(0.1)
-    assert served_paths(server).count("/api/auth/me") == 1
+    [line] = lines
+    # The shape JSONFormatter gives a request's record, as caplog's tests above see it.
+    assert list(line) == ["time", "level", "logger", "message", *REQUEST_FIELDS]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"])
+    assert line["level"] == "info" and line["message"] == "GET /api/auth/me 401"
+    assert (line["status"], line["request_id"], line["user_id"]) == (401, "trace-7", None)
     for _ in range(5):
         assert server.call("GET", "/readyz")[0] == 200
     server.stop()  # at once: what is not written yet, the worker writes as it exits
-    assert served_paths(server).count("/readyz") == 5
+    assert len(about(served_lines(server), "/readyz")) == 5
+
+
+def test_a_server_logging_warnings_only_writes_no_request_lines(servers, database_url):
+    server = servers(database_url, LOG_LEVEL="warning")
+    assert server.call("GET", "/readyz")[0] == 200
+    server.stop()
+    assert served_lines(server) == []
 
 
 def kill_pooled_connections(app, count: int = 1):

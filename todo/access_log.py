@@ -4,7 +4,11 @@ The line carries method, path (no query string: it may hold search text), status
 duration, request id and, once the token is checked, the user id. Never headers or bodies,
 so no token or password can reach a log.
 
-Every request pays for its line, so it is made cheaply (see logs.py).
+Every request pays for its line, so it is made cheaply. In a gunicorn worker, whose lines go
+out in batches (logs.py: BatchedLines), the line is made here, as JSONFormatter would make
+it, and handed to that handler: a log record and the logging module's path through loggers
+and handlers cost a served read ~40 us more (bench/RESULTS.md). Elsewhere (`flask run`,
+the tests' caplog) it is logged as a record.
 """
 
 import logging
@@ -13,7 +17,7 @@ import time
 from flask import Flask, g, request
 from flask.logging import default_handler
 
-from logs import configure_logging
+from logs import BatchedLines, configure_logging, json_line, timestamp
 
 log = logging.getLogger("todo.access")
 
@@ -25,20 +29,23 @@ def start_clock():
 def log_request(response):
     duration_ms = round((time.perf_counter() - g.started) * 1000, 2)
     method, path, status = request.method, request.path, response.status_code
-    log.info(
-        "%s %s %s",
-        method,
-        path,
-        status,
-        extra={
-            "method": method,
-            "path": path,
-            "status": status,
-            "duration_ms": duration_ms,
-            "request_id": g.request_id,
-            "user_id": g.get("user_id"),
-        },
-    )
+    message = f"{method} {path} {status}"
+    fields = {
+        "method": method,
+        "path": path,
+        "status": status,
+        "duration_ms": duration_ms,
+        "request_id": g.request_id,
+        "user_id": g.get("user_id"),
+    }
+    writes_batches = logging.root.handlers
+    if len(writes_batches) == 1 and isinstance(writes_batches[0], BatchedLines):
+        # A gunicorn worker: the line JSONFormatter would make of the record, made directly.
+        if log.isEnabledFor(logging.INFO):
+            line = {"time": timestamp(time.time()), "level": "info", "logger": log.name}
+            writes_batches[0].write(json_line({**line, "message": message, **fields}))
+    else:
+        log.info(message, extra=fields)
     return response
 
 
