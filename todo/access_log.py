@@ -7,8 +7,8 @@ so no token or password can reach a log.
 Every request pays for its line, so it is made cheaply. In a gunicorn worker, whose lines go
 out in batches (logs.py: BatchedLines), the line is made here, as JSONFormatter would make
 it, and handed to that handler: a log record and the logging module's path through loggers
-and handlers cost a served read ~40 us more (bench/RESULTS.md). Elsewhere (`flask run`,
-the tests' caplog) it is logged as a record.
+and handlers cost a served request up to ~40 us more (bench/RESULTS.md). Elsewhere
+(`flask run`, the tests' caplog) it is logged as a record.
 """
 
 import logging
@@ -38,12 +38,12 @@ def log_request(response):
         "request_id": g.request_id,
         "user_id": g.get("user_id"),
     }
-    writes_batches = logging.root.handlers
-    if len(writes_batches) == 1 and isinstance(writes_batches[0], BatchedLines):
+    handlers = logging.root.handlers
+    if len(handlers) == 1 and isinstance(handlers[0], BatchedLines):
         # A gunicorn worker: the line JSONFormatter would make of the record, made directly.
         if log.isEnabledFor(logging.INFO):
             line = {"time": timestamp(time.time()), "level": "info", "logger": log.name}
-            writes_batches[0].write(json_line({**line, "message": message, **fields}))
+            handlers[0].write(json_line({**line, "message": message, **fields}))
     else:
         log.info(message, extra=fields)
     return response
