@@ -31,7 +31,11 @@ def timestamp(created: float) -> str:
     )
 
 
-def json_line(line: dict) -> str:
+def json_line(created: float, level: str, logger: str, message: str, fields: dict) -> str:
+    """One line as every line of the service is written: a log record's (JSONFormatter) or
+    a request's made without one (todo/access_log.py)."""
+    line = {"time": timestamp(created), "level": level, "logger": logger, "message": message}
+    line.update(fields)
     try:
         return orjson.dumps(line, default=str).decode()
     except orjson.JSONEncodeError:
@@ -40,16 +44,11 @@ def json_line(line: dict) -> str:
 
 class JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = {
-            "time": timestamp(record.created),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        line.update({key: getattr(record, key) for key in REQUEST_FIELDS if hasattr(record, key)})
+        fields = {key: getattr(record, key) for key in REQUEST_FIELDS if hasattr(record, key)}
         if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json_line(line)
+            fields["exception"] = self.formatException(record.exc_info)
+        level, message = record.levelname.lower(), record.getMessage()
+        return json_line(record.created, level, record.name, message, fields)
 
 
 def configure_logging(level: str) -> None:
@@ -111,6 +110,12 @@ class BatchedLines(logging.StreamHandler):
         while True:
             time.sleep(self.seconds)
             self.flush()
+
+
+def batched_lines() -> BatchedLines | None:
+    """The handler writing this process's lines, when it is a BatchedLines (`batch_lines`)."""
+    handlers = logging.root.handlers
+    return handlers[0] if len(handlers) == 1 and isinstance(handlers[0], BatchedLines) else None
 
 
 def batch_lines(seconds: float = 1.0) -> None:

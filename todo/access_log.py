@@ -17,7 +17,7 @@ import time
 from flask import Flask, g, request
 from flask.logging import default_handler
 
-from logs import BatchedLines, configure_logging, json_line, timestamp
+from logs import batched_lines, configure_logging, json_line
 
 log = logging.getLogger("todo.access")
 
@@ -38,14 +38,11 @@ def log_request(response):
         "request_id": g.request_id,
         "user_id": g.get("user_id"),
     }
-    handlers = logging.root.handlers
-    if len(handlers) == 1 and isinstance(handlers[0], BatchedLines):
-        # A gunicorn worker: the line JSONFormatter would make of the record, made directly.
-        if log.isEnabledFor(logging.INFO):
-            line = {"time": timestamp(time.time()), "level": "info", "logger": log.name}
-            handlers[0].write(json_line({**line, "message": message, **fields}))
-    else:
+    batches = batched_lines()
+    if batches is None:
         log.info(message, extra=fields)
+    elif log.isEnabledFor(logging.INFO):  # a gunicorn worker: the record's line, made directly
+        batches.write(json_line(time.time(), "info", log.name, message, fields))
     return response
 
 
