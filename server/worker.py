@@ -32,6 +32,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 
+from gunicorn import util
 from gunicorn.http import RequestParser, wsgi
 from gunicorn.workers import base
 from gunicorn.workers.gthread import PollableMethodQueue
@@ -39,7 +40,9 @@ from gunicorn.workers.gthread import PollableMethodQueue
 from config import body_limit, server_timeouts
 
 from . import answers
+from .dates import DateOncePerSecond
 from .framing import Complete, Incomplete, frame
+from .settled import SettledConfig
 
 DRAINING = "todo.draining"  # the WSGI environ key the app's readiness probe reads
 RECV_SIZE = 64 * 1024
@@ -94,6 +97,9 @@ class BufferingWorker(base.Worker):
         self.draining = False
         self.drain_until = 0.0
         self.next_expiry = 0.0
+        self.settings = SettledConfig(self.cfg)  # what the per-request code reads
+        if not isinstance(util.http_date, DateOncePerSecond):
+            util.http_date = DateOncePerSecond(util.http_date)  # gunicorn's responses call it
         super().init_process()
 
     # -- signals ---------------------------------------------------------------------------
@@ -136,7 +142,7 @@ class BufferingWorker(base.Worker):
         self.notify()
         now = time.monotonic()
         if self.listening:
-            room = self.nr_conns < self.cfg.worker_connections
+            room = self.nr_conns < self.settings.worker_connections
             self.set_accepting(room and now >= self.yield_accept_until)
         wait = EXPIRY_CHECK_SECONDS
         if not self.accepting and self.listening and now < self.yield_accept_until:
@@ -178,7 +184,7 @@ class BufferingWorker(base.Worker):
         already holds a connection per thread lets ACCEPT_YIELD_SECONDS pass first, so that a
         sibling with fewer takes it, and a burst of keep-alive connections (a client's pool,
         a load balancer's) is spread over the workers instead of landing on one."""
-        if self.nr_conns >= self.cfg.threads and not self.yielded:
+        if self.nr_conns >= self.settings.threads and not self.yielded:
             self.yielded = True
             self.yield_accept_until = time.monotonic() + ACCEPT_YIELD_SECONDS
             self.set_accepting(False)
@@ -210,7 +216,7 @@ class BufferingWorker(base.Worker):
             if self.advance(conn):
                 return
         else:
-            conn.deadline = time.monotonic() + self.cfg.keepalive
+            conn.deadline = time.monotonic() + self.settings.keepalive
         self.watch(conn)
 
     def watch(self, conn: Connection):
@@ -299,7 +305,7 @@ class BufferingWorker(base.Worker):
             if time.monotonic() - conn.ready_at > self.queue_timeout:
                 conn.sock.sendall(self.too_busy())
                 return False
-            parser = RequestParser(self.cfg, [request], conn.client)
+            parser = RequestParser(self.settings, [request], conn.client)
             req = next(parser)
             keep_alive = self.handle_request(req, conn, close_after or self.draining)
             # Whatever gunicorn's parser left of these bytes means it framed them otherwise
@@ -311,17 +317,18 @@ class BufferingWorker(base.Worker):
 
     def handle_request(self, req, conn: Connection, close: bool) -> bool:
         """Run the app for `req`, as gunicorn's gthread does, with the drain flag in environ."""
-        self.cfg.pre_request(self, req)
+        settings = self.settings
+        settings.pre_request(self, req)
         started = datetime.now()
         req._expected_100_continue = False  # sent by the main thread, or the body came anyway
-        resp, environ = wsgi.create(req, conn.sock, conn.client, conn.server, self.cfg)
+        resp, environ = wsgi.create(req, conn.sock, conn.client, conn.server, settings)
         environ["wsgi.multithread"] = True
         environ[DRAINING] = self.draining
         self.nr += 1
         if self.nr >= self.max_requests:
             self.log.info("Autorestarting worker after current request.")
             self.alive = False
-        if close or not self.alive or not self.cfg.keepalive:
+        if close or not self.alive or not settings.keepalive:
             resp.force_close()
         respiter = None
         try:
@@ -339,7 +346,7 @@ class BufferingWorker(base.Worker):
             if hasattr(respiter, "close"):
                 respiter.close()
             try:
-                self.cfg.post_request(self, req, environ, resp)
+                settings.post_request(self, req, environ, resp)
             except Exception:
                 self.log.exception("Exception in post_request hook")
         return not resp.should_close()

@@ -60,6 +60,13 @@ def test_each_query_has_its_own_etag(client, user, task):
     assert get(client, user, "?limit=5", etag=get(client, user).headers["ETag"]).status_code == 200
 
 
+def test_a_query_has_one_etag_whatever_the_order_of_its_parameters(client, user, task):
+    tag = get(client, user, "?limit=5&sort=title").headers["ETag"]
+    assert get(client, user, "?sort=title").headers["ETag"] != tag
+    assert get(client, user, "?sort=title&limit=5").headers["ETag"] == tag
+    assert get(client, user, "?sort=title&limit=5", etag=tag).status_code == 304
+
+
 def test_another_users_change_does_not_move_the_etag(client, user, task, other_user):
     etag = get(client, user).headers["ETag"]
     client.post(

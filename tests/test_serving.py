@@ -7,6 +7,7 @@ import signal
 import socket
 import threading
 import time
+from email.utils import parsedate_to_datetime
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -31,6 +32,20 @@ def test_sigterm_finishes_the_request_in_flight_and_refuses_new_connections(data
     assert answers[0][0] == 200
     assert answers[0][2]["title"] == "Done"
     assert server.process.wait(10) == 0
+
+
+def test_every_answer_is_dated_the_second_it_is_sent(database_url, servers):
+    """Answers share the Date text formatted once a second (server/dates.py)."""
+    server = servers(database_url)
+    dates = set()
+    for _ in range(4):
+        before = time.time()
+        headers = server.call("GET", "/healthz")[1]
+        dated = parsedate_to_datetime(headers["Date"]).timestamp()
+        assert int(before) <= dated <= time.time()
+        dates.add(dated)
+        time.sleep(0.5)
+    assert len(dates) >= 2
 
 
 def test_database_outage_is_503_then_the_same_server_recovers(database_url, servers, capsys):
