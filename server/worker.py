@@ -28,7 +28,6 @@ import os
 import selectors
 import socket
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 
@@ -43,6 +42,7 @@ from . import answers
 from .dates import DateOncePerSecond
 from .framing import Complete, Incomplete, frame
 from .settled import SettledConfig
+from .threads import RequestThreads
 
 DRAINING = "todo.draining"  # the WSGI environ key the app's readiness probe reads
 RECV_SIZE = 64 * 1024
@@ -82,13 +82,11 @@ class BufferingWorker(base.Worker):
         self.read_timeout = timeouts.read
         self.queue_timeout = timeouts.queue
         self.drain_seconds = timeouts.drain
-        self.tpool = ThreadPoolExecutor(max_workers=self.cfg.threads)
         self.poller = selectors.DefaultSelector()
         self.method_queue = PollableMethodQueue()
         self.method_queue.init()
         self.waiting = {}  # connections the main thread reads, with their deadlines
         self.lingering = {}  # closing connections drained until the client closes
-        self.queued = {}  # whole requests handed to the thread pool, oldest first
         self.nr_conns = 0
         self.accepting = False
         self.listening = True
@@ -98,6 +96,7 @@ class BufferingWorker(base.Worker):
         self.drain_until = 0.0
         self.next_expiry = 0.0
         self.settings = SettledConfig(self.cfg)  # what the per-request code reads
+        self.request_threads = RequestThreads(self.cfg.threads, self.serve, self.served)
         if not isinstance(util.http_date, DateOncePerSecond):
             util.http_date = DateOncePerSecond(util.http_date)  # gunicorn's responses call it
         super().init_process()
@@ -112,7 +111,7 @@ class BufferingWorker(base.Worker):
             self.method_queue.defer(lambda: None)  # wake the selector
 
     def handle_quit(self, sig, frame):
-        self.tpool.shutdown(wait=False)
+        self.request_threads.stop()
         super().handle_quit(sig, frame)
 
     # -- the main loop ---------------------------------------------------------------------
@@ -133,7 +132,7 @@ class BufferingWorker(base.Worker):
         stop_by = time.monotonic() + self.cfg.graceful_timeout
         while self.nr_conns and time.monotonic() < stop_by:
             self.tick()
-        self.tpool.shutdown(wait=False)
+        self.request_threads.stop()
         for conn in [*self.waiting, *self.lingering]:
             conn.sock.close()
 
@@ -280,10 +279,12 @@ class BufferingWorker(base.Worker):
                 self.close(conn)
         for conn in [conn for conn, until in self.lingering.items() if until <= now]:
             self.stop_lingering(conn)
-        for conn, served in list(self.queued.items()):
-            if now - conn.ready_at <= self.queue_timeout:
+        for conn, since in self.request_threads.oldest_waiting():
+            if now - since <= self.queue_timeout:
                 break
-            served.cancel()  # not started yet: its `finish` answers 503 right away
+            if self.request_threads.take_back(conn):  # no thread took it in time: 503 right away
+                self.send_now(conn, self.too_busy())
+                self.linger(conn)
 
     def forget(self, conn: Connection):
         if self.waiting.pop(conn, False) is None:
@@ -293,9 +294,7 @@ class BufferingWorker(base.Worker):
 
     def dispatch(self, conn: Connection, request: bytes, close_after: bool):
         conn.ready_at = time.monotonic()
-        future = self.tpool.submit(self.serve, conn, request, close_after)
-        self.queued[conn] = future
-        future.add_done_callback(lambda done: self.method_queue.defer(self.finish, conn, done))
+        self.request_threads.hand_over(conn, request, close_after, conn.ready_at)
 
     def serve(self, conn: Connection, request: bytes, close_after: bool) -> bool:
         """Parse and run one whole request; True if the connection stays open for another."""
@@ -367,12 +366,12 @@ class BufferingWorker(base.Worker):
         except OSError:
             self.log.debug("Could not send the error answer.")
 
-    def finish(self, conn: Connection, served: Future):
+    def served(self, conn: Connection, keep_alive: bool):
+        """A thread is done with the connection's request (server/threads.py calls this)."""
+        self.method_queue.defer(self.finish, conn, keep_alive)
+
+    def finish(self, conn: Connection, keep_alive: bool):
         """Back on the main thread: read the next request, or close."""
-        del self.queued[conn]
-        if served.cancelled():  # it waited past REQUEST_QUEUE_TIMEOUT for a thread
-            self.send_now(conn, self.too_busy())
-        keep_alive = not served.cancelled() and served.exception() is None and served.result()
         if keep_alive:
             conn.sock.setblocking(False)
             self.await_request(conn)
