@@ -73,7 +73,16 @@ def engine_options(url: str) -> dict:
     # Parameters (password hashes among them) never go into error messages and so logs.
     # JSON columns (a task's reminders and labels) are read by orjson: psycopg2 and SQLite's
     # result processing otherwise call json.loads for each of them in every row.
-    common = {"isolation_level": "AUTOCOMMIT", "hide_parameters": True, "json_deserializer": loads}
+    # No rollback as a connection goes back to the pool: a Connection or Session ends its own
+    # transaction first (SQLAlchemy then skips the pool's), and the statements run on a
+    # pooled DBAPI connection (todo/compiled_statements.py) are autocommit, so the pool's
+    # rollback was a no-op call, one per request, that gave up and took back the GIL.
+    common = {
+        "isolation_level": "AUTOCOMMIT",
+        "hide_parameters": True,
+        "json_deserializer": loads,
+        "pool_reset_on_return": None,
+    }
     if not url.startswith("postgresql"):
         return common
     return {

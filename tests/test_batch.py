@@ -4,9 +4,11 @@ nothing, the failed operation's problem with its index) or each on its own; Idem
 through delete and restore; and whose tasks a batch may touch."""
 
 import json
+import sqlite3
 import uuid
 
 import pytest
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 from sqlalchemy import select
 
 from tests.conftest import assert_problem
@@ -149,6 +151,33 @@ def test_atomic_batch_failing_at_its_last_write_undoes_the_earlier_ones(
         1,
         None,
     )
+
+
+def test_requests_leave_no_pooled_connection_in_a_transaction(
+    app, client, user, tasks_url, run_batch, task
+):
+    """The pool does not roll back what it takes back (config.py): a failed batch, a read,
+    a write each ended their own transaction."""
+    answer = run_batch([create("New", new_id()), {"op": "complete", "id": new_id()}])
+    assert_batch_failed(answer, 404, 1)
+    assert (
+        client.post(tasks_url, json={"title": "More"}, headers=user["headers"]).status_code == 201
+    )
+    assert client.get(tasks_url, headers=user["headers"]).status_code == 200
+    with app.app_context():
+        held = [db.engine.raw_connection() for _ in range(db.engine.pool.checkedin())]
+        try:
+            assert held
+            assert not any(in_transaction(connection.dbapi_connection) for connection in held)
+        finally:
+            for connection in held:
+                connection.close()
+
+
+def in_transaction(dbapi_connection) -> bool:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        return dbapi_connection.in_transaction
+    return dbapi_connection.get_transaction_status() != TRANSACTION_STATUS_IDLE
 
 
 @pytest.mark.parametrize("title", ["", "x" * 501], ids=["empty", "too_long"])

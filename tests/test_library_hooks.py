@@ -3,9 +3,13 @@ versions they were written against). Each test fails if its hook stops taking ef
 renamed method after an upgrade would make it do silently."""
 
 import socket
+from types import SimpleNamespace
 
 import jwt
 import pytest
+from gunicorn import util
+from gunicorn.config import Config
+from gunicorn.http import wsgi
 
 from tests.servers import create_task, sign_in
 from tests.test_tokens import claims, forged
@@ -96,3 +100,14 @@ def test_a_client_expecting_100_continue_gets_it_once(server):
             received += chunk
     assert received.startswith(b"HTTP/1.1 201 ")
     assert b"HTTP/1.1 100" not in received
+
+
+def test_gunicorn_dates_its_answers_through_util_http_date(monkeypatch):
+    """gunicorn.util.http_date, which each worker replaces with one that formats the time
+    once a second (server/dates.py): gunicorn's responses must still take their Date from
+    it, by that name, when they write their headers."""
+    monkeypatch.setattr(util, "http_date", lambda timestamp=None: "the worker's date")
+    request = SimpleNamespace(version=(1, 1), method="GET", should_close=lambda: False)
+    response = wsgi.Response(request, None, Config())
+    response.start_response("200 OK", [("Content-Length", "2")])
+    assert "Date: the worker's date\r\n" in response.default_headers()

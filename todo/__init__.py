@@ -25,6 +25,7 @@ from .labels.store import LabelNotFound
 from .lists import routes as lists
 from .lists.store import ListChanged, ListGone, ListIdConflict, ListNotFound, TooManyLists
 from .requests import register_request_id
+from .sessions import NoSessions
 from .sync import routes as sync
 from .sync.store import CursorExpired, InvalidCursor
 from .tasks import routes as tasks
@@ -61,6 +62,7 @@ PUBLIC_ENDPOINTS = ("api-docs.openapi_json", "api-docs.openapi_swagger_ui", "doc
 def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__)
     app.json = OrjsonProvider(app)
+    app.session_interface = NoSessions()
     app.config.from_object(config or config_from_env())
     if app.config["TRUSTED_PROXIES"]:
         # The client's address is the last one our own proxies appended to X-Forwarded-For.
