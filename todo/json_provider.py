@@ -9,6 +9,7 @@ the standard library (todo/blueprint.py), whose error messages the API reports.
 """
 
 import orjson
+from flask import Response
 from flask.json.provider import DefaultJSONProvider
 
 # Datetimes too go through Flask's conversion (an HTTP date), as with its own provider.
@@ -21,3 +22,16 @@ class OrjsonProvider(DefaultJSONProvider):
             return orjson.dumps(obj, default=DefaultJSONProvider.default, option=OPTIONS).decode()
         except orjson.JSONEncodeError:
             return super().dumps(obj, **kwargs)
+
+    def response(self, *args, **kwargs) -> Response:
+        """Flask's JSON answer (jsonify), its body orjson's bytes with the newline Flask
+        adds: Flask's own would decode them to text, append the newline, and encode the
+        text again."""
+        obj = self._prepare_response_obj(args, kwargs)
+        try:
+            body = orjson.dumps(
+                obj, default=DefaultJSONProvider.default, option=OPTIONS | orjson.OPT_APPEND_NEWLINE
+            )
+        except orjson.JSONEncodeError:
+            return super().response(*args, **kwargs)
+        return self._app.response_class(body, mimetype=self.mimetype)
