@@ -18,8 +18,8 @@ STAMPED = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
     ids=["both-null", "due-only", "last-only", "both"],
 )
 def test_compiled_rows_equal_cores(app, user, task, due_at, last_completed_at):
-    """Whichever of the converted columns are NULL: a row whose are all NULL is taken as it
-    comes, any other has each converted."""
+    """Whichever of the converted columns are NULL (a row whose are all NULL is taken as it
+    comes, any other has each converted), the rows are Core's, down to each value's zone."""
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("only PostgreSQL's statements are compiled (database.cached_statement)")

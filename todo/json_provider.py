@@ -16,10 +16,15 @@ from flask.json.provider import DefaultJSONProvider
 OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
+def encoded(obj, option: int = OPTIONS) -> bytes:
+    """`obj` as orjson writes it with this provider's options (JSONEncodeError if it cannot)."""
+    return orjson.dumps(obj, default=DefaultJSONProvider.default, option=option)
+
+
 class OrjsonProvider(DefaultJSONProvider):
     def dumps(self, obj, **kwargs) -> str:
         try:
-            return orjson.dumps(obj, default=DefaultJSONProvider.default, option=OPTIONS).decode()
+            return encoded(obj).decode()
         except orjson.JSONEncodeError:
             return super().dumps(obj, **kwargs)
 
@@ -29,9 +34,7 @@ class OrjsonProvider(DefaultJSONProvider):
         text again."""
         obj = self._prepare_response_obj(args, kwargs)
         try:
-            body = orjson.dumps(
-                obj, default=DefaultJSONProvider.default, option=OPTIONS | orjson.OPT_APPEND_NEWLINE
-            )
+            body = encoded(obj, OPTIONS | orjson.OPT_APPEND_NEWLINE)
         except orjson.JSONEncodeError:
             return super().response(*args, **kwargs)
         return self._app.response_class(body, mimetype=self.mimetype)
