@@ -27,7 +27,7 @@ from sqlalchemy import Uuid, bindparam, case, insert, not_, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the app's own modules
 
-from todo.database import run_alone
+from todo.database import decode_names_in_c, run_alone
 from todo.json_provider import OrjsonProvider
 from todo.tasks.models import ANSWER_ROW, tasks
 from todo.tasks.schemas import TaskSchema
@@ -41,6 +41,7 @@ app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
     "json_deserializer": loads,
 }
 db = SQLAlchemy(app)
+decode_names_in_c()  # as the app: column names decoded by the C codec
 
 SIGNUP = text(
     "INSERT INTO users (id, email, password_hash, created_at) "

@@ -2,6 +2,8 @@
 versions they were written against). Each test fails if its hook stops taking effect, as a
 renamed method after an upgrade would make it do silently."""
 
+import cProfile
+import pstats
 import socket
 from types import SimpleNamespace
 
@@ -13,7 +15,7 @@ from gunicorn.http import wsgi
 
 from tests.servers import create_task, sign_in
 from tests.test_tokens import claims, forged
-from todo.extensions import api
+from todo.extensions import api, db
 
 
 def test_a_token_of_a_shape_we_never_issue_is_refused(client, user):
@@ -111,3 +113,26 @@ def test_gunicorn_dates_its_answers_through_util_http_date(monkeypatch):
     response = wsgi.Response(request, None, Config())
     response.start_response("200 OK", [("Content-Length", "2")])
     assert "Date: the worker's date\r\n" in response.default_headers()
+
+
+def test_column_names_are_decoded_without_a_python_codec_call(app):
+    """psycopg2.extensions.encodings (todo/database.py: decode_names_in_c): psycopg2 decodes
+    a result's column names through the codec that map names; the app's is the C function
+    itself, so no Python decode function runs, and names and texts still decode right."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("only psycopg2 decodes through psycopg2.extensions.encodings")
+        connection = db.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            profile = cProfile.Profile()
+            profile.enable()
+            cursor.execute("SELECT 1 AS \"çà✓\", 'été ✓' AS texte, 1 AS plain")
+            rows = cursor.fetchall()
+            profile.disable()
+        finally:
+            connection.close()
+    assert [column.name for column in cursor.description] == ["çà✓", "texte", "plain"]
+    assert rows == [(1, "été ✓", 1)]
+    called = {function for (_file, _line, function) in pstats.Stats(profile).stats}
+    assert "decode" not in called, called

@@ -15,7 +15,7 @@ from .accounts.tokens import TokenNotCurrent
 from .accounts.verified_tokens import jwt
 from .blueprint import UserIdConverter, public_view, user_id_schema
 from .completions import routes as completions
-from .database import bound_waits, limit_statement_time, ping_when_idle
+from .database import bound_waits, decode_names_in_c, limit_statement_time, ping_when_idle
 from .errors import DomainProblem, register_error_handlers, register_problems
 from .extensions import api, db, migrate
 from .idempotency import InvalidKey, KeyReused
@@ -85,6 +85,7 @@ def register_extensions(app: Flask) -> None:
     connect, statement = app.config["DB_CONNECT_TIMEOUT"], app.config["DB_STATEMENT_TIMEOUT"]
     if on_postgresql:
         bound_waits(app.config["SQLALCHEMY_ENGINE_OPTIONS"], connect, statement + connect)
+        decode_names_in_c()
     db.init_app(app)
     if on_postgresql:
         with app.app_context():

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Instructions the app executes per request, counted by callgrind (valgrind): repeatable to
+# ~1% whatever else the machine is doing, where CPU time moves 15-30% between rounds here.
+#   bench/instructions.sh [commit]
+# For a task read, the 20-task list and the 100-task list (one page), the app in one process
+# (bench/instructions.py: its WSGI callable, no server) on a fresh PostgreSQL database, with
+# the production settings; callgrind counts only the measured requests (50 of each, after 30
+# warm-up ones). Given a commit, that commit (a git worktree) is measured the same way after
+# this checkout. The Python code the app runs is counted, with the C it calls (psycopg2,
+# libpq, orjson); PostgreSQL's own work and gunicorn's are not (bench/cpu_per_request.sh).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+command -v valgrind >/dev/null || apt-get install -y -q valgrind >/dev/null
+requests=50
+state=${BENCH_STATE:-/tmp/todo-bench-instructions}
+rm -rf "$state" && mkdir -p "$state"
+sides=(now)
+declare -A checkout=([now]=$root)
+if [ -n "${1:-}" ]; then
+  checkout_before "$1"
+  sides+=(before) checkout[before]=$work/before
+  trap 'git -C "$root" worktree remove --force "$work/before"; rm -rf "$work"' EXIT
+fi
+
+# Instructions per request of scenario $2 in checkout $1 (callgrind's window: the gate files).
+count() {
+  local gate=$state/gate-$RANDOM out driver
+  out=$state/callgrind-$(basename "$1")-$2
+  driver=$1/bench/instructions.py
+  [ -e "$driver" ] || driver=$root/bench/instructions.py  # a commit from before this script
+  (cd "$1" && exec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
+    "$root/.venv/bin/python" "$driver" "$2" "$requests" "$gate") >"$state/driver.log" 2>&1 &
+  local driver_pid=$!
+  until [ -e "$gate.ready" ]; do
+    sleep 0.2
+    kill -0 $driver_pid 2>/dev/null || { cat "$state/driver.log" >&2; exit 1; }
+  done
+  callgrind_control -i on "$driver_pid" >/dev/null 2>&1
+  touch "$gate.go"
+  until [ -e "$gate.done" ]; do sleep 0.2; done
+  callgrind_control -i off "$driver_pid" >/dev/null 2>&1
+  touch "$gate.end"
+  wait "$driver_pid" || { cat "$state/driver.log" >&2; exit 1; }
+  echo $(($(awk '/^totals:/ {print $2}' "$out") / requests))
+}
+
+# Access lines left out: gunicorn's workers write them in batches (logs.py), this process
+# would through the logging module.
+export LOG_LEVEL=WARNING
+echo "scenario side instructions_per_request"
+for side in "${sides[@]}"; do
+  cd "${checkout[$side]}"
+  fresh_database todo_instructions "$state/migrate.log"
+  for scenario in get list20 list100; do
+    echo "$scenario $side $(count "${checkout[$side]}" "$scenario")"
+  done
+done
