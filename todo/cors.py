@@ -44,9 +44,9 @@ def remembering(works_out):
         rule = request.url_rule
         if (
             rule is None
-            or request.method == "OPTIONS"
+            or environ["REQUEST_METHOD"] == "OPTIONS"
             or ASKS_ABOUT_PRIVATE_NETWORK in environ
-            or ACL_ORIGIN in headers
+            or ACL_ORIGIN in headers.keys()  # noqa: SIM118 (`in headers` raises when absent)
         ):
             return works_out(response)
         key = (rule.rule, origin)  # the route's pattern: its paths all match CORS_RESOURCES or none

@@ -6,11 +6,14 @@ import uuid
 from flask import Flask, g, request
 
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
 
 
 def assign_request_id():
-    """The client's X-Request-ID if it is sane (so traces join up), else a new one."""
-    sent = request.headers.get("X-Request-ID", "")
+    """The client's X-Request-ID if it is sane (so traces join up), else a new one. Read
+    from the WSGI environ: werkzeug's headers raise (and build) an exception for a header
+    that is absent, as this one mostly is."""
+    sent = request.environ.get("HTTP_X_REQUEST_ID", "")
     g.request_id = sent if SANE_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
 
 
@@ -24,8 +27,9 @@ def canonical_bearer_scheme():
 
 
 def label_response(response):
-    response.headers["X-Request-ID"] = g.request_id
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    """Headers no view sets: added, not set (werkzeug's `set` first looks for the name among
+    the answer's headers)."""
+    response.headers.extend((("X-Request-ID", g.request_id), NOSNIFF))
     if request.method == "OPTIONS" and not response.content_length:
         # Flask answers a preflight with an empty body it calls text/html; it has no type.
         del response.headers["Content-Type"]
