@@ -13,6 +13,7 @@ from .accounts import routes as accounts
 from .accounts.store import EmailTaken
 from .accounts.tokens import TokenNotCurrent
 from .accounts.verified_tokens import jwt
+from .application import App
 from .blueprint import UserIdConverter, public_view, user_id_schema
 from .completions import routes as completions
 from .database import bound_waits, decode_names_in_c, limit_statement_time, ping_when_idle
@@ -60,7 +61,7 @@ PUBLIC_ENDPOINTS = ("api-docs.openapi_json", "api-docs.openapi_swagger_ui", "doc
 
 
 def create_app(config: Config | None = None) -> Flask:
-    app = Flask(__name__)
+    app = App(__name__)
     app.json = OrjsonProvider(app)
     app.session_interface = NoSessions()
     app.config.from_object(config or config_from_env())
