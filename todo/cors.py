@@ -44,7 +44,7 @@ def remembering(works_out):
         rule = request.url_rule
         if (
             rule is None
-            or environ["REQUEST_METHOD"] == "OPTIONS"
+            or request.method == "OPTIONS"  # werkzeug upper-cases it; the environ has it as sent
             or ASKS_ABOUT_PRIVATE_NETWORK in environ
             or ACL_ORIGIN in headers.keys()  # noqa: SIM118 (`in headers` raises when absent)
         ):
