@@ -24,6 +24,14 @@ if [ -n "${1:-}" ]; then
   trap 'git -C "$root" worktree remove --force "$work/before"; rm -rf "$work"' EXIT
 fi
 
+# Wait for file $1 while the driver (pid $2) runs; its log and a failure if it stops first.
+await() {
+  until [ -e "$1" ]; do
+    sleep 0.2
+    kill -0 "$2" 2>/dev/null || { cat "$state/driver.log" >&2; exit 1; }
+  done
+}
+
 # Instructions per request of scenario $2 in checkout $1 (callgrind's window: the gate files).
 count() {
   local gate=$state/gate-$RANDOM out driver
@@ -33,13 +41,10 @@ count() {
   (cd "$1" && exec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
     "$root/.venv/bin/python" "$driver" "$2" "$requests" "$gate") >"$state/driver.log" 2>&1 &
   local driver_pid=$!
-  until [ -e "$gate.ready" ]; do
-    sleep 0.2
-    kill -0 $driver_pid 2>/dev/null || { cat "$state/driver.log" >&2; exit 1; }
-  done
+  await "$gate.ready" $driver_pid
   callgrind_control -i on "$driver_pid" >/dev/null 2>&1
   touch "$gate.go"
-  until [ -e "$gate.done" ]; do sleep 0.2; done
+  await "$gate.done" $driver_pid
   callgrind_control -i off "$driver_pid" >/dev/null 2>&1
   touch "$gate.end"
   wait "$driver_pid" || { cat "$state/driver.log" >&2; exit 1; }
