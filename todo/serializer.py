@@ -12,7 +12,8 @@ values, so the two cannot drift.
 """
 
 from collections.abc import Callable
-from operator import attrgetter, itemgetter
+from functools import partial
+from operator import attrgetter
 
 from marshmallow import Schema, fields
 
@@ -34,25 +35,34 @@ class Composed(fields.Nested):
     that dump gives: tests/test_serializer.py checks it. `null_without_first`: the object is
     null whenever its first source is (a due date without its day); the encoder then answers
     null without the call (a Python call per row and field: 2% of a 100-task page's
-    instructions, callgrind)."""
+    instructions, callgrind). `members`, instead of `compose` and `encode`: the object is the
+    sources' values as they are, under these names in the same order; the encoder writes it
+    in its own display, with no call at all."""
 
     def __init__(
         self,
         nested,
         sources: tuple[str, ...],
-        compose,
-        encode,
+        compose=None,
+        encode=None,
         *,
+        members: tuple[str, ...] | None = None,
         null_without_first: bool = False,
         **kwargs,
     ):
         super().__init__(nested, **kwargs)
-        self.null_without_first = null_without_first
+        if members is not None:
+            compose = encode = partial(members_of, members)
+        self.null_without_first, self.members = null_without_first, members
         self.sources, self.compose, self.encode = sources, compose, encode
 
     def serialize(self, attr, obj, accessor=None, **kwargs):
         members = self.compose(*(self.get_value(obj, source, accessor) for source in self.sources))
         return self._serialize(members, attr, obj, **kwargs)
+
+
+def members_of(names: tuple[str, ...], *values) -> dict:
+    return dict(zip(names, values, strict=True))
 
 
 class RowEncoder:
@@ -76,66 +86,82 @@ class RowEncoder:
             keys.append(field.data_key or name)
             attributes.append(field.attribute or name)
         self.attributes = attributes
-        self.encode = compile_encoder(type(schema).__name__, keys, stamped, composed)
-        self.by_attribute = attrgetter(*attributes)
-        self.by_position = {}  # a result's column names -> the positions of the attributes
+        self.compile = partial(compile_encoder, type(schema).__name__, keys, stamped, composed)
+        in_order, by_attribute = self.compile(range(len(attributes))), attrgetter(*attributes)
+        self.by_attribute = lambda obj: in_order(by_attribute(obj))
+        self.by_columns = {}  # a result's column names -> the encoder that reads its rows
 
-    def reader(self, row) -> Callable[[object], tuple]:
-        """How to read rows like `row`, all their values in one C call: rows (SQLAlchemy's,
-        and named tuples) by position (~0.2 us; by name, ~0.5 us each), other objects by
-        attribute."""
+    def encoder(self, row) -> Callable[[object], dict]:
+        """How to encode rows like `row`. Rows (SQLAlchemy's, and named tuples) by position,
+        with an encoder compiled for their columns: each value read where the answer takes
+        it, with no tuple of them made first (~3.7k instructions a task, 9% of a 100-task
+        page's encoding, callgrind); other objects by attribute, all in one C call."""
         columns = getattr(row, "_fields", None)
         if columns is None:
             return self.by_attribute
-        getter = self.by_position.get(columns)
-        if getter is None:
-            getter = self.by_position[columns] = itemgetter(*map(columns.index, self.attributes))
-        return getter
+        encode = self.by_columns.get(columns)
+        if encode is None:
+            positions = [columns.index(attribute) for attribute in self.attributes]
+            encode = self.by_columns[columns] = self.compile(positions)
+        return encode
 
     def one(self, row) -> dict:
-        return self.encode(self.reader(row)(row))
+        return self.encoder(row)(row)
 
     def many(self, rows) -> list[dict]:
         """The rows of one result share their columns (SQLAlchemy's `_parent`, a named
-        tuple's type): their reader is found once for all of them, not per row (asking a
+        tuple's type): their encoder is found once for all of them, not per row (asking a
         SQLAlchemy row its `_fields` builds a list: 2% of a 20-task list's CPU)."""
-        answers, shape, read, encode = [], None, None, self.encode
+        answers, shape, encode = [], None, None
         for row in rows:
             row_shape = getattr(row, "_parent", None) or type(row)
             if row_shape is not shape:
-                shape, read = row_shape, self.reader(row)
-            answers.append(encode(read(row)))
+                shape, encode = row_shape, self.encoder(row)
+            answers.append(encode(row))
         return answers
 
 
 # A timestamp's value as its answer gives it: text as it is (the database's own answer_time),
 # a datetime as utc_text makes it.
-STAMPED = (
-    "(value if (value := values[{at}]) is None or value.__class__ is str else utc_text(value))"
-)
+STAMPED = "(value if (value := {value}) is None or value.__class__ is str else utc_text(value))"
+# The most members a dict display of constant keys makes in one presized step (CPython's
+# BUILD_CONST_KEY_MAP); a longer display adds its members one at a time, the dict growing
+# twice on the way to a task's 20 (14% of the encoding of a task, timeit). The members past
+# it are stored into the dict made, which has room for them.
+MOST_IN_ONE_DISPLAY = 15
 
 
-def compile_encoder(schema_name: str, keys: list, stamped: list, composed: list) -> Callable:
-    """`encode(values)`: the answer for the values of a row, which come in the order of
-    `keys` (the plain fields, `stamped` the positions of the timestamps among them) then of
-    the composed fields' sources, given as `(key, first source's position, field)`. Compiled
-    from source, as namedtuple and dataclasses make their methods: the keys are the schema's
-    own names, written with repr."""
+def compile_encoder(
+    schema_name: str, keys: list, stamped: list, composed: list, positions
+) -> Callable:
+    """`encode(values)`: the answer for a row's values, the value of the n-th attribute (the
+    plain fields in the order of `keys`, `stamped` the timestamps among them, then the
+    composed fields' sources, given as `(key, first source's attribute, field)`) at
+    `positions[n]`. Compiled from source, as namedtuple and dataclasses make their methods:
+    the keys are the schema's own names, written with repr."""
+    value = [f"values[{position}]" for position in positions]
     members = {
-        key: STAMPED.format(at=at) if at in stamped else f"values[{at}]"
+        key: STAMPED.format(value=value[at]) if at in stamped else value[at]
         for at, key in enumerate(keys)
     }
     namespace = {"utc_text": utc_text}
     for number, (key, start, field) in enumerate(composed):
-        namespace[f"composed_{number}"] = field.encode
-        sources = ", ".join(f"values[{at}]" for at in range(start, start + len(field.sources)))
-        members[key] = f"composed_{number}({sources})"
+        sources = value[start : start + len(field.sources)]
+        if field.members is not None:
+            members[key] = "{" + ", ".join(map("{!r}: {}".format, field.members, sources)) + "}"
+        else:
+            namespace[f"composed_{number}"] = field.encode
+            members[key] = f"composed_{number}({', '.join(sources)})"
         if field.null_without_first:
-            members[key] = f"(None if values[{start}] is None else {members[key]})"
+            members[key] = f"(None if {sources[0]} is None else {members[key]})"
     # In the order of the keys, as the JSON provider sorts them (todo/json_provider.py): it
     # then finds them sorted, ~30% of orjson's time on a 100-task page.
-    display = ", ".join(f"{key!r}: {members[key]}" for key in sorted(members))
-    source = "def encode(values):\n    return {" + display + "}\n"
+    ordered = [(key, members[key]) for key in sorted(members)]
+    display = ", ".join(f"{key!r}: {member}" for key, member in ordered[:MOST_IN_ONE_DISPLAY])
+    stores = "".join(
+        f"    answer[{key!r}] = {member}\n" for key, member in ordered[MOST_IN_ONE_DISPLAY:]
+    )
+    source = f"def encode(values):\n    answer = {{{display}}}\n{stores}    return answer\n"
     exec(compile(source, f"<{schema_name} encoder>", "exec"), namespace)
     return namespace["encode"]
 

@@ -270,10 +270,6 @@ class SubtaskCountsSchema(Schema):
     completed = fields.Integer(required=True)
 
 
-def subtask_counts(total: int, completed: int) -> dict:
-    return {"total": total, "completed": completed}
-
-
 class TaskSchema(EncodedSchema):
     """A task as every answer gives it: its dump is todo/serializer.py's encoder."""
 
@@ -360,8 +356,7 @@ class TaskSchema(EncodedSchema):
     subtasks = Composed(
         SubtaskCountsSchema,
         ("subtasks_total", "subtasks_completed"),
-        subtask_counts,
-        subtask_counts,
+        members=("total", "completed"),
         dump_only=True,
         required=True,
     )
