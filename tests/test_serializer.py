@@ -2,6 +2,7 @@
 what marshmallow's own dump of the same schema gives, for every kind of value a task holds."""
 
 import itertools
+import json
 import uuid
 from collections import namedtuple
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -105,6 +106,19 @@ def test_a_task_encodes_as_marshmallow_dumps_it(encode_json):
     schema = TaskSchema()
     for row in rows():
         assert encode_json(schema.dump(row)) == encode_json(Schema.dump(schema, row))
+
+
+def test_lists_read_as_their_json_text_encode_as_the_lists_do(encode_json):
+    """The answer reads take a task's reminders and labels as the JSON text the database
+    prints (columns.JSONText); the encoder parses it."""
+    schema = TaskSchema()
+    for row in rows():
+        as_text = row._replace(
+            reminders=json.dumps(row.reminders), labels=json.dumps(row.labels, ensure_ascii=False)
+        )
+        assert isinstance(as_text.labels, str)
+        assert encode_json(schema.dump(as_text)) == encode_json(schema.dump(row))
+        assert encode_json(Schema.dump(schema, as_text)) == encode_json(schema.dump(row))
 
 
 def test_a_page_encodes_as_marshmallow_dumps_it(encode_json):

@@ -15,17 +15,26 @@ from collections.abc import Callable
 from functools import partial
 from operator import attrgetter
 
+import orjson
 from marshmallow import Schema, fields
 
 from .fields import UTCTimestamp, utc_text
 
 
 class StoredList(fields.List):
-    """A list stored as its answer gives it (a JSON column): dumped as it is."""
+    """A list stored as its answer gives it (a JSON column): dumped as it is, or as its JSON
+    text says when read as that (columns.JSONText)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(as_stored(value), attr, obj, **kwargs)
+
+
+def as_stored(value):
+    return orjson.loads(value) if isinstance(value, str) else value
 
 
 # Fields whose dumped value is the attribute's value itself.
-AS_IS = (fields.String, fields.Boolean, fields.Integer, StoredList)
+AS_IS = (fields.String, fields.Boolean, fields.Integer)
 
 
 class Composed(fields.Nested):
@@ -71,7 +80,7 @@ class RowEncoder:
     values)."""
 
     def __init__(self, schema: Schema):
-        keys, attributes, stamped, composed = [], [], [], []
+        keys, attributes, answered, composed = [], [], [], []
         for name, field in schema.dump_fields.items():
             if isinstance(field, Composed):
                 composed.append((field.data_key or name, len(attributes), field))
@@ -80,13 +89,17 @@ class RowEncoder:
             if composed:
                 raise TypeError(f"{type(schema).__name__}.{name}: declared after a composed field")
             if isinstance(field, UTCTimestamp):
-                stamped.append(len(keys))
-            elif not isinstance(field, AS_IS) or isinstance(field, fields.Email | fields.UUID):
+                answered.append(STAMPED)
+            elif isinstance(field, StoredList):
+                answered.append(STORED)
+            elif isinstance(field, AS_IS) and not isinstance(field, fields.Email | fields.UUID):
+                answered.append(AS_READ)
+            else:
                 raise TypeError(f"{type(schema).__name__}.{name}: no fast dump for {field!r}")
             keys.append(field.data_key or name)
             attributes.append(field.attribute or name)
         self.attributes = attributes
-        self.compile = partial(compile_encoder, type(schema).__name__, keys, stamped, composed)
+        self.compile = partial(compile_encoder, type(schema).__name__, keys, answered, composed)
         in_order, by_attribute = self.compile(range(len(attributes))), attrgetter(*attributes)
         self.by_attribute = lambda obj: in_order(by_attribute(obj))
         self.by_columns = {}  # a result's column names -> the encoder that reads its rows
@@ -121,9 +134,12 @@ class RowEncoder:
         return answers
 
 
-# A timestamp's value as its answer gives it: text as it is (the database's own answer_time),
-# a datetime as utc_text makes it.
+# How a plain field's answer is made of its value, read by the expression `{value}`: as it is,
+# for a timestamp as text as it is (the database's own answer_time) or a datetime as utc_text
+# makes it, for a stored list as it is or its JSON text parsed in one C call (as_stored).
+AS_READ = "{value}"
 STAMPED = "(value if (value := {value}) is None or value.__class__ is str else utc_text(value))"
+STORED = "(loads(value) if (value := {value}).__class__ is str else value)"
 # The most members a dict display of constant keys makes in one presized step (CPython's
 # BUILD_CONST_KEY_MAP); a longer display adds its members one at a time, the dict growing
 # twice on the way to a task's 20 (14% of the encoding of a task, timeit). The members past
@@ -132,19 +148,17 @@ MOST_IN_ONE_DISPLAY = 15
 
 
 def compile_encoder(
-    schema_name: str, keys: list, stamped: list, composed: list, positions
+    schema_name: str, keys: list, answered: list, composed: list, positions
 ) -> Callable:
     """`encode(values)`: the answer for a row's values, the value of the n-th attribute (the
-    plain fields in the order of `keys`, `stamped` the timestamps among them, then the
-    composed fields' sources, given as `(key, first source's attribute, field)`) at
+    plain fields in the order of `keys`, each answered as its expression in `answered` says,
+    then the composed fields' sources, given as `(key, first source's attribute, field)`) at
     `positions[n]`. Compiled from source, as namedtuple and dataclasses make their methods:
     the keys are the schema's own names, written with repr."""
     value = [f"values[{position}]" for position in positions]
-    members = {
-        key: STAMPED.format(value=value[at]) if at in stamped else value[at]
-        for at, key in enumerate(keys)
-    }
-    namespace = {"utc_text": utc_text}
+    plain = enumerate(zip(keys, answered, strict=True))
+    members = {key: answer.format(value=value[at]) for at, (key, answer) in plain}
+    namespace = {"utc_text": utc_text, "loads": orjson.loads}
     for number, (key, start, field) in enumerate(composed):
         sources = value[start : start + len(field.sources)]
         if field.members is not None:

@@ -22,7 +22,7 @@ from ..database import statement_rows
 from ..lists.models import purged_lists
 from ..lists.store import COUNTED_ROW
 from ..tasks.changes import current_number
-from ..tasks.models import ANSWER_ROW, purged_tasks
+from ..tasks.models import ANSWER_ROW, purged_tasks, tasks
 
 SINCE, UPTO, AT, LIMIT = "since", "upto", "at", "limit"
 TASK, LIST = "task", "list"  # the kinds of row in the feed
@@ -89,9 +89,10 @@ TOMBSTONE_ROW = (
     purged_tasks.c.deleted_at,
     purged_tasks.c.change_number,
 )
-TASKS_AFTER = changed(select(*ANSWER_ROW), live_only=False, at=False)
-LIVE_TASKS_AFTER = changed(select(*ANSWER_ROW), live_only=True, at=False)
-TASKS_AT = changed(select(*ANSWER_ROW), live_only=False, at=True)
+TASK_ENTRY = (*ANSWER_ROW, tasks.c.change_number)
+TASKS_AFTER = changed(select(*TASK_ENTRY), live_only=False, at=False)
+LIVE_TASKS_AFTER = changed(select(*TASK_ENTRY), live_only=True, at=False)
+TASKS_AT = changed(select(*TASK_ENTRY), live_only=False, at=True)
 PURGED_AFTER = changed(select(*TOMBSTONE_ROW), live_only=False, at=False)
 PURGED_AT = changed(select(*TOMBSTONE_ROW), live_only=False, at=True)
 # The same of lists (a list's counts are as of the feed's read).

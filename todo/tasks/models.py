@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..columns import Tombstone, UTCDateTime, UUIDText, answer_time
+from ..columns import JSONText, Tombstone, UTCDateTime, UUIDText, answer_time
 from ..extensions import db
 from ..lists.models import POSITION_TYPE
 
@@ -178,9 +178,21 @@ TASK_ROW = (
     *(column for column in tasks.c if column.name not in TEXT_IDS),
 )
 # The same for the reads whose rows go straight into answers (a task, a page, the feed): the
-# timestamps answers show as they are, already as answer text (columns.answer_time).
+# columns answers show (the feed adds the change number), the timestamps already as answer
+# text (columns.answer_time), the JSON lists as their text (columns.JSONText). Each column
+# read is work for both sides, for every task of a page: the database prints it, psycopg2
+# makes it a Python value.
 ANSWERED_TIMES = ("created_at", "updated_at", "deleted_at", "completed_at")
-ANSWER_ROW = tuple(
-    answer_time(column).label(column.name) if column.name in ANSWERED_TIMES else column
-    for column in TASK_ROW
-)
+ANSWERED_LISTS = ("reminders", "labels")
+UNANSWERED = ("change_number", "recurrence_start")
+
+
+def answered(column):
+    if column.name in ANSWERED_TIMES:
+        return answer_time(column).label(column.name)
+    if column.name in ANSWERED_LISTS:
+        return type_coerce(column, JSONText()).label(column.name)
+    return column
+
+
+ANSWER_ROW = tuple(answered(column) for column in TASK_ROW if column.name not in UNANSWERED)
