@@ -1,7 +1,7 @@
 """What every request and answer passes through: the request id and the security headers."""
 
 import re
-import uuid
+import secrets
 
 from flask import Flask, g, request
 
@@ -10,11 +10,12 @@ NOSNIFF = ("X-Content-Type-Options", "nosniff")
 
 
 def assign_request_id():
-    """The client's X-Request-ID if it is sane (so traces join up), else a new one. Read
-    from the WSGI environ: werkzeug's headers raise (and build) an exception for a header
-    that is absent, as this one mostly is."""
+    """The client's X-Request-ID if it is sane (so traces join up), else a new one: 128
+    random bits in hex, as long as a uuid4's `hex` without building a UUID. Read from the
+    WSGI environ: werkzeug's headers raise (and build) an exception for a header that is
+    absent, as this one mostly is."""
     sent = request.environ.get("HTTP_X_REQUEST_ID", "")
-    g.request_id = sent if SANE_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+    g.request_id = sent if SANE_REQUEST_ID.fullmatch(sent) else secrets.token_hex(16)
 
 
 def canonical_bearer_scheme():

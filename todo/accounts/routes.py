@@ -36,8 +36,8 @@ from .store import (
     set_password,
     set_timezone,
 )
-from .tokens import caller_from_claims, expiry, issue_token
-from .verified_tokens import remember_accepted, remembered_claims
+from .tokens import bearer_of, expiry, issue_token
+from .verified_tokens import remember, remembered
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
 
@@ -56,16 +56,19 @@ def require_token():
     """Before every request: a route is public only if it says so (`Blueprint.public`); any
     other needs a valid bearer token (401), whose caller the views then find in `g.caller`.
     Whether the token still stands is checked by the route's own statement."""
-    view = current_app.view_functions.get(request.endpoint)
-    if request.method == "OPTIONS" or view is None or getattr(view, "is_public", False):
+    this = request._get_current_object()  # read several times: the proxy looked up once
+    view = current_app.view_functions.get(this.endpoint)
+    if this.method == "OPTIONS" or view is None or getattr(view, "is_public", False):
         return
-    authorization = request.environ.get("HTTP_AUTHORIZATION")
-    g.claims = remembered_claims(authorization)
-    if g.claims is None:
+    authorization = this.environ.get("HTTP_AUTHORIZATION")
+    bearer = remembered(authorization)
+    if bearer is None:
         verify_jwt_in_request()  # raises for any token it does not accept
-        g.claims = remember_accepted(authorization, get_jwt())
-    g.caller = caller_from_claims(g.claims)
-    g.user_id = str(g.caller.user_id)  # for the request's log line
+        claims = get_jwt()
+        bearer = remember(authorization, claims["exp"], bearer_of(claims))
+    # the caller for the views, its id for the request's log line
+    context = g._get_current_object()
+    context.claims, context.caller, context.user_id = bearer
 
 
 def require_url_user():

@@ -9,8 +9,11 @@ statement finds nothing is the token looked at on its own (store.py), to tell 40
 """
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import NamedTuple
 
 from flask_jwt_extended import create_access_token, decode_token
 from sqlalchemy import Integer, String, Uuid, and_, bindparam, exists, select
@@ -57,6 +60,23 @@ def caller_from_claims(claims: dict) -> Caller:
     if type(generation) is not int or not 0 <= generation < 2**31:
         generation = None
     return Caller(user_id, generation, claims["jti"])
+
+
+class Bearer(NamedTuple):
+    """What a request's verified token gives it: the claims, the caller and the caller's id
+    as log lines show it. Worked out once per Authorization header and remembered with it
+    (verified_tokens.remember): every request that sends the header shares it, so nothing of
+    it can change."""
+
+    claims: Mapping
+    caller: Caller
+    user_id: str
+
+
+def bearer_of(claims: dict) -> Bearer:
+    """The Bearer of a verified token's claims; TokenNotCurrent if its subject is no user id."""
+    caller = caller_from_claims(claims)
+    return Bearer(MappingProxyType(dict(claims)), caller, str(caller.user_id))
 
 
 # Built once; their parameters are a Caller's. Whether the users row lists the jti, with the

@@ -11,18 +11,16 @@ requirements.txt) decodes every token; were it renamed, shapes would never be ch
 Memo: accepting a token parses the header, decodes the token four times over (PyJWT checks
 each of its base64 characters in Python) and checks its type and claims: ~100 us and more of
 every request, spent again and again on the same few tokens a client sends, all deterministic
-for the same header. So a header the library accepted whole (`remember_accepted`: decoded,
-shape and type checked; a refresh token signed with our key is decoded, and only then
-refused) is remembered with its claims, per app and process, and the same header later skips
-the library (`remembered_claims`) until its token's `exp`; then it goes the whole way again
+for the same header. So a header the library accepted whole (decoded, shape and type checked;
+a refresh token signed with our key is decoded, and only then refused) is remembered with
+what the app makes of its claims (`remember`), per app and process, and the same header later
+skips the library (`remembered`) until its token's `exp`; then it goes the whole way again
 (and is refused as expired). Whether the token is still current (logout, password change,
 deleted user) is never remembered: the database is asked on every request (tokens.py).
 """
 
 import time
 import uuid
-from collections.abc import Mapping
-from types import MappingProxyType
 
 from flask import current_app
 from flask_jwt_extended import JWTManager
@@ -54,23 +52,23 @@ def check_shape(claims: dict) -> None:
             raise InvalidTokenError(f"the `{claim}` claim is missing or not what this API issues")
 
 
-def remembered_claims(authorization: str | None) -> Mapping | None:
-    """The claims of the token in this `Authorization` header if the header was accepted
-    before in this process and the token has not expired; else None (verify it in full)."""
-    claims = current_app.extensions.get("accepted_tokens", {}).get(authorization)
-    if claims is None or time.time() >= claims["exp"]:
+def remembered(authorization: str | None):
+    """What was remembered of this `Authorization` header (`remember`) if its token has not
+    expired since; else None (verify it in full)."""
+    entry = current_app.extensions.get("accepted_tokens", {}).get(authorization)
+    if entry is None or time.time() >= entry[0]:
         return None
-    return claims
+    return entry[1]
 
 
-def remember_accepted(authorization: str, claims: dict) -> Mapping:
-    """Remember a header flask-jwt-extended accepted, with its token's claims (read-only:
-    every request with the header shares them)."""
-    accepted = current_app.extensions.setdefault("accepted_tokens", {})
-    if len(accepted) >= MEMO_SIZE:
-        accepted.clear()
-    accepted[authorization] = MappingProxyType(dict(claims))
-    return accepted[authorization]
+def remember(authorization: str, expires_at: int, accepted):
+    """Remember what the app made of a header flask-jwt-extended accepted (immutable: every
+    request with the header shares it), until `expires_at` (its token's `exp`)."""
+    memo = current_app.extensions.setdefault("accepted_tokens", {})
+    if len(memo) >= MEMO_SIZE:
+        memo.clear()
+    memo[authorization] = (expires_at, accepted)
+    return accepted
 
 
 class ShapeCheckingJWTManager(JWTManager):
