@@ -2,13 +2,14 @@
 answer (for the OpenAPI document) dumps through an encoder built once from its own fields.
 
 marshmallow dumps a field at a time through several method calls (~12 us per 7-field task,
-1.2 ms of a 100-task page); the encoder reads all of a row's values in one call and makes
-the answer in one more: a function compiled for the schema, a dict display of its fields
-(1.1 us per task against 2.4 us for a loop over them), that converts only the timestamps,
-and only those that come as datetimes (reads select theirs as answer text printed by the
-database: columns.answer_time). It accepts only the field kinds it reproduces exactly, and
-tests/test_serializer.py checks it against marshmallow's own dump for every combination of
-values, so the two cannot drift.
+1.2 ms of a 100-task page); the encoder makes the answer in one call: a function compiled for
+the schema and for the columns of the result it reads (each value read by position where the
+answer takes it), a dict display of its fields (1.1 us per task against 2.4 us for a loop
+over them), that converts only the timestamps that come as datetimes (reads select theirs as
+answer text printed by the database: columns.answer_time) and parses only the stored lists
+that come as JSON text (columns.JSONText). It accepts only the field kinds it reproduces
+exactly, and tests/test_serializer.py checks it against marshmallow's own dump for every
+combination of values, so the two cannot drift.
 """
 
 from collections.abc import Callable
