@@ -82,7 +82,8 @@ def text_position_by_instr(element, compiler, **kw):
 
 
 class ReadAsText(TypeDecorator):
-    """A column the statement casts to text, to be read as the text it prints."""
+    """A column the statement casts to text, to be read as the text it prints. Each subclass
+    says `cache_ok` again: SQLAlchemy reads it from the class's own namespace, not inherited."""
 
     impl = String
     cache_ok = True
