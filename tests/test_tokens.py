@@ -70,6 +70,30 @@ def test_logout_revokes_that_token_on_every_route(client, user, app, task, store
         assert db.session.query(RevokedToken).count() == 1
 
 
+def test_a_revoked_token_reads_no_list_of_any_shape(client, user, task, stored_tasks):
+    """Each shape of the list's statement (the trash's version, a sort by an expression, a
+    page after a cursor) checks the token where it reads the list's version."""
+    tasks = f"/api/{user['user_id']}/tasks"
+    client.post(tasks, json={"title": "Second"}, headers=user["headers"])
+    client.delete(f"{tasks}/{task['id']}", headers=user["headers"])
+    first_page = client.get(f"{tasks}?limit=1", headers=user["headers"])
+    assert first_page.status_code == 200 and "Link" not in first_page.headers
+    client.post(tasks, json={"title": "Third"}, headers=user["headers"])
+    next_page = client.get(f"{tasks}?limit=1", headers=user["headers"]).headers["Link"]
+    shapes = [
+        tasks,
+        f"{tasks}?deleted=true",
+        f"{tasks}?sort=due",
+        f"{tasks}?completed=false",
+        next_page.split(">")[0].removeprefix("<"),
+    ]
+    assert client.post("/api/auth/logout", headers=user["headers"]).status_code == 204
+    for url in shapes:
+        answer = client.get(url, headers=user["headers"])
+        assert answer.status_code == 401, (url, answer.get_json())
+        assert answer.get_json()["detail"] == "The token has been revoked; log in again."
+
+
 def test_logout_leaves_other_tokens_working(client, user):
     second = client.post(
         "/api/auth/login", json={"email": "test@example.com", "password": PASSWORD}

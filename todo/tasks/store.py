@@ -933,14 +933,17 @@ def list_page(caller: Caller, query: dict) -> Page:
     state of the list it shows (`list_version`, read by the page's own statement)."""
     statement, parameters = page_statement(caller, query)
     rows = statement_rows(statement, parameters)
-    if not rows:
-        # Nothing found: TokenNotCurrent if the token is why. Else the version, read before
-        # the page again: the ETag never claims a later state than the page shows.
+    if not rows or rows[0].list_version is None:
+        # No version: the token is not current, and TokenNotCurrent says why. Nothing found:
+        # the version, read before the page again, so the ETag never claims a later state
+        # than the page shows.
         load_account(caller)
         version = list_version(caller, query)
         rows = statement_rows(statement, parameters)
     if rows:
         version = rows[0].list_version
+    if version is None:  # the token stopped being current since load_account read it
+        load_account(caller)
     if len(rows) <= query["limit"] and "cursor" not in query:
         return Page(rows, len(rows), False, version)  # the whole list: nothing to count
     total = first_value(*count_statement(caller, query))
