@@ -41,6 +41,7 @@ from config import body_limit, server_timeouts
 from . import answers
 from .dates import DateOncePerSecond
 from .framing import Complete, Incomplete, frame
+from .responses import OneSendResponse
 from .settled import SettledConfig
 from .threads import RequestThreads
 
@@ -298,10 +299,10 @@ class BufferingWorker(base.Worker):
 
     def serve(self, conn: Connection, request: bytes, close_after: bool) -> bool:
         """Parse and run one whole request; True if the connection stays open for another."""
-        conn.sock.settimeout(self.read_timeout)  # bounds writing the answer too
         req = None
         try:
             if time.monotonic() - conn.ready_at > self.queue_timeout:
+                conn.sock.settimeout(self.read_timeout)  # bounds writing the answer
                 conn.sock.sendall(self.too_busy())
                 return False
             parser = RequestParser(self.settings, [request], conn.client)
@@ -320,7 +321,15 @@ class BufferingWorker(base.Worker):
         settings.pre_request(self, req)
         started = datetime.now()
         req._expected_100_continue = False  # sent by the main thread, or the body came anyway
-        resp, environ = wsgi.create(req, conn.sock, conn.client, conn.server, settings)
+        resp, environ = wsgi.create(
+            req,
+            conn.sock,
+            conn.client,
+            conn.server,
+            settings,
+            response_class=OneSendResponse,
+            response_args=(self.read_timeout,),  # bounds writing the answer
+        )
         environ["wsgi.multithread"] = True
         environ[DRAINING] = self.draining
         self.nr += 1
@@ -362,6 +371,7 @@ class BufferingWorker(base.Worker):
             self.log.exception("Error handling request")
             status, detail = 500, "An unexpected error occurred; it has been logged."
         try:
+            client.settimeout(self.read_timeout)
             client.sendall(answers.problem(status, detail))
         except OSError:
             self.log.debug("Could not send the error answer.")
@@ -373,7 +383,8 @@ class BufferingWorker(base.Worker):
     def finish(self, conn: Connection, keep_alive: bool):
         """Back on the main thread: read the next request, or close."""
         if keep_alive:
-            conn.sock.setblocking(False)
+            if conn.sock.gettimeout() != 0.0:  # the answer waited to be sent (responses.py)
+                conn.sock.setblocking(False)
             self.await_request(conn)
         else:
             self.linger(conn)

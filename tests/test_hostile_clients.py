@@ -1,6 +1,8 @@
 """Real gunicorn against clients that misbehave: slow senders, bodies the server refuses,
 requests it cannot parse. None of them may cost other clients an answer."""
 
+import contextlib
+import json
 import socket
 import threading
 import time
@@ -204,3 +206,61 @@ def test_requests_the_server_cannot_parse_get_problem_json(server, request_bytes
     assert (answered, ending) == (status, "eof")
     assert headers["content-type"] == "application/problem+json"
     assert b'"status":%d' % status in body
+
+
+def reading_slowly(port: int, data: bytes, seconds: float) -> bytes:
+    """Send `data`, then read 64 KiB at a time (about 10 MB/s: far slower than the server
+    writes, so its socket's buffer fills), until the server closes or `seconds` pass."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(data)
+        sock.settimeout(seconds)
+        received = b""
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while chunk := sock.recv(65536):
+                received += chunk
+                time.sleep(0.005)
+        return received
+
+
+DOCUMENT = b"GET /openapi.json HTTP/1.1\r\nHost: test\r\n\r\n"
+ENDING = b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+
+
+def test_an_answer_larger_than_the_socket_takes_reaches_a_slow_reader_whole(server):
+    """Answers the socket cannot take at once are sent as the client reads them, each send
+    waiting within the write timeout, on a connection kept alive for the next."""
+    received = reading_slowly(server.port, DOCUMENT * 100 + ENDING, seconds=30)
+    *documents, (last_status, _, last_body) = answers_in(received)
+    assert len(documents) == 100
+    whole = documents[0][2]
+    assert json.loads(whole)["openapi"].startswith("3.")
+    for status, headers, body in documents:
+        assert (status, int(headers["content-length"]), body) == (200, len(whole), whole)
+    assert (last_status, json.loads(last_body)) == (200, {"status": "ok"})
+
+
+def test_clients_that_stop_reading_hold_threads_no_longer_than_the_read_timeout(
+    database_url, servers
+):
+    """Every thread of both workers writing to a client that has stopped reading: each
+    write gives up at REQUEST_READ_TIMEOUT and the server closes that connection, its
+    answers cut short, and the next client is served."""
+    server = servers(database_url, REQUEST_READ_TIMEOUT="2")
+    stalled = []
+    for _ in range(16):  # more than the workers' threads (2 x 4)
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", server.port))
+        sock.sendall(DOCUMENT * 100)  # 7.6 MB of answers: more than the socket's buffers
+        stalled.append(sock)
+    time.sleep(8)  # two rounds of writes timing out, and the queue's own timeout
+    assert server.call("GET", "/healthz", timeout=5)[0] == 200
+    for sock in stalled:
+        sock.settimeout(10)
+        received = b""
+        with contextlib.suppress(ConnectionResetError), sock:
+            while chunk := sock.recv(65536):
+                received += chunk
+        assert received.count(b"HTTP/1.1 ") < 100

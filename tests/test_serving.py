@@ -2,6 +2,7 @@
 
 import http.client
 import json
+import re
 import secrets
 import signal
 import socket
@@ -16,6 +17,7 @@ from sqlalchemy.engine import make_url
 from config import normalise_database_url
 from tests.servers import create_task, request_in_flight, sign_in
 from tests.tcp_proxy import TCPProxy
+from tests.test_hostile_clients import answers_in, raw_exchange
 
 
 def test_sigterm_finishes_the_request_in_flight_and_refuses_new_connections(database_url, servers):
@@ -46,6 +48,47 @@ def test_every_answer_is_dated_the_second_it_is_sent(database_url, servers):
         dates.add(dated)
         time.sleep(0.5)
     assert len(dates) >= 2
+
+
+def test_answers_with_and_without_a_body_follow_each_other_whole_on_one_connection(
+    database_url, servers
+):
+    """Each answer's head goes out with its body (server/responses.py), and alone when it has
+    none: pipelined on one connection, every answer arrives whole and in order."""
+    server = servers(database_url)
+    user_id, headers = sign_in(server)
+    tasks = [create_task(server, user_id, headers, f"Task {n}") for n in range(30)]
+    task_path = f"/api/{user_id}/tasks/{tasks[0]['id']}"
+    etag = server.call("GET", task_path, headers=headers)[1]["ETag"]
+    auth = f"Authorization: {headers['Authorization']}\r\n".encode()
+    pipelined = (
+        f"GET /api/{user_id}/tasks HTTP/1.1\r\nHost: test\r\n".encode()
+        + auth
+        + b"\r\n"
+        + f"GET {task_path} HTTP/1.1\r\nHost: test\r\nIf-None-Match: {etag}\r\n".encode()
+        + auth
+        + b"\r\n"
+        + f"DELETE {task_path} HTTP/1.1\r\nHost: test\r\n".encode()
+        + auth
+        + b"\r\n"
+        + b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    received, ending = raw_exchange(server.port, pipelined)
+    (listed, list_headers, body), (not_modified, *_), (deleted, *_), (healthy, *_) = answers_in(
+        received
+    )
+    assert (listed, not_modified, deleted, healthy, ending) == (200, 304, 204, 200, "eof")
+    assert [task["title"] for task in json.loads(body)] == [task["title"] for task in tasks]
+    assert int(list_headers["content-length"]) == len(body)
+
+
+def test_request_ids_never_repeat_across_workers(database_url, servers):
+    """Each worker draws its request ids from its own seed (`random` reseeds after fork):
+    answers from both workers, on new connections, carry ids that are all different."""
+    server = servers(database_url)
+    ids = [server.call("GET", "/healthz")[1]["X-Request-ID"] for _ in range(200)]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch("[0-9a-f]{32}", request_id) for request_id in ids)
 
 
 def test_database_outage_is_503_then_the_same_server_recovers(database_url, servers, capsys):
