@@ -60,18 +60,16 @@ class OneSendResponse(Response):
         super().close()
 
     def send(self, head: bytes, body: bytes) -> None:
-        """`head` then `body`: in one call, and what the socket did not take, waiting."""
+        """`head` then `body`: in one call, and what the socket did not take in one more,
+        waiting (so the answer takes `write_timeout` at most)."""
         try:
             sent = self.sock.sendmsg((head, body))
         except BlockingIOError:
             sent = 0
-        if sent < len(head):
+        if sent < len(head) + len(body):
             self.waiting_sends()
-            self.sock.sendall(head[sent:])
-            self.sock.sendall(body)
-        elif sent < len(head) + len(body):
-            self.waiting_sends()
-            self.sock.sendall(memoryview(body)[sent - len(head) :])
+            rest = head[sent:] + body if sent < len(head) else memoryview(body)[sent - len(head) :]
+            self.sock.sendall(rest)
 
     def waiting_sends(self) -> None:
         """From now on, each send waits for the socket, up to `write_timeout`."""

@@ -246,16 +246,17 @@ def test_clients_that_stop_reading_hold_threads_no_longer_than_the_read_timeout(
 ):
     """Every thread of both workers writing to a client that has stopped reading: each
     write gives up at REQUEST_READ_TIMEOUT and the server closes that connection, its
-    answers cut short, and the next client is served."""
-    server = servers(database_url, REQUEST_READ_TIMEOUT="2")
+    answers cut short (the requests still queued after REQUEST_QUEUE_TIMEOUT get 503), and
+    the next client is served."""
+    server = servers(database_url, REQUEST_READ_TIMEOUT="2", REQUEST_QUEUE_TIMEOUT="1")
     stalled = []
-    for _ in range(16):  # more than the workers' threads (2 x 4)
+    for _ in range(16):  # more than the workers' threads (2 x 2 by default)
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.connect(("127.0.0.1", server.port))
         sock.sendall(DOCUMENT * 100)  # 7.6 MB of answers: more than the socket's buffers
         stalled.append(sock)
-    time.sleep(8)  # two rounds of writes timing out, and the queue's own timeout
+    time.sleep(6)  # the last write started within 1 s has given up at 3 s
     assert server.call("GET", "/healthz", timeout=5)[0] == 200
     for sock in stalled:
         sock.settimeout(10)
