@@ -41,8 +41,9 @@ with exit_on_setting_error():
     bind = f"0.0.0.0:{value('PORT')}"
     # One worker per core this process may run on (the affinity mask, not the host's cores).
     workers = value("WEB_CONCURRENCY") or len(os.sched_getaffinity(0))
-    # Threads let a worker run Python while another request waits on the database (measured
-    # in bench/RESULTS.md); pool size per worker should be at least the thread count.
+    # Threads let a worker run Python while another request waits on the database; past two,
+    # they mostly take the GIL from each other (measured in bench/RESULTS.md). Pool size per
+    # worker should be at least the thread count.
     threads = value("GUNICORN_THREADS")
     # Opt-in: each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new
     # connections over them. Off by default because with it, in gunicorn 27, a reload (SIGHUP)

@@ -362,7 +362,7 @@ DECLARED = [
         "gunicorn worker processes",
         "one per core the process may use",
     ),
-    Setting("GUNICORN_THREADS", "4", whole_number(1, 256), "4", "threads per worker process"),
+    Setting("GUNICORN_THREADS", "2", whole_number(1, 256), "2", "threads per worker process"),
     Setting(
         "GUNICORN_REUSE_PORT",
         "false",

@@ -36,11 +36,11 @@ if [ "${BENCH_FLOOR:-0}" = 1 ]; then
   psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS todo_floor WITH (FORCE)" -c "CREATE DATABASE todo_floor"
   DATABASE_URL="$pgurl/todo_floor" .venv/bin/flask db upgrade >>"$state/migrate.log" 2>&1
   # From bench/, so gunicorn does not read the app's gunicorn.conf.py; psycopg2 named, as the
-  # app does; one socket per worker only if the app has it too.
+  # app does; its threads per worker and one socket per worker only as the app has them.
   reuse=() setting=${GUNICORN_REUSE_PORT:-}
   case "${setting,,}" in 1 | true | yes | on) reuse=(--reuse-port) ;; esac
   (cd bench && DATABASE_URL="postgresql+psycopg2://${pgurl#*://}/todo_floor" exec ../.venv/bin/gunicorn \
-    -k gthread -w 2 --threads 4 "${reuse[@]}" -b 127.0.0.1:4103 floor_app:app) >"$state/floor.log" 2>&1 &
+    -k gthread -w 2 --threads "${GUNICORN_THREADS:-2}" "${reuse[@]}" -b 127.0.0.1:4103 floor_app:app) >"$state/floor.log" 2>&1 &
   pids="$pids $!"
   targets+=(floor=http://127.0.0.1:4103)
 fi

@@ -6,12 +6,12 @@ pooled connection of Flask-SQLAlchemy's engine (no ORM session), the row the app
 select (todo/tasks/models.py: ANSWER_ROW, timestamps printed by the database), statements
 run as the app runs them (compiled once, on the DBAPI cursor: todo/compiled_statements.py),
 the app's encoder (todo/serializer.py over its TaskSchema), JSON provider and JSON column
-reading (orjson), under gunicorn gthread (2 workers x 4 threads). Nothing else: the token is
-the user id in clear (no JWT, no revocation check), no ETags, logs, request ids, CORS,
+reading (orjson), under gunicorn gthread (2 workers x 2 threads, as the app). Nothing else:
+the token is the user id in clear (no JWT, no revocation check), no ETags, logs, request ids, CORS,
 throttling, input validation, change feed bookkeeping of its own (the database's triggers
 run, as for the app) or paging. Never serve it: it only shows what the fixed stack costs by
 itself on this machine.
-    DATABASE_URL=postgresql+psycopg2://... gunicorn -k gthread -w 2 --threads 4 floor_app:app
+    DATABASE_URL=postgresql+psycopg2://... gunicorn -k gthread -w 2 --threads 2 floor_app:app
 """
 
 import os
