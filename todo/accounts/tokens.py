@@ -6,6 +6,8 @@ listed on the users row by triggers). Task statements carry this as a condition 
 (TOKEN_IS_CURRENT, with the caller's parameters) over the caller's users row alone, so a
 request makes one round trip and PostgreSQL plans one more table, not two; only when such a
 statement finds nothing is the token looked at on its own (store.py), to tell 401 from 404.
+The list asks it where it reads its version (CALLER_ROW_IS_CURRENT in that subquery: null
+for a token not current), one subquery on users instead of two (tasks/listing.py).
 """
 
 import uuid
