@@ -1,9 +1,11 @@
-"""Real gunicorn servers for the tests that need processes: signals, outages, several hosts."""
+"""Real gunicorn servers for the tests that need processes (signals, outages, several hosts),
+and raw HTTP/1.1 exchanges with them."""
 
 import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -141,3 +143,35 @@ def wait_for(condition, seconds=10):
     while not condition():
         assert time.monotonic() < deadline, "condition never held"
         time.sleep(0.05)
+
+
+def raw_exchange(port: int, data: bytes, timeout: float = 5) -> tuple[bytes, str]:
+    """Send `data` on a new connection and read until the server closes it; returns what was
+    read and how the connection ended: "eof" (a clean close), "reset" or "timeout"."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            return received, "reset"
+        except TimeoutError:
+            return received, "timeout"
+        return received, "eof"
+
+
+def answers_in(received: bytes) -> list[tuple[int, dict, bytes]]:
+    """The HTTP/1.1 answers in `received`, as (status, headers, body)."""
+    found = []
+    while received:
+        head, _, rest = received.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", 0))
+        found.append((int(status_line.split()[1]), headers, rest[:length]))
+        received = rest[length:]
+    return found

@@ -10,45 +10,13 @@ import time
 import httpx
 import pytest
 
-from tests.servers import sign_in
+from tests.servers import answers_in, raw_exchange, sign_in
 
 SLOW_HEADERS = b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: "
 SLOW_BODY = (
     b"POST /api/auth/login HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
     b"Content-Length: 60000\r\n\r\n{"
 )
-
-
-def raw_exchange(port: int, data: bytes, timeout: float = 5) -> tuple[bytes, str]:
-    """Send `data` on a new connection and read until the server closes it; returns what was
-    read and how the connection ended: "eof" (a clean close), "reset" or "timeout"."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(data)
-        received = b""
-        try:
-            while chunk := sock.recv(65536):
-                received += chunk
-        except ConnectionResetError:
-            return received, "reset"
-        except TimeoutError:
-            return received, "timeout"
-        return received, "eof"
-
-
-def answers_in(received: bytes) -> list[tuple[int, dict, bytes]]:
-    """The HTTP/1.1 answers in `received`, as (status, headers, body)."""
-    found = []
-    while received:
-        head, _, rest = received.partition(b"\r\n\r\n")
-        status_line, *lines = head.decode("latin-1").split("\r\n")
-        headers = {}
-        for line in lines:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", 0))
-        found.append((int(status_line.split()[1]), headers, rest[:length]))
-        received = rest[length:]
-    return found
 
 
 class SlowClients:

@@ -15,9 +15,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from config import normalise_database_url
-from tests.servers import create_task, request_in_flight, sign_in
+from tests.servers import answers_in, create_task, raw_exchange, request_in_flight, sign_in
 from tests.tcp_proxy import TCPProxy
-from tests.test_hostile_clients import answers_in, raw_exchange
 
 
 def test_sigterm_finishes_the_request_in_flight_and_refuses_new_connections(database_url, servers):

@@ -70,7 +70,7 @@ def test_logout_revokes_that_token_on_every_route(client, user, app, task, store
         assert db.session.query(RevokedToken).count() == 1
 
 
-def test_a_revoked_token_reads_no_list_of_any_shape(client, user, task, stored_tasks):
+def test_a_revoked_token_reads_no_list_of_any_shape(client, user, task):
     """Each shape of the list's statement (the trash's version, a sort by an expression, a
     page after a cursor) checks the token where it reads the list's version."""
     tasks = f"/api/{user['user_id']}/tasks"
