@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from orjson import loads
+from sqlalchemy.engine import make_url
 
 from settings import SettingError, check_all, value
 
@@ -120,6 +121,27 @@ def development_secret(directory: Path = INSTANCE_DIR) -> str:
     return path.read_text().strip()
 
 
+def embedded_database() -> str:
+    """The default database: a SQLite file in instance/, which a fresh clone does not have
+    yet (the development secret used to make it, and `flask db upgrade` runs before any)."""
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    return f"sqlite:///{INSTANCE_DIR / 'todo.db'}"
+
+
+def check_sqlite_directory(url: str) -> None:
+    """A SQLite file in a directory that does not exist would fail at the first statement,
+    in a traceback; say so in one line instead. (A relative path is Flask-SQLAlchemy's, in
+    the instance folder, which it makes.)"""
+    if not url.startswith("sqlite"):
+        return
+    path = make_url(url).database
+    if path and path != ":memory:" and Path(path).is_absolute() and not Path(path).parent.is_dir():
+        raise SettingError(
+            f"DATABASE_URL={url!r} is not valid: the directory {Path(path).parent} does not "
+            "exist; e.g. DATABASE_URL=sqlite:////var/lib/todo/todo.db"
+        )
+
+
 def configured_secret() -> str | None:
     return value("JWT_SECRET_KEY") or value("BETTER_AUTH_SECRET")
 
@@ -168,9 +190,8 @@ class Config:
     def __init__(self, database_url: str | None = None, signs_tokens: bool = True):
         """`signs_tokens`: False for commands that never issue or check a token (`flask db
         …`), which then need no secret."""
-        url = normalise_database_url(
-            database_url or value("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'todo.db'}"
-        )
+        url = normalise_database_url(database_url or value("DATABASE_URL") or embedded_database())
+        check_sqlite_directory(url)
         self.SQLALCHEMY_DATABASE_URI = url
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(url)
         self.DB_CONNECT_TIMEOUT = value("DB_CONNECT_TIMEOUT")

@@ -103,3 +103,9 @@ def test_development_secret_is_generated_once_for_every_worker(tmp_path):
     assert len(secrets) == 1
     assert len(secrets.pop()) >= 32
     assert [path.name for path in tmp_path.iterdir()] == ["jwt-secret"]
+
+
+def test_a_sqlite_file_in_a_directory_that_does_not_exist_is_refused_in_one_line(tmp_path):
+    missing = tmp_path / "not-made" / "todo.db"
+    with pytest.raises(SettingError, match=r"^DATABASE_URL=.* the directory .*not-made"):
+        Config(f"sqlite:///{missing}")
