@@ -1,4 +1,5 @@
-"""ETags on single tasks: If-None-Match answers 304, If-Match guards every write (412)."""
+"""ETags on single tasks (and lists): If-None-Match answers 304, If-Match guards every write
+(412)."""
 
 import pytest
 
@@ -44,6 +45,19 @@ def test_get_with_matching_if_none_match_is_304(client, user, task_url, current_
     assert answer.status_code == 304
     assert answer.data == b""
     assert answer.headers["ETag"] == current_etag
+
+
+def test_a_single_list_answers_304_to_its_etag_until_it_changes(client, user):
+    lists_url = f"/api/{user['user_id']}/lists"
+    made = client.post(lists_url, json={"name": "Home"}, headers=user["headers"])
+    list_url, tag = f"{lists_url}/{made.get_json()['id']}", made.headers["ETag"]
+    asked = {**user["headers"], "If-None-Match": tag}
+    fresh = client.get(list_url, headers=asked)
+    assert (fresh.status_code, fresh.data, fresh.headers["ETag"]) == (304, b"", tag)
+    client.patch(list_url, json={"name": "House"}, headers=user["headers"])
+    renamed = client.get(list_url, headers=asked)
+    assert renamed.status_code == 200
+    assert renamed.get_json()["name"] == "House" and renamed.headers["ETag"] != tag
 
 
 def test_get_with_stale_if_none_match_is_200(client, user, task_url):

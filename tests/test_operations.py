@@ -14,21 +14,29 @@ from sqlalchemy import create_engine, text
 
 from config import TestingConfig
 from logs import REQUEST_FIELDS, JSONFormatter
+from tests.databases import scratch_database
 from todo import create_app
 from todo.extensions import db
 
 MIGRATIONS = ScriptDirectory(str(Path(__file__).resolve().parent.parent / "migrations"))
 HEAD = MIGRATIONS.get_current_head()
 UNREACHABLE = {
-    "sqlite": "sqlite:////nonexistent-directory/todo.db",
     "postgresql": "postgresql://root@127.0.0.1:1/todo",
     "pgbouncer": "postgresql://root@127.0.0.1:1/todo",  # the pooler itself down
 }
 
 
 @pytest.fixture
-def dead_database_client(database_kind):
-    return create_app(TestingConfig(UNREACHABLE[database_kind])).test_client()
+def dead_database_client(database_kind, tmp_path):
+    """A client of an app whose database went away after it started: a server that refuses
+    connections, or a SQLite file's directory that is gone (an unmounted volume)."""
+    if database_kind != "sqlite":
+        return create_app(TestingConfig(UNREACHABLE[database_kind])).test_client()
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    client = create_app(TestingConfig(f"sqlite:///{volume / 'todo.db'}")).test_client()
+    volume.rmdir()
+    return client
 
 
 def test_liveness_and_readiness_are_200_with_a_database(client):
@@ -85,13 +93,49 @@ def test_api_calls_are_503_problems_when_the_database_is_unreachable(dead_databa
     assert answer.get_json()["detail"] == "The database is unavailable; try again shortly."
 
 
-def test_a_database_without_the_schema_is_a_500_not_a_503(tmp_path):
-    client = create_app(TestingConfig(f"sqlite:///{tmp_path / 'unmigrated.db'}")).test_client()
-    answer = client.post(
-        "/api/auth/signup", json={"email": "a@example.com", "password": "password123"}
-    )
-    assert answer.status_code == 500
+@pytest.fixture
+def unmigrated_app(database_kind, tmp_path, request):
+    """An app on an empty database of this kind (never migrated)."""
+    with scratch_database(database_kind, tmp_path) as url:
+        if database_kind == "pgbouncer":
+            url = request.getfixturevalue("pgbouncer").url_for(url)
+        app = create_app(TestingConfig(url))
+        yield app
+        with app.app_context():
+            db.engine.dispose()
+
+
+def assert_schema_problem(answer, revision):
+    assert answer.status_code == 503, answer.get_data(as_text=True)
     assert answer.content_type == "application/problem+json"
+    assert answer.headers["Retry-After"] == "5"
+    body = answer.get_json()
+    assert body["revision"] == revision
+    assert body["detail"].endswith("run `flask db upgrade`.")
+
+
+def test_api_calls_on_a_database_never_migrated_are_the_readiness_503(unmigrated_app):
+    client = unmigrated_app.test_client()
+    credentials = {"email": "a@example.com", "password": "password123"}
+    assert_schema_problem(client.post("/api/auth/signup", json=credentials), None)
+    assert_schema_problem(client.post("/api/auth/login", json=credentials), None)
+    assert client.get("/readyz").get_json()["detail"] == (
+        f"The database has no schema; this code needs revision {HEAD}: run `flask db upgrade`."
+    )
+
+
+def test_api_calls_on_a_database_behind_the_code_are_the_readiness_503(migrated_app, user):
+    """0014 moved the logged-out tokens onto the users row: at 0013 every task route's token
+    check finds a column missing."""
+    client = migrated_app.test_client()
+    with migrated_app.app_context():
+        downgrade(revision="-1")
+    try:
+        answer = client.get(f"/api/{user['user_id']}/tasks", headers=user["headers"])
+    finally:
+        with migrated_app.app_context():
+            upgrade()
+    assert_schema_problem(answer, MIGRATIONS.get_revision(HEAD).down_revision)
 
 
 def test_database_errors_are_logged_without_their_parameters(tmp_path, caplog):

@@ -6,7 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
 
-from . import cli, cors, extensions, health, metrics, throttles
+from . import cli, cors, extensions, health, metrics, schema, throttles
 from .access_log import register_access_log
 from .accounts import passwords
 from .accounts import routes as accounts
@@ -95,7 +95,7 @@ def register_extensions(app: Flask) -> None:
         with app.app_context():
             ping_when_idle(db.engine, app.config["DB_PING_IDLE_SECONDS"])
     migrate.init_app(app, db)
-    health.init_app(app)
+    schema.init_app(app)
     jwt.init_app(app)
     passwords.init_app(app)
     throttles.init_app(app)

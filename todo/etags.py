@@ -7,6 +7,7 @@ The routes hand in their request (werkzeug parses the headers).
 
 import re
 
+from flask import current_app
 from werkzeug import Request
 from werkzeug.http import parse_etags
 
@@ -16,7 +17,7 @@ IF_MATCH = header_parameter(
     "If-Match", "Apply only if the task's ETag is one of these (or *); else 412"
 )
 IF_NONE_MATCH = header_parameter(
-    "If-None-Match", "Answer 304 with no body if the task's ETag is one of these"
+    "If-None-Match", "Answer 304 with no body if the current ETag is one of these"
 )
 # What etag() makes: a version in plain ASCII digits, so "01" never matches version 1.
 VERSION = re.compile(r"[1-9][0-9]{0,17}")
@@ -50,3 +51,11 @@ def not_modified(request: Request, task) -> bool:
     if "If-None-Match" not in request.headers:
         return False
     return request.if_none_match.contains_weak(str(task.version))
+
+
+def fresh_or_tagged(request: Request, row):
+    """A single task's or list's answer: 304 with its ETag while If-None-Match names it,
+    else the row with its ETag."""
+    if not_modified(request, row):
+        return current_app.response_class(status=304, headers={"ETag": etag(row)})
+    return row, {"ETag": etag(row)}

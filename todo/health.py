@@ -1,16 +1,11 @@
 """Health blueprint: liveness for the process, readiness for the database, for load balancers."""
 
-from pathlib import Path
-
-from alembic.script import ScriptDirectory
-from flask import Flask, current_app, request
+from flask import current_app, request
 from marshmallow import Schema, fields
-from sqlalchemy import text
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from . import schema
 from .blueprint import Blueprint
 from .errors import problem
-from .extensions import db
 
 
 class StatusSchema(Schema):
@@ -27,30 +22,9 @@ class ReadinessSchema(StatusSchema):
 
 blp = Blueprint("health", __name__, description="Liveness and readiness probes")
 
-READINESS_TIMEOUT_MS = 2000
 # Set by the serving worker (server/worker.py) while it drains before a stop.
 DRAINING = "todo.draining"
 RETRY_AFTER = {"Retry-After": "5"}
-SCHEMA_REVISION = text("SELECT version_num FROM alembic_version")
-
-
-def init_app(app: Flask) -> None:
-    """Remember the newest migration this code was written for (read from migrations/)."""
-    directory = Path(app.root_path).parent / app.extensions["migrate"].directory
-    app.extensions["schema_head"] = ScriptDirectory(str(directory)).get_current_head()
-
-
-def schema_revision() -> str | None:
-    """The database's migration revision; None if it was never migrated."""
-    try:
-        return db.session.scalar(
-            SCHEMA_REVISION, execution_options={"statement_timeout_ms": READINESS_TIMEOUT_MS}
-        )
-    except (OperationalError, ProgrammingError) as error:
-        if "alembic_version" not in str(error.orig):  # not a missing table: the database
-            raise
-        db.session.rollback()
-        return None
 
 
 @blp.route("/healthz", methods=["GET"])
@@ -71,14 +45,8 @@ def readiness():
     the load balancer takes it out of rotation."""
     if request.environ.get(DRAINING):
         return problem(503, "The server is shutting down.", RETRY_AFTER)
-    revision, head = schema_revision(), current_app.extensions["schema_head"]
-    if revision != head:
-        detail = (
-            f"The database schema is at revision {revision}; this code needs {head}: run "
-            "`flask db upgrade`."
-            if revision
-            else f"The database has no schema; this code needs revision {head}: run "
-            "`flask db upgrade`."
-        )
+    wrong = schema.mismatch()
+    if wrong is not None:
+        detail, revision = wrong
         return problem(503, detail, RETRY_AFTER, revision=revision)
-    return {"status": "ok", "revision": revision}
+    return {"status": "ok", "revision": current_app.extensions["schema_head"]}

@@ -18,7 +18,7 @@ from ..blueprint import (
     still_fresh,
     trash_since,
 )
-from ..etags import ETAG_HEADER, IF_MATCH, etag, if_match_versions
+from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, fresh_or_tagged, if_match_versions
 from ..idempotency import Answer
 from ..tasks.schemas import DeleteQuerySchema
 from . import store
@@ -79,11 +79,14 @@ def with_etag(row: Row):
 
 
 @blp.route("/<uuid:list_id>", methods=["GET"])
+@blp.headers(IF_NONE_MATCH)
 @blp.response(200, TaskListSchema, headers=ETAG_HEADER)
+@blp.alt_response(304, description="Not Modified: the list still has the ETag sent")
 @blp.problems(401, 403, 404, 503)
 def read_list(user_id, list_id):
-    """Read one live list, with its counts."""
-    return with_etag(store.read_list(g.caller, list_id))
+    """Read one live list, with its counts. Its ETag is its version, as a task's is: the
+    counts, derived from its tasks, do not move it (the lists' collection ETag does)."""
+    return fresh_or_tagged(request, store.read_list(g.caller, list_id))
 
 
 @blp.route("/<uuid:list_id>", methods=["PATCH"])

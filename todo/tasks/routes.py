@@ -24,7 +24,7 @@ from ..blueprint import (
     trash_since,
 )
 from ..columns import utcnow
-from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, if_match_versions, not_modified
+from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, fresh_or_tagged, if_match_versions
 from ..idempotency import Answer
 from . import store
 from .listing import ZONED, cursor_after
@@ -174,10 +174,7 @@ def new_task_headers(task: Row, rebalanced: int) -> dict:
 @blp.problems(401, 403, 404, 503)
 def read_task(user_id, task_id):
     """Read one task."""
-    task = store.read_task(g.caller, task_id)
-    if not_modified(request, task):
-        return current_app.response_class(status=304, headers={"ETag": etag(task)})
-    return with_etag(task)
+    return fresh_or_tagged(request, store.read_task(g.caller, task_id))
 
 
 @blp.route("/<uuid:task_id>", methods=["PUT"])
