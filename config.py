@@ -196,6 +196,7 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(url)
         self.DB_CONNECT_TIMEOUT = value("DB_CONNECT_TIMEOUT")
         self.DB_STATEMENT_TIMEOUT = value("DB_STATEMENT_TIMEOUT")
+        self.DB_MIGRATION_LOCK_TIMEOUT = value("DB_MIGRATION_LOCK_TIMEOUT")
         self.DB_POOL_PRE_PING = value("DB_POOL_PRE_PING")
         self.DB_PING_IDLE_SECONDS = value("DB_PING_IDLE_SECONDS")
         self.JWT_SECRET_KEY = self.secret() if signs_tokens else secrets.token_urlsafe(48)

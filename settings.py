@@ -220,8 +220,17 @@ DECLARED = [
         "30",
         whole_number(1),
         "30",
-        "seconds a statement may run on PostgreSQL; a server that has not answered "
+        "seconds a statement may run on PostgreSQL: the `statement_timeout` the operator sets "
+        "for the app's role (checked at start, see Deploying); a server that has not answered "
         "`DB_CONNECT_TIMEOUT` seconds later is given up for dead (503)",
+    ),
+    Setting(
+        "DB_MIGRATION_LOCK_TIMEOUT",
+        "10",
+        seconds,
+        "10",
+        "seconds a migration's statement may wait for a lock before the migration gives up "
+        "(and rolls back); its statements themselves run as long as they take",
     ),
     Setting(
         "DB_POOL_TIMEOUT",

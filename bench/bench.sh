@@ -20,7 +20,9 @@ mkdir -p "$state"
 source "$root/bench/lib.sh"
 ensure_wrk
 
-psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS todo_bench WITH (FORCE)" -c "CREATE DATABASE todo_bench"
+# As an operator sets it up: the statement bound is the database's (README: Deploying).
+psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS todo_bench WITH (FORCE)" -c "CREATE DATABASE todo_bench" \
+  -c "ALTER DATABASE todo_bench SET statement_timeout = '30s'"
 export APP_ENV=production DATABASE_URL="$pgurl/todo_bench" PORT=$port WEB_CONCURRENCY=${WEB_CONCURRENCY:-2}
 export JWT_SECRET_KEY=${JWT_SECRET_KEY:-bench-secret-$(head -c 24 /dev/urandom | base64)}
 # The harness signs up 60 users from one address; every other limit stays as shipped.
@@ -33,7 +35,8 @@ pids=$!
 trap 'kill $pids 2>/dev/null; "$shared/bench/references.sh" stop >/dev/null' EXIT
 targets=(seed=http://127.0.0.1:4101 raw=http://127.0.0.1:4102 todo=http://127.0.0.1:$port)
 if [ "${BENCH_FLOOR:-0}" = 1 ]; then
-  psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS todo_floor WITH (FORCE)" -c "CREATE DATABASE todo_floor"
+  psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS todo_floor WITH (FORCE)" -c "CREATE DATABASE todo_floor" \
+  -c "ALTER DATABASE todo_floor SET statement_timeout = '30s'"
   DATABASE_URL="$pgurl/todo_floor" .venv/bin/flask db upgrade >>"$state/migrate.log" 2>&1
   # From bench/, so gunicorn does not read the app's gunicorn.conf.py; psycopg2 named, as the
   # app does; its threads per worker and one socket per worker only as the app has them.
@@ -52,7 +55,8 @@ if [ -n "${BENCH_BASELINE:-}" ]; then
   git -C "$root" worktree add --detach "$baseline" "$BENCH_BASELINE" >/dev/null
   trap 'kill $pids 2>/dev/null; "$shared/bench/references.sh" stop >/dev/null
     git -C "$root" worktree remove --force "$baseline"' EXIT
-  psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS todo_baseline WITH (FORCE)" -c "CREATE DATABASE todo_baseline"
+  psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS todo_baseline WITH (FORCE)" -c "CREATE DATABASE todo_baseline" \
+  -c "ALTER DATABASE todo_baseline SET statement_timeout = '30s'"
   (cd "$baseline" && DATABASE_URL="$pgurl/todo_baseline" "$root/.venv/bin/flask" db upgrade) >>"$state/migrate.log" 2>&1
   # shellcheck disable=SC2086
   (cd "$baseline" && DATABASE_URL="$pgurl/todo_baseline" PORT=4105 exec "$root/.venv/bin/gunicorn" \

@@ -77,7 +77,8 @@ create_tasks() {
 # to $2.
 fresh_database() {
   local pgurl=${BENCH_PGURL:-postgresql://root@127.0.0.1:5432}
-  psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
+  psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" \
+  -c "ALTER DATABASE $1 SET statement_timeout = '30s'"
   export APP_ENV=production DATABASE_URL="$pgurl/$1" RATELIMIT_ENABLED=false WEB_CONCURRENCY=2
   export MEASURE_DATABASE=$1
   export JWT_SECRET_KEY=${JWT_SECRET_KEY:-bench-secret-$(head -c 24 /dev/urandom | base64)}

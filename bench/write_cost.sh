@@ -10,7 +10,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 pgurl=${BENCH_PGURL:-postgresql://root@127.0.0.1:5432}
 rounds=${1:-3}
 database=todo_write_cost
-psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c "CREATE DATABASE $database"
+psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c "CREATE DATABASE $database" \
+  -c "ALTER DATABASE $database SET statement_timeout = '30s'"
 trap 'psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)"' EXIT
 (cd "$root" && DATABASE_URL="$pgurl/$database" .venv/bin/flask db upgrade) >/dev/null 2>&1
 psql "$pgurl/$database" -q <<'SQL'

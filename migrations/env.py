@@ -8,6 +8,7 @@ from alembic import context
 from flask import current_app
 
 from todo.database import TRANSACTION_ISOLATION
+from todo.postgresql import bound_statements, unbounded_answers
 
 config = context.config
 if config.config_file_name is not None:
@@ -50,7 +51,9 @@ def run_migrations_online() -> None:
         configure(connection=connection, process_revision_directives=skip_empty_revision)
         with sqlite_foreign_keys_off(connection), context.begin_transaction():
             citus_settings(connection)
-            context.run_migrations()
+            bounds(connection)
+            with unbounded_answers(connection):
+                context.run_migrations()
             if connection.dialect.name == "sqlite":  # before the commit, which it can stop
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
                 if broken:
@@ -61,15 +64,30 @@ def run_migrations_online() -> None:
 
 def citus_settings(connection) -> None:
     """On Citus, DDL on distributed tables runs one shard after another within the migration's
-    transaction (a parallel operation there would forbid any later statement of it), and the
-    task triggers are allowed on distributed tables: they touch only the row's own user, whose
-    rows sit on the same shard (README: Scaling out). SET LOCAL ends with the transaction."""
+    transaction (a parallel operation there would forbid any later statement of it), the
+    task triggers are allowed on distributed tables (they touch only the row's own user, whose
+    rows sit on the same shard: README, Scaling out), and the transaction's SET LOCALs reach
+    the workers too. SET LOCAL ends with the transaction."""
     if connection.dialect.name != "postgresql":
         return
     citus = connection.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
     if citus.first():
+        connection.exec_driver_sql("SET LOCAL citus.propagate_set_commands = 'local'")
         connection.exec_driver_sql("SET LOCAL citus.multi_shard_modify_mode = 'sequential'")
         connection.exec_driver_sql("SET LOCAL citus.enable_unsafe_triggers = on")
+
+
+def bounds(connection) -> None:
+    """A migration's statements may run as long as they take (rewriting a large table is
+    work, not a hang), but none waits longer than DB_MIGRATION_LOCK_TIMEOUT for a lock: a
+    migration queued behind a long transaction would otherwise hold every request that
+    touches its table queued behind itself. Each SET LOCAL is a statement of its own (Citus
+    refuses DDL sent in a message of two commands)."""
+    if connection.dialect.name != "postgresql":
+        return
+    bound_statements(connection, 0)
+    lock_ms = int(current_app.config["DB_MIGRATION_LOCK_TIMEOUT"] * 1000)
+    connection.exec_driver_sql(f"SET LOCAL lock_timeout = {lock_ms}")
 
 
 @contextmanager

@@ -56,6 +56,18 @@ def server_url() -> str:
     return normalise_database_url(url)
 
 
+# The suite's apps run with DB_STATEMENT_TIMEOUT at its default, 30 s.
+STATEMENT_TIMEOUT_MS = 30_000
+
+
+def bound_statements(admin_connection, database: str, milliseconds: int) -> None:
+    """Set the statement_timeout of the database's new sessions, as an operator does for the
+    app's role; sessions already open keep theirs."""
+    admin_connection.execute(
+        text(f'ALTER DATABASE "{database}" SET statement_timeout = {int(milliseconds)}')
+    )
+
+
 @contextmanager
 def scratch_database(kind: str, directory: Path):
     """Yield the URL of a new, empty database of this kind; drop it afterwards."""
@@ -66,6 +78,8 @@ def scratch_database(kind: str, directory: Path):
     admin = create_engine(server_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
+        # What the operator sets once for the app (README: Deploying): the statement bound.
+        bound_statements(connection, name, STATEMENT_TIMEOUT_MS)
     try:
         yield make_url(server_url()).set(database=name).render_as_string(hide_password=False)
     finally:

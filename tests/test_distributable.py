@@ -16,7 +16,6 @@ DISTRIBUTED_BY = {table: column for table, column, _ in DISTRIBUTION}
 NOT_DISTRIBUTED = {"alembic_version"}
 TABLE_REFERENCE = re.compile(r"\b(?:FROM|JOIN|UPDATE|INTO)\s+(\w+)", re.IGNORECASE)
 INSERTED_COLUMNS = re.compile(r"^INSERT INTO (\w+) \(([^)]*)\)", re.IGNORECASE)
-TIMEOUT_PREFIX = re.compile(r"^SET LOCAL statement_timeout = \d+; ")
 VOLATILE = re.compile(r"clock_timestamp|\bnow\(|current_timestamp|random\(|gen_random", re.I)
 SESSION_STATE = re.compile(r"^\s*(SET|RESET|PREPARE|LISTEN|DECLARE|DISCARD)\b|advisory", re.I)
 
@@ -79,7 +78,6 @@ def statement_rule_breaks(statement: str) -> list[str]:
     - a distributed table it reads or changes without `<table>.<column> = `, or that it
       inserts into without its distribution column;
     - a volatile function in an UPDATE; session state (SET, PREPARE, advisory locks…)."""
-    statement = TIMEOUT_PREFIX.sub("", statement)
     breaks = []
     if SESSION_STATE.search(statement):
         breaks.append("session state")

@@ -5,8 +5,10 @@ import time
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from config import TestingConfig, normalise_database_url
+from tests.databases import bound_statements, server_url
 from tests.servers import create_task, request_in_flight, sign_in
 from tests.tcp_proxy import TCPProxy
 from tests.threads import answer_within
@@ -72,8 +74,13 @@ def test_a_stalled_database_is_a_503_within_its_bound(proxied_app):
 
 @pytest.fixture(params=["postgresql", "pgbouncer"])
 def slow_statement_app(request, database_url):
-    """An app whose statements may run 1 s: on the server directly, and through PgBouncer in
-    transaction mode, where the limit must hold as well (it travels with each statement)."""
+    """An app whose statements may run 1 s (the database's statement_timeout, as the operator
+    sets it): on the server directly, and through PgBouncer in transaction mode, where the
+    limit must hold as well."""
+    admin = create_engine(server_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        bound_statements(connection, make_url(database_url).database, 1000)
+    admin.dispose()
     url = database_url
     if request.param == "pgbouncer":
         url = request.getfixturevalue("pgbouncer").url_for(database_url)
@@ -136,3 +143,35 @@ def test_requests_queued_past_the_bound_get_503_while_every_thread_is_busy(datab
         assert answer_headers["Retry-After"] == "1"
         assert body["detail"].startswith("The server is busy")
     assert server.call("GET", "/healthz")[0] == 200
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "pgbouncer"])
+@pytest.mark.parametrize("in_force", [True, False])
+def test_an_app_warns_once_when_no_statement_bound_is_in_force(
+    request, database_url, kind, in_force, caplog
+):
+    """The suite's databases carry the bound an operator sets (tests/databases.py), and the
+    app says nothing of it; taken away, the app says so when it first connects, in one line
+    that says what to run."""
+    if not in_force:
+        admin = create_engine(server_url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            database = make_url(database_url).database
+            connection.execute(text(f'ALTER DATABASE "{database}" RESET statement_timeout'))
+        admin.dispose()
+    url = database_url
+    if kind == "pgbouncer":
+        url = request.getfixturevalue("pgbouncer").url_for(database_url)
+    app = create_app(TestingConfig(url))
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/readyz").status_code == 200
+    with app.app_context():
+        db.engine.dispose()
+    warnings = [r.getMessage() for r in caplog.records if r.name == "todo.postgresql"]
+    if in_force:
+        assert warnings == []
+        return
+    assert len(warnings) == 1
+    assert "statement_timeout for this app is none" in warnings[0]
+    assert "ALTER ROLE" in warnings[0]

@@ -6,7 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
 
-from . import cli, cors, extensions, health, metrics, schema, throttles
+from . import cli, cors, database_errors, extensions, health, metrics, schema, throttles
 from .access_log import register_access_log
 from .accounts import passwords
 from .accounts import routes as accounts
@@ -16,7 +16,7 @@ from .accounts.verified_tokens import jwt
 from .application import App
 from .blueprint import UserIdConverter, public_view, user_id_schema
 from .completions import routes as completions
-from .database import bound_waits, decode_names_in_c, limit_statement_time, ping_when_idle
+from .database import ping_when_idle
 from .errors import DomainProblem, register_error_handlers, register_problems
 from .extensions import api, db, migrate
 from .idempotency import InvalidKey, KeyReused
@@ -25,6 +25,7 @@ from .labels import routes as labels
 from .labels.store import LabelNotFound
 from .lists import routes as lists
 from .lists.store import ListChanged, ListGone, ListIdConflict, ListNotFound, TooManyLists
+from .postgresql import bound_waits, decode_names_in_c, warn_without_statement_bound
 from .requests import register_request_id
 from .sessions import NoSessions
 from .sync import routes as sync
@@ -74,6 +75,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
+    database_errors.register(app)
     register_problems(app, DOMAIN_PROBLEMS)
     with app.app_context():
         metrics.init_app(app, db.engine)
@@ -90,7 +92,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     if on_postgresql:
         with app.app_context():
-            limit_statement_time(db.engine, statement)
+            warn_without_statement_bound(db.engine, statement)
     if app.config["DB_POOL_PRE_PING"]:
         with app.app_context():
             ping_when_idle(db.engine, app.config["DB_PING_IDLE_SECONDS"])

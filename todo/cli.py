@@ -17,6 +17,7 @@ from .columns import kept_since
 from .database import transaction
 from .extensions import db
 from .lists.store import purge_expired_lists, users_with_lists_before
+from .postgresql import bound_statements, unbounded_answers
 from .tasks.changes import change
 from .tasks.store import purge_expired_trash, users_with_trash_before
 
@@ -73,12 +74,16 @@ def distribute(dry_run: bool) -> None:
         click.echo("\n".join(statements) or "nothing to distribute")
         return
     with transaction():
+        connection = db.session.connection()
         # The triggers (on tasks, and on revoked_tokens keeping users.revoked_jtis) only touch
         # the row's own user, on the row's own shard.
-        db.session.execute(text("SET LOCAL citus.enable_unsafe_triggers = on"))
-        db.session.execute(text("SET LOCAL citus.multi_shard_modify_mode = 'sequential'"))
-        for statement in statements:  # copies the table's rows: no statement time limit
-            db.session.execute(text(statement), execution_options={"statement_timeout_ms": 0})
+        connection.execute(text("SET LOCAL citus.enable_unsafe_triggers = on"))
+        connection.execute(text("SET LOCAL citus.multi_shard_modify_mode = 'sequential'"))
+        # Each statement copies a table's rows: as long as that takes.
+        bound_statements(connection, 0)
+        with unbounded_answers(connection):
+            for statement in statements:
+                connection.execute(text(statement))
     click.echo(f"distributed {len(statements)} tables" if statements else "already distributed")
 
 

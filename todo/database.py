@@ -5,9 +5,7 @@ is one statement, so a request spends no round trips on BEGIN and COMMIT or ROLL
 writes of several statements that must land together run inside `transaction()`.
 """
 
-import codecs
 import json
-import select
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -15,8 +13,6 @@ from datetime import UTC, datetime
 from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
-import psycopg2
-from psycopg2 import extensions as psycopg2_extensions
 from sqlalchemy import Row, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
@@ -101,9 +97,19 @@ def transaction():
         raise RuntimeError("transaction() would discard the session's pending changes")
     db.session.close()  # give back the autocommit connection; ORM objects stay usable
     dialect = db.engine.dialect.name
-    connection = db.session.connection(
-        execution_options={"isolation_level": TRANSACTION_ISOLATION[dialect]}
-    )
+    try:
+        connection = db.session.connection(
+            execution_options={"isolation_level": TRANSACTION_ISOLATION[dialect]}
+        )
+    except db.engine.dialect.loaded_dbapi.Error as error:
+        # Setting the isolation level is a path on which SQLAlchemy neither wraps the driver's
+        # error nor, for a lost connection, replaces the pool's connections as it does on
+        # every other path: they would go back to the pool, and fail every transaction begun
+        # on them after.
+        if db.engine.dialect.is_disconnect(error, None, None):
+            db.session().invalidate()
+            db.engine.dispose()
+        raise
     if dialect == "sqlite":
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     try:
@@ -180,99 +186,3 @@ def local_wall(stored_utc: str | None, zone_name: str) -> str | None:
         return None
     moment = datetime.fromisoformat(stored_utc).replace(tzinfo=UTC)
     return moment.astimezone(ZoneInfo(zone_name)).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def limit_statement_time(engine: Engine, seconds: float) -> None:
-    """Every statement may run `seconds` (DB_STATEMENT_TIMEOUT) on PostgreSQL, or a statement's
-    own `statement_timeout_ms` execution option; then the server cancels it (SQLSTATE 57014).
-
-    The limit travels with each statement, as `SET LOCAL statement_timeout = …; ` before it in
-    the same message (PostgreSQL runs such a message as one implicit transaction, so the
-    setting ends with it): no startup parameter, which transaction-mode poolers (PgBouncer,
-    Neon's pooled endpoint) refuse, and no session SET, which they would hand to other
-    clients. It costs no round trip.
-    """
-    default_ms = int(seconds * 1000)
-
-    @event.listens_for(engine, "before_cursor_execute", retval=True)
-    def prefix_limit(_connection, _cursor, statement, parameters, context, _executemany):
-        limit_ms = context.execution_options.get("statement_timeout_ms", default_ms)
-        return f"SET LOCAL statement_timeout = {int(limit_ms)}; {statement}", parameters
-
-
-class BoundedConnection(psycopg2_extensions.connection):
-    """A psycopg2 connection that waits for its server a bounded time: at most `connect_bound`
-    seconds to connect, then `answer_bound` for each answer.
-
-    libpq bounds neither once a TCP connection is up: a frozen server, or a path that accepts
-    and forwards nothing (a hung proxy or NAT), would hold the request, and its thread, until
-    the path came back. The server's own statement timeout answers well within
-    `answer_bound`, so a connection that does not is given up for dead. Subclassed per app
-    with its bounds (`bound_waits`).
-    """
-
-    connect_bound = answer_bound = None
-
-    def __init__(self, *args, **kwargs):
-        self.bound = self.connect_bound
-        super().__init__(*args, **kwargs)  # connects, through wait_within_bound
-        self.bound = self.answer_bound
-
-
-def wait_within_bound(connection) -> None:
-    """psycopg2's wait callback (psycopg2.extensions.set_wait_callback): wait for the socket
-    as psycopg2.extras.wait_select does, within the connection's bound. When this raises,
-    psycopg2 closes the connection, and SQLAlchemy, seeing it closed, replaces the pool's
-    connections."""
-    bound = getattr(connection, "bound", None)
-    deadline = None if bound is None else time.monotonic() + bound
-    while True:
-        state = connection.poll()
-        if state == psycopg2_extensions.POLL_OK:
-            return
-        remaining = None if deadline is None else max(deadline - time.monotonic(), 0)
-        descriptor = [connection.fileno()]
-        if state == psycopg2_extensions.POLL_READ:
-            ready = select.select(descriptor, [], [], remaining)[0]
-        else:
-            ready = select.select([], descriptor, [], remaining)[1]
-        if not ready:
-            raise psycopg2.OperationalError(
-                f"the database did not answer within {bound:g} s; the connection was closed"
-            )
-
-
-# The codec psycopg2 is told to use for PostgreSQL's UTF8 (`decode_names_in_c`).
-C_UTF8 = "todo_c_utf_8"
-
-
-def find_c_utf8(name: str) -> codecs.CodecInfo | None:
-    """A codec search function (codecs.register): C_UTF8 is UTF-8 through the standard
-    codec's own C functions, which encodings/utf_8.py wraps in Python ones."""
-    if name != C_UTF8:
-        return None
-    return codecs.CodecInfo(codecs.utf_8_encode, codecs.utf_8_decode, name=C_UTF8)
-
-
-def decode_names_in_c() -> None:
-    """psycopg2 decodes a result's column names (and its status and error texts; values take
-    a C path) through the Python codec psycopg2.extensions.encodings names for the
-    connection's encoding. For UTF8 that is "utf_8", whose decode is a Python function around
-    codecs.utf_8_decode: a Python call per column of every result (a task read's 30 columns:
-    ~20k instructions, 1.4% of its in-process instructions, callgrind). The map, psycopg2's
-    documented one, names C_UTF8 instead: the same C function, called directly. Its `final`
-    stays False: a text cut inside a character would lose the cut bytes rather than end in
-    U+FFFD; PostgreSQL cuts names whole."""
-    if psycopg2_extensions.encodings["UTF8"] != C_UTF8:
-        codecs.register(find_c_utf8)
-        for name in ("UTF8", "UNICODE"):  # PostgreSQL's name and its old alias
-            psycopg2_extensions.encodings[name] = C_UTF8
-
-
-def bound_waits(engine_options: dict, connect_bound: float, answer_bound: float) -> None:
-    """Make the engine's psycopg2 connections BoundedConnections with these bounds. The wait
-    callback is process-wide in psycopg2; connections of other factories wait unbounded."""
-    bounds = {"connect_bound": connect_bound, "answer_bound": answer_bound}
-    factory = type("AppBoundedConnection", (BoundedConnection,), bounds)
-    engine_options.setdefault("connect_args", {})["connection_factory"] = factory
-    psycopg2_extensions.set_wait_callback(wait_within_bound)

@@ -12,8 +12,9 @@ from flask import Flask, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-# The module, not its `db`: errors.py imports this, and extensions.py imports errors.py.
-from . import extensions
+from .database import transaction
+from .extensions import db
+from .postgresql import bound_statements
 
 READ_TIMEOUT_MS = 2000
 REVISION = text("SELECT version_num FROM alembic_version")
@@ -26,15 +27,15 @@ def init_app(app: Flask) -> None:
 
 
 def revision() -> str | None:
-    """The database's migration revision; None if it was never migrated."""
+    """The database's migration revision; None if it was never migrated. Read within
+    READ_TIMEOUT_MS, so that a probe never holds a thread while a migration holds the table."""
     try:
-        return extensions.db.session.scalar(
-            REVISION, execution_options={"statement_timeout_ms": READ_TIMEOUT_MS}
-        )
+        with transaction():
+            bound_statements(db.session.connection(), READ_TIMEOUT_MS)
+            return db.session.scalar(REVISION)
     except (OperationalError, ProgrammingError) as error:
         if "alembic_version" not in str(error.orig):  # not a missing table: the database
             raise
-        extensions.db.session.rollback()
         return None
 
 
