@@ -1,10 +1,17 @@
-"""The OpenAPI document covers every route; the interactive docs work with no internet."""
+"""The OpenAPI document covers every route, passes the linters client developers run on it,
+and the interactive docs work with no internet."""
 
+import json
+import os
 import re
 from http import HTTPStatus
 
 import pytest
 from openapi_spec_validator import validate
+
+from config import TestingConfig
+from tests.node import CLIENTS, installed, npm
+from todo import create_app
 
 API_ROUTES = {
     "/api/auth/signup": {"post"},
@@ -242,3 +249,38 @@ def test_parameter_and_header_descriptions_are_plain_text(spec):
         for response in operation["responses"].values():
             for header in response.get("headers", {}).values():
                 assert "`" not in header.get("description", ""), (path, method)
+
+
+@pytest.fixture(scope="module")
+def linters():
+    """tests/clients/lint (Redocly and Spectral, as locked there), with the served document
+    written in it; the document needs no database."""
+    package = installed(CLIENTS / "lint")
+    document = create_app(TestingConfig("sqlite://")).test_client().get("/openapi.json")
+    (package / "openapi.json").write_text(document.get_data(as_text=True))
+    return package
+
+
+def test_redocly_finds_no_error_nor_warning(linters):
+    """Its recommended rules (tests/clients/lint/redocly.yaml); it asks no server."""
+    quiet = {**os.environ, "REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}
+    linted = npm(
+        linters, "exec", "--", "redocly", "lint", "--format=json", "openapi.json", env=quiet
+    )
+    report = json.loads(linted.stdout)
+    assert report["totals"] == {"errors": 0, "warnings": 0, "ignored": 0}, report["problems"]
+
+
+def test_spectral_finds_no_error_nor_warning(linters):
+    """Its OpenAPI ruleset (tests/clients/lint/.spectral.yaml, which says why a rule is off)."""
+    linted = npm(linters, "exec", "--", "spectral", "lint", "--fail-severity=warn", "openapi.json")
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_every_operation_has_a_short_summary_and_a_description(spec):
+    """The docstring's first line is the summary (one line in /docs and in generated
+    clients' docs), its body the description."""
+    for path, method, operation in operations(spec):
+        assert 0 < len(operation["summary"]) <= 120, (path, method, operation["summary"])
+        assert "\n" not in operation["summary"], (path, method)
+        assert operation.get("description", "").strip(), (path, method)

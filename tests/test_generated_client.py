@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from config import TestingConfig
+from tests.node import CLIENTS, installed, npm
 from tests.servers import PASSWORD
 from todo import create_app
 
@@ -118,25 +119,16 @@ def test_a_generated_python_client_walks_the_api(generated):
         assert gone.parsed.detail == "Task not found"
 
 
-TYPESCRIPT = Path(__file__).resolve().parent / "clients" / "typescript"
-
-
-def npm(*arguments: str, seconds: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["npm", *arguments], cwd=TYPESCRIPT, capture_output=True, text=True, timeout=seconds
-    )
-
-
 def test_a_typescript_client_generated_from_the_document_type_checks(tmp_path):
     """openapi-typescript makes the types, and a front end's walkthrough compiles against them
     under `tsc --strict` (tests/clients/typescript/walkthrough.ts): optional fields are
     optional, answers' fields are present, errors are problems."""
-    if not (TYPESCRIPT / "node_modules" / ".package-lock.json").exists():
-        installed = npm("ci", "--no-audit", "--no-fund")
-        assert installed.returncode == 0, installed.stderr
+    typescript = installed(CLIENTS / "typescript")
     app = create_app(TestingConfig(f"sqlite:///{tmp_path / 'document.db'}"))
-    (TYPESCRIPT / "openapi.json").write_text(app.test_client().get("/openapi.json").get_data(True))
-    generated = npm("exec", "--", "openapi-typescript", "openapi.json", "-o", "schema.d.ts")
+    (typescript / "openapi.json").write_text(app.test_client().get("/openapi.json").get_data(True))
+    generated = npm(
+        typescript, "exec", "--", "openapi-typescript", "openapi.json", "-o", "schema.d.ts"
+    )
     assert generated.returncode == 0, generated.stderr
-    checked = npm("exec", "--", "tsc", "-p", "tsconfig.json")
+    checked = npm(typescript, "exec", "--", "tsc", "-p", "tsconfig.json")
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -57,7 +57,10 @@ def schema_revision() -> str | None:
 @blp.public
 @blp.response(200, StatusSchema, description="The process is alive; no database is asked.")
 def liveness():
-    """Alive: answers as long as the process serves requests."""
+    """Liveness: the process serves requests.
+
+    Answers as long as the process serves requests; no database is asked.
+    """
     return {"status": "ok"}
 
 
@@ -66,9 +69,12 @@ def liveness():
 @blp.response(200, ReadinessSchema, description="The database answered, at the code's schema.")
 @blp.problems(503)
 def readiness():
-    """Ready: the database answers within 2 s and its schema is at the migration this code
-    needs (else 503, saying which); 503 too while this server drains before it stops, so
-    the load balancer takes it out of rotation."""
+    """Readiness: the database answers, at the schema this code needs.
+
+    The database must answer within 2 s and its schema be at the migration this code needs
+    (else 503, saying which revision it has); 503 too while this server drains before it
+    stops, so the load balancer takes it out of rotation.
+    """
     if request.environ.get(DRAINING):
         return problem(503, "The server is shutting down.", RETRY_AFTER)
     revision, head = schema_revision(), current_app.extensions["schema_head"]

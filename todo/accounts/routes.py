@@ -145,7 +145,11 @@ def login(credentials):
 @blp.response(204)
 @blp.problems(401, 503)
 def logout():
-    """Revoke the token this request carries, on every server, from now on."""
+    """Log out: revoke this token.
+
+    The token this request carries is refused from now on, on every server, until it would
+    have expired anyway; the account's other tokens stay valid.
+    """
     load_account(g.caller)  # a token already refused stays a 401
     log_out(g.caller, expiry(g.claims))
 
@@ -155,7 +159,11 @@ def logout():
 @blp.response(204)
 @blp.problems(400, 401, 413, 415, 503)
 def change_password(passwords):
-    """Change the password; every token issued before (this one included) stops working."""
+    """Change the password.
+
+    The current password is checked again (401 if wrong; wrong ones are throttled per
+    account). Every token issued before, this one included, stops working: log in again.
+    """
     user = require_password(passwords["current_password"])
     set_password(user, hash_password(passwords["new_password"]))
 
@@ -164,7 +172,10 @@ def change_password(passwords):
 @blp.response(200, UserSchema)
 @blp.problems(401, 503)
 def read_me():
-    """The account the token belongs to."""
+    """Read the account the token belongs to.
+
+    Its id, email, creation time and time zone (null: UTC).
+    """
     return load_account(g.caller)
 
 
@@ -173,8 +184,11 @@ def read_me():
 @blp.response(200, UserSchema)
 @blp.problems(400, 401, 413, 415, 503)
 def change_me(changes):
-    """Change the account's settings: its time zone, where the user's today and overdue are
-    and their all-day and floating due dates fall (and so those tasks' reminders)."""
+    """Change the account's time zone.
+
+    The zone is where the user's today and overdue are, and where their all-day and floating
+    due dates fall (and so those tasks' reminders, which move with it).
+    """
     user = set_timezone(g.caller, changes["timezone"])
     place_reminders(g.caller, changes["timezone"])
     return user
@@ -185,5 +199,9 @@ def change_me(changes):
 @blp.response(204)
 @blp.problems(400, 401, 413, 415, 503)
 def delete_me(check):
-    """Delete the account and every task of it, after checking the password again."""
+    """Delete the account.
+
+    The password is checked again (401 if wrong); then the account, its tasks, lists and
+    labels are deleted for good, and its tokens stop working.
+    """
     delete_account(require_password(check["password"]))

@@ -32,9 +32,11 @@ COLLECTION_HEADERS = conditional_collection_headers(
 @blp.alt_response(304, description="Not Modified: the labels still have the ETag sent")
 @blp.problems(401, 403, 503)
 def list_labels(user_id):
-    """The labels the user's live tasks carry, with how many carry each, ordered by name
-    (case and width folded). Sent back in If-None-Match, the ETag gets 304 until a task
-    changes."""
+    """List the labels the user's tasks carry.
+
+    With how many live tasks carry each, ordered by name (case and width folded). Sent back
+    in If-None-Match, the ETag gets 304 until a task changes.
+    """
     if fresh := still_fresh("labels", lambda: current_number(g.caller)):
         return fresh
     rows, number = store.all_labels(g.caller)
@@ -46,9 +48,12 @@ def list_labels(user_id):
 @blp.response(200, LabelSchema)
 @blp.problems(400, 401, 403, 404, 413, 415, 503)
 def rename_label(fields, user_id, name):
-    """Rename a label on every task carrying it, in one change (their versions move: an
-    older If-Match gets 412); onto another label's name, the two merge under it. The name in
-    the path matches whatever its case or width."""
+    """Rename a label on every task carrying it.
+
+    In one change: the tasks' versions move (an older If-Match gets 412). Onto another
+    label's name, the two merge under it. The name in the path matches whatever its case or
+    width.
+    """
     return store.rename_label(g.caller, name, fields["name"])
 
 
@@ -56,5 +61,8 @@ def rename_label(fields, user_id, name):
 @blp.response(204)
 @blp.problems(401, 403, 404, 503)
 def delete_label(user_id, name):
-    """Take a label off every task carrying it, in one change, and forget its spelling."""
+    """Delete a label.
+
+    It is taken off every task carrying it, in one change, and its spelling is forgotten.
+    """
     store.delete_label(g.caller, name)
