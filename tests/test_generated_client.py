@@ -3,8 +3,10 @@
 (openapi-typescript + openapi-fetch) whose walkthrough must compile under tsc --strict."""
 
 import importlib
+import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +20,7 @@ from tests.servers import PASSWORD
 from todo import create_app
 
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
+MYPY = Path(sys.executable).with_name("mypy")
 NAME = "todo_client"
 
 
@@ -49,6 +52,46 @@ def generated(database_url, servers, tmp_path, monkeypatch):
     for name in [name for name in sys.modules if name.startswith(NAME)]:
         del sys.modules[name]
     return importlib.import_module(NAME), server
+
+
+WALKTHROUGH = CLIENTS / "python" / "walkthrough.py"
+
+
+def test_a_python_walkthrough_type_checks_and_runs(generated, tmp_path):
+    """tests/clients/python/walkthrough.py, as a client's own code: `mypy --strict` finds no
+    error in it (the generated package's own are its generator's), and against the server
+    it reads each due form, recurrence, reminders, labels, a batch of every op and the feed."""
+    _, server = generated
+    env = {**os.environ, "MYPYPATH": str(tmp_path)}
+    mypy = [MYPY, "--strict", "--follow-imports=silent", "--cache-dir", str(tmp_path / ".mypy")]
+    checked = subprocess.run(
+        [*mypy, str(WALKTHROUGH)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    loaded = importlib.util.spec_from_file_location("walkthrough", WALKTHROUGH)
+    walkthrough = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(walkthrough)
+    assert walkthrough.walkthrough(f"http://127.0.0.1:{server.port}") == [
+        *("all day 2026-12-24", "FREQ=WEEKLY;INTERVAL=2 from due, done 0x", "home", "in Home"),
+        *("2026-12-24 18:30, wherever I am", "2026-12-24 17:00:00+00:00"),
+        *(
+            "2026-12-24 18:30 in Europe/Paris (2026-12-24T17:30:00+00:00)",
+            "2026-12-24 17:00:00+00:00",
+        ),
+        *(
+            "2026-12-24 18:30 in Europe/Paris (2026-12-24T17:30:00+00:00)",
+            "2026-12-24 17:00:00+00:00",
+        ),
+        "200 then 304",
+        "all day 2026-12-24",
+        *(
+            "FREQ=WEEKLY;INTERVAL=2 from completion, done 0x",
+            "FREQ=WEEKLY;INTERVAL=2 from completion, done 1x",
+        ),
+        *("home x1", "house"),
+        *("201 Batch", "200 Batch", "200 Replaced", "200 Replaced", "204 -", "200 Replaced"),
+        "5 tasks, then 0 changed",
+    ]
 
 
 def test_a_generated_python_client_walks_the_api(generated):
@@ -132,3 +175,12 @@ def test_a_typescript_client_generated_from_the_document_type_checks(tmp_path):
     assert generated.returncode == 0, generated.stderr
     checked = npm(typescript, "exec", "--", "tsc", "-p", "tsconfig.json")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_typescript_walkthrough_narrows_without_casts():
+    """What the document says is all the narrowing a client needs: no `as` cast, no `any`,
+    no non-null `!` in the walkthrough's code (its comments aside)."""
+    code = (CLIENTS / "typescript" / "walkthrough.ts").read_text()
+    code = re.sub(r"//[^\n]*|/\*.*?\*/", "", code, flags=re.DOTALL)
+    assert not re.search(r"\bas\b|\bany\b|[=(,:]\s*<\w", code), "a cast or an any"
+    assert not re.search(r"[\w)\]]!(?!=)", code), "a non-null assertion"
