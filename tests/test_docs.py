@@ -284,3 +284,25 @@ def test_every_operation_has_a_short_summary_and_a_description(spec):
         assert 0 < len(operation["summary"]) <= 120, (path, method, operation["summary"])
         assert "\n" not in operation["summary"], (path, method)
         assert operation.get("description", "").strip(), (path, method)
+
+
+def documented_answer_headers(spec) -> set[str]:
+    """Every header named in any response's `headers`, of operations and components."""
+    responses = [*spec["components"]["responses"].values()]
+    for _, _, operation in operations(spec):
+        responses += [answer for answer in operation["responses"].values() if "$ref" not in answer]
+    return {name for answer in responses for name in answer.get("headers", {})}
+
+
+def test_every_documented_answer_header_is_exposed_to_browsers(spec, client, user):
+    """A browser app reads a header of a cross-origin answer only if the answer says it may
+    (Access-Control-Expose-Headers)."""
+    origin = "http://localhost:3000"
+    answer = client.get(
+        f"/api/{user['user_id']}/tasks", headers={**user["headers"], "Origin": origin}
+    )
+    assert answer.headers["Access-Control-Allow-Origin"] == origin
+    exposed = {name.strip() for name in answer.headers["Access-Control-Expose-Headers"].split(",")}
+    documented = documented_answer_headers(spec)
+    assert "X-Positions-Rebalanced" in documented
+    assert documented <= exposed, documented - exposed
