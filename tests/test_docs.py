@@ -306,3 +306,20 @@ def test_every_documented_answer_header_is_exposed_to_browsers(spec, client, use
     documented = documented_answer_headers(spec)
     assert "X-Positions-Rebalanced" in documented
     assert documented <= exposed, documented - exposed
+
+
+def test_a_not_ready_answer_is_its_documented_example(tmp_path):
+    """/readyz's 503 has a problem shape of its own, with `revision`, and its examples name
+    the revision this code needs: an unmigrated database answers the "unmigrated" one."""
+    client = create_app(TestingConfig(f"sqlite:///{tmp_path / 'empty.db'}")).test_client()
+    answer = client.get("/readyz")
+    assert answer.status_code == 503
+    spec = client.get("/openapi.json").get_json()
+    documented = spec["paths"]["/readyz"]["get"]["responses"]["503"]["content"]
+    assert documented["application/problem+json"]["schema"] == {
+        "$ref": "#/components/schemas/NotReady"
+    }
+    examples = documented["application/problem+json"]["examples"]
+    assert answer.get_json() == examples["unmigrated"]["value"]
+    assert answer.get_json()["revision"] is None
+    assert "revision" in spec["components"]["schemas"]["NotReady"]["properties"]

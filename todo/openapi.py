@@ -59,36 +59,8 @@ to the trash (restorable, `?deleted=true` lists it); POST /api/{user_id}/batch a
 the chosen id is taken) and `/problems/batch-failed` (the failed operation's status, with its
 `index`)."""
 
-# One example per error status, as the API words it.
-EXAMPLE_DETAILS = {
-    400: "The request body is not valid JSON.",
-    401: "A bearer token is required: Missing Authorization Header.",
-    403: "The token does not belong to this user.",
-    404: "Task not found",
-    405: "The method is not allowed for this resource.",
-    409: "An account with this email already exists.",
-    412: "The task has changed since the ETag in If-Match.",
-    413: "The request body is larger than 64 KiB.",
-    415: "The request body must be JSON (Content-Type: application/json).",
-    422: "The request has invalid fields.",
-    429: "Too many failed logins to this account from this address; try again in 42 seconds.",
-    503: "The database is unavailable; try again shortly.",
-}
 
-
-def example_problem(status: int) -> dict:
-    example = {
-        "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": EXAMPLE_DETAILS.get(status, HTTPStatus(status).description),
-    }
-    if status == 422:
-        example["errors"] = {"title": ["Length must be between 1 and 500."]}
-    return example
-
-
-def error_response(status: HTTPStatus, schema) -> dict:
+def error_response(status: HTTPStatus, schema, example: dict) -> dict:
     """The component for an error status: a problem, with its example and its headers."""
     headers = {"X-Request-ID": REQUEST_ID}
     if status in (429, 503):
@@ -96,9 +68,7 @@ def error_response(status: HTTPStatus, schema) -> dict:
     return {
         "description": status.phrase,
         "headers": headers,
-        "content": {
-            "application/problem+json": {"schema": schema, "example": example_problem(status)}
-        },
+        "content": {"application/problem+json": {"schema": schema, "example": example}},
     }
 
 
