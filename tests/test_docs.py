@@ -61,8 +61,11 @@ def test_every_task_operation_documents_its_errors_as_problems(spec):
             assert {"401", "403"} <= set(operation["responses"]), (path, name)
             if "{task_id}" in path:
                 assert "404" in operation["responses"], (path, name)
-    problem = spec["components"]["responses"]["NOT_FOUND"]["content"]
-    assert list(problem) == ["application/problem+json"]
+            for status, answer in operation["responses"].items():
+                if status >= "400" and "$ref" not in answer:
+                    assert list(answer["content"]) == ["application/problem+json"], (path, status)
+    for answer in spec["components"]["responses"].values():
+        assert list(answer["content"]) == ["application/problem+json"]
 
 
 def test_request_bodies_have_schemas(spec):

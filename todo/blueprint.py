@@ -15,7 +15,7 @@ from webargs import core, flaskparser
 from werkzeug.routing import BaseConverter
 
 from .columns import kept_since
-from .errors import PROBLEM_MIMETYPE, ProblemSchema
+from .errors import INVALID_QUERY, PROBLEM_MIMETYPE, ProblemSchema, invalid_example
 from .openapi import HEADER_PARAMETERS, RETRY_AFTER, operation_id
 
 NOT_JSON = "The request body must be JSON (Content-Type: application/json)."
@@ -152,6 +152,18 @@ def documenting(decorator: Callable) -> Callable:
     return decorate
 
 
+# What every route with a query answers a parameter it does not take.
+UNKNOWN_PARAMETER = {
+    400: {
+        "unknownParameter": invalid_example(
+            "A query parameter this route does not take",
+            {"colour": ["Unknown field."]},
+            INVALID_QUERY,
+        )
+    }
+}
+
+
 class Blueprint(flask_smorest.Blueprint):
     """Give `arguments` schema instances, not classes: webargs instantiates a class anew for
     every request it parses (~30 us). A JSON body documented as required is required.
@@ -188,6 +200,8 @@ class Blueprint(flask_smorest.Blueprint):
 
     def arguments(self, schema, *, location="json", required=True, **kwargs):
         decorate = super().arguments(schema, location=location, required=required, **kwargs)
+        if location == "query":  # its 400: the query's problem, not a body's
+            return lambda view: self.problems(examples=UNKNOWN_PARAMETER)(decorate(view))
         if location != "json" or not required:
             return decorate
         return lambda view: require_body(decorate(view))

@@ -15,6 +15,7 @@ from ..throttles import (
     SIGNUP_PER_ADDRESS,
     attempt,
 )
+from . import examples
 from .models import User
 from .passwords import hash_password, needs_rehash, verify_password
 from .schemas import (
@@ -41,8 +42,7 @@ from .verified_tokens import remember, remembered
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
 
-BAD_CREDENTIALS = "Incorrect email or password."
-BAD_PASSWORD = "The password is incorrect."
+BAD_CREDENTIALS, BAD_PASSWORD = examples.BAD_CREDENTIALS, examples.BAD_PASSWORD
 
 
 @blp.after_request
@@ -101,9 +101,9 @@ def client_address() -> str:
 
 @blp.route("/signup", methods=["POST"])
 @blp.public
-@blp.arguments(CredentialsSchema())
+@blp.arguments(CredentialsSchema(), examples=examples.SIGNUP)
 @blp.response(201, UserSchema)
-@blp.problems(400, 409, 413, 415, 429, 503)
+@blp.problems(400, 409, 413, 415, 429, 503, examples=examples.SIGNUP_PROBLEMS)
 def signup(credentials):
     """Create an account; the email is trimmed and compared without case.
 
@@ -116,9 +116,9 @@ def signup(credentials):
 
 @blp.route("/login", methods=["POST"])
 @blp.public
-@blp.arguments(LoginSchema())
+@blp.arguments(LoginSchema(), examples=examples.LOGIN)
 @blp.response(200, TokenSchema)
-@blp.problems(400, 401, 413, 415, 429, 503)
+@blp.problems(400, 401, 413, 415, 429, 503, examples=examples.LOGIN_PROBLEMS)
 def login(credentials):
     """Exchange email and password for a bearer token (HS256 JWT).
 
@@ -155,9 +155,9 @@ def logout():
 
 
 @blp.route("/password", methods=["PUT"])
-@blp.arguments(PasswordChangeSchema())
+@blp.arguments(PasswordChangeSchema(), examples=examples.PASSWORD_CHANGE)
 @blp.response(204)
-@blp.problems(400, 401, 413, 415, 503)
+@blp.problems(400, 401, 413, 415, 429, 503, examples=examples.WRONG_PASSWORD_PROBLEMS)
 def change_password(passwords):
     """Change the password.
 
@@ -180,9 +180,9 @@ def read_me():
 
 
 @blp.route("/me", methods=["PATCH"])
-@blp.arguments(ProfileChangesSchema())
+@blp.arguments(ProfileChangesSchema(), examples=examples.PROFILE_CHANGES)
 @blp.response(200, UserSchema)
-@blp.problems(400, 401, 413, 415, 503)
+@blp.problems(400, 401, 413, 415, 503, examples=examples.PROFILE_PROBLEMS)
 def change_me(changes):
     """Change the account's time zone.
 
@@ -195,9 +195,9 @@ def change_me(changes):
 
 
 @blp.route("/me", methods=["DELETE"])
-@blp.arguments(PasswordCheckSchema())
+@blp.arguments(PasswordCheckSchema(), examples=examples.PASSWORD_CHECK)
 @blp.response(204)
-@blp.problems(400, 401, 413, 415, 503)
+@blp.problems(400, 401, 413, 415, 429, 503, examples=examples.WRONG_PASSWORD_PROBLEMS)
 def delete_me(check):
     """Delete the account.
 

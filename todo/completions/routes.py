@@ -22,7 +22,7 @@ blp = Blueprint(
 @blp.route("", methods=["GET"])
 @blp.arguments(CompletionsQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
 @blp.response(200, CompletionEntrySchema(many=True), headers=NEXT_LINK_HEADER)
-@blp.problems(400, 401, 403, 503)
+@blp.problems(401, 403, 503)
 def list_completions(query, user_id):
     """List the completions of the user's tasks, newest first, a page at a time.
 

@@ -11,16 +11,30 @@ from ..blueprint import (
     revalidated,
     still_fresh,
 )
+from ..errors import example, invalid_example, problem_example
 from ..tasks.changes import current_number
 from . import store
 from .schemas import LabelRenameSchema, LabelSchema
+from .store import LabelNotFound
 
 blp = Blueprint(
     "labels",
     __name__,
     url_prefix="/api/<user_id:user_id>/labels",
     description="The labels a user's tasks carry",
+    problem_examples={404: {"labelNotFound": problem_example(404, str(LabelNotFound()))}},
 )
+RENAME = {
+    "rename": example("A new name for the label", {"name": "chores"}),
+    "emptyName": example("A name of nothing but spaces", {"name": "   "}),
+}
+EMPTY_NAME = {
+    422: {
+        "emptyName": invalid_example(
+            "A name of nothing but spaces", {"name": ["A label is 1 to 64 characters, trimmed."]}
+        )
+    }
+}
 COLLECTION_HEADERS = conditional_collection_headers(
     "The labels' state, which moves with any change to the user's tasks"
 )
@@ -44,9 +58,9 @@ def list_labels(user_id):
 
 
 @blp.route("/<path:name>", methods=["PATCH"])
-@blp.arguments(LabelRenameSchema())
+@blp.arguments(LabelRenameSchema(), examples=RENAME)
 @blp.response(200, LabelSchema)
-@blp.problems(400, 401, 403, 404, 413, 415, 503)
+@blp.problems(400, 401, 403, 404, 413, 415, 503, examples=EMPTY_NAME)
 def rename_label(fields, user_id, name):
     """Rename a label on every task carrying it.
 

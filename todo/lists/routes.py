@@ -21,7 +21,7 @@ from ..blueprint import (
 from ..etags import ETAG_HEADER, IF_MATCH, etag, if_match_versions
 from ..idempotency import Answer
 from ..tasks.schemas import DeleteQuerySchema
-from . import store
+from . import examples, store
 from .schemas import (
     NewTaskListSchema,
     TaskListChangesSchema,
@@ -31,7 +31,11 @@ from .schemas import (
 )
 
 blp = Blueprint(
-    "lists", __name__, url_prefix="/api/<user_id:user_id>/lists", description="A user's lists"
+    "lists",
+    __name__,
+    url_prefix="/api/<user_id:user_id>/lists",
+    description="A user's lists",
+    problem_examples=examples.LIST_PROBLEMS,
 )
 COLLECTION_HEADERS = conditional_collection_headers(
     "The live lists' state, which moves with any change to the user's lists or tasks"
@@ -61,9 +65,9 @@ def list_lists(query, user_id):
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(NewTaskListSchema())
+@blp.arguments(NewTaskListSchema(), examples=examples.NEW_LIST)
 @blp.response(201, TaskListSchema, headers={**CREATED_HEADERS, **REBALANCED_HEADER})
-@blp.problems(400, 401, 403, 404, 409, 413, 415, 503)
+@blp.problems(400, 401, 403, 404, 409, 413, 415, 503, examples=examples.NEW_LIST_PROBLEMS)
 def create_list(fields, user_id):
     """Create a list.
 
@@ -98,9 +102,9 @@ def read_list(user_id, list_id):
 
 @blp.route("/<uuid:list_id>", methods=["PATCH"])
 @blp.headers(IF_MATCH)
-@blp.arguments(TaskListChangesSchema())
+@blp.arguments(TaskListChangesSchema(), examples=examples.LIST_CHANGES)
 @blp.response(200, TaskListSchema, headers=ETAG_HEADER)
-@blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
+@blp.problems(400, 401, 403, 404, 412, 413, 415, 503, examples=examples.INVALID_LIST)
 def update_list(fields, user_id, list_id):
     """Rename a list, or set its position.
 
@@ -112,9 +116,9 @@ def update_list(fields, user_id, list_id):
 
 @blp.route("/<uuid:list_id>/move", methods=["POST"])
 @blp.headers(IF_MATCH)
-@blp.arguments(TaskListMoveSchema(), required=False)
+@blp.arguments(TaskListMoveSchema(), required=False, examples=examples.LIST_MOVE)
 @blp.response(200, TaskListSchema, headers={**ETAG_HEADER, **REBALANCED_HEADER})
-@blp.problems(400, 401, 403, 404, 409, 412, 413, 415, 503)
+@blp.problems(400, 401, 403, 404, 409, 412, 413, 415, 503, examples=examples.STALE_ORDER)
 def move_list(place, user_id, list_id):
     """Move a list among the user's lists.
 

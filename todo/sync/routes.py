@@ -13,7 +13,7 @@ from ..idempotency import Answer
 from ..lists.schemas import TaskListSchema
 from ..tasks import store as tasks
 from ..tasks.schemas import TaskSchema
-from . import batch, store
+from . import batch, examples, store
 from .schemas import (
     BatchResultSchema,
     BatchSchema,
@@ -31,7 +31,7 @@ blp = Blueprint(
 
 # The status of each operation that succeeds.
 SUCCESS = {"create": 201, "delete": 204}
-BATCH_FAILED = "/problems/batch-failed"
+BATCH_FAILED = examples.BATCH_FAILED
 TASK, DELETED, LIST = TaskSchema(), DeletedTaskSchema(), TaskListSchema()
 
 
@@ -50,7 +50,7 @@ def cursor_key() -> bytes:
 @blp.route("/changes", methods=["GET"])
 @blp.arguments(ChangesQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
 @blp.response(200, ChangesSchema)
-@blp.problems(400, 401, 403, 410, 503)
+@blp.problems(401, 403, 410, 503, examples=examples.FEED_PROBLEMS)
 def list_changes(query, user_id):
     """List what changed in the user's tasks and lists since a cursor (the change feed).
 
@@ -91,9 +91,9 @@ def empty_trash(user_id):
 
 @blp.route("/batch", methods=["POST"])
 @blp.headers(idempotency.HEADER)
-@blp.arguments(BatchSchema())
+@blp.arguments(BatchSchema(), examples=examples.BATCH)
 @blp.response(200, BatchResultSchema)
-@blp.problems(400, 401, 403, 404, 409, 410, 412, 413, 415, 422, 503)
+@blp.problems(400, 401, 403, 404, 409, 410, 412, 413, 415, 503, examples=examples.BATCH_PROBLEMS)
 def run_batch(body, user_id):
     """Apply up to 100 task writes at once, all or nothing (or each on its own).
 

@@ -26,7 +26,7 @@ from ..blueprint import (
 from ..columns import utcnow
 from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, if_match_versions, not_modified
 from ..idempotency import Answer
-from . import store
+from . import examples, store
 from .listing import ZONED, cursor_after
 from .schemas import (
     CompletionSchema,
@@ -40,7 +40,11 @@ from .schemas import (
 )
 
 blp = Blueprint(
-    "tasks", __name__, url_prefix="/api/<user_id:user_id>/tasks", description="A user's own tasks"
+    "tasks",
+    __name__,
+    url_prefix="/api/<user_id:user_id>/tasks",
+    description="A user's own tasks",
+    problem_examples=examples.TASK_PROBLEMS,
 )
 
 CONDITIONAL_LIST_HEADERS = conditional_collection_headers("The list's state")
@@ -142,9 +146,9 @@ def list_headers(version: str) -> dict:
 
 @blp.route("", methods=["POST"])
 @blp.headers(idempotency.HEADER)
-@blp.arguments(NewTaskSchema())
+@blp.arguments(NewTaskSchema(), examples=examples.NEW_TASK)
 @blp.response(201, TaskSchema, headers={**CREATED_HEADERS, **REBALANCED_HEADER})
-@blp.problems(400, 401, 403, 409, 413, 415, 503)
+@blp.problems(400, 401, 403, 404, 409, 413, 415, 503, examples=examples.NEW_TASK_PROBLEMS)
 def create_task(fields, user_id):
     """Create a task.
 
@@ -193,9 +197,9 @@ def read_task(user_id, task_id):
 
 @blp.route("/<uuid:task_id>", methods=["PUT"])
 @blp.headers(IF_MATCH)
-@blp.arguments(TaskInputSchema())
+@blp.arguments(TaskInputSchema(), examples=examples.WHOLE_TASK)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
-@blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
+@blp.problems(400, 401, 403, 404, 412, 413, 415, 503, examples=examples.INVALID_TASK)
 def replace_task(fields, user_id, task_id):
     """Replace a task.
 
@@ -208,9 +212,9 @@ def replace_task(fields, user_id, task_id):
 
 @blp.route("/<uuid:task_id>", methods=["PATCH"])
 @blp.headers(IF_MATCH)
-@blp.arguments(TaskChangesSchema())
+@blp.arguments(TaskChangesSchema(), examples=examples.TASK_CHANGES)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
-@blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
+@blp.problems(400, 401, 403, 404, 412, 413, 415, 503, examples=examples.INVALID_TASK)
 def update_task(fields, user_id, task_id):
     """Change some of a task's fields.
 
@@ -222,7 +226,7 @@ def update_task(fields, user_id, task_id):
 
 @blp.route("/<uuid:task_id>/complete", methods=["PATCH"])
 @blp.headers(IF_MATCH)
-@blp.arguments(CompletionSchema(), required=False)
+@blp.arguments(CompletionSchema(), required=False, examples=examples.COMPLETION)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def toggle_task(fields, user_id, task_id):
@@ -240,9 +244,9 @@ def toggle_task(fields, user_id, task_id):
 
 @blp.route("/<uuid:task_id>/move", methods=["POST"])
 @blp.headers(IF_MATCH)
-@blp.arguments(MoveSchema(), required=False)
+@blp.arguments(MoveSchema(), required=False, examples=examples.MOVE)
 @blp.response(200, TaskSchema, headers={**ETAG_HEADER, **REBALANCED_HEADER})
-@blp.problems(400, 401, 403, 404, 409, 412, 413, 415, 503)
+@blp.problems(400, 401, 403, 404, 409, 412, 413, 415, 503, examples=examples.MOVE_PROBLEMS)
 def move_task(place, user_id, task_id):
     """Move a task in the manual order, or into another list or under another parent.
 
@@ -277,7 +281,7 @@ def delete_task(query, user_id, task_id):
 @blp.route("/<uuid:task_id>/restore", methods=["POST"])
 @blp.headers(IF_MATCH)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
-@blp.problems(401, 403, 404, 410, 412, 503)
+@blp.problems(401, 403, 404, 409, 410, 412, 503, examples=examples.RESTORE_PROBLEMS)
 def restore_task(user_id, task_id):
     """Restore a task from the trash.
 

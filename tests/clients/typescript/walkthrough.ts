@@ -34,7 +34,8 @@ export function recurrenceText(task: Task): string {
   const recurrence = task.recurrence;
   if (recurrence === null) return "once";
   const last = recurrence.last_completed_at ?? "never";
-  return `${recurrence.rule} from ${recurrence.from}, done ${recurrence.completed_count}x (${last})`;
+  const count = recurrence.completed_count;
+  return `${recurrence.rule} from ${recurrence.from}, done ${count}x (${last})`;
 }
 
 export async function walkthrough(baseUrl: string): Promise<string[]> {
@@ -82,7 +83,8 @@ export async function walkthrough(baseUrl: string): Promise<string[]> {
       headers: auth,
       body: { title: "Call home", due, reminders: [{ at: "2026-12-24T17:00:00Z" }] },
     });
-    if (timed.data) seen.push(dueText(timed.data), ...timed.data.reminders.map((r) => r.remind_at ?? "-"));
+    if (!timed.data) throw new Error(timed.error.detail);
+    seen.push(dueText(timed.data), ...timed.data.reminders.map((r) => r.remind_at ?? "-"));
   }
   seen.push(dueText(task), recurrenceText(task), task.labels.join(","), task.list_id ?? "Inbox");
 
@@ -95,7 +97,11 @@ export async function walkthrough(baseUrl: string): Promise<string[]> {
   const next: string | null = page.response.headers.get("Link");
   const listTag = page.response.headers.get("ETag") ?? "";
   const again = await client.GET("/api/{user_id}/tasks", {
-    params: { path, query: { sort: "-created_at", limit: 2, list_id: list.data.id }, header: { "If-None-Match": listTag } },
+    params: {
+      path,
+      query: { sort: "-created_at", limit: 2, list_id: list.data.id },
+      header: { "If-None-Match": listTag },
+    },
     headers: auth,
   });
   seen.push(again.response.status === 304 ? "not modified" : "changed");
@@ -153,7 +159,7 @@ export async function walkthrough(baseUrl: string): Promise<string[]> {
     headers: auth,
   });
   const feed = later.data;
-  if (feed) seen.push(`${feed.tasks.length} changed, ${feed.deleted.length} deleted, more: ${feed.has_more}`);
+  if (feed) seen.push(`${feed.tasks.length} changed, ${feed.deleted.length} deleted`);
 
   await client.DELETE("/api/{user_id}/tasks/{task_id}", {
     params: { path: { user_id, task_id: task.id } },
