@@ -13,7 +13,12 @@ export PORT APP_ENV TEST_DATABASE_URL TEST_REDIS_URL
 # starts its own); installed with apt-get when missing (as root, or through sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run migrate test lint format bench bench-reads clean pgbouncer
+# The npm packages the document's tests run (Redocly and Spectral, a TypeScript client),
+# installed as their lock files say, again whenever a lock file changes.
+NODE_PACKAGES := tests/clients/lint tests/clients/typescript
+NODE_MODULES := $(addsuffix /node_modules/.package-lock.json,$(NODE_PACKAGES))
+
+.PHONY: run migrate test lint format bench bench-reads clean pgbouncer node-packages
 
 $(BIN)/python:
 	python3 -m venv $(VENV)
@@ -33,8 +38,13 @@ run: migrate
 migrate: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
 
-test: lint pgbouncer
+test: lint pgbouncer node-packages
 	$(BIN)/pytest
+
+node-packages: $(NODE_MODULES)
+
+%/node_modules/.package-lock.json: %/package-lock.json
+	cd $* && npm ci --no-audit --no-fund
 
 pgbouncer:
 	@command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer || \
@@ -57,4 +67,4 @@ bench-reads: $(VENV)/.runtime
 	bench/reads.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(addsuffix /node_modules,$(NODE_PACKAGES))

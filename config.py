@@ -176,6 +176,8 @@ class Config:
         "Idempotency-Key",
         "X-Request-ID",
     ]
+    # Every response header the OpenAPI document names (tests/test_docs.py checks it), even
+    # Cache-Control, which browsers show scripts anyway.
     CORS_EXPOSE_HEADERS = [
         "ETag",
         "Location",
@@ -184,6 +186,9 @@ class Config:
         "X-Request-ID",
         "Retry-After",
         "Idempotent-Replayed",
+        "X-Positions-Rebalanced",
+        "Cache-Control",
+        "Vary",
     ]
     CORS_MAX_AGE = 600
 

@@ -230,6 +230,10 @@ def test_a_reused_id_fails_the_batch_with_409(run_batch, task, stored_tasks, reu
             {"task.id": ["Unknown field."]},
         ),
         (
+            {"op": "replace", "id": "TASK", "task": {"title": "Mine", "after": "TASK"}},
+            {"task.after": ["Unknown field."]},
+        ),
+        (
             {"op": "delete", "id": "TASK", "completed": True},
             {"completed": ["Not taken by delete."]},
         ),
@@ -240,6 +244,7 @@ def test_a_reused_id_fails_the_batch_with_409(run_batch, task, stored_tasks, reu
         "unknown_op",
         "patch_without_id",
         "id_in_replace_task",
+        "placement_in_replace_task",
         "completed_on_delete",
         "id_on_create",
         "unknown_member",

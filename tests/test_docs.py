@@ -1,10 +1,17 @@
-"""The OpenAPI document covers every route; the interactive docs work with no internet."""
+"""The OpenAPI document covers every route, passes the linters client developers run on it,
+and the interactive docs work with no internet."""
 
+import json
+import os
 import re
 from http import HTTPStatus
 
 import pytest
 from openapi_spec_validator import validate
+
+from config import TestingConfig
+from tests.node import CLIENTS, installed, npm
+from todo import create_app
 
 API_ROUTES = {
     "/api/auth/signup": {"post"},
@@ -54,8 +61,11 @@ def test_every_task_operation_documents_its_errors_as_problems(spec):
             assert {"401", "403"} <= set(operation["responses"]), (path, name)
             if "{task_id}" in path:
                 assert "404" in operation["responses"], (path, name)
-    problem = spec["components"]["responses"]["NOT_FOUND"]["content"]
-    assert list(problem) == ["application/problem+json"]
+            for status, answer in operation["responses"].items():
+                if status >= "400" and "$ref" not in answer:
+                    assert list(answer["content"]) == ["application/problem+json"], (path, status)
+    for answer in spec["components"]["responses"].values():
+        assert list(answer["content"]) == ["application/problem+json"]
 
 
 def test_request_bodies_have_schemas(spec):
@@ -242,3 +252,77 @@ def test_parameter_and_header_descriptions_are_plain_text(spec):
         for response in operation["responses"].values():
             for header in response.get("headers", {}).values():
                 assert "`" not in header.get("description", ""), (path, method)
+
+
+@pytest.fixture(scope="module")
+def linters():
+    """tests/clients/lint (Redocly and Spectral, as locked there), with the served document
+    written in it; the document needs no database."""
+    package = installed(CLIENTS / "lint")
+    document = create_app(TestingConfig("sqlite://")).test_client().get("/openapi.json")
+    (package / "openapi.json").write_text(document.get_data(as_text=True))
+    return package
+
+
+def test_redocly_finds_no_error_nor_warning(linters):
+    """Its recommended rules (tests/clients/lint/redocly.yaml); it asks no server."""
+    quiet = {**os.environ, "REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}
+    linted = npm(
+        linters, "exec", "--", "redocly", "lint", "--format=json", "openapi.json", env=quiet
+    )
+    report = json.loads(linted.stdout)
+    assert report["totals"] == {"errors": 0, "warnings": 0, "ignored": 0}, report["problems"]
+
+
+def test_spectral_finds_no_error_nor_warning(linters):
+    """Its OpenAPI ruleset (tests/clients/lint/.spectral.yaml, which says why a rule is off)."""
+    linted = npm(linters, "exec", "--", "spectral", "lint", "--fail-severity=warn", "openapi.json")
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_every_operation_has_a_short_summary_and_a_description(spec):
+    """The docstring's first line is the summary (one line in /docs and in generated
+    clients' docs), its body the description."""
+    for path, method, operation in operations(spec):
+        assert 0 < len(operation["summary"]) <= 120, (path, method, operation["summary"])
+        assert "\n" not in operation["summary"], (path, method)
+        assert operation.get("description", "").strip(), (path, method)
+
+
+def documented_answer_headers(spec) -> set[str]:
+    """Every header named in any response's `headers`, of operations and components."""
+    responses = [*spec["components"]["responses"].values()]
+    for _, _, operation in operations(spec):
+        responses += [answer for answer in operation["responses"].values() if "$ref" not in answer]
+    return {name for answer in responses for name in answer.get("headers", {})}
+
+
+def test_every_documented_answer_header_is_exposed_to_browsers(spec, client, user):
+    """A browser app reads a header of a cross-origin answer only if the answer says it may
+    (Access-Control-Expose-Headers)."""
+    origin = "http://localhost:3000"
+    answer = client.get(
+        f"/api/{user['user_id']}/tasks", headers={**user["headers"], "Origin": origin}
+    )
+    assert answer.headers["Access-Control-Allow-Origin"] == origin
+    exposed = {name.strip() for name in answer.headers["Access-Control-Expose-Headers"].split(",")}
+    documented = documented_answer_headers(spec)
+    assert "X-Positions-Rebalanced" in documented
+    assert documented <= exposed, documented - exposed
+
+
+def test_a_not_ready_answer_is_its_documented_example(tmp_path):
+    """/readyz's 503 has a problem shape of its own, with `revision`, and its examples name
+    the revision this code needs: an unmigrated database answers the "unmigrated" one."""
+    client = create_app(TestingConfig(f"sqlite:///{tmp_path / 'empty.db'}")).test_client()
+    answer = client.get("/readyz")
+    assert answer.status_code == 503
+    spec = client.get("/openapi.json").get_json()
+    documented = spec["paths"]["/readyz"]["get"]["responses"]["503"]["content"]
+    assert documented["application/problem+json"]["schema"] == {
+        "$ref": "#/components/schemas/NotReady"
+    }
+    examples = documented["application/problem+json"]["examples"]
+    assert answer.get_json() == examples["unmigrated"]["value"]
+    assert answer.get_json()["revision"] is None
+    assert "revision" in spec["components"]["schemas"]["NotReady"]["properties"]

@@ -3,8 +3,10 @@
 (openapi-typescript + openapi-fetch) whose walkthrough must compile under tsc --strict."""
 
 import importlib
+import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +15,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from config import TestingConfig
+from tests.node import CLIENTS, installed, npm
 from tests.servers import PASSWORD
 from todo import create_app
 
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
+MYPY = Path(sys.executable).with_name("mypy")
 NAME = "todo_client"
 
 
@@ -48,6 +52,46 @@ def generated(database_url, servers, tmp_path, monkeypatch):
     for name in [name for name in sys.modules if name.startswith(NAME)]:
         del sys.modules[name]
     return importlib.import_module(NAME), server
+
+
+WALKTHROUGH = CLIENTS / "python" / "walkthrough.py"
+
+
+def test_a_python_walkthrough_type_checks_and_runs(generated, tmp_path):
+    """tests/clients/python/walkthrough.py, as a client's own code: `mypy --strict` finds no
+    error in it (the generated package's own are its generator's), and against the server
+    it reads each due form, recurrence, reminders, labels, a batch of every op and the feed."""
+    _, server = generated
+    env = {**os.environ, "MYPYPATH": str(tmp_path)}
+    mypy = [MYPY, "--strict", "--follow-imports=silent", "--cache-dir", str(tmp_path / ".mypy")]
+    checked = subprocess.run(
+        [*mypy, str(WALKTHROUGH)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    loaded = importlib.util.spec_from_file_location("walkthrough", WALKTHROUGH)
+    walkthrough = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(walkthrough)
+    assert walkthrough.walkthrough(f"http://127.0.0.1:{server.port}") == [
+        *("all day 2026-12-24", "FREQ=WEEKLY;INTERVAL=2 from due, done 0x", "home", "in Home"),
+        *("2026-12-24 18:30, wherever I am", "2026-12-24 17:00:00+00:00"),
+        *(
+            "2026-12-24 18:30 in Europe/Paris (2026-12-24T17:30:00+00:00)",
+            "2026-12-24 17:00:00+00:00",
+        ),
+        *(
+            "2026-12-24 18:30 in Europe/Paris (2026-12-24T17:30:00+00:00)",
+            "2026-12-24 17:00:00+00:00",
+        ),
+        "200 then 304",
+        "all day 2026-12-24",
+        *(
+            "FREQ=WEEKLY;INTERVAL=2 from completion, done 0x",
+            "FREQ=WEEKLY;INTERVAL=2 from completion, done 1x",
+        ),
+        *("home x1", "house"),
+        *("201 Batch", "200 Batch", "200 Replaced", "200 Replaced", "204 -", "200 Replaced"),
+        "5 tasks, then 0 changed",
+    ]
 
 
 def test_a_generated_python_client_walks_the_api(generated):
@@ -118,25 +162,25 @@ def test_a_generated_python_client_walks_the_api(generated):
         assert gone.parsed.detail == "Task not found"
 
 
-TYPESCRIPT = Path(__file__).resolve().parent / "clients" / "typescript"
-
-
-def npm(*arguments: str, seconds: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["npm", *arguments], cwd=TYPESCRIPT, capture_output=True, text=True, timeout=seconds
-    )
-
-
 def test_a_typescript_client_generated_from_the_document_type_checks(tmp_path):
     """openapi-typescript makes the types, and a front end's walkthrough compiles against them
     under `tsc --strict` (tests/clients/typescript/walkthrough.ts): optional fields are
     optional, answers' fields are present, errors are problems."""
-    if not (TYPESCRIPT / "node_modules" / ".package-lock.json").exists():
-        installed = npm("ci", "--no-audit", "--no-fund")
-        assert installed.returncode == 0, installed.stderr
+    typescript = installed(CLIENTS / "typescript")
     app = create_app(TestingConfig(f"sqlite:///{tmp_path / 'document.db'}"))
-    (TYPESCRIPT / "openapi.json").write_text(app.test_client().get("/openapi.json").get_data(True))
-    generated = npm("exec", "--", "openapi-typescript", "openapi.json", "-o", "schema.d.ts")
+    (typescript / "openapi.json").write_text(app.test_client().get("/openapi.json").get_data(True))
+    generated = npm(
+        typescript, "exec", "--", "openapi-typescript", "openapi.json", "-o", "schema.d.ts"
+    )
     assert generated.returncode == 0, generated.stderr
-    checked = npm("exec", "--", "tsc", "-p", "tsconfig.json")
+    checked = npm(typescript, "exec", "--", "tsc", "-p", "tsconfig.json")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_typescript_walkthrough_narrows_without_casts():
+    """What the document says is all the narrowing a client needs: no `as` cast, no `any`,
+    no non-null `!` in the walkthrough's code (its comments aside)."""
+    code = (CLIENTS / "typescript" / "walkthrough.ts").read_text()
+    code = re.sub(r"//[^\n]*|/\*.*?\*/", "", code, flags=re.DOTALL)
+    assert not re.search(r"\bas\b|\bany\b|[=(,:]\s*<\w", code), "a cast or an any"
+    assert not re.search(r"[\w)\]]!(?!=)", code), "a non-null assertion"

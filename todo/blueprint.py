@@ -15,7 +15,8 @@ from webargs import core, flaskparser
 from werkzeug.routing import BaseConverter
 
 from .columns import kept_since
-from .openapi import HEADER_PARAMETERS, operation_id
+from .errors import INVALID_QUERY, PROBLEM_MIMETYPE, ProblemSchema, invalid_example
+from .openapi import HEADER_PARAMETERS, RETRY_AFTER, operation_id
 
 NOT_JSON = "The request body must be JSON (Content-Type: application/json)."
 BODY_NEEDED = "This request needs a JSON body."
@@ -151,12 +152,29 @@ def documenting(decorator: Callable) -> Callable:
     return decorate
 
 
+# What every route with a query answers a parameter it does not take.
+UNKNOWN_PARAMETER = {
+    400: {
+        "unknownParameter": invalid_example(
+            "A query parameter this route does not take",
+            {"colour": ["Unknown field."]},
+            INVALID_QUERY,
+        )
+    }
+}
+
+
 class Blueprint(flask_smorest.Blueprint):
     """Give `arguments` schema instances, not classes: webargs instantiates a class anew for
     every request it parses (~30 us). A JSON body documented as required is required.
-    Documentation adds no call to a request (`documenting`)."""
+    Documentation adds no call to a request (`documenting`). `problem_examples`: the examples
+    of the resource's own problems, by status (a task route's 404 is "Task not found")."""
 
     ARGUMENTS_PARSER = JSONParser()
+
+    def __init__(self, *args, problem_examples: dict[int, dict] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.problem_examples = problem_examples or {}
 
     @staticmethod
     def doc(**kwargs):
@@ -182,16 +200,28 @@ class Blueprint(flask_smorest.Blueprint):
 
     def arguments(self, schema, *, location="json", required=True, **kwargs):
         decorate = super().arguments(schema, location=location, required=required, **kwargs)
+        if location == "query":  # its 400: the query's problem, not a body's
+            return lambda view: self.problems(examples=UNKNOWN_PARAMETER)(decorate(view))
         if location != "json" or not required:
             return decorate
         return lambda view: require_body(decorate(view))
 
-    def problems(self, *statuses: int):
-        """Document the error answers a view can give, beside the 422 flask-smorest adds."""
+    def problems(self, *statuses: int, examples: dict[int, dict] | None = None):
+        """Document the error answers a view can give, beside the 422 flask-smorest adds for
+        a body: each with this view's `examples` of it (by status, then by name), else the
+        blueprint's, else the status's own (a shared component)."""
+        own = {**self.problem_examples, **(examples or {})}
 
         def decorate(view):
-            for status in statuses:
-                view = self.alt_response(status, response=HTTPStatus(status).name)(view)
+            for status in sorted({*statuses, *(examples or {})}):
+                if status not in own:
+                    view = self.alt_response(status, response=HTTPStatus(status).name)(view)
+                    continue
+                headers = {"Retry-After": RETRY_AFTER} if status in (429, 503) else None
+                documented = {"schema": ProblemSchema, "content_type": PROBLEM_MIMETYPE}
+                view = self.alt_response(
+                    status, **documented, examples=own[status], headers=headers
+                )(view)
             return view
 
         return decorate

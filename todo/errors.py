@@ -33,6 +33,21 @@ DETAILS = {
 }
 
 
+# The example of each error status shared by the operations that give no example of their
+# own (todo/blueprint.py: `problems`), as the API words it.
+EXAMPLE_DETAILS = {
+    400: "The request body is not valid JSON.",
+    401: "A bearer token is required: Missing Authorization Header.",
+    403: "The token does not belong to this user.",
+    405: DETAILS[405],
+    413: DETAILS[413],
+    415: "The request body must be JSON (Content-Type: application/json).",
+    422: INVALID_FIELDS,
+    503: "The database is unavailable; try again shortly.",
+}
+EXAMPLE_ERRORS = {422: {"errors": {"title": ["Length must be between 1 and 500."]}}}
+
+
 class ProblemSchema(Schema):
     """RFC 9457 problem details: every error answer has this shape."""
 
@@ -65,6 +80,22 @@ def problem_body(status: int, detail: str | None = None, **extra) -> dict:
         "detail": detail or DETAILS.get(status) or HTTP_STATUS_CODES.get(status, "Error"),
         **extra,
     }
+
+
+def example(summary: str, value) -> dict:
+    """An OpenAPI example: what it shows, and its value."""
+    return {"summary": summary, "value": value}
+
+
+def problem_example(status: int, detail: str, summary: str | None = None, **members) -> dict:
+    """An example of a problem, worded as the API sends it (`problem_body`)."""
+    return example(summary or detail, problem_body(status, detail, **members))
+
+
+def invalid_example(summary: str, errors: dict, detail: str = INVALID_FIELDS, **members) -> dict:
+    """An example of a 422 (or a query's 400): the messages by field."""
+    status = 400 if detail == INVALID_QUERY else 422
+    return example(summary, problem_body(status, detail, errors=errors, **members))
 
 
 def problem(status: int, detail: str | None = None, headers=None, **extra):
@@ -120,7 +151,9 @@ class ProblemApi(Api):
         """Document every error status as a problem+json body, as it is sent."""
         for status in HTTPStatus:
             if status >= 400:
-                response = error_response(status, self.ERROR_SCHEMA)
+                detail = EXAMPLE_DETAILS.get(status, status.description)
+                example = problem_body(status, detail, **EXAMPLE_ERRORS.get(status, {}))
+                response = error_response(status, self.ERROR_SCHEMA, example)
                 self.spec.components.response(status.name, response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):

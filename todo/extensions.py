@@ -7,7 +7,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from .errors import ProblemApi
-from .openapi import SPEC_OPTIONS, AnswerHeaders
+from .openapi import SPEC_OPTIONS, AnswerHeaders, ClientShapes
 
 # Deterministic constraint names, so migrations can drop and alter them on every backend.
 NAMING_CONVENTION = {
@@ -26,5 +26,5 @@ class Base(DeclarativeBase):
 # Objects keep their values after commit: every value is set by the app, no refresh needed.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
-api = ProblemApi(spec_kwargs={"extra_plugins": [AnswerHeaders()], **SPEC_OPTIONS})
+api = ProblemApi(spec_kwargs={"extra_plugins": [AnswerHeaders(), ClientShapes()], **SPEC_OPTIONS})
 cors = CORS()

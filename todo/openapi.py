@@ -1,14 +1,24 @@
 """What the OpenAPI document says beyond what the views declare, so that generators (openapi-
 typescript, openapi-python-client) make good clients of it: an introduction, a server, the
-headers every answer carries, and one example problem per error status.
+headers every answer carries, one example problem per error status, and schemas shaped as
+the API checks them (nullable objects, wall times, objects of several forms).
 
 flask-smorest builds the document from the views' decorators; this module adds only what holds
-for every operation, through apispec's public plugin hook and the spec options.
+for every operation or schema, through apispec's public plugin hooks and the spec options.
 """
 
+import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 
 from apispec import BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
+from marshmallow import Schema
+from marshmallow.fields import Field, Nested
+
+from .fields import WallTime
 
 REQUEST_ID = {
     "description": "This answer's id, also in the server's log line for the request: the "
@@ -49,36 +59,8 @@ to the trash (restorable, `?deleted=true` lists it); POST /api/{user_id}/batch a
 the chosen id is taken) and `/problems/batch-failed` (the failed operation's status, with its
 `index`)."""
 
-# One example per error status, as the API words it.
-EXAMPLE_DETAILS = {
-    400: "The request body is not valid JSON.",
-    401: "A bearer token is required: Missing Authorization Header.",
-    403: "The token does not belong to this user.",
-    404: "Task not found",
-    405: "The method is not allowed for this resource.",
-    409: "An account with this email already exists.",
-    412: "The task has changed since the ETag in If-Match.",
-    413: "The request body is larger than 64 KiB.",
-    415: "The request body must be JSON (Content-Type: application/json).",
-    422: "The request has invalid fields.",
-    429: "Too many failed logins to this account from this address; try again in 42 seconds.",
-    503: "The database is unavailable; try again shortly.",
-}
 
-
-def example_problem(status: int) -> dict:
-    example = {
-        "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": EXAMPLE_DETAILS.get(status, HTTPStatus(status).description),
-    }
-    if status == 422:
-        example["errors"] = {"title": ["Length must be between 1 and 500."]}
-    return example
-
-
-def error_response(status: HTTPStatus, schema) -> dict:
+def error_response(status: HTTPStatus, schema, example: dict) -> dict:
     """The component for an error status: a problem, with its example and its headers."""
     headers = {"X-Request-ID": REQUEST_ID}
     if status in (429, 503):
@@ -86,9 +68,7 @@ def error_response(status: HTTPStatus, schema) -> dict:
     return {
         "description": status.phrase,
         "headers": headers,
-        "content": {
-            "application/problem+json": {"schema": schema, "example": example_problem(status)}
-        },
+        "content": {"application/problem+json": {"schema": schema, "example": example}},
     }
 
 
@@ -142,3 +122,83 @@ SPEC_OPTIONS = {
         }
     },
 }
+
+
+# Null, and nothing else, as OpenAPI 3.0.3 can say it: `nullable` only widens a `type` given
+# beside it (`nullable` beside an `allOf` without one allows no null at all).
+NULL = {"type": "object", "nullable": True, "enum": [None]}
+
+
+def nullable_reference(self, field: Field, ret: dict, **kwargs) -> dict:
+    """A nested object that may be null: one of its schema and null. apispec writes anyOf
+    [{type: object, nullable: true}, its $ref], which lets any object through: openapi-typescript
+    made `Due | {} | null` of it, and clients narrowed `{}` away by hand."""
+    if not isinstance(field, Nested) or not field.allow_none:
+        return {}
+    references = [choice for choice in ret.pop("anyOf") if "$ref" in choice]
+    return {"oneOf": [*references, NULL]}
+
+
+def wall_time(self, field: Field, ret: dict, **kwargs) -> dict:
+    """A wall time is a string of its pattern (marshmallow's base Field has no type)."""
+    if not isinstance(field, WallTime):
+        return {}
+    return {"type": "string", "pattern": f"^{WallTime.PATTERN.pattern}$"}
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """How a schema is documented when its objects take several forms (a due date's, a batch
+    operation's): as one of these schemas, each requiring what its form needs, so that a
+    generated client refuses at compile time what the API refuses at run time (`due: {}`,
+    `{op: "patch"}` without an id). `tag`: the member whose value (each form's key) tells
+    the forms apart. A single form documents the schema as that form, under its own name."""
+
+    forms: Mapping[str, type[Schema]]
+    tag: str | None = None
+
+
+def form(name: str, of: type[Schema], needs: Iterable[str], may_have: Iterable[str] = (), **own):
+    """One form of `of`'s objects as a schema of its own, for the document: the members it
+    needs (required, not null) and those it may have, as `of` declares them, and members
+    declared here (`own`, such as the tag's one value)."""
+    declared = of._declared_fields
+    members = {member: needed(declared[member]) for member in needs}
+    members.update({member: declared[member] for member in may_have})
+    return Schema.from_dict({**members, **own}, name=name)
+
+
+def needed(field: Field) -> Field:
+    field = copy.copy(field)
+    field.required, field.allow_none = True, False
+    return field
+
+
+class ClientShapes(BasePlugin):
+    """Schemas as the API checks them, for generated clients: nullable nested objects
+    (`nullable_reference`), wall times (`wall_time`), and a schema whose class says it is
+    `documented_as` one of several forms (`OneOf`) documented so."""
+
+    def init_spec(self, spec):
+        self.marshmallow = next(p for p in spec.plugins if isinstance(p, MarshmallowPlugin))
+        self.marshmallow.converter.add_attribute_function(nullable_reference)
+        self.marshmallow.converter.add_attribute_function(wall_time)
+
+    def schema_helper(self, name, definition, schema=None, **kwargs):
+        # The class's own word: a subclass is a schema of its own (WholeDue of DueInput).
+        documented_as = schema and vars(resolve_schema_cls(schema)).get("documented_as")
+        if documented_as is None:
+            return None
+        converter = self.marshmallow.converter
+        definition.clear()  # the flat shape the marshmallow plugin made of every member
+        if len(documented_as.forms) == 1:
+            (only,) = documented_as.forms.values()
+            return converter.schema2jsonschema(only)
+        forms = {
+            key: converter.resolve_nested_schema(one) for key, one in documented_as.forms.items()
+        }
+        one_of = {"oneOf": list(forms.values())}
+        if documented_as.tag is not None:
+            mapping = {key: reference["$ref"] for key, reference in forms.items()}
+            one_of["discriminator"] = {"propertyName": documented_as.tag, "mapping": mapping}
+        return one_of

@@ -15,6 +15,7 @@ from ..throttles import (
     SIGNUP_PER_ADDRESS,
     attempt,
 )
+from . import examples
 from .models import User
 from .passwords import hash_password, needs_rehash, verify_password
 from .schemas import (
@@ -41,8 +42,7 @@ from .verified_tokens import remember, remembered
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
 
-BAD_CREDENTIALS = "Incorrect email or password."
-BAD_PASSWORD = "The password is incorrect."
+BAD_CREDENTIALS, BAD_PASSWORD = examples.BAD_CREDENTIALS, examples.BAD_PASSWORD
 
 
 @blp.after_request
@@ -101,9 +101,9 @@ def client_address() -> str:
 
 @blp.route("/signup", methods=["POST"])
 @blp.public
-@blp.arguments(CredentialsSchema())
+@blp.arguments(CredentialsSchema(), examples=examples.SIGNUP)
 @blp.response(201, UserSchema)
-@blp.problems(400, 409, 413, 415, 429, 503)
+@blp.problems(400, 409, 413, 415, 429, 503, examples=examples.SIGNUP_PROBLEMS)
 def signup(credentials):
     """Create an account; the email is trimmed and compared without case.
 
@@ -116,9 +116,9 @@ def signup(credentials):
 
 @blp.route("/login", methods=["POST"])
 @blp.public
-@blp.arguments(LoginSchema())
+@blp.arguments(LoginSchema(), examples=examples.LOGIN)
 @blp.response(200, TokenSchema)
-@blp.problems(400, 401, 413, 415, 429, 503)
+@blp.problems(400, 401, 413, 415, 429, 503, examples=examples.LOGIN_PROBLEMS)
 def login(credentials):
     """Exchange email and password for a bearer token (HS256 JWT).
 
@@ -145,17 +145,25 @@ def login(credentials):
 @blp.response(204)
 @blp.problems(401, 503)
 def logout():
-    """Revoke the token this request carries, on every server, from now on."""
+    """Log out: revoke this token.
+
+    The token this request carries is refused from now on, on every server, until it would
+    have expired anyway; the account's other tokens stay valid.
+    """
     load_account(g.caller)  # a token already refused stays a 401
     log_out(g.caller, expiry(g.claims))
 
 
 @blp.route("/password", methods=["PUT"])
-@blp.arguments(PasswordChangeSchema())
+@blp.arguments(PasswordChangeSchema(), examples=examples.PASSWORD_CHANGE)
 @blp.response(204)
-@blp.problems(400, 401, 413, 415, 503)
+@blp.problems(400, 401, 413, 415, 429, 503, examples=examples.WRONG_PASSWORD_PROBLEMS)
 def change_password(passwords):
-    """Change the password; every token issued before (this one included) stops working."""
+    """Change the password.
+
+    The current password is checked again (401 if wrong; wrong ones are throttled per
+    account). Every token issued before, this one included, stops working: log in again.
+    """
     user = require_password(passwords["current_password"])
     set_password(user, hash_password(passwords["new_password"]))
 
@@ -164,26 +172,36 @@ def change_password(passwords):
 @blp.response(200, UserSchema)
 @blp.problems(401, 503)
 def read_me():
-    """The account the token belongs to."""
+    """Read the account the token belongs to.
+
+    Its id, email, creation time and time zone (null: UTC).
+    """
     return load_account(g.caller)
 
 
 @blp.route("/me", methods=["PATCH"])
-@blp.arguments(ProfileChangesSchema())
+@blp.arguments(ProfileChangesSchema(), examples=examples.PROFILE_CHANGES)
 @blp.response(200, UserSchema)
-@blp.problems(400, 401, 413, 415, 503)
+@blp.problems(400, 401, 413, 415, 503, examples=examples.PROFILE_PROBLEMS)
 def change_me(changes):
-    """Change the account's settings: its time zone, where the user's today and overdue are
-    and their all-day and floating due dates fall (and so those tasks' reminders)."""
+    """Change the account's time zone.
+
+    The zone is where the user's today and overdue are, and where their all-day and floating
+    due dates fall (and so those tasks' reminders, which move with it).
+    """
     user = set_timezone(g.caller, changes["timezone"])
     place_reminders(g.caller, changes["timezone"])
     return user
 
 
 @blp.route("/me", methods=["DELETE"])
-@blp.arguments(PasswordCheckSchema())
+@blp.arguments(PasswordCheckSchema(), examples=examples.PASSWORD_CHECK)
 @blp.response(204)
-@blp.problems(400, 401, 413, 415, 503)
+@blp.problems(400, 401, 413, 415, 429, 503, examples=examples.WRONG_PASSWORD_PROBLEMS)
 def delete_me(check):
-    """Delete the account and every task of it, after checking the password again."""
+    """Delete the account.
+
+    The password is checked again (401 if wrong); then the account, its tasks, lists and
+    labels are deleted for good, and its tokens stop working.
+    """
     delete_account(require_password(check["password"]))

@@ -22,11 +22,13 @@ blp = Blueprint(
 @blp.route("", methods=["GET"])
 @blp.arguments(CompletionsQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
 @blp.response(200, CompletionEntrySchema(many=True), headers=NEXT_LINK_HEADER)
-@blp.problems(400, 401, 403, 503)
+@blp.problems(401, 403, 503)
 def list_completions(query, user_id):
-    """Every completion of the user's tasks, newest first, a page at a time (keyset cursors):
-    one entry per completion, with the title the task had then and the occurrence it was due
-    on; reopening a task removes its latest entry."""
+    """List the completions of the user's tasks, newest first, a page at a time.
+
+    One entry per completion, with the title the task had then and the occurrence it was due
+    on; reopening a task removes its latest entry. Follow the Link header's `rel="next"`.
+    """
     zone_name = None
     if "from" in query or "to" in query:
         zone_name = query.get("tz") or load_account(g.caller).timezone or "UTC"

@@ -21,7 +21,7 @@ from ..blueprint import (
 from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, fresh_or_tagged, if_match_versions
 from ..idempotency import Answer
 from ..tasks.schemas import DeleteQuerySchema
-from . import store
+from . import examples, store
 from .schemas import (
     NewTaskListSchema,
     TaskListChangesSchema,
@@ -31,7 +31,11 @@ from .schemas import (
 )
 
 blp = Blueprint(
-    "lists", __name__, url_prefix="/api/<user_id:user_id>/lists", description="A user's lists"
+    "lists",
+    __name__,
+    url_prefix="/api/<user_id:user_id>/lists",
+    description="A user's lists",
+    problem_examples=examples.LIST_PROBLEMS,
 )
 COLLECTION_HEADERS = conditional_collection_headers(
     "The live lists' state, which moves with any change to the user's lists or tasks"
@@ -46,9 +50,12 @@ CREATED_HEADERS = created_headers("list", "create with the same chosen id and bo
 @blp.alt_response(304, description="Not Modified: the lists still have the ETag sent")
 @blp.problems(401, 403, 503)
 def list_lists(query, user_id):
-    """The user's live lists in their order (at most 500), with their task counts; or with
-    `deleted=true` the lists in the trash. The ETag of the live lists moves with any change to
-    the user's lists or tasks (their counts); sent back in If-None-Match, it gets 304."""
+    """List the user's lists in their order, with their task counts, or those in the trash.
+
+    At most 500 live lists; with `deleted=true` the lists in the trash. The ETag of the live
+    lists moves with any change to the user's lists or tasks (their counts); sent back in
+    If-None-Match, it gets 304.
+    """
     if query["deleted"]:
         return store.all_lists(g.caller, trash_since())[0]
     if fresh := still_fresh("lists", lambda: store.list_number(g.caller)):
@@ -58,12 +65,16 @@ def list_lists(query, user_id):
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(NewTaskListSchema())
+@blp.arguments(NewTaskListSchema(), examples=examples.NEW_LIST)
 @blp.response(201, TaskListSchema, headers={**CREATED_HEADERS, **REBALANCED_HEADER})
-@blp.problems(400, 401, 403, 404, 409, 413, 415, 503)
+@blp.problems(400, 401, 403, 404, 409, 413, 415, 503, examples=examples.NEW_LIST_PROBLEMS)
 def create_list(fields, user_id):
-    """Create a list, at the end of the user's lists or `after`/`before` one. With a chosen
-    `id`, a retry of the same request gets the first answer. 422 beyond 500 live lists."""
+    """Create a list.
+
+    At the end of the user's lists, or `after`/`before` one. With a chosen `id`, a retry of
+    the same request gets the first answer. 422 (/problems/too-many-lists) beyond 500 live
+    lists.
+    """
     request_hash = idempotency.fingerprint(request.method, request.path, fields)
     return replayed_response(store.add_list(g.caller, fields, request_hash, created_answer))
 
@@ -84,30 +95,40 @@ def with_etag(row: Row):
 @blp.alt_response(304, description="Not Modified: the list still has the ETag sent")
 @blp.problems(401, 403, 404, 503)
 def read_list(user_id, list_id):
-    """Read one live list, with its counts. Its ETag is its version, as a task's is: the
-    counts, derived from its tasks, do not move it (the lists' collection ETag does)."""
+    """Read one list.
+
+    A live list, with its task counts. Its ETag is its version, as a task's is: send it in
+    If-None-Match to get 304 while the list is unchanged. The counts, derived from its tasks,
+    do not move it (the lists' collection ETag does).
+    """
     return fresh_or_tagged(request, store.read_list(g.caller, list_id))
 
 
 @blp.route("/<uuid:list_id>", methods=["PATCH"])
 @blp.headers(IF_MATCH)
-@blp.arguments(TaskListChangesSchema())
+@blp.arguments(TaskListChangesSchema(), examples=examples.LIST_CHANGES)
 @blp.response(200, TaskListSchema, headers=ETAG_HEADER)
-@blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
+@blp.problems(400, 401, 403, 404, 412, 413, 415, 503, examples=examples.INVALID_LIST)
 def update_list(fields, user_id, list_id):
-    """Rename a list, or set a client-computed position."""
+    """Rename a list, or set its position.
+
+    The position is a key the client computed with the fractional-indexing algorithm.
+    """
     versions = if_match_versions(request)
     return with_etag(store.change_list(g.caller, list_id, fields, versions))
 
 
 @blp.route("/<uuid:list_id>/move", methods=["POST"])
 @blp.headers(IF_MATCH)
-@blp.arguments(TaskListMoveSchema(), required=False)
+@blp.arguments(TaskListMoveSchema(), required=False, examples=examples.LIST_MOVE)
 @blp.response(200, TaskListSchema, headers={**ETAG_HEADER, **REBALANCED_HEADER})
-@blp.problems(400, 401, 403, 404, 409, 412, 413, 415, 503)
+@blp.problems(400, 401, 403, 404, 409, 412, 413, 415, 503, examples=examples.STALE_ORDER)
 def move_list(place, user_id, list_id):
-    """Move a list among the user's lists: after `after`, before `before`, between both, or
-    at the end. 409 (/problems/stale-order) if `after` no longer sorts before `before`."""
+    """Move a list among the user's lists.
+
+    Directly after `after`, directly before `before`, between both, or at the end. 409
+    (/problems/stale-order) if `after` no longer sorts before `before`.
+    """
     row, rebalanced = store.move_list(g.caller, list_id, place, if_match_versions(request))
     headers = {"ETag": etag(row)}
     headers.update(rebalanced_header(rebalanced))
@@ -120,8 +141,11 @@ def move_list(place, user_id, list_id):
 @blp.response(204)
 @blp.problems(401, 403, 404, 412, 503)
 def delete_list(query, user_id, list_id):
-    """Move a list and its tasks to the trash (one change), or with `purge=true` delete the
-    list and every task in it for good."""
+    """Delete a list and its tasks: to the trash, or for good.
+
+    The list and its tasks go to the trash in one change; with `purge=true` the list and
+    every task in it are deleted for good.
+    """
     versions = if_match_versions(request)
     if query["purge"] or not current_app.config["TRASH_RETENTION_DAYS"]:
         store.purge_list(g.caller, list_id, versions)
@@ -134,7 +158,10 @@ def delete_list(query, user_id, list_id):
 @blp.response(200, TaskListSchema, headers=ETAG_HEADER)
 @blp.problems(401, 403, 404, 410, 412, 503)
 def restore_list(user_id, list_id):
-    """Bring a list back from the trash with the tasks trashed with it (a live list is
-    answered as it is); 410 once it was purged or expired there."""
+    """Restore a list from the trash.
+
+    It comes back with the tasks trashed with it; a live list is answered as it is. 410 once
+    it was purged, or expired in the trash.
+    """
     versions = if_match_versions(request)
     return with_etag(store.restore_list(g.caller, list_id, versions, trash_since()))

@@ -13,7 +13,7 @@ from ..idempotency import Answer
 from ..lists.schemas import TaskListSchema
 from ..tasks import store as tasks
 from ..tasks.schemas import TaskSchema
-from . import batch, store
+from . import batch, examples, store
 from .schemas import (
     BatchResultSchema,
     BatchSchema,
@@ -31,7 +31,7 @@ blp = Blueprint(
 
 # The status of each operation that succeeds.
 SUCCESS = {"create": 201, "delete": 204}
-BATCH_FAILED = "/problems/batch-failed"
+BATCH_FAILED = examples.BATCH_FAILED
 TASK, DELETED, LIST = TaskSchema(), DeletedTaskSchema(), TaskListSchema()
 
 
@@ -50,12 +50,15 @@ def cursor_key() -> bytes:
 @blp.route("/changes", methods=["GET"])
 @blp.arguments(ChangesQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
 @blp.response(200, ChangesSchema)
-@blp.problems(400, 401, 403, 410, 503)
+@blp.problems(401, 403, 410, 503, examples=examples.FEED_PROBLEMS)
 def list_changes(query, user_id):
-    """What changed in the user's tasks since a cursor, oldest change first; without `since`,
-    every live task (a first sync). Follow `next` while `has_more`; keep the last `next` for
-    the next sync. 410 (`/problems/cursor-expired`): the cursor is older than the feed
-    remembers deletions (FEED_RETENTION_DAYS); sync again without `since`."""
+    """List what changed in the user's tasks and lists since a cursor (the change feed).
+
+    Oldest change first; without `since`, every live task and list (a first sync). Follow
+    `next` while `has_more`; keep the last `next` for the next sync. 410
+    (`/problems/cursor-expired`): the cursor is older than the feed remembers deletions
+    (FEED_RETENTION_DAYS); sync again without `since`.
+    """
     since, key = None, cursor_key()
     if "since" in query:
         retention = current_app.config["FEED_RETENTION_DAYS"]
@@ -79,21 +82,26 @@ def list_changes(query, user_id):
 @blp.response(204)
 @blp.problems(401, 403, 503)
 def empty_trash(user_id):
-    """Purge every task in the trash, for good (the feed reports each as purged)."""
+    """Empty the trash.
+
+    Every task in the trash is deleted for good; the feed reports each as purged.
+    """
     tasks.empty_trash(g.caller)
 
 
 @blp.route("/batch", methods=["POST"])
 @blp.headers(idempotency.HEADER)
-@blp.arguments(BatchSchema())
+@blp.arguments(BatchSchema(), examples=examples.BATCH)
 @blp.response(200, BatchResultSchema)
-@blp.problems(400, 401, 403, 404, 409, 410, 412, 413, 415, 422, 503)
+@blp.problems(400, 401, 403, 404, 409, 410, 412, 413, 415, 503, examples=examples.BATCH_PROBLEMS)
 def run_batch(body, user_id):
-    """Up to 100 task writes, in order (a later one may name an id an earlier create chose).
-    Atomic (the default): all with one change number, or none; the answer to a failure is
-    the failed operation's status and problem, of type `/problems/batch-failed`, with its
-    `index`. Not atomic: each on its own, with a status and a task or problem each. Body up
-    to 1 MiB."""
+    """Apply up to 100 task writes at once, all or nothing (or each on its own).
+
+    In order: a later operation may name an id an earlier create chose. Atomic (the default):
+    all with one change number, or none; the answer to a failure is the failed operation's
+    status and problem, of type `/problems/batch-failed`, with its `index`. Not atomic: each
+    on its own, with a status and a task or problem each. Body up to 1 MiB.
+    """
     key = idempotency.checked_key(request.headers.get("Idempotency-Key"))
     keyed = None
     if key is not None:

@@ -2,10 +2,12 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..errors import ProblemSchema
 from ..fields import CalendarDate, QueryInteger, StrictBoolean, UTCTimestamp
 from ..lists.schemas import TaskListSchema
+from ..openapi import OneOf, form
 from ..serializer import EncodedSchema
-from ..tasks.schemas import NewTaskSchema, TaskChangesSchema, TaskSchema
+from ..tasks.schemas import NewTaskSchema, TaskChangesSchema, TaskInputSchema, TaskSchema
 
 FEED_LIMIT = 500
 MAX_OPERATIONS = 100
@@ -19,6 +21,8 @@ NEEDS = {
     "delete": ("id",),
     "restore": ("id",),
 }
+# Members of a create's task that a replace's task may not have (PUT's body has none).
+REPLACE_REFUSES = {"id", "after", "before"}
 # Members an operation may carry, besides `op` and what it needs.
 MAY_HAVE = {
     "patch": ("if_match",),
@@ -114,10 +118,33 @@ class OperationSchema(Schema):
         errors = {name: message for name, message in missing.items() if name not in data}
         allowed = {"op", *NEEDS[op], *MAY_HAVE.get(op, ())}
         errors.update({name: [f"Not taken by {op}."] for name in data if name not in allowed})
-        if op == "replace" and "id" in data.get("task", {}):
-            errors["task"] = {"id": ["Unknown field."]}
+        if op == "replace":  # a whole task as PUT takes it: no id, no placement
+            unknown = REPLACE_REFUSES & data.get("task", {}).keys()
+            if unknown:
+                errors["task"] = {key: ["Unknown field."] for key in sorted(unknown)}
         if errors:
             raise ValidationError(errors)
+
+
+def operation_form(op: str, **own) -> type[Schema]:
+    """The document's schema of one op: its `op`, what it needs and what it may carry."""
+    tag = fields.String(required=True, validate=validate.OneOf([op]))
+    members = {"needs": NEEDS[op], "may_have": MAY_HAVE.get(op, ())}
+    return form(f"{op.capitalize()}Operation", OperationSchema, **members, op=tag, **own)
+
+
+# One schema per op, told apart by `op`, for the document: `{op: "patch"}` compiles in no
+# client. A replace's task is a whole task without the create's id and placement.
+REPLACED_TASK = fields.Nested(
+    TaskInputSchema, required=True, metadata={"description": "All of the task"}
+)
+OperationSchema.documented_as = OneOf(
+    {
+        op: operation_form(op, **({"task": REPLACED_TASK} if op == "replace" else {}))
+        for op in OPERATIONS
+    },
+    tag="op",
+)
 
 
 class Operations(fields.List):
@@ -145,14 +172,12 @@ class BatchSchema(Schema):
     )
 
 
-class ResultSchema(Schema):
-    class Meta:
-        name = "OperationResult"
-
+class OperationResultSchema(Schema):
     status = fields.Integer(required=True)
     task = fields.Nested(TaskSchema, metadata={"description": "With 200 and 201"})
-    problem = fields.Dict(
-        metadata={"description": "With an error status (non-atomic batches): its problem"}
+    problem = fields.Nested(
+        ProblemSchema,
+        metadata={"description": "With an error status (non-atomic batches): its problem"},
     )
 
 
@@ -160,4 +185,4 @@ class BatchResultSchema(Schema):
     class Meta:
         name = "BatchResult"
 
-    results = fields.List(fields.Nested(ResultSchema), required=True)
+    results = fields.List(fields.Nested(OperationResultSchema), required=True)

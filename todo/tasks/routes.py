@@ -26,7 +26,7 @@ from ..blueprint import (
 from ..columns import utcnow
 from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, fresh_or_tagged, if_match_versions
 from ..idempotency import Answer
-from . import store
+from . import examples, store
 from .listing import ZONED, cursor_after
 from .schemas import (
     CompletionSchema,
@@ -40,7 +40,11 @@ from .schemas import (
 )
 
 blp = Blueprint(
-    "tasks", __name__, url_prefix="/api/<user_id:user_id>/tasks", description="A user's own tasks"
+    "tasks",
+    __name__,
+    url_prefix="/api/<user_id:user_id>/tasks",
+    description="A user's own tasks",
+    problem_examples=examples.TASK_PROBLEMS,
 )
 
 CONDITIONAL_LIST_HEADERS = conditional_collection_headers("The list's state")
@@ -69,9 +73,12 @@ CREATED_HEADERS = created_headers(
 @blp.alt_response(304, description="Not Modified: the list still has the ETag sent")
 @blp.problems(401, 403, 503)
 def list_tasks(query, user_id):
-    """List the user's tasks, or their trash: filtered, sorted, a page at a time (keyset
-    cursors). The answer's ETag changes with any change to the user's tasks; sent back in
-    If-None-Match, it gets 304 for one indexed read."""
+    """List the user's tasks, or their trash: filtered, sorted, a page at a time.
+
+    Pages are keyset pages: follow the Link header's `rel="next"` URL. X-Total-Count counts
+    the tasks matching the filters. The answer's ETag changes with any change to the user's
+    tasks; sent back in If-None-Match, it gets 304 for one indexed read.
+    """
     if query.pop("deleted"):
         query["trash_since"] = trash_since()
     zone_name = query.pop("tz", None)
@@ -139,12 +146,16 @@ def list_headers(version: str) -> dict:
 
 @blp.route("", methods=["POST"])
 @blp.headers(idempotency.HEADER)
-@blp.arguments(NewTaskSchema())
+@blp.arguments(NewTaskSchema(), examples=examples.NEW_TASK)
 @blp.response(201, TaskSchema, headers={**CREATED_HEADERS, **REBALANCED_HEADER})
-@blp.problems(400, 401, 403, 409, 413, 415, 503)
+@blp.problems(400, 401, 403, 404, 409, 413, 415, 503, examples=examples.NEW_TASK_PROBLEMS)
 def create_task(fields, user_id):
-    """Create a task; its `created_at` and `updated_at` are the same instant. With a chosen
-    `id` or an Idempotency-Key, a retry of the same request gets the first answer."""
+    """Create a task.
+
+    Its `created_at` and `updated_at` are the same instant; it goes at the end of its scope's
+    manual order, or `after`/`before` a task there. With a chosen `id` or an Idempotency-Key,
+    a retry of the same request gets the first answer (the same id with another body: 409).
+    """
     key = idempotency.checked_key(request.headers.get("Idempotency-Key"))
     if key is None and "id" not in fields:
         task, rebalanced = store.add_task(g.caller, fields)
@@ -173,39 +184,55 @@ def new_task_headers(task: Row, rebalanced: int) -> dict:
 @blp.alt_response(304, description="Not Modified: the task still has the ETag sent")
 @blp.problems(401, 403, 404, 503)
 def read_task(user_id, task_id):
-    """Read one task."""
+    """Read one task.
+
+    Its ETag is its version: send it in If-None-Match to get 304 while the task is unchanged,
+    or in If-Match to write only that version.
+    """
     return fresh_or_tagged(request, store.read_task(g.caller, task_id))
 
 
 @blp.route("/<uuid:task_id>", methods=["PUT"])
 @blp.headers(IF_MATCH)
-@blp.arguments(TaskInputSchema())
+@blp.arguments(TaskInputSchema(), examples=examples.WHOLE_TASK)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
-@blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
+@blp.problems(400, 401, 403, 404, 412, 413, 415, 503, examples=examples.INVALID_TASK)
 def replace_task(fields, user_id, task_id):
-    """Replace a task: an omitted description becomes null; `completed` changes if sent."""
+    """Replace a task.
+
+    An omitted description becomes null; `completed`, `priority` and the newer fields (due,
+    recurrence, reminders, labels, list, parent, position) change only when sent, so a
+    client that knows nothing of them never clears them.
+    """
     return with_etag(store.write_task(g.caller, task_id, fields, if_match_versions(request)))
 
 
 @blp.route("/<uuid:task_id>", methods=["PATCH"])
 @blp.headers(IF_MATCH)
-@blp.arguments(TaskChangesSchema())
+@blp.arguments(TaskChangesSchema(), examples=examples.TASK_CHANGES)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
-@blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
+@blp.problems(400, 401, 403, 404, 412, 413, 415, 503, examples=examples.INVALID_TASK)
 def update_task(fields, user_id, task_id):
-    """Change only the fields sent."""
+    """Change some of a task's fields.
+
+    A JSON Merge Patch (RFC 7396): only the fields sent change; `due` merges member by member
+    (`{"due": {"time": null}}` makes it all-day), and null clears it.
+    """
     return with_etag(store.write_task(g.caller, task_id, fields, if_match_versions(request)))
 
 
 @blp.route("/<uuid:task_id>/complete", methods=["PATCH"])
 @blp.headers(IF_MATCH)
-@blp.arguments(CompletionSchema(), required=False)
+@blp.arguments(CompletionSchema(), required=False, examples=examples.COMPLETION)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
 @blp.problems(400, 401, 403, 404, 412, 413, 415, 503)
 def toggle_task(fields, user_id, task_id):
-    """Flip `completed` atomically, or set it to the `completed` sent (safe to retry). A
-    recurring task completed moves to its next occurrence and stays open (completed for real
-    once its rule is used up); `{"completed": false}` undoes the last roll-over."""
+    """Complete a task, or reopen it: flip `completed`, or set it to the value sent.
+
+    Without a body the flip is atomic; `{"completed": true}` is safe to retry. A recurring
+    task completed moves to its next occurrence and stays open (completed for real once its
+    rule is used up); `{"completed": false}` undoes the last roll-over.
+    """
     versions, flip = if_match_versions(request), "completed" not in fields
     occurrence = fields.pop("occurrence", None)
     task = store.write_task(g.caller, task_id, fields, versions, flip, occurrence=occurrence)
@@ -214,13 +241,15 @@ def toggle_task(fields, user_id, task_id):
 
 @blp.route("/<uuid:task_id>/move", methods=["POST"])
 @blp.headers(IF_MATCH)
-@blp.arguments(MoveSchema(), required=False)
+@blp.arguments(MoveSchema(), required=False, examples=examples.MOVE)
 @blp.response(200, TaskSchema, headers={**ETAG_HEADER, **REBALANCED_HEADER})
-@blp.problems(400, 401, 403, 404, 409, 412, 413, 415, 503)
+@blp.problems(400, 401, 403, 404, 409, 412, 413, 415, 503, examples=examples.MOVE_PROBLEMS)
 def move_task(place, user_id, task_id):
-    """Move a task in the manual order: directly after `after`, directly before `before`,
-    between both, or at the end. 409 (/problems/stale-order) if `after` no longer sorts
-    before `before`: refetch the order."""
+    """Move a task in the manual order, or into another list or under another parent.
+
+    Directly after `after`, directly before `before`, between both, or at the end. 409
+    (/problems/stale-order) if `after` no longer sorts before `before`: refetch the order.
+    """
     versions = if_match_versions(request)
     task, rebalanced = store.move_task(g.caller, task_id, place, versions)
     headers = {"ETag": etag(task)}
@@ -234,8 +263,11 @@ def move_task(place, user_id, task_id):
 @blp.response(204)
 @blp.problems(401, 403, 404, 412, 503)
 def delete_task(query, user_id, task_id):
-    """Move a task to the trash (restorable for TRASH_RETENTION_DAYS), or with `purge=true`
-    delete it for good."""
+    """Delete a task: to the trash, or for good.
+
+    A trashed task (and its subtasks) can be restored for TRASH_RETENTION_DAYS; with
+    `purge=true` it is deleted for good at once.
+    """
     versions = if_match_versions(request)
     if query["purge"] or not current_app.config["TRASH_RETENTION_DAYS"]:
         store.purge_task(g.caller, task_id, versions)
@@ -246,9 +278,12 @@ def delete_task(query, user_id, task_id):
 @blp.route("/<uuid:task_id>/restore", methods=["POST"])
 @blp.headers(IF_MATCH)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
-@blp.problems(401, 403, 404, 410, 412, 503)
+@blp.problems(401, 403, 404, 409, 410, 412, 503, examples=examples.RESTORE_PROBLEMS)
 def restore_task(user_id, task_id):
-    """Bring a task back from the trash (a live task is answered as it is); 410 once it was
-    purged or expired there."""
+    """Restore a task from the trash.
+
+    It comes back with the subtasks trashed with it; a live task is answered as it is. 410
+    once it was purged, or expired in the trash.
+    """
     versions = if_match_versions(request)
     return with_etag(store.restore_task(g.caller, task_id, versions, trash_since()))

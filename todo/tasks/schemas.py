@@ -18,6 +18,7 @@ from ..fields import (
 )
 from ..labels.names import MOST_PER_TASK
 from ..labels.schemas import LabelName
+from ..openapi import OneOf, form
 from ..serializer import Composed, EncodedSchema, StoredList
 from . import due, ordering, recurrence, reminders
 from .listing import SORTS, TRASH_SORTS, position
@@ -156,6 +157,22 @@ class WholeDueSchema(DueInputSchema):
         return data
 
 
+# A due date's forms, for the document: `{}` and `{at}` without its zone compile in no client.
+DUE_AT_INSTANT = form("DueAtInstant", DueInputSchema, needs=("at", "timezone"))
+DueInputSchema.documented_as = OneOf(
+    {
+        "instant": DUE_AT_INSTANT,
+        "members": form("DueChanges", DueInputSchema, (), may_have=("date", "time", "timezone")),
+    }
+)
+WholeDueSchema.documented_as = OneOf(
+    {
+        "date": form("DueOnDate", DueInputSchema, needs=("date",), may_have=("time", "timezone")),
+        "instant": DUE_AT_INSTANT,
+    }
+)
+
+
 class RecurrenceSchema(Schema):
     """A recurring task's rule, as answers give it."""
 
@@ -214,6 +231,16 @@ class RecurrenceInputSchema(Schema):
     )
 
 
+class WholeRecurrenceSchema(RecurrenceInputSchema):
+    """A recurrence written whole (create, replace): the domain refuses one without its rule
+    (tasks/recurrence.py), so the document requires it."""
+
+
+WholeRecurrenceSchema.documented_as = OneOf(
+    {"rule": form("WholeRecurrence", RecurrenceInputSchema, needs=("rule",), may_have=("from_",))}
+)
+
+
 class ReminderSchema(Schema):
     """A reminder as answers give it: `before` the due date or `at` an instant, and when it
     falls."""
@@ -257,6 +284,15 @@ class ReminderInputSchema(Schema):
                 raise ValidationError(
                     "Not an ISO 8601 duration of 0 to 28 days (PT15M, P1D).", "before"
                 ) from None
+
+
+# A reminder's two kinds, for the document: `{}` and both at once compile in no client.
+ReminderInputSchema.documented_as = OneOf(
+    {
+        "before": form("ReminderBefore", ReminderInputSchema, needs=("before",)),
+        "at": form("ReminderAt", ReminderInputSchema, needs=("at",)),
+    }
+)
 
 
 class SubtaskCountsSchema(Schema):
@@ -403,6 +439,7 @@ class TaskInputSchema(TaskChangesSchema):
 
     title = TrimmedText(required=True, validate=TITLE_LENGTH)
     due = fields.Nested(WholeDueSchema, allow_none=True)
+    recurrence = fields.Nested(WholeRecurrenceSchema, allow_none=True)
 
     @post_load
     def whole(self, data, **kwargs):
