@@ -5,12 +5,13 @@ import uuid
 
 import pytest
 from fractional_indexing import generate_key_between
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.conftest import assert_problem
 from tests.test_due import create, listed, patch, tasks_url
 from tests.threads import at_once
 from todo.extensions import db
+from todo.lists.models import lists
 from todo.tasks.models import tasks
 from todo.tasks.ordering import REBALANCE_AFTER
 
@@ -85,6 +86,51 @@ def test_a_client_computed_key_is_taken_as_sent(client, user, abc):
 def test_a_key_off_the_algorithm_is_422(client, user, abc, key):
     answer = patch(client, user, abc[0]["id"], {"position": key})
     assert "position" in assert_problem(answer, 422)["errors"]
+
+
+# Characters the library's check lets through (it checks a key's head and last digit only).
+OFF_THE_ALPHABET = ["a0 ", "a0~", "a0!", "a0/", "a0é", "a0\u00a0", "a0\u202e", "a0☃", "a0\x00"]
+
+
+@pytest.mark.parametrize("key", OFF_THE_ALPHABET)
+def test_a_key_with_a_digit_off_the_alphabet_is_422_for_tasks_and_lists(client, user, abc, key):
+    answer = patch(client, user, abc[0]["id"], {"position": key})
+    assert "position" in assert_problem(answer, 422)["errors"]
+    lists_url = f"/api/{user['user_id']}/lists"
+    home = client.post(lists_url, json={"name": "Home"}, headers=user["headers"]).get_json()
+    answer = client.patch(
+        f"{lists_url}/{home['id']}", json={"position": key}, headers=user["headers"]
+    )
+    assert "position" in assert_problem(answer, 422)["errors"]
+    placed = {"title": "D", "after": abc[0]["id"]}
+    assert client.post(tasks_url(user), json=placed, headers=user["headers"]).status_code == 201
+    assert client.post(lists_url, json={"name": "Work"}, headers=user["headers"]).status_code == 201
+    assert titles(client, user) == ["A", "D", "B", "C"]
+
+
+@pytest.mark.parametrize("key", OFF_THE_ALPHABET[:-1])  # PostgreSQL's text holds no NUL
+def test_a_key_off_the_alphabet_stored_before_is_re_spaced_away(app, client, user, abc, key):
+    """Such keys were taken once: a create or a move next to one re-spaces instead of
+    failing, and a list is made after one."""
+    lists_url = f"/api/{user['user_id']}/lists"
+    home = client.post(lists_url, json={"name": "Home"}, headers=user["headers"]).get_json()
+    with app.app_context():
+        db.session.execute(
+            update(tasks).where(tasks.c.id == uuid.UUID(abc[0]["id"])).values(position=key)
+        )
+        db.session.execute(
+            update(lists).where(lists.c.id == uuid.UUID(home["id"])).values(position=key)
+        )
+        db.session.commit()
+    placed = {"title": "D", "after": abc[0]["id"]}
+    answer = client.post(tasks_url(user), json=placed, headers=user["headers"])
+    assert answer.status_code == 201, answer.get_json()
+    assert move(client, user, abc[2], after=abc[0]).status_code == 200
+    assert titles(client, user) == ["A", "C", "D", "B"]
+    work = client.post(lists_url, json={"name": "Work"}, headers=user["headers"])
+    assert work.status_code == 201, work.get_json()
+    listed_names = client.get(lists_url, headers=user["headers"]).get_json()
+    assert [found["name"] for found in listed_names] == ["Home", "Work"]
 
 
 def test_a_thousand_inserts_at_one_spot_re_space_the_list_a_bounded_number_of_times(

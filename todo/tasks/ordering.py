@@ -10,6 +10,7 @@ same gap, and past REBALANCE_AFTER characters the server re-spaces the whole sco
 """
 
 from fractional_indexing import (
+    BASE_62_DIGITS,
     FIError,
     generate_key_between,
     generate_n_keys_between,
@@ -17,6 +18,7 @@ from fractional_indexing import (
 )
 
 LONGEST = 64  # what a client may send
+DIGITS = frozenset(BASE_62_DIGITS)  # the library checks a key's head and end, not its digits
 # A task added at the end gets `y` and its user's next change number in 25 decimal digits
 # (tasks/store.py, in the INSERT): an integer part of the algorithm's, growing with the counter.
 APPENDED_HEAD, APPENDED_DIGITS = "y", 25
@@ -31,7 +33,7 @@ class NoRoom(Exception):
 def checked(key: str) -> str:
     """A key a client sent; ValueError unless it follows the algorithm's grammar and is at most
     LONGEST characters."""
-    if not isinstance(key, str) or not key or len(key) > LONGEST:
+    if not isinstance(key, str) or not key or len(key) > LONGEST or not DIGITS.issuperset(key):
         raise ValueError(key)
     try:
         validate_order_key(key)
@@ -47,7 +49,7 @@ def between(before: str | None, after: str | None) -> str:
         raise NoRoom()
     try:
         key = generate_key_between(before, after)
-    except FIError as error:
+    except (FIError, ValueError) as error:  # ValueError: a digit off the alphabet, stored before
         raise NoRoom() from error
     if len(key) > REBALANCE_AFTER:
         raise NoRoom()
