@@ -308,6 +308,8 @@ def test_relative_reminders_move_with_a_roll_over(client, user):
         [{"before": "PT15M", "at": "2027-01-01T00:00:00Z"}],
         [{}],
         [{"at": "2027-01-01T00:00:00"}],
+        [{"before": "PT99999999999999999999S"}],  # past timedelta's range: was a 500
+        [{"at": "9999-12-31T23:59:59-14:00"}],  # year 10000 in UTC: was a 500
     ],
 )
 def test_reminders_this_api_does_not_take_are_422(client, user, reminders):
