@@ -11,6 +11,7 @@ and write, this module only reads.
 import uuid
 from collections.abc import Mapping
 
+from marshmallow import ValidationError
 from sqlalchemy import Table, Uuid, bindparam, func, select, tuple_
 
 from ..accounts.tokens import OWNER
@@ -27,9 +28,12 @@ class StaleOrder(Exception):
         )
 
 
-class BadNeighbour(Exception):
-    def __init__(self, message: str = "A task cannot be placed next to itself."):
-        super().__init__(message)
+class BadNeighbour(ValidationError):
+    """`after` or `before` (the field) names a row that cannot be a neighbour: invalid input
+    of that field, answered 422 with `errors` as the schema's own are."""
+
+    def __init__(self, field: str, message: str = "A task cannot be placed next to itself."):
+        super().__init__(message, field_name=field)
 
 
 class UnknownNeighbour(Exception):
@@ -97,7 +101,7 @@ class Scope:
         marks = {}
         for name, neighbour in (("after", after), ("before", before)):
             if neighbour is not None:
-                marks[name] = self.neighbour_row(parameters, neighbour)
+                marks[name] = self.neighbour_row(parameters, neighbour, name)
         if "after" in marks and "before" in marks:
             low, high = marks["after"], marks["before"]
             if (low.position, low.id) >= (high.position, high.id):
@@ -111,15 +115,15 @@ class Scope:
         low = db.session.scalar(self.previous, {**parameters, **mark(high)})
         return ordering.between(low, high.position)
 
-    def neighbour_row(self, parameters: Mapping, neighbour: uuid.UUID):
+    def neighbour_row(self, parameters: Mapping, neighbour: uuid.UUID, field: str):
         if neighbour == parameters[MOVING]:
-            raise BadNeighbour()
+            raise BadNeighbour(field)
         row = db.session.execute(self.neighbour, {**parameters, NEIGHBOUR: neighbour}).first()
         if row is None:
             raise UnknownNeighbour()
         for name in self.columns:
             if getattr(row, name) != parameters[scope_value(name)]:
-                raise BadNeighbour(f"A neighbour must be in the same scope ({name}).")
+                raise BadNeighbour(field, f"A neighbour must be in the same scope ({name}).")
         return row
 
     def respaced(self, parameters: Mapping) -> list[tuple[uuid.UUID, str]]:

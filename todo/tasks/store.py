@@ -774,7 +774,7 @@ def move_task(caller: Caller, task_id: uuid.UUID, place: dict, versions) -> tupl
     tasks were re-spaced."""
     after, before = place.get("after"), place.get("before")
     if task_id in (after, before):
-        raise positions.BadNeighbour()
+        raise positions.BadNeighbour("after" if task_id == after else "before")
     with change(caller.user_id) as within:
         current = db.session.execute(SELECT_TASK_LOCKED, ownership(caller, task_id)).first()
         if current is None:
