@@ -8,7 +8,7 @@ from marshmallow import RAISE, ValidationError
 from .. import idempotency
 from ..blueprint import Blueprint
 from ..columns import kept_since
-from ..errors import INVALID_FIELDS, PROBLEM_MIMETYPE, by_path, problem_body
+from ..errors import INVALID_FIELDS, PROBLEM_MIMETYPE, by_path, capped, problem_body
 from ..idempotency import Answer
 from ..lists.schemas import TaskListSchema
 from ..tasks import store as tasks
@@ -131,6 +131,6 @@ def result_of(outcome: batch.Outcome) -> dict:
 def operation_problem(error: Exception) -> tuple[int, dict]:
     """The status and problem an operation's error would get from its single-task route."""
     if isinstance(error, ValidationError):
-        return 422, problem_body(422, INVALID_FIELDS, errors=by_path(error.messages))
+        return 422, problem_body(422, **capped(INVALID_FIELDS, by_path(error.messages)))
     answer = current_app.extensions["domain_problems"][type(error)]
     return answer.status, answer.body(error)
