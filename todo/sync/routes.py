@@ -59,7 +59,7 @@ def list_changes(query, user_id):
     since, key = None, cursor_key()
     if "since" in query:
         retention = current_app.config["FEED_RETENTION_DAYS"]
-        since = store.cursor_number(query["since"], g.caller.user_id, key, retention)
+        since = store.cursor_position(query["since"], g.caller.user_id, key, retention)
     changes = store.read_changes(g.caller, since, query["limit"])
     # Encoded here, through the schemas' own encoders (todo/serializer.py), not dumped field
     # by field by the documented ChangesSchema: a poll is what clients send most.
@@ -69,7 +69,7 @@ def list_changes(query, user_id):
             "deleted": DELETED.dump(changes.deleted, many=True),
             "lists": LIST.dump(changes.lists, many=True),
             "deleted_lists": DELETED.dump(changes.deleted_lists, many=True),
-            "next": store.feed_cursor(g.caller.user_id, changes.number, key),
+            "next": store.feed_cursor(g.caller.user_id, changes.position, key),
             "has_more": changes.has_more,
         }
     )
