@@ -30,7 +30,7 @@ from .sessions import NoSessions
 from .sync import routes as sync
 from .sync.store import CursorExpired, InvalidCursor
 from .tasks import routes as tasks
-from .tasks.positions import StaleOrder
+from .tasks.positions import OrderTooDense, StaleOrder
 from .tasks.store import IdConflict, ParentInTrash, TaskChanged, TaskGone, TaskNotFound
 
 # The stores' domain errors, and how each is answered (its message the detail).
@@ -53,6 +53,7 @@ DOMAIN_PROBLEMS = {
     ListChanged: DomainProblem(412),
     TooManyLists: DomainProblem(422, "/problems/too-many-lists"),
     StaleOrder: DomainProblem(409, "/problems/stale-order"),
+    OrderTooDense: DomainProblem(409, "/problems/order-too-dense"),
 }
 # Routes that need no token besides the views marked public: the document, its page, and
 # Swagger UI's files.
