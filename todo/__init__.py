@@ -22,7 +22,7 @@ from .extensions import api, db, migrate
 from .idempotency import InvalidKey, KeyReused
 from .json_provider import OrjsonProvider
 from .labels import routes as labels
-from .labels.store import LabelNotFound
+from .labels.store import LabelNotFound, TooManyLabels
 from .lists import routes as lists
 from .lists.store import ListChanged, ListGone, ListIdConflict, ListNotFound, TooManyLists
 from .requests import register_request_id
@@ -52,6 +52,7 @@ DOMAIN_PROBLEMS = {
     TaskChanged: DomainProblem(412),
     ListChanged: DomainProblem(412),
     TooManyLists: DomainProblem(422, "/problems/too-many-lists"),
+    TooManyLabels: DomainProblem(422, "/problems/too-many-labels"),
     StaleOrder: DomainProblem(409, "/problems/stale-order"),
     OrderTooDense: DomainProblem(409, "/problems/order-too-dense"),
 }
