@@ -308,6 +308,13 @@ DECLARED = [
         "failed logins allowed per client address, to all accounts together",
     ),
     Setting(
+        "RATELIMIT_LOGINS_PER_ADDRESS",
+        "60 per minute",
+        rate_limits,
+        "60 per minute",
+        "logins allowed per client address, failed or not (each costs a password hash)",
+    ),
+    Setting(
         "RATELIMIT_SIGNUP_PER_ADDRESS",
         "20 per hour",
         rate_limits,

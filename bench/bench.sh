@@ -27,6 +27,7 @@ export APP_ENV=production DATABASE_URL="$pgurl/todo_bench" PORT=$port WEB_CONCUR
 export JWT_SECRET_KEY=${JWT_SECRET_KEY:-bench-secret-$(head -c 24 /dev/urandom | base64)}
 # The harness signs up 60 users from one address; every other limit stays as shipped.
 export RATELIMIT_SIGNUP_PER_ADDRESS="1000 per hour" RATELIMIT_LOGIN_PER_ADDRESS="1000 per minute"
+export RATELIMIT_LOGINS_PER_ADDRESS="1000 per minute"
 cd "$root"
 .venv/bin/flask db upgrade >"$state/migrate.log" 2>&1
 # shellcheck disable=SC2086

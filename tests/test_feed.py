@@ -1,7 +1,7 @@
 """The change feed (GET /api/<user_id>/changes): a first sync, incremental syncs with
-deletions, pages that never split a change, cursors bound to their user and their age, and a
-follower that keeps up with writers from many threads and ends with exactly what the database
-holds."""
+deletions, pages of at most `limit` rows (a large change spans pages), cursors bound to their
+user and their age, and a follower that keeps up with writers from many threads and ends with
+exactly what the database holds."""
 
 import random
 import threading
@@ -103,7 +103,8 @@ def test_an_incremental_sync_gives_changes_in_their_newest_state_and_deletions(c
     }
 
 
-def test_pages_follow_change_order_and_never_split_a_batch(client, user):
+def test_pages_follow_change_order_and_hold_at_most_limit_tasks(client, user):
+    """A batch is one change: its tasks share a number, come by id, and span pages."""
     singles = [create(client, user, f"single {n}") for n in range(3)]
     batch = client.post(
         f"/api/{user['user_id']}/batch",
@@ -121,12 +122,9 @@ def test_pages_follow_change_order_and_never_split_a_batch(client, user):
         pages.append([task["id"] for task in page["tasks"]])
         if not page["has_more"]:
             break
-    # By (change number, id): the batch's tasks, of one number, by id.
     ordered = [task["id"] for task in singles] + sorted(batched) + [later["id"]]
     assert [task_id for page in pages for task_id in page] == ordered
-    # The batch's five tasks share one change number: one page has them all (over the limit).
-    assert sorted(batched) in [sorted(page) for page in pages]
-    assert all(len(page) <= 2 for page in pages if set(page).isdisjoint(batched))
+    assert [len(page) for page in pages] == [2, 2, 2, 2, 1]
 
 
 def test_a_follower_stopped_mid_scan_resumes_from_its_last_cursor(client, user):
@@ -245,14 +243,33 @@ def test_the_feed_limit_and_access_are_checked(client, user, other_user):
     assert_problem(client.get(f"/api/{uuid.uuid4()}/changes", headers=user["headers"]), 403)
 
 
-def test_a_last_change_larger_than_the_page_comes_whole_and_ends_the_feed(client, user):
+def test_a_change_larger_than_the_page_spans_pages_and_comes_whole(client, user):
+    """limit=1 over a batch of five: five pages of one (it was one page of five: a label
+    renamed on 9,900 tasks made a page of 6 MB), the later writes of its tasks included."""
     cursor = poll(client, user)["next"]
     operations = [{"op": "create", "task": {"title": f"b{n}"}} for n in range(5)]
     batch = client.post(
         f"/api/{user['user_id']}/batch", json={"operations": operations}, headers=user["headers"]
     )
     assert batch.status_code == 200
-    page = poll(client, user, cursor, limit=2)
-    assert len(page["tasks"]) == 5
-    assert page["has_more"] is False
-    assert poll(client, user, page["next"])["tasks"] == []
+    batched = sorted(result["task"]["id"] for result in batch.get_json()["results"])
+    replica = Replica()
+    replica.cursor = cursor
+    first = poll(client, user, cursor, limit=1)
+    replica.apply(first)
+    assert [task["id"] for task in first["tasks"]] == batched[:1] and first["has_more"]
+    # Between two pages, a task of the batch not read yet changes, and one already read.
+    for task_id in (batched[0], batched[3]):
+        answer = client.patch(
+            f"/api/{user['user_id']}/tasks/{task_id}",
+            json={"title": "changed"},
+            headers=user["headers"],
+        )
+        assert answer.status_code == 200
+    pages = [first]
+    while pages[-1]["has_more"]:
+        pages.append(poll(client, user, replica.cursor, limit=1))
+        replica.apply(pages[-1])
+    assert all(len(page["tasks"]) <= 1 for page in pages)
+    assert replica.tasks == live_tasks(client, user)
+    assert poll(client, user, replica.cursor)["tasks"] == []

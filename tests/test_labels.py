@@ -7,15 +7,17 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import assert_problem
 from tests.test_batch import assert_batch_failed
 from tests.test_due import create, listed, patch, tasks_url
 from tests.test_feed import poll
+from tests.test_lists import assert_problem_type
 from todo.extensions import db
 from todo.labels.models import labels, task_labels
+from todo.labels.store import MOST_LABELS
 from todo.tasks.models import tasks
 
 
@@ -238,6 +240,37 @@ def test_a_purged_task_leaves_its_labels(app, client, user):
     with app.app_context():
         assert db.session.execute(select(task_labels)).all() == []
     assert label_counts(client, user) == {}
+
+
+def test_a_user_has_at_most_1000_labels(app, client, user):
+    """40,000 labels were taken, and GET …/labels answered 3.5 MB."""
+    owner, now = uuid.UUID(user["user_id"]), datetime.now(UTC)
+    with app.app_context():
+        db.session.execute(
+            insert(labels),
+            [
+                {"user_id": owner, "id": uuid.uuid4(), "key": f"l{n}", "name": f"l{n}"}
+                | {"created_at": now}
+                for n in range(MOST_LABELS - 1)
+            ],
+        )
+        db.session.commit()
+    last = create(client, user, "last", labels=["l0", "one more"])
+    refused = client.post(
+        tasks_url(user), json={"title": "x", "labels": ["l1", "two more"]}, headers=user["headers"]
+    )
+    assert assert_problem_type(refused, 422) == "/problems/too-many-labels"
+    batch = client.post(
+        f"/api/{user['user_id']}/batch",
+        json={"operations": [{"op": "patch", "id": last["id"], "changes": {"labels": ["new"]}}]},
+        headers=user["headers"],
+    )
+    assert_batch_failed(batch, 422, 0)
+    assert titles(client, user) == ["last"]
+    assert create(client, user, "known", labels=["L2", "ONE MORE"])["labels"] == ["l2", "one more"]
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(labels))
+    assert count == MOST_LABELS
 
 
 def test_a_rename_over_5000_tasks_is_one_statement_and_older_if_match_gets_412(

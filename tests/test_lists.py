@@ -128,7 +128,7 @@ def test_a_neighbour_in_another_list_is_422(client, user):
         json={"after": home_task["id"]},
         headers=user["headers"],
     )
-    assert_problem(answer, 422)
+    assert list(assert_problem(answer, 422)["errors"]) == ["after"]
     within = client.post(
         f"{tasks_url(user)}/{inbox_task['id']}/move",
         json={"list_id": home["id"], "after": home_task["id"]},
@@ -266,7 +266,8 @@ def test_lists_move_like_tasks(client, user):
     assert assert_problem_type(stale, 409) == "/problems/stale-order"
     unknown = client.post(move_url, json={"after": str(uuid.uuid4())}, headers=user["headers"])
     assert_problem(unknown, 404)
-    assert_problem(client.post(move_url, json={"after": c["id"]}, headers=user["headers"]), 422)
+    itself = client.post(move_url, json={"before": c["id"]}, headers=user["headers"])
+    assert list(assert_problem(itself, 422)["errors"]) == ["before"]
     placed = new_list(client, user, "D", after=c["id"])
     assert names(client, user) == ["C", "D", "A", "B"] and placed["name"] == "D"
 

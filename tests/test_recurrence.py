@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import assert_problem
 from tests.test_due import create, listed, patch, tasks_url
+from tests.test_occurrences import PATHOLOGICAL
 from tests.threads import at_once
 
 
@@ -130,6 +131,20 @@ def test_from_completion_counts_the_interval_from_the_day_it_was_done(client, us
 )
 def test_a_rule_this_api_does_not_take_is_422(client, user, recurrence):
     refused_on(client, user, "recurrence", recurrence)
+
+
+@pytest.mark.parametrize("rule", [*PATHOLOGICAL, "FREQ=YEARLY;INTERVAL=15;BYMONTH=2;BYMONTHDAY=29"])
+def test_a_rule_without_an_occurrence_in_ten_years_is_422(client, user, rule):
+    """Each of these once cost every completion seconds of CPU (dateutil walked to 9999)."""
+    refused_on(client, user, "recurrence", {"rule": rule})
+
+
+def test_a_due_date_moved_where_the_rule_has_no_occurrence_is_422(client, user):
+    every_tuesday = {"rule": "FREQ=DAILY;INTERVAL=7;BYDAY=TU"}
+    tuesday = create(client, user, due={"date": "2027-01-05"}, recurrence=every_tuesday)
+    answer = patch(client, user, tuesday["id"], {"due": {"date": "2027-01-06"}})
+    assert list(assert_problem(answer, 422)["errors"]) == ["recurrence"]
+    assert complete(client, user, tuesday["id"])["due"]["date"] == "2027-01-12"
 
 
 def refused_on(client, user, field: str, value) -> None:
@@ -308,6 +323,8 @@ def test_relative_reminders_move_with_a_roll_over(client, user):
         [{"before": "PT15M", "at": "2027-01-01T00:00:00Z"}],
         [{}],
         [{"at": "2027-01-01T00:00:00"}],
+        [{"before": "PT99999999999999999999S"}],  # past timedelta's range: was a 500
+        [{"at": "9999-12-31T23:59:59-14:00"}],  # year 10000 in UTC: was a 500
     ],
 )
 def test_reminders_this_api_does_not_take_are_422(client, user, reminders):

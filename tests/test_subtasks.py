@@ -155,9 +155,8 @@ def test_subtasks_are_ordered_among_their_siblings(client, user, parent):
     )
     order = listed(client, user, parent_id=parent["id"], sort="position")
     assert [task["title"] for task in order] == ["B", "A"]
-    assert_problem(
-        client.post(move_url, json={"after": stranger["id"]}, headers=user["headers"]), 422
-    )
+    elsewhere = client.post(move_url, json={"before": stranger["id"]}, headers=user["headers"])
+    assert list(assert_problem(elsewhere, 422)["errors"]) == ["before"]
     into = client.post(
         move_url, json={"parent_id": other["id"], "after": stranger["id"]}, headers=user["headers"]
     )

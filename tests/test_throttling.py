@@ -55,6 +55,20 @@ def test_successful_logins_do_not_count(throttled):
     assert login(throttled).status_code == 429
 
 
+def test_logins_past_the_address_budget_are_429_even_with_the_right_password(make_app, user):
+    """Each login costs a password hash: 32 login loops of one address took both cores."""
+    client = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGINS_PER_ADDRESS="4 per minute")
+    client = client.test_client()
+    statuses = [login(client, password=PASSWORD).status_code for _ in range(4)]
+    assert statuses == [200] * 4
+    answer = login(client, password=PASSWORD)
+    assert (
+        answer.status_code == 429
+        and "Too many logins from this address" in answer.get_json()["detail"]
+    )
+    assert login(client, password=PASSWORD, address="10.0.0.2").status_code == 200
+
+
 def test_failed_logins_past_the_address_limit_are_429_for_any_email(throttled):
     statuses = [login(throttled, email=f"user{n}@example.com").status_code for n in range(5)]
     assert statuses == [401] * 5

@@ -218,6 +218,7 @@ BAD_TOKENS = {
     "exp as a string": lambda user: forged(
         claims(user, exp=str(int((utcnow() + timedelta(hours=1)).timestamp())))
     ),
+    "exp past year 9999": lambda user: forged(claims(user, exp=253402300800)),  # logout was 500
     "no iat": lambda user: forged(claims(user, iat=None)),
     "no jti": lambda user: forged(claims(user, jti=None)),
     "jti of 1000 characters": lambda user: forged(claims(user, jti="j" * 1000)),

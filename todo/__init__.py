@@ -22,7 +22,7 @@ from .extensions import api, db, migrate
 from .idempotency import InvalidKey, KeyReused
 from .json_provider import OrjsonProvider
 from .labels import routes as labels
-from .labels.store import LabelNotFound
+from .labels.store import LabelNotFound, TooManyLabels
 from .lists import routes as lists
 from .lists.store import ListChanged, ListGone, ListIdConflict, ListNotFound, TooManyLists
 from .postgresql import bound_waits, decode_names_in_c, warn_without_statement_bound
@@ -31,7 +31,7 @@ from .sessions import NoSessions
 from .sync import routes as sync
 from .sync.store import CursorExpired, InvalidCursor
 from .tasks import routes as tasks
-from .tasks.positions import BadNeighbour, StaleOrder
+from .tasks.positions import OrderTooDense, StaleOrder
 from .tasks.store import IdConflict, ParentInTrash, TaskChanged, TaskGone, TaskNotFound
 
 # The stores' domain errors, and how each is answered (its message the detail).
@@ -53,8 +53,9 @@ DOMAIN_PROBLEMS = {
     TaskChanged: DomainProblem(412),
     ListChanged: DomainProblem(412),
     TooManyLists: DomainProblem(422, "/problems/too-many-lists"),
+    TooManyLabels: DomainProblem(422, "/problems/too-many-labels"),
     StaleOrder: DomainProblem(409, "/problems/stale-order"),
-    BadNeighbour: DomainProblem(422),
+    OrderTooDense: DomainProblem(409, "/problems/order-too-dense"),
 }
 # Routes that need no token besides the views marked public: the document, its page, and
 # Swagger UI's files.

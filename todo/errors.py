@@ -132,12 +132,17 @@ def by_path(messages: dict, prefix: str = "") -> dict:
 def invalid_fields(status: int, messages: dict, headers):
     """The problem for invalid fields or parameters: a message list per field, for the first
     MAX_FIELD_ERRORS fields (the detail says how many there were)."""
-    errors = field_errors(messages)
     detail = INVALID_QUERY if "query" in messages else INVALID_FIELDS
+    return problem(status, headers=headers, **capped(detail, field_errors(messages)))
+
+
+def capped(detail: str, errors: dict) -> dict:
+    """A problem's `detail` and `errors` for these messages by field: the first
+    MAX_FIELD_ERRORS fields, and the detail says how many there were."""
     if len(errors) > MAX_FIELD_ERRORS:
         detail = f"{detail[:-1]}: {len(errors)} of them; the first {MAX_FIELD_ERRORS} are listed."
         errors = dict(list(errors.items())[:MAX_FIELD_ERRORS])
-    return problem(status, detail, headers, errors=errors)
+    return {"detail": detail, "errors": errors}
 
 
 class ProblemApi(Api):

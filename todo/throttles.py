@@ -1,4 +1,4 @@
-"""Throttling of password checks (failed logins, password re-checks) and sign-ups, on the
+"""Throttling of password checks (logins, failed logins, password re-checks) and sign-ups, on the
 `limits` library: fixed windows counted in memory or in Redis (RATELIMIT_STORAGE_URI), so with
 Redis they hold across every worker and host.
 
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 LOGIN_PER_EMAIL_AND_ADDRESS = "RATELIMIT_LOGIN_PER_EMAIL_AND_ADDRESS"
 LOGIN_PER_EMAIL = "RATELIMIT_LOGIN_PER_EMAIL"
 LOGIN_PER_ADDRESS = "RATELIMIT_LOGIN_PER_ADDRESS"
+LOGINS_PER_ADDRESS = "RATELIMIT_LOGINS_PER_ADDRESS"
 SIGNUP_PER_ADDRESS = "RATELIMIT_SIGNUP_PER_ADDRESS"
 PASSWORD_CHECK_PER_USER = "RATELIMIT_PASSWORD_CHECK_PER_USER"
 # What a refused attempt was too many of, for the sentence that answers it.
@@ -41,6 +42,7 @@ TOO_MANY = {
     LOGIN_PER_EMAIL_AND_ADDRESS: "Too many failed logins to this account from this address",
     LOGIN_PER_EMAIL: "Too many failed logins to this account",
     LOGIN_PER_ADDRESS: "Too many failed logins from this address",
+    LOGINS_PER_ADDRESS: "Too many logins from this address",
     SIGNUP_PER_ADDRESS: "Too many sign-ups from this address",
     PASSWORD_CHECK_PER_USER: "Too many wrong passwords for this account",
 }

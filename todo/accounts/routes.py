@@ -11,6 +11,7 @@ from ..throttles import (
     LOGIN_PER_ADDRESS,
     LOGIN_PER_EMAIL,
     LOGIN_PER_EMAIL_AND_ADDRESS,
+    LOGINS_PER_ADDRESS,
     PASSWORD_CHECK_PER_USER,
     SIGNUP_PER_ADDRESS,
     attempt,
@@ -123,9 +124,12 @@ def login(credentials):
     """Exchange email and password for a bearer token (HS256 JWT).
 
     Failed attempts are throttled per email and client address, per email and per client
-    address (the bounds are in the README); successful ones are not counted.
+    address (the bounds are in the README); every attempt, failed or not, per client address
+    (`RATELIMIT_LOGINS_PER_ADDRESS`), since each costs a password hash.
     """
     email, address = credentials["email"], client_address()
+    with attempt((LOGINS_PER_ADDRESS, address)) as counted:
+        counted.keep()
     checks = (
         (LOGIN_PER_EMAIL_AND_ADDRESS, f"{email} {address}"),
         (LOGIN_PER_EMAIL, email),

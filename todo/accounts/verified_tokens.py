@@ -21,6 +21,7 @@ deleted user) is never remembered: the database is asked on every request (token
 
 import time
 import uuid
+from datetime import UTC, datetime
 
 from flask import current_app
 from flask_jwt_extended import JWTManager
@@ -34,6 +35,15 @@ def is_whole_number(value) -> bool:
     return type(value) is int
 
 
+# The last second datetime holds: a token expiring later could be neither logged out (its
+# revocation keeps its exp as a datetime) nor told apart from one that never expires.
+LAST_INSTANT = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
+
+
+def is_instant(value) -> bool:
+    return is_whole_number(value) and value <= LAST_INSTANT
+
+
 def is_uuid_text(value) -> bool:
     try:
         return isinstance(value, str) and len(value) == JTI_LENGTH and bool(uuid.UUID(value))
@@ -43,7 +53,7 @@ def is_uuid_text(value) -> bool:
 
 # claim -> the test its value must pass; `sub` and `gen` are checked where they are used
 # (tokens.py), so that a token of an unknown user reads as such.
-CLAIM_SHAPES = {"exp": is_whole_number, "iat": is_whole_number, "jti": is_uuid_text}
+CLAIM_SHAPES = {"exp": is_instant, "iat": is_whole_number, "jti": is_uuid_text}
 
 
 def check_shape(claims: dict) -> None:

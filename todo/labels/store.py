@@ -37,9 +37,19 @@ TASK_ID, LABEL_ID, LABEL_IDS, KEY, RENAMED, NEW_NAME = (
 )
 
 
+MOST_LABELS = 1000  # a user's labels: a GET …/labels of them all stays ~100 KB
+
+
 class LabelNotFound(Exception):
     def __init__(self):
         super().__init__("Label not found")
+
+
+class TooManyLabels(Exception):
+    def __init__(self):
+        super().__init__(
+            f"A user has at most {MOST_LABELS} labels: delete one (DELETE …/labels/<name>) first."
+        )
 
 
 def resolve(user_id: uuid.UUID, sent: list[str]) -> tuple[list[str], list[uuid.UUID]]:
@@ -60,7 +70,14 @@ def resolve(user_id: uuid.UUID, sent: list[str]) -> tuple[list[str], list[uuid.U
         for key, name in wanted.items()
     ]
     found = {row.key: row for row in db.session.execute(statement, rows)}
+    proposed = {row["id"] for row in rows}
+    created = any(row.id in proposed for row in found.values())  # only then are they counted
+    if created and db.session.scalar(LABEL_COUNT, {OWNER: user_id}) > MOST_LABELS:
+        raise TooManyLabels()  # the caller's change rolls back the new ones
     return [found[key].name for key in wanted], [found[key].id for key in wanted]
+
+
+LABEL_COUNT = select(func.count()).select_from(labels).where(labels.c.user_id == OWNER_ID)
 
 
 UNLINK = delete(task_labels).where(

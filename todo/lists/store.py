@@ -243,17 +243,18 @@ def placed(within: Change, list_id: uuid.UUID, place: dict) -> tuple[str, int]:
         try:
             return LIST_SCOPE.key_between(scope, after, before), 0
         except ordering.NoRoom:
-            rebalanced = respace(within, scope)
+            rebalanced = respace(within, scope, after, before)
             return LIST_SCOPE.key_between(scope, after, before), rebalanced
     except positions.UnknownNeighbour:
         raise ListNotFound() from None
 
 
-def respace(within: Change, scope: dict) -> int:
-    """Evenly spaced keys for every live list but the one moving, in their order; how many."""
+def respace(within: Change, scope: dict, after, before) -> int:
+    """New keys for the live lists around the place the one moving goes (positions.Scope.
+    respaced; a user has 500 at most); how many."""
     rows = [
         {OWNER: within.user_id, LIST_ID: list_id, "new_position": key, NOW: utcnow()}
-        for list_id, key in LIST_SCOPE.respaced(scope)
+        for list_id, key in LIST_SCOPE.respaced(scope, after, before)
     ]
     if rows:
         db.session.execute(update_shape(("position",), False, checked=False), rows)

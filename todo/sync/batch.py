@@ -20,6 +20,7 @@ from ..accounts.tokens import Caller
 from ..etags import versions_in
 from ..extensions import db
 from ..idempotency import Answer
+from ..labels.store import TooManyLabels
 from ..tasks import store as tasks
 from ..tasks.changes import Change, change
 from .schemas import OperationSchema
@@ -32,6 +33,7 @@ OPERATION_ERRORS = (
     tasks.TaskGone,
     tasks.IdConflict,
     tasks.ParentInTrash,
+    TooManyLabels,
 )
 CHECK = OperationSchema()
 

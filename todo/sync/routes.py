@@ -8,7 +8,7 @@ from marshmallow import RAISE, ValidationError
 from .. import idempotency
 from ..blueprint import Blueprint
 from ..columns import kept_since
-from ..errors import INVALID_FIELDS, PROBLEM_MIMETYPE, by_path, problem_body
+from ..errors import INVALID_FIELDS, PROBLEM_MIMETYPE, by_path, capped, problem_body
 from ..idempotency import Answer
 from ..lists.schemas import TaskListSchema
 from ..tasks import store as tasks
@@ -62,7 +62,7 @@ def list_changes(query, user_id):
     since, key = None, cursor_key()
     if "since" in query:
         retention = current_app.config["FEED_RETENTION_DAYS"]
-        since = store.cursor_number(query["since"], g.caller.user_id, key, retention)
+        since = store.cursor_position(query["since"], g.caller.user_id, key, retention)
     changes = store.read_changes(g.caller, since, query["limit"])
     # Encoded here, through the schemas' own encoders (todo/serializer.py), not dumped field
     # by field by the documented ChangesSchema: a poll is what clients send most.
@@ -72,7 +72,7 @@ def list_changes(query, user_id):
             "deleted": DELETED.dump(changes.deleted, many=True),
             "lists": LIST.dump(changes.lists, many=True),
             "deleted_lists": DELETED.dump(changes.deleted_lists, many=True),
-            "next": store.feed_cursor(g.caller.user_id, changes.number, key),
+            "next": store.feed_cursor(g.caller.user_id, changes.position, key),
             "has_more": changes.has_more,
         }
     )
@@ -139,6 +139,6 @@ def result_of(outcome: batch.Outcome) -> dict:
 def operation_problem(error: Exception) -> tuple[int, dict]:
     """The status and problem an operation's error would get from its single-task route."""
     if isinstance(error, ValidationError):
-        return 422, problem_body(422, INVALID_FIELDS, errors=by_path(error.messages))
+        return 422, problem_body(422, **capped(INVALID_FIELDS, by_path(error.messages)))
     answer = current_app.extensions["domain_problems"][type(error)]
     return answer.status, answer.body(error)

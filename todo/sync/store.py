@@ -1,5 +1,7 @@
 """The change feed's reads: what changed in a user's tasks after a change number, a page at a
-time, ordered by (number, id), and the signed cursors that carry a client's number.
+time, ordered by (number, id), and the signed cursors that carry where a client stands: a
+number, and the last id read of the next one when a page ended inside a change (a change of
+10,000 tasks spans pages of `limit` each, which a client reads until `has_more` is false).
 
 A page reads the user's number first (one indexed read, with the token check): a client that
 is up to date costs nothing more. Every number up to the one read has committed (numbers are
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import BigInteger, Integer, Row, Uuid, bindparam, select, type_coerce
+from sqlalchemy import BigInteger, Integer, Row, Uuid, bindparam, select, tuple_, type_coerce
 
 from .. import cursors
 from ..accounts.store import load_account
@@ -24,7 +26,9 @@ from ..lists.store import COUNTED_ROW
 from ..tasks.changes import current_number
 from ..tasks.models import ANSWER_ROW, purged_tasks, tasks
 
-SINCE, UPTO, AT, LIMIT = "since", "upto", "at", "limit"
+SINCE, AFTER, UPTO, LIMIT = "since", "after", "upto", "limit"
+# The id above every id: a position after the whole of a number.
+LAST_ID = uuid.UUID(int=2**128 - 1)
 TASK, LIST = "task", "list"  # the kinds of row in the feed
 
 
@@ -41,44 +45,56 @@ class CursorExpired(Exception):
         )
 
 
-def feed_cursor(user_id: uuid.UUID, number: int, key: bytes) -> str:
-    """A cursor at `number` for this user, stamped with the time it was issued."""
-    return cursors.signed([str(user_id), number, int(utcnow().timestamp())], key)
+class Position(NamedTuple):
+    """Where a client stands: every change up to `number` read, and of the next one the rows
+    up to the id `after`, if a page ended inside it (else LAST_ID)."""
+
+    number: int
+    after: uuid.UUID = LAST_ID
 
 
-def cursor_number(token: str, user_id: uuid.UUID, key: bytes, retention_days: int) -> int:
-    """The number a cursor stands at: InvalidCursor if it is not one this API issued to this
-    user, CursorExpired if it was issued more than `retention_days` ago (FEED_RETENTION_DAYS:
-    how long a client may stay away and still sync incrementally)."""
+START = Position(0)
+
+
+def feed_cursor(user_id: uuid.UUID, position: Position, key: bytes) -> str:
+    """A cursor at `position` for this user, stamped with the time it was issued."""
+    parts = [str(user_id), position.number, int(utcnow().timestamp())]
+    if position.after != LAST_ID:
+        parts.append(str(position.after))
+    return cursors.signed(parts, key)
+
+
+def cursor_position(token: str, user_id: uuid.UUID, key: bytes, retention_days: int) -> Position:
+    """Where a cursor stands: InvalidCursor if it is not one this API issued to this user,
+    CursorExpired if it was issued more than `retention_days` ago (FEED_RETENTION_DAYS: how
+    long a client may stay away and still sync incrementally)."""
     try:
-        owner, number, issued = cursors.verified(token, key)
-    except (ValueError, TypeError) as error:
+        owner, number, issued, *after = cursors.verified(token, key)
+        position = Position(number, *(uuid.UUID(each) for each in after[:1]))
+    except (ValueError, TypeError, AttributeError) as error:
         raise InvalidCursor() from error
     if owner != str(user_id) or type(number) is not int or type(issued) is not int:
         raise InvalidCursor()
     if datetime.fromtimestamp(issued, UTC) < utcnow() - timedelta(days=retention_days):
         raise CursorExpired()
-    return number
+    return position
 
 
-def changed(statement, live_only: bool, at: bool):
-    """`statement` over tasks or tombstones, narrowed to the user's rows above SINCE and up to
-    UPTO (or at AT, to finish one number), in feed order.
+def changed(statement, live_only: bool):
+    """`statement` over tasks or tombstones, narrowed to the user's rows after (SINCE, AFTER)
+    in (number, id) order and up to UPTO, LIMIT of them, in that order.
 
     UPTO is the user's number read first: every change up to it has committed, so the tasks
     and the tombstones, read by two statements, agree on it. A change committed between them
     (a purge that turns a task into a tombstone) is above it, and waits for the next page."""
     table = statement.get_final_froms()[0]
     number = table.c.change_number
-    statement = statement.where(table.c.user_id == bindparam(OWNER, type_=Uuid))
-    if at:
-        statement = statement.where(number == bindparam(AT, type_=BigInteger))
-    else:
-        statement = statement.where(
-            number > bindparam(SINCE, type_=BigInteger),
-            number <= bindparam(UPTO, type_=BigInteger),
-        )
-        statement = statement.limit(bindparam(LIMIT, type_=Integer))
+    statement = statement.where(
+        table.c.user_id == bindparam(OWNER, type_=Uuid),
+        tuple_(number, table.c.id)
+        > tuple_(bindparam(SINCE, type_=BigInteger), bindparam(AFTER, type_=Uuid)),
+        number <= bindparam(UPTO, type_=BigInteger),
+    ).limit(bindparam(LIMIT, type_=Integer))
     if live_only:
         statement = statement.where(table.c.deleted_at.is_(None))
     return statement.order_by(number, table.c.id)
@@ -90,27 +106,22 @@ TOMBSTONE_ROW = (
     purged_tasks.c.change_number,
 )
 TASK_ENTRY = (*ANSWER_ROW, tasks.c.change_number)
-TASKS_AFTER = changed(select(*TASK_ENTRY), live_only=False, at=False)
-LIVE_TASKS_AFTER = changed(select(*TASK_ENTRY), live_only=True, at=False)
-TASKS_AT = changed(select(*TASK_ENTRY), live_only=False, at=True)
-PURGED_AFTER = changed(select(*TOMBSTONE_ROW), live_only=False, at=False)
-PURGED_AT = changed(select(*TOMBSTONE_ROW), live_only=False, at=True)
+TASKS_AFTER = changed(select(*TASK_ENTRY), live_only=False)
+LIVE_TASKS_AFTER = changed(select(*TASK_ENTRY), live_only=True)
+PURGED_AFTER = changed(select(*TOMBSTONE_ROW), live_only=False)
 # The same of lists (a list's counts are as of the feed's read).
 LIST_TOMBSTONE_ROW = (
     type_coerce(purged_lists.c.id, UUIDText()).label("id"),
     purged_lists.c.deleted_at,
     purged_lists.c.change_number,
 )
-LISTS_AFTER = changed(select(*COUNTED_ROW), live_only=False, at=False)
-LIVE_LISTS_AFTER = changed(select(*COUNTED_ROW), live_only=True, at=False)
-LISTS_AT = changed(select(*COUNTED_ROW), live_only=False, at=True)
-PURGED_LISTS_AFTER = changed(select(*LIST_TOMBSTONE_ROW), live_only=False, at=False)
-PURGED_LISTS_AT = changed(select(*LIST_TOMBSTONE_ROW), live_only=False, at=True)
-# What a page reads, by kind of row: (live rows, of a first sync), (rows), (at one number),
-# (tombstones), (tombstones at one number).
+LISTS_AFTER = changed(select(*COUNTED_ROW), live_only=False)
+LIVE_LISTS_AFTER = changed(select(*COUNTED_ROW), live_only=True)
+PURGED_LISTS_AFTER = changed(select(*LIST_TOMBSTONE_ROW), live_only=False)
+# What a page reads, by kind of row: (live rows, of a first sync), (rows), (tombstones).
 READS = {
-    TASK: (LIVE_TASKS_AFTER, TASKS_AFTER, TASKS_AT, PURGED_AFTER, PURGED_AT),
-    LIST: (LIVE_LISTS_AFTER, LISTS_AFTER, LISTS_AT, PURGED_LISTS_AFTER, PURGED_LISTS_AT),
+    TASK: (LIVE_TASKS_AFTER, TASKS_AFTER, PURGED_AFTER),
+    LIST: (LIVE_LISTS_AFTER, LISTS_AFTER, PURGED_LISTS_AFTER),
 }
 
 
@@ -131,7 +142,7 @@ class Changes:
     deleted: list[Deleted] = field(default_factory=list)
     lists: list[Row] = field(default_factory=list)
     deleted_lists: list[Deleted] = field(default_factory=list)
-    number: int = 0  # where the next page starts
+    position: Position = START  # where the next page starts
     has_more: bool = False
 
 
@@ -146,48 +157,49 @@ class Entry:
     kind: str
 
 
-def read_changes(caller: Caller, since: int | None, limit: int) -> Changes:
+def read_changes(caller: Caller, since: Position | None, limit: int) -> Changes:
     """The caller's changes after `since` (None: every live task, for a first sync), at most
-    `limit` rows unless one change alone has more (a page never splits a number)."""
+    `limit` rows: a change of more rows spans pages, the cursor standing inside it."""
     number = current_number(caller)
     if number is None:
         load_account(caller)  # raises, saying why
         raise TokenNotCurrent(USER_GONE)
-    if since is not None and since > number:
+    if since is not None and since.number > number:
         raise CursorExpired()  # from a database restored to an earlier state: start over
-    if since == number:
-        return Changes(number=number)
-    parameters = {OWNER: caller.user_id, SINCE: since or 0, UPTO: number, LIMIT: limit + 1}
-    entries = entries_of(parameters, first_sync=since is None)[: limit + 1]
+    if since == Position(number):
+        return Changes(position=since)
+    first_sync, since = since is None, since or START
+    parameters = {
+        OWNER: caller.user_id,
+        SINCE: since.number,
+        AFTER: since.after,
+        UPTO: number,
+        LIMIT: limit + 1,
+    }
+    entries = entries_of(parameters, first_sync)[: limit + 1]
     if len(entries) <= limit:
-        return page_of(entries, number, False)
-    last = entries[limit - 1].number
-    if entries[limit].number != last:
-        entries = entries[:limit]
-    elif entries[0].number != last:
-        entries = [entry for entry in entries[:limit] if entry.number != last]
-    else:  # one change of more rows than the page: all of it, and more only if numbered since
-        entries = entries_of({OWNER: caller.user_id, AT: last}, first_sync=False, at=True)
-        return page_of(entries, last, last < number)
-    return page_of(entries, entries[-1].number, True)
+        return page_of(entries, Position(number), False)
+    last, following = entries[limit - 1], entries[limit]
+    inside = following.number == last.number
+    position = Position(last.number, uuid.UUID(last.id) if inside else LAST_ID)
+    return page_of(entries[:limit], position, True)
 
 
-def entries_of(parameters: dict, first_sync: bool, at: bool = False) -> list[Entry]:
+def entries_of(parameters: dict, first_sync: bool) -> list[Entry]:
     """The tasks, lists and tombstones the parameters select, merged in feed order."""
     entries = []
-    for kind, (live_rows, rows, rows_at, tombstones, tombstones_at) in READS.items():
-        statement = rows_at if at else live_rows if first_sync else rows
-        found = statement_rows(statement, parameters)
+    for kind, (live_rows, rows, tombstones) in READS.items():
+        found = statement_rows(live_rows if first_sync else rows, parameters)
         entries += [Entry(row.change_number, row.id, row, False, kind) for row in found]
         if not first_sync:
-            gone = statement_rows(tombstones_at if at else tombstones, parameters)
+            gone = statement_rows(tombstones, parameters)
             entries += [Entry(row.change_number, row.id, row, True, kind) for row in gone]
     entries.sort(key=lambda entry: (entry.number, entry.id))
     return entries
 
 
-def page_of(entries: list[Entry], number: int, has_more: bool) -> Changes:
-    page = Changes(number=number, has_more=has_more)
+def page_of(entries: list[Entry], position: Position, has_more: bool) -> Changes:
+    page = Changes(position=position, has_more=has_more)
     for entry in entries:
         live = not entry.purged and entry.row.deleted_at is None
         if entry.kind == TASK:

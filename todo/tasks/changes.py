@@ -15,8 +15,10 @@ and account deletion lock them in too, so no two writes deadlock over it.
 """
 
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import count
 
 from sqlalchemy import Uuid, bindparam, case, select, update
 
@@ -80,9 +82,11 @@ def stamped(values: dict, changed, dialect: str, pending: bool) -> dict:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """A change of several statements in progress, for one user: its rows carry PENDING."""
+    """A change of several statements in progress, for one user: its rows carry PENDING. The
+    tasks it adds at the end are counted (`appended`), so that each gets a key of its own."""
 
     user_id: uuid.UUID
+    appended: Iterator[int] = field(default_factory=count)
 
 
 @contextmanager

@@ -9,7 +9,7 @@ included). A floating due date has no instant until the user has a zone: its rem
 """
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from marshmallow import ValidationError
 
@@ -35,7 +35,10 @@ def duration(text: str) -> timedelta:
     found = DURATION.fullmatch(text)
     if found is None or text in ("P", "PT") or text.endswith("T"):
         raise ValueError(text)
-    length = timedelta(**{unit: int(n) for unit, n in found.groupdict().items() if n})
+    try:
+        length = timedelta(**{unit: int(n) for unit, n in found.groupdict().items() if n})
+    except OverflowError:  # past timedelta's billion days
+        raise ValueError(text) from None
     if length > LONGEST:
         raise ValueError(text)
     return length
@@ -66,11 +69,20 @@ def stored(reminders: list[dict], columns: dict, user_zone: str | None) -> list[
             remind_at = None if start is None else start - duration(reminder["before"])
             answered.append({"before": reminder["before"], "at": None, "remind_at": remind_at})
         else:
-            at = reminder["at"]
-            if isinstance(at, str):
-                at = datetime.fromisoformat(at)
+            at = in_utc(reminder["at"])
             answered.append({"before": None, "at": at, "remind_at": at})
     return [{name: as_text(value) for name, value in each.items()} for each in answered]
+
+
+def in_utc(at: datetime | str) -> datetime:
+    """An `at` instant in UTC; RemindersInvalid for one UTC cannot hold (9999-12-31T23:00-14:00
+    is in year 10000 there)."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        raise RemindersInvalid("An instant `at` must fall before year 10000 in UTC.") from None
 
 
 def as_text(value):

@@ -69,6 +69,8 @@ def revise(
     task = {**current, **columns}
     if task["recurrence_rule"] is not None and task["due_date"] is None:
         raise recurrence.RecurrenceInvalid("A recurrence needs a due date.")
+    if task["recurrence_rule"] is not None and "recurrence_start" in columns:
+        recurrence.check_reach(task["recurrence_rule"], task["recurrence_from"], task["due_date"])
     revision = Revision(columns, flip)
     if task["recurrence_rule"] is not None:
         completed(revision, current, task, user_zone, now, completions)

@@ -32,6 +32,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    column,
     delete,
     exists,
     false,
@@ -44,6 +45,7 @@ from sqlalchemy import (
     select,
     true,
     update,
+    values,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -162,6 +164,8 @@ USER_ZONE = select(users.c.timezone).where(users.c.id == bindparam(OWNER, type_=
 # The manual order's scope: a user's live tasks of one list (null: the Inbox) and one parent
 # (null: the top-level tasks).
 TASK_SCOPE = positions.Scope(tasks, LIVE, ("list_id", "parent_id"))
+APPENDED = "appended"  # the bind parameter of a key's place in its change
+RESPACED_PAGE = 1000  # tasks given new keys by one statement of a re-spacing
 # Any task of the caller, live or trashed, and its tombstone: to tell 404 from 410.
 SELECT_ANY_TASK = mine(select(*TASK_ROW)).where(TOKEN_IS_CURRENT)
 SELECT_MINE_ID = mine(select(tasks.c.id))
@@ -192,7 +196,7 @@ def insert_shape(dialect: str, pending: bool, chosen: bool, placed: bool = False
         (
             bindparam("position", type_=tasks.c.position.type)
             if placed
-            else appended_position(users.c.change_number + 1)
+            else appended_position(users.c.change_number + 1, pending)
         ),
         literal_column(str(PENDING if pending else 0)),
         literal_column("1"),
@@ -214,15 +218,17 @@ def insert_shape(dialect: str, pending: bool, chosen: bool, placed: bool = False
     return statement.returning(*TASK_ROW)
 
 
-def appended_position(number):
+def appended_position(number, pending: bool):
     """The key of a task added at the end, in the INSERT itself: the user's next change
     number as a fractional index's integer part of fixed width (`y` and 25 decimal digits,
     valid base-62 digits), so it sorts after every key made before it: appended keys follow
     the counter, and a move to the end takes the key after the last one and a number of its
-    own. Two tasks added at once may share a key (ties go by id)."""
+    own. The tasks one change adds (a batch's, sharing its number) follow it with their
+    place in the change (APPENDED parameter: ordering.appended_fraction)."""
     digits = ordering.APPENDED_DIGITS
     padded = literal("0" * digits) + cast(number, String)
-    return literal(ordering.APPENDED_HEAD) + func.substr(padded, func.length(padded) - digits + 1)
+    key = literal(ordering.APPENDED_HEAD) + func.substr(padded, func.length(padded) - digits + 1)
+    return key + bindparam(APPENDED, type_=String) if pending else key
 
 
 def not_found(caller: Caller) -> NoReturn:
@@ -723,7 +729,7 @@ def insert_task(caller: Caller, fields: dict, within: Change | None) -> tuple[Ro
         try:
             plain["position"] = place_between(place, after, before)
         except ordering.NoRoom:
-            rebalanced = respace(within, place)
+            rebalanced = respace(within, place, after, before)
             plain["position"] = place_between(place, after, before)
     if revision.MERGED_FIELDS & fields.keys():
         zone_name = db.session.scalar(USER_ZONE, {OWNER: caller.user_id})
@@ -739,6 +745,8 @@ def insert_task(caller: Caller, fields: dict, within: Change | None) -> tuple[Ro
         TASK_ID: task_id,
         NOW: utcnow(),
     }
+    if within is not None and "position" not in plain:
+        parameters[APPENDED] = ordering.appended_fraction(next(within.appended))
     shape = shape_for(insert_shape, within, chosen, "position" in plain)
     task = first_row(shape, parameters)
     if task is not None and label_ids:
@@ -774,7 +782,7 @@ def move_task(caller: Caller, task_id: uuid.UUID, place: dict, versions) -> tupl
     tasks were re-spaced."""
     after, before = place.get("after"), place.get("before")
     if task_id in (after, before):
-        raise positions.BadNeighbour()
+        raise positions.BadNeighbour("after" if task_id == after else "before")
     with change(caller.user_id) as within:
         current = db.session.execute(SELECT_TASK_LOCKED, ownership(caller, task_id)).first()
         if current is None:
@@ -788,7 +796,7 @@ def move_task(caller: Caller, task_id: uuid.UUID, place: dict, versions) -> tupl
         try:
             values["position"] = place_between(scope, after, before)
         except ordering.NoRoom:
-            rebalanced = respace(within, scope)
+            rebalanced = respace(within, scope, after, before)
             values["position"] = place_between(scope, after, before)
         task = write_plain(caller, task_id, values, (current.version,), False, within, False)
         take_subtasks_along(caller, task, within)
@@ -828,23 +836,36 @@ def uuid_or_none(text: str | None) -> uuid.UUID | None:
     return None if text is None else uuid.UUID(text)
 
 
-def respace(within: Change, place: dict) -> int:
-    """Give every live task of the scope but the one moving (which gets its key next) an
-    evenly spaced key, in their current order, as part of `within` (one change number); how
+def respace(within: Change, place: dict, after, before) -> int:
+    """New keys for the live tasks around the place after `after` (else before `before`) in
+    the scope, so that the one moving gets a short key there next (positions.Scope.respaced),
+    written RESPACED_PAGE tasks a statement, as part of `within` (one change number); how
     many."""
-    rows = [
-        {OWNER: within.user_id, TASK_ID: task_id, new_value("position"): key, NOW: utcnow()}
-        for task_id, key in TASK_SCOPE.respaced(place)
-    ]
-    if rows:
-        db.session.execute(respace_shape(db.engine.dialect.name), rows)
-    return len(rows)
+    keys = TASK_SCOPE.respaced(place, after, before)
+    parameters = {OWNER: within.user_id, NOW: utcnow()}
+    for start in range(0, len(keys), RESPACED_PAGE):
+        page = keys[start : start + RESPACED_PAGE]
+        db.session.execute(respace_shape(db.engine.dialect.name, page), parameters)
+    return len(keys)
 
 
-@cache
-def respace_shape(dialect: str):
-    values = {"position": bindparam(new_value("position"), type_=tasks.c.position.type)}
-    return mine(update(tasks)).values(**stamped(values, true(), dialect, True))
+def respace_shape(dialect: str, keys: list[tuple[uuid.UUID, str]]):
+    """One UPDATE giving each task of `keys` its new key: joined to them as a VALUES list on
+    PostgreSQL, a CASE over the ids on SQLite (which names no columns of a VALUES list)."""
+    owner = tasks.c.user_id == bindparam(OWNER, type_=Uuid)
+    if dialect != "postgresql":
+        new_keys = case(dict(keys), value=tasks.c.id)
+        return (
+            update(tasks)
+            .where(owner, tasks.c.id.in_(dict(keys)))
+            .values(**stamped({"position": new_keys}, true(), dialect, True))
+        )
+    given = values(column("id", Uuid), column("position", String), name="respaced").data(keys)
+    return (
+        update(tasks)
+        .where(owner, tasks.c.id == given.c.id)
+        .values(**stamped({"position": given.c.position}, true(), dialect, True))
+    )
 
 
 def id_key(task_id: uuid.UUID) -> str:
