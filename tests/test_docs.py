@@ -11,7 +11,8 @@ from openapi_spec_validator import validate
 
 from config import TestingConfig
 from tests.node import CLIENTS, installed, npm
-from todo import create_app
+from todo import DOMAIN_PROBLEMS, create_app
+from todo.sync.routes import BATCH_FAILED
 
 API_ROUTES = {
     "/api/auth/signup": {"post"},
@@ -242,6 +243,13 @@ def test_the_document_introduces_the_api_and_its_server(spec):
         if parameter["name"] == "sort"
     )
     assert sort["schema"]["x-enum-varnames"][:2] == ["CREATED_AT", "CREATED_AT_DESC"]
+
+
+def test_the_document_names_every_problem_type_the_api_answers(spec):
+    kinds = {answer.type for answer in DOMAIN_PROBLEMS.values()} | {BATCH_FAILED}
+    kinds.discard("about:blank")
+    missing = [kind for kind in kinds if f"`{kind}`" not in spec["info"]["description"]]
+    assert missing == []
 
 
 def test_parameter_and_header_descriptions_are_plain_text(spec):

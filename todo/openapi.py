@@ -54,10 +54,15 @@ task creation takes an `Idempotency-Key`, or a client-chosen `id`, to be retried
 **Sync.** GET /api/{user_id}/changes gives every live task, then with `since` what changed
 (tasks, and deletions under `deleted`), in commit order; keep its `next`. A delete moves a task
 to the trash (restorable, `?deleted=true` lists it); POST /api/{user_id}/batch applies up to
-100 writes at once, all or nothing. Problem types beside about:blank:
+100 writes at once, all or nothing.
+
+**Problem types** beside about:blank, for answers a client acts on by kind:
 `/problems/cursor-expired` (410: sync again without `since`), `/problems/id-conflict` (409:
-the chosen id is taken) and `/problems/batch-failed` (the failed operation's status, with its
-`index`)."""
+the chosen id is taken), `/problems/batch-failed` (the failed operation's status, with its
+`index`), `/problems/parent-in-trash` (409: restore the parent first),
+`/problems/stale-order` (409: the order changed since; read it and place again),
+`/problems/order-too-dense` (409: no room to place there), `/problems/too-many-lists` and
+`/problems/too-many-labels` (422: a per-user cap)."""
 
 
 def error_response(status: HTTPStatus, schema, example: dict) -> dict:

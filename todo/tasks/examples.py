@@ -4,6 +4,7 @@
 
 from ..errors import example, invalid_example, problem_example
 from ..idempotency import KeyReused
+from . import positions
 from .positions import BadNeighbour, StaleOrder
 from .store import IdConflict, ParentInTrash, TaskChanged, TaskGone, TaskNotFound
 
@@ -102,7 +103,15 @@ MOVE_PROBLEMS = {
             409, str(ParentInTrash()), type="/problems/parent-in-trash"
         ),
     },
-    422: {"nextToItself": problem_example(422, str(BadNeighbour()))},
+    422: {
+        "nextToItself": invalid_example(
+            "Placed next to itself", BadNeighbour("after").normalized_messages()
+        ),
+        "otherScope": invalid_example(
+            "A neighbour in another list",
+            BadNeighbour("before", positions.OTHER_SCOPE.format("list_id")).normalized_messages(),
+        ),
+    },
 }
 RESTORE_PROBLEMS = {
     409: {

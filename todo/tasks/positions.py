@@ -45,6 +45,9 @@ class StaleOrder(Exception):
         )
 
 
+OTHER_SCOPE = "A neighbour must be in the same scope ({})."
+
+
 class BadNeighbour(ValidationError):
     """`after` or `before` (the field) names a row that cannot be a neighbour: invalid input
     of that field, answered 422 with `errors` as the schema's own are."""
@@ -155,7 +158,7 @@ class Scope:
             raise UnknownNeighbour()
         for name in self.columns:
             if getattr(row, name) != parameters[scope_value(name)]:
-                raise BadNeighbour(field, f"A neighbour must be in the same scope ({name}).")
+                raise BadNeighbour(field, OTHER_SCOPE.format(name))
         return row
 
     def respaced(
