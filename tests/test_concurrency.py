@@ -23,7 +23,7 @@ def test_50_concurrent_toggles_flip_the_task_50_times(app, user, task_url, store
 def test_concurrent_changes_stamp_updated_at_in_version_order(app, user, task_url, database_kind):
     if database_kind == "sqlite":
         pytest.skip(
-            "SQLite stamps changes with the app's clock (see todo/tasks/store.py: update_shape)"
+            "SQLite stamps changes with the app's clock (see todo/tasks/changes.py: stamped)"
         )
     answers = at_once(
         app, 40, lambda client: client.patch(f"{task_url}/complete", headers=user["headers"])

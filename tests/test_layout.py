@@ -1,6 +1,8 @@
 """The package's layering, read from the imports the code actually makes (ast): shared modules
 know no feature; inside a feature, routes -> store -> models; only the factory imports routes;
-nothing below a routes module reads the request; no import cycle."""
+nothing below a routes module reads the request; the stores import no schema (an HTTP shape);
+the pure rules import nothing of the app but other pure rules; no import cycle; no module
+past 400 lines."""
 
 import ast
 from pathlib import Path
@@ -18,6 +20,33 @@ FEATURES = (
 )
 # Feature modules that answer requests: the only ones that may read flask's request or g.
 ROUTES = {f"{feature}.routes" for feature in FEATURES}
+# The modules that run a feature's statements: they take the caller explicitly, raise domain
+# errors and know no HTTP (the task store is split by job).
+STORES = {
+    "todo.accounts": ("store",),
+    "todo.tasks": (
+        *("rows", "reads", "creates", "writes", "trash", "placement", "history"),
+        *("changes", "structure", "positions", "listing"),
+    ),
+    "todo.sync": ("store", "batch"),
+    "todo.completions": ("store",),
+    "todo.lists": ("store", "trash"),
+    "todo.labels": ("store",),
+}
+STORE_MODULES = {f"{feature}.{name}" for feature, names in STORES.items() for name in names}
+# Rules with no database and no HTTP: what a due date, a reminder, a recurrence, an order key
+# or a label's name is. They import no other module of the app's, but each other.
+PURE_RULES = {
+    "todo.timestamps",
+    "todo.tasks.due",
+    "todo.tasks.reminders",
+    "todo.tasks.recurrence",
+    "todo.tasks.occurrences",
+    "todo.tasks.revision",
+    "todo.tasks.ordering",
+    "todo.labels.names",
+}
+MOST_LINES = 400
 
 
 def module_name(path: Path) -> str:
@@ -76,13 +105,47 @@ def test_nothing_below_the_routes_reads_the_request(name):
     assert not names_from_flask(MODULES[name]) & {"g", "request", "session"}, name
 
 
+@pytest.mark.parametrize("name", sorted(STORE_MODULES))
+def test_stores_know_no_http_nor_schemas(name):
+    assert not names_from_flask(MODULES[name])
+    assert not any(i.startswith("flask_smorest") for i in imports(MODULES[name]))
+    assert not {i for i in IMPORTS[name] if i.endswith("schemas")}, name
+
+
 @pytest.mark.parametrize("feature", FEATURES)
-def test_stores_know_no_http_and_models_no_store(feature):
-    assert not names_from_flask(MODULES[f"{feature}.store"])
-    assert not any(i.startswith("flask_smorest") for i in imports(MODULES[f"{feature}.store"]))
-    for lower, higher in (("models", "store"), ("models", "routes"), ("store", "routes")):
-        if f"{feature}.{lower}" in IMPORTS:  # sync has no tables of its own
-            assert f"{feature}.{higher}" not in IMPORTS[f"{feature}.{lower}"], (lower, higher)
+def test_models_know_no_store_and_stores_no_routes(feature):
+    stores = {f"{feature}.{name}" for name in STORES[feature]}
+    models = IMPORTS.get(f"{feature}.models", set())  # sync has no tables of its own
+    assert not models & (stores | ROUTES), feature
+    for store in stores:
+        assert not IMPORTS[store] & ROUTES, store
+
+
+@pytest.mark.parametrize("name", sorted(PURE_RULES))
+def test_pure_rules_import_only_pure_rules(name):
+    packages = {"todo", *FEATURES}
+    assert IMPORTS[name] - packages <= PURE_RULES, name
+
+
+def test_every_store_module_is_named_here():
+    """A new module that runs statements is listed with the stores (and so kept free of HTTP)."""
+    runs_statements = {
+        name
+        for name, path in MODULES.items()
+        if feature_of(name) and "db.session" in path.read_text() and name not in ROUTES
+    }
+    assert runs_statements <= STORE_MODULES | {
+        "todo.tasks.changes",
+        "todo.tasks.structure",
+        "todo.tasks.positions",
+        "todo.tasks.listing",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_is_longer_than_it_can_be_read(name):
+    lines = MODULES[name].read_text().count("\n")
+    assert lines <= MOST_LINES, f"{name}: {lines} lines"
 
 
 def test_no_module_imports_itself_round_a_cycle():

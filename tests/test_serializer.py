@@ -13,12 +13,12 @@ from sqlalchemy import bindparam, create_engine, null, select, text
 
 from todo.columns import UTCDateTime, answer_time
 from todo.database import first_value
-from todo.fields import utc_text
 from todo.json_provider import OrjsonProvider
 from todo.serializer import EncodedSchema, RowEncoder
 from todo.sync.schemas import DeletedTaskSchema
 from todo.sync.store import Deleted
 from todo.tasks.schemas import TaskSchema
+from todo.timestamps import utc_text
 
 Row = namedtuple(
     "Row",

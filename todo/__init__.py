@@ -32,7 +32,8 @@ from .sync import routes as sync
 from .sync.store import CursorExpired, InvalidCursor
 from .tasks import routes as tasks
 from .tasks.positions import OrderTooDense, StaleOrder
-from .tasks.store import IdConflict, ParentInTrash, TaskChanged, TaskGone, TaskNotFound
+from .tasks.rows import IdConflict, TaskChanged, TaskGone, TaskNotFound
+from .tasks.trash import ParentInTrash
 
 # The stores' domain errors, and how each is answered (its message the detail).
 DOMAIN_PROBLEMS = {

@@ -16,10 +16,10 @@ from .accounts.store import forget_expired_revocations
 from .columns import kept_since
 from .database import transaction
 from .extensions import db
-from .lists.store import purge_expired_lists, users_with_lists_before
+from .lists.trash import purge_expired_lists, users_with_lists_before
 from .postgresql import bound_statements, unbounded_answers
 from .tasks.changes import change
-from .tasks.store import purge_expired_trash, users_with_trash_before
+from .tasks.trash import purge_expired_trash, users_with_trash_before
 
 commands = Blueprint("todo", __name__, cli_group="todo")
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DisconnectionError
 
 from .compiled_statements import CompiledStatement, compile_statement
 from .extensions import db
-from .fields import utc_text
+from .timestamps import utc_text
 
 # Each database's own default, which autocommit otherwise bypasses.
 TRANSACTION_ISOLATION = {"postgresql": "READ COMMITTED", "sqlite": "SERIALIZABLE"}

@@ -1,7 +1,8 @@
 """ETags of single tasks (their version), and the If-Match / If-None-Match checks made with them.
 
-If-Match is turned into a condition of the write statement itself (todo/tasks/store.py), so the
-check and the write are one atomic step: two writers holding the same ETag cannot both succeed.
+If-Match is turned into a condition of the write statement itself (todo/tasks/rows.py:
+guarded), so the check and the write are one atomic step: two writers holding the same ETag
+cannot both succeed.
 The routes hand in their request (werkzeug parses the headers).
 """
 

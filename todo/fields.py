@@ -2,9 +2,11 @@
 database can store, timestamps in one format."""
 
 import re
-from datetime import UTC, time
+from datetime import time
 
 from marshmallow import fields
+
+from .timestamps import utc_text, wall_text
 
 
 class StrictBoolean(fields.Boolean):
@@ -69,19 +71,6 @@ class QueryBoolean(fields.Boolean):
     """A query-string flag: exactly `true` or `false`."""
 
     truthy, falsy = {"true"}, {"false"}
-
-
-def utc_text(value) -> str:
-    """RFC 3339 in UTC with a Z suffix, always with microseconds."""
-    if value.tzinfo is not UTC:  # rows' timestamps are UTC already (models.UTCDateTime)
-        value = value.astimezone(UTC)
-    # isoformat ends "+00:00" in UTC; it takes half the time strftime does.
-    return value.isoformat(timespec="microseconds")[:-6] + "Z"
-
-
-def wall_text(value: time) -> str:
-    """HH:MM, or HH:MM:SS when the seconds are not zero."""
-    return value.isoformat("seconds" if value.second else "minutes")
 
 
 class UTCTimestamp(fields.DateTime):

@@ -19,7 +19,8 @@ from operator import attrgetter
 import orjson
 from marshmallow import Schema, fields
 
-from .fields import UTCTimestamp, utc_text
+from .fields import UTCTimestamp
+from .timestamps import utc_text
 
 
 class StoredList(fields.List):

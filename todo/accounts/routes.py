@@ -6,7 +6,7 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from flask_smorest import abort
 
 from ..blueprint import Blueprint
-from ..tasks.store import place_reminders
+from ..tasks.writes import place_reminders
 from ..throttles import (
     LOGIN_PER_ADDRESS,
     LOGIN_PER_EMAIL,
@@ -78,7 +78,7 @@ def require_url_user():
     statement."""
     if request.method == "OPTIONS":
         return
-    if g.caller.user_id != request.view_args["user_id"]:
+    if g.caller.actor_id != request.view_args["user_id"]:
         load_account(g.caller)  # a token that is not current is 401 before it is 403
         abort(403, message="The token does not belong to this user.")
 

@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from ..fields import Email, Text, UTCTimestamp
-from ..tasks.schemas import ZoneName
+from ..tasks.newer_schemas import ZoneName
 
 PASSWORD_LENGTH = validate.Length(min=8, max=128)
 # A password being checked may be of any length it was set with; this only refuses absurd input.

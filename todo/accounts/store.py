@@ -34,7 +34,7 @@ class EmailTaken(Exception):
 def load_account(caller: Caller) -> User:
     """The caller's account; TokenNotCurrent if the token no longer stands (deleted user,
     logged out, or issued before the last password change)."""
-    row = db.session.execute(USER_AND_REVOCATION, caller.parameters).first()
+    row = db.session.execute(USER_AND_REVOCATION, caller.token_parameters).first()
     if row is None:
         raise TokenNotCurrent(USER_GONE)
     user, is_revoked = row
@@ -51,7 +51,7 @@ def set_timezone(caller: Caller, zone_name: str | None) -> User:
         .where(CALLER_ROW_IS_CURRENT)
         .values(timezone=zone_name, change_number=users.c.change_number + 1)
         .returning(users.c.id),
-        caller.parameters,
+        caller.token_parameters,
     ).first()
     if changed is None:
         load_account(caller)  # raises TokenNotCurrent: the token is why
@@ -116,8 +116,8 @@ def delete_account(user: User) -> None:
 def log_out(caller: Caller, expires_at: datetime) -> None:
     """Refuse the caller's token from now on, everywhere (until it would have expired anyway);
     and forget this user's revocations that have expired."""
-    forget_expired_revocations(caller.user_id)
-    db.session.add(RevokedToken(jti=caller.jti, user_id=caller.user_id, expires_at=expires_at))
+    forget_expired_revocations(caller.actor_id)
+    db.session.add(RevokedToken(jti=caller.jti, user_id=caller.actor_id, expires_at=expires_at))
     try:
         db.session.commit()
     except IntegrityError:  # a concurrent logout of this token, or of its deleted user

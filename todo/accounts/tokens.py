@@ -38,18 +38,34 @@ class TokenNotCurrent(Exception):
     logout or a password change). Its message says which."""
 
 
+# A caller's role in the space it acts in: in one's own, the owner's.
+OWNER_ROLE = "owner"
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who a request acts for, from its verified token: built once per request and handed
-    to every store function, which narrows its statements to this user."""
+    """Who a request acts for, from its verified token: who acts (`actor_id`, the token's
+    user), in whose space (`space_id`, the user whose data the statements touch) and with
+    which role there. Built once per token and handed to every store function, which narrows
+    its statements to the space. In one's own space, the only one a caller acts in so far,
+    actor and space are one user and the role is the owner's."""
 
-    user_id: uuid.UUID
+    actor_id: uuid.UUID
     generation: int | None  # None: a `gen` no user has, so the token is never current
     jti: str
+    space_id: uuid.UUID
+    role: str = OWNER_ROLE
 
     @property
     def parameters(self) -> dict:
-        return {OWNER: self.user_id, GENERATION: self.generation, JTI: self.jti}
+        """The bind parameters of a statement over the space that carries TOKEN_IS_CURRENT,
+        which asks it of the space's users row: the actor's, in one's own space."""
+        return {OWNER: self.space_id, GENERATION: self.generation, JTI: self.jti}
+
+    @property
+    def token_parameters(self) -> dict:
+        """The bind parameters that ask the actor's own users row whether the token stands."""
+        return {OWNER: self.actor_id, GENERATION: self.generation, JTI: self.jti}
 
 
 def caller_from_claims(claims: dict) -> Caller:
@@ -61,7 +77,7 @@ def caller_from_claims(claims: dict) -> Caller:
     generation = claims.get("gen")
     if type(generation) is not int or not 0 <= generation < 2**31:
         generation = None
-    return Caller(user_id, generation, claims["jti"])
+    return Caller(user_id, generation, claims["jti"], user_id)
 
 
 class Bearer(NamedTuple):
@@ -78,7 +94,7 @@ class Bearer(NamedTuple):
 def bearer_of(claims: dict) -> Bearer:
     """The Bearer of a verified token's claims; TokenNotCurrent if its subject is no user id."""
     caller = caller_from_claims(claims)
-    return Bearer(MappingProxyType(dict(claims)), caller, str(caller.user_id))
+    return Bearer(MappingProxyType(dict(claims)), caller, str(caller.actor_id))
 
 
 # Built once; their parameters are a Caller's. Whether the users row lists the jti, with the

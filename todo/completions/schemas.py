@@ -8,7 +8,8 @@ from marshmallow import Schema, fields
 from .. import cursors
 from ..fields import CalendarDate, UTCTimestamp
 from ..serializer import EncodedSchema
-from ..tasks.schemas import ZoneName, page_size
+from ..tasks.newer_schemas import ZoneName
+from ..tasks.query_schemas import page_size
 
 
 class CompletionEntrySchema(EncodedSchema):

@@ -1,6 +1,6 @@
 """The statements of a user's labels. A task's labels are resolved (new ones created) before
 the task is written with their names, and linked after it, in the write's own change
-(tasks/store.py); a rename or a deletion rewrites every task carrying the label in one
+(tasks/writes.py); a rename or a deletion rewrites every task carrying the label in one
 statement, under one change number, bumping their versions (an older If-Match gets 412).
 Like the other stores, it takes the caller explicitly, raises domain errors and knows
 nothing of HTTP.
@@ -120,7 +120,7 @@ def all_labels(caller: Caller) -> tuple[list[Row], int]:
     number = current_number(caller)
     if number is None:
         load_account(caller)  # raises: the token is why
-    return statement_rows(LIVE_LABELS, {OWNER: caller.user_id}), number
+    return statement_rows(LIVE_LABELS, {OWNER: caller.space_id}), number
 
 
 FIND_LOCKED = (
@@ -161,24 +161,24 @@ class Counted:
 def rename_label(caller: Caller, name: str, new_name: str) -> Counted:
     """Rename the label `name` names to `new_name` on every task (one statement rewrites
     them); onto another existing label, merge the two under `new_name`. What it is now."""
-    with change(caller.user_id):
+    with change(caller.space_id):
         load_account(caller)
-        label = find_locked(caller.user_id, name)
+        label = find_locked(caller.space_id, name)
         if label is None:
             raise LabelNotFound()
-        target = find_locked(caller.user_id, new_name)
+        target = find_locked(caller.space_id, new_name)
         renamed = [label] if target is None or target.id == label.id else [label, target]
-        rewrite(caller.user_id, [each for each in renamed if each.name != new_name], new_name)
+        rewrite(caller.space_id, [each for each in renamed if each.name != new_name], new_name)
         if len(renamed) == 1:
             db.session.execute(
                 update(labels)
-                .where(labels.c.user_id == caller.user_id, labels.c.id == label.id)
+                .where(labels.c.user_id == caller.space_id, labels.c.id == label.id)
                 .values(key=names.identity(new_name), name=new_name)
             )
         else:
-            merge(caller.user_id, label.id, target.id, new_name)
+            merge(caller.space_id, label.id, target.id, new_name)
         survivor = renamed[-1].id
-        count = db.session.scalar(LIVE_COUNT, {OWNER: caller.user_id, LABEL_ID: survivor})
+        count = db.session.scalar(LIVE_COUNT, {OWNER: caller.space_id, LABEL_ID: survivor})
     return Counted(new_name, count)
 
 
@@ -199,14 +199,14 @@ def merge(user_id: uuid.UUID, label_id: uuid.UUID, into: uuid.UUID, new_name: st
 def delete_label(caller: Caller, name: str) -> None:
     """Take the label off every task (one statement rewrites them), and forget it (its links
     go with it: ON DELETE CASCADE)."""
-    with change(caller.user_id):
+    with change(caller.space_id):
         load_account(caller)
-        label = find_locked(caller.user_id, name)
+        label = find_locked(caller.space_id, name)
         if label is None:
             raise LabelNotFound()
-        rewrite(caller.user_id, [label], None)
+        rewrite(caller.space_id, [label], None)
         db.session.execute(
-            delete(labels).where(labels.c.user_id == caller.user_id, labels.c.id == label.id)
+            delete(labels).where(labels.c.user_id == caller.space_id, labels.c.id == label.id)
         )
 
 

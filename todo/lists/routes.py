@@ -20,8 +20,8 @@ from ..blueprint import (
 )
 from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, fresh_or_tagged, if_match_versions
 from ..idempotency import Answer
-from ..tasks.schemas import DeleteQuerySchema
-from . import examples, store
+from ..tasks.query_schemas import DeleteQuerySchema
+from . import examples, store, trash
 from .schemas import (
     NewTaskListSchema,
     TaskListChangesSchema,
@@ -148,9 +148,9 @@ def delete_list(query, user_id, list_id):
     """
     versions = if_match_versions(request)
     if query["purge"] or not current_app.config["TRASH_RETENTION_DAYS"]:
-        store.purge_list(g.caller, list_id, versions)
+        trash.purge_list(g.caller, list_id, versions)
     else:
-        store.trash_list(g.caller, list_id, versions)
+        trash.trash_list(g.caller, list_id, versions)
 
 
 @blp.route("/<uuid:list_id>/restore", methods=["POST"])
@@ -164,4 +164,4 @@ def restore_list(user_id, list_id):
     it was purged, or expired in the trash.
     """
     versions = if_match_versions(request)
-    return with_etag(store.restore_list(g.caller, list_id, versions, trash_since()))
+    return with_etag(trash.restore_list(g.caller, list_id, versions, trash_since()))

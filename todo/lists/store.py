@@ -20,7 +20,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    true,
     update,
 )
 
@@ -33,7 +32,6 @@ from ..database import statement_rows
 from ..extensions import db
 from ..idempotency import Answer
 from ..tasks import ordering, positions
-from ..tasks import store as task_store
 from ..tasks.changes import PENDING, Change, change, current_number
 from ..tasks.models import tasks
 from .models import LIST_ROW, MOST_LIVE, lists, purged_lists
@@ -182,20 +180,20 @@ def add_list(caller: Caller, fields: dict, request_hash: str, answer_for) -> Ans
     if chosen and (replay := replay_of_id(caller, list_id, request_hash)):
         return replay
     try:
-        with change(caller.user_id, of_lists=True) as within:
+        with change(caller.space_id, of_lists=True) as within:
             if db.session.scalar(LOCK_USER, caller.parameters) is None:
                 not_found(caller)
             if chosen:
-                idempotency.purge_expired(caller.user_id)
+                idempotency.purge_expired(caller.space_id)
                 if db.session.scalar(TAKEN, listed(caller, list_id)):
                     raise ListIdConflict()
-            if db.session.scalar(LIVE_COUNT, {OWNER: caller.user_id}) >= MOST_LIVE:
+            if db.session.scalar(LIVE_COUNT, {OWNER: caller.space_id}) >= MOST_LIVE:
                 raise TooManyLists()
             stamp = utcnow()
             position, rebalanced = placed(within, list_id, fields)
             db.session.execute(
                 insert(lists).values(
-                    user_id=caller.user_id,
+                    user_id=caller.space_id,
                     id=list_id,
                     name=fields["name"],
                     position=position,
@@ -207,7 +205,7 @@ def add_list(caller: Caller, fields: dict, request_hash: str, answer_for) -> Ans
             )
             answer = answer_for(read_list(caller, list_id), rebalanced)
             if chosen:
-                idempotency.remember(caller.user_id, id_key(list_id), request_hash, answer)
+                idempotency.remember(caller.space_id, id_key(list_id), request_hash, answer)
     except ListIdConflict:
         # A retry of the same create that came in while the first was being written.
         if replay := replay_of_id(caller, list_id, request_hash):
@@ -224,7 +222,7 @@ def replay_of_id(caller: Caller, list_id: uuid.UUID, request_hash: str) -> Answe
     """The first answer to a create with this id and body, while the list is live; None if
     there is none; ListIdConflict for another body."""
     try:
-        replay = idempotency.stored_answer(caller.user_id, id_key(list_id), request_hash)
+        replay = idempotency.stored_answer(caller.space_id, id_key(list_id), request_hash)
     except idempotency.KeyReused:
         raise ListIdConflict() from None
     if replay is None:
@@ -294,7 +292,7 @@ def locked(caller: Caller, list_id: uuid.UUID, versions, live: bool = True) -> R
 
 def change_list(caller: Caller, list_id: uuid.UUID, values: dict, versions) -> Row:
     """Rename a list, or give it a client-computed position."""
-    with change(caller.user_id, of_lists=True):
+    with change(caller.space_id, of_lists=True):
         locked(caller, list_id, versions)
         write(caller, list_id, values)
         return read_list(caller, list_id)
@@ -310,114 +308,8 @@ def write(caller: Caller, list_id: uuid.UUID, values: dict, trashed: bool = Fals
 def move_list(caller: Caller, list_id: uuid.UUID, place: dict, versions) -> tuple[Row, int]:
     """Place a list after / before others, or at the end; the list, and how many lists were
     re-spaced to make room."""
-    with change(caller.user_id, of_lists=True) as within:
+    with change(caller.space_id, of_lists=True) as within:
         locked(caller, list_id, versions)
         key, rebalanced = placed(within, list_id, place)
         write(caller, list_id, {"position": key})
         return read_list(caller, list_id), rebalanced
-
-
-@cache
-def cascade_shape(dialect: str, restoring: bool):
-    """The one statement that trashes a list's live tasks with it, or restores those trashed
-    with it (their deleted_at is the list's), numbered with the change."""
-    if restoring:
-        values, which = (
-            {"deleted_at": None},
-            tasks.c.deleted_at == bindparam(WAS_DELETED_AT, type_=UTCDateTime),
-        )
-    else:
-        values, which = {"deleted_at": now}, tasks.c.deleted_at.is_(None)
-    values = task_store.stamped(values, true(), dialect, True)
-    return update(tasks).where(*OF_LIST, which).values(**values)
-
-
-def trash_list(caller: Caller, list_id: uuid.UUID, versions) -> None:
-    """Move a live list, and its live tasks, to the trash: one change."""
-    with change(caller.user_id, of_lists=True):
-        locked(caller, list_id, versions)
-        stamp = utcnow()
-        write(caller, list_id, {"deleted_at": stamp})
-        parameters = {OWNER: caller.user_id, LIST_ID: list_id, NOW: stamp}
-        db.session.execute(cascade_shape(db.engine.dialect.name, False), parameters)
-
-
-def restore_list(caller: Caller, list_id: uuid.UUID, versions, since: datetime) -> Row:
-    """Bring a list back from a trash that keeps what was deleted `since`, with the tasks
-    trashed with it (not those trashed before); a live list comes back as it is. ListGone if
-    it was purged or expired."""
-    with change(caller.user_id, of_lists=True):
-        current = db.session.execute(LOCK_LIST, listed(caller, list_id)).first()
-        if current is None and db.session.scalar(select(TOMBSTONE), listed(caller, list_id)):
-            raise ListGone()
-        current = locked(caller, list_id, versions, live=False)
-        if current.deleted_at is None:
-            return read_list(caller, list_id)
-        if current.deleted_at < since:
-            raise ListGone()
-        stamp = utcnow()
-        write(caller, list_id, {"deleted_at": None}, trashed=True)
-        cascade = {OWNER: caller.user_id, LIST_ID: list_id, WAS_DELETED_AT: current.deleted_at}
-        db.session.execute(cascade_shape(db.engine.dialect.name, True), {**cascade, NOW: stamp})
-        return read_list(caller, list_id)
-
-
-def purge_list(caller: Caller, list_id: uuid.UUID, versions) -> None:
-    """Delete a list (live or trashed) and every task in it for good; their tombstones stay
-    for the feed."""
-    with change(caller.user_id, of_lists=True) as within:
-        current = locked(caller, list_id, versions, live=False)
-        removed = db.session.execute(PURGE_TASKS, {OWNER: caller.user_id, LIST_ID: list_id})
-        task_store.entomb(within, removed.all())
-        db.session.execute(PURGE_LIST, {OWNER: caller.user_id, LIST_ID: list_id})
-        entomb(within, [(list_id, current.deleted_at)])
-
-
-def entomb(within: Change, removed: list[tuple[uuid.UUID, datetime | None]]) -> None:
-    """Record lists just deleted for good, for the feed; numbered with the change."""
-    purged_at = utcnow()
-    if removed:
-        db.session.execute(
-            insert(purged_lists),
-            [
-                {
-                    "user_id": within.user_id,
-                    "id": list_id,
-                    "change_number": PENDING,
-                    "deleted_at": deleted_at or purged_at,
-                    "purged_at": purged_at,
-                }
-                for list_id, deleted_at in removed
-            ],
-        )
-
-
-EXPIRED = (
-    lists.c.user_id == OWNER_ID,
-    lists.c.deleted_at < bindparam(KEPT_SINCE, type_=UTCDateTime),
-)
-# Tasks left in an expired list (restored on their own after it was trashed) go with it.
-TASKS_OF_EXPIRED_LISTS = (
-    delete(tasks)
-    .where(tasks.c.user_id == OWNER_ID, tasks.c.list_id.in_(select(lists.c.id).where(*EXPIRED)))
-    .returning(tasks.c.id, tasks.c.deleted_at)
-)
-EXPIRED_LISTS = delete(lists).where(*EXPIRED).returning(lists.c.id, lists.c.deleted_at)
-
-
-def users_with_lists_before(since: datetime) -> list[uuid.UUID]:
-    """Users whose trash holds lists deleted before `since` (maintenance, across users)."""
-    return list(
-        db.session.scalars(select(lists.c.user_id).where(lists.c.deleted_at < since).distinct())
-    )
-
-
-def purge_expired_lists(within: Change, since: datetime) -> tuple[int, int]:
-    """Purge a user's lists deleted before `since`, and what tasks are still in them
-    (maintenance: flask todo purge); how many lists, and how many tasks."""
-    parameters = {OWNER: within.user_id, KEPT_SINCE: since}
-    left = db.session.execute(TASKS_OF_EXPIRED_LISTS, parameters).all()
-    task_store.entomb(within, left)
-    removed = db.session.execute(EXPIRED_LISTS, parameters).all()
-    entomb(within, [(row.id, row.deleted_at) for row in removed])
-    return len(removed), len(left)

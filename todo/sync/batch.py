@@ -1,8 +1,9 @@
-"""A batch of task writes: checked one operation at a time, applied in order through the task
-store, in one change (one number): all or nothing (atomic), or each on its own.
+"""A batch of task writes, applied in order through the task store, in one change (one
+number): all or nothing (atomic), or each on its own.
 
-It knows no HTTP: a failed operation is an `OperationFailed` (atomic) or an outcome holding
-the error (not atomic); the route turns errors into problems.
+It knows no HTTP: it receives the operations as the route loaded them (each a dict, or the
+ValidationError its schema raised), and a failed operation is an `OperationFailed` (atomic)
+or an outcome holding the error (not atomic); the route turns errors into problems.
 """
 
 from collections.abc import Callable
@@ -21,21 +22,21 @@ from ..etags import versions_in
 from ..extensions import db
 from ..idempotency import Answer
 from ..labels.store import TooManyLabels
-from ..tasks import store as tasks
+from ..tasks import creates, trash
 from ..tasks.changes import Change, change
-from .schemas import OperationSchema
+from ..tasks.rows import IdConflict, TaskChanged, TaskGone, TaskNotFound
+from ..tasks.writes import TaskWrite, write_task
 
 # What fails one operation, not the request: its input, or the task it names.
 OPERATION_ERRORS = (
     ValidationError,
-    tasks.TaskNotFound,
-    tasks.TaskChanged,
-    tasks.TaskGone,
-    tasks.IdConflict,
-    tasks.ParentInTrash,
+    TaskNotFound,
+    TaskChanged,
+    TaskGone,
+    IdConflict,
+    trash.ParentInTrash,
     TooManyLabels,
 )
-CHECK = OperationSchema()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,83 +64,88 @@ class Trash:
     since: datetime  # the oldest deletion still restorable
 
 
-def checked(operation: dict) -> dict:
-    """An operation as loaded by its schema; ValidationError with the single routes'
-    messages."""
-    return CHECK.load(operation)
+@dataclass(frozen=True)
+class Invalid:
+    """An operation its schema refused: its `op` as sent, and the schema's error (with the
+    single routes' messages)."""
+
+    op: str
+    error: ValidationError
 
 
-def apply(caller: Caller, operation: dict, trash: Trash, within: Change | None) -> Row | None:
-    """Run one checked operation; the task it leaves (None for a delete)."""
-    op, task_id = operation["op"], operation.get("id")
-    versions = versions_in(operation.get("if_match"))
+@dataclass(frozen=True)
+class Batch:
+    """A batch as asked: its operations as the route loaded them (a dict each, or Invalid),
+    all or nothing or each on its own, the trash's rules, and (Idempotency-Key, request
+    fingerprint) when keyed."""
+
+    operations: list[dict | Invalid]
+    atomic: bool
+    trash: Trash
+    keyed: tuple[str, str] | None = None
+
+
+def apply(caller: Caller, operation: dict, trash_rules: Trash, within: Change) -> Row | None:
+    """Run one loaded operation; the task it leaves (None for a delete)."""
+    op = operation["op"]
     if op == "create":
-        return tasks.add_task(caller, operation["task"], within)[0]
+        return creates.add_task(caller, operation["task"], within)[0]
+    versions = versions_in(operation.get("if_match"))
+    write = TaskWrite(caller, operation["id"], {}, versions, within=within)
     if op in ("patch", "replace"):
-        values = operation["changes"] if op == "patch" else operation["task"]
-        return tasks.write_task(caller, task_id, values, versions, within=within)
+        changes = operation["changes"] if op == "patch" else operation["task"]
+        return write_task(write.but(changes=changes)).task
     if op == "complete":
-        values = {"completed": operation["completed"]} if "completed" in operation else {}
+        changes = {"completed": operation["completed"]} if "completed" in operation else {}
         occurrence = operation.get("occurrence")
-        return tasks.write_task(caller, task_id, values, versions, not values, within, occurrence)
+        return write_task(write.but(changes=changes, flip=not changes, occurrence=occurrence)).task
     if op == "restore":
-        return tasks.restore_task(caller, task_id, versions, trash.since, within)
-    if operation.get("purge") or not trash.days:
-        tasks.purge_task(caller, task_id, versions, within)
+        return trash.restore_task(write, trash_rules.since)
+    if operation.get("purge") or not trash_rules.days:
+        trash.purge_task(write)
     else:
-        tasks.trash_task(caller, task_id, versions, within)
+        trash.trash_task(write)
     return None
 
 
-def run(
-    caller: Caller,
-    operations: list[dict],
-    atomic: bool,
-    trash: Trash,
-    keyed: tuple[str, str] | None,
-    answer_for: Callable[[list[Outcome]], Answer],
-) -> Answer:
+def run(caller: Caller, batch: Batch, answer_for: Callable[[list[Outcome]], Answer]) -> Answer:
     """Run a batch in one change (one number). Atomic: every operation or none
     (OperationFailed for the first that fails; every check before any write). Not atomic:
     each in a savepoint, so a failed one undoes only itself, and each outcome says how it
-    went. `keyed`: (Idempotency-Key, request fingerprint): the answer is stored with the
-    writes, and a retry gets it back; of concurrent retries, the first to commit stands and
-    the others, their writes rolled back, answer as it did."""
-    loaded: list[dict | ValidationError] = []
-    for index, operation in enumerate(operations):
-        try:
-            loaded.append(checked(operation))
-        except ValidationError as error:
-            if atomic:
-                raise OperationFailed(index, str(operation.get("op")), error) from None
-            loaded.append(error)
+    went. Keyed: the answer is stored with the writes, and a retry gets it back; of
+    concurrent retries, the first to commit stands and the others, their writes rolled
+    back, answer as it did."""
+    if batch.atomic:
+        for index, loaded in enumerate(batch.operations):
+            if isinstance(loaded, Invalid):
+                raise OperationFailed(index, loaded.op, loaded.error)
     load_account(caller)  # a stored answer is replayed only to a token that is still current
     try:
-        return apply_all(caller, operations, loaded, atomic, trash, keyed, answer_for)
+        return apply_all(caller, batch, answer_for)
     except IntegrityError:
-        if keyed and (replay := idempotency.stored_answer(caller.user_id, *keyed)):
+        if batch.keyed and (replay := idempotency.stored_answer(caller.space_id, *batch.keyed)):
             return replay
         raise
 
 
-def apply_all(caller, operations, loaded, atomic, trash, keyed, answer_for) -> Answer:
-    """`run`'s change: the checked operations applied in order, and the answer stored."""
-    with change(caller.user_id) as within:
-        if keyed and (replay := idempotency.stored_answer(caller.user_id, *keyed)):
+def apply_all(caller: Caller, batch: Batch, answer_for) -> Answer:
+    """`run`'s change: the loaded operations applied in order, and the answer stored."""
+    with change(caller.space_id) as within:
+        if batch.keyed and (replay := idempotency.stored_answer(caller.space_id, *batch.keyed)):
             return replay
         outcomes = []
-        for index, (operation, load) in enumerate(zip(operations, loaded, strict=True)):
-            op = str(operation.get("op"))
+        for index, loaded in enumerate(batch.operations):
+            op = loaded.op if isinstance(loaded, Invalid) else loaded["op"]
             try:
-                if isinstance(load, ValidationError):
-                    raise load
-                with nullcontext() if atomic else db.session.begin_nested():
-                    outcomes.append(Outcome(op, apply(caller, load, trash, within)))
+                if isinstance(loaded, Invalid):
+                    raise loaded.error
+                with nullcontext() if batch.atomic else db.session.begin_nested():
+                    outcomes.append(Outcome(op, apply(caller, loaded, batch.trash, within)))
             except OPERATION_ERRORS as error:
-                if atomic:
+                if batch.atomic:
                     raise OperationFailed(index, op, error) from None
                 outcomes.append(Outcome(op, error=error))
         answer = answer_for(outcomes)
-        if keyed:
-            idempotency.remember(caller.user_id, *keyed, answer)
+        if batch.keyed:
+            idempotency.remember(caller.space_id, *batch.keyed, answer)
     return answer

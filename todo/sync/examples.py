@@ -5,7 +5,7 @@ the batch answer, worded as they answer them (tests/test_examples.py sends and c
 from ..errors import example, invalid_example, problem_example
 from ..idempotency import KeyReused
 from ..tasks.examples import CHOSEN_TASK_ID, NO_TASK_ID
-from ..tasks.store import IdConflict, TaskChanged, TaskGone, TaskNotFound
+from ..tasks.rows import IdConflict, TaskChanged, TaskGone, TaskNotFound
 from .store import CursorExpired, InvalidCursor
 
 BATCH_FAILED = "/problems/batch-failed"

@@ -11,7 +11,7 @@ from ..columns import kept_since
 from ..errors import INVALID_FIELDS, PROBLEM_MIMETYPE, by_path, capped, problem_body
 from ..idempotency import Answer
 from ..lists.schemas import TaskListSchema
-from ..tasks import store as tasks
+from ..tasks import trash as task_trash
 from ..tasks.schemas import TaskSchema
 from . import batch, examples, store
 from .schemas import (
@@ -20,6 +20,7 @@ from .schemas import (
     ChangesQuerySchema,
     ChangesSchema,
     DeletedTaskSchema,
+    OperationSchema,
 )
 
 blp = Blueprint(
@@ -33,6 +34,7 @@ blp = Blueprint(
 SUCCESS = {"create": 201, "delete": 204}
 BATCH_FAILED = examples.BATCH_FAILED
 TASK, DELETED, LIST = TaskSchema(), DeletedTaskSchema(), TaskListSchema()
+OPERATION = OperationSchema()
 
 
 @blp.before_request
@@ -62,7 +64,7 @@ def list_changes(query, user_id):
     since, key = None, cursor_key()
     if "since" in query:
         retention = current_app.config["FEED_RETENTION_DAYS"]
-        since = store.cursor_position(query["since"], g.caller.user_id, key, retention)
+        since = store.cursor_position(query["since"], g.caller.space_id, key, retention)
     changes = store.read_changes(g.caller, since, query["limit"])
     # Encoded here, through the schemas' own encoders (todo/serializer.py), not dumped field
     # by field by the documented ChangesSchema: a poll is what clients send most.
@@ -72,7 +74,7 @@ def list_changes(query, user_id):
             "deleted": DELETED.dump(changes.deleted, many=True),
             "lists": LIST.dump(changes.lists, many=True),
             "deleted_lists": DELETED.dump(changes.deleted_lists, many=True),
-            "next": store.feed_cursor(g.caller.user_id, changes.position, key),
+            "next": store.feed_cursor(g.caller.space_id, changes.position, key),
             "has_more": changes.has_more,
         }
     )
@@ -86,7 +88,7 @@ def empty_trash(user_id):
 
     Every task in the trash is deleted for good; the feed reports each as purged.
     """
-    tasks.empty_trash(g.caller)
+    task_trash.empty_trash(g.caller)
 
 
 @blp.route("/batch", methods=["POST"])
@@ -107,10 +109,12 @@ def run_batch(body, user_id):
     if key is not None:
         keyed = (key, idempotency.fingerprint(request.method, request.path, request.get_json()))
     days = current_app.config["TRASH_RETENTION_DAYS"]
-    trash = batch.Trash(days, kept_since(days))
-    atomic = body.get("atomic", True)
+    loaded = [loaded_operation(operation) for operation in body["operations"]]
+    asked = batch.Batch(
+        loaded, body.get("atomic", True), batch.Trash(days, kept_since(days)), keyed
+    )
     try:
-        answer = batch.run(g.caller, body["operations"], atomic, trash, keyed, batch_answer)
+        answer = batch.run(g.caller, asked, batch_answer)
     except batch.OperationFailed as failure:
         status, body = operation_problem(failure.error)
         body.update(type=BATCH_FAILED, index=failure.index)
@@ -121,6 +125,15 @@ def run_batch(body, user_id):
     if answer.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def loaded_operation(operation: dict) -> dict | batch.Invalid:
+    """An operation as its schema loads it (batch.Invalid if it refuses it): checked one at
+    a time, so that a non-atomic batch answers each invalid operation on its own."""
+    try:
+        return OPERATION.load(operation)
+    except ValidationError as error:
+        return batch.Invalid(str(operation.get("op")), error)
 
 
 def batch_answer(outcomes: list[batch.Outcome]) -> Answer:

@@ -170,7 +170,7 @@ def read_changes(caller: Caller, since: Position | None, limit: int) -> Changes:
         return Changes(position=since)
     first_sync, since = since is None, since or START
     parameters = {
-        OWNER: caller.user_id,
+        OWNER: caller.space_id,
         SINCE: since.number,
         AFTER: since.after,
         UPTO: number,

@@ -101,6 +101,17 @@ def change(user_id: uuid.UUID, of_lists: bool = False):
                 db.session.execute(statement, {OWNER: user_id, NUMBER: number})
 
 
+@contextmanager
+def joined(user_id: uuid.UUID, within: Change | None) -> Iterator[Change]:
+    """The change `within` when there is one (a batch's), else a change of the user's own:
+    for writes that need one either way."""
+    if within is not None:
+        yield within
+        return
+    with change(user_id) as own:
+        yield own
+
+
 def current_number(caller: Caller) -> int | None:
     """The caller's number now; None if the token is not current."""
     return first_value(CURRENT_NUMBER, caller.parameters)

@@ -22,8 +22,6 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
 
-from ..fields import utc_text, wall_text
-
 zoneinfo.reset_tzpath(to=[])  # the tzdata package's zones, not /usr/share/zoneinfo's
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
@@ -106,15 +104,3 @@ def day_start(day: date, zone_name: str) -> datetime:
 def day_after_start(day: date, zone_name: str) -> datetime:
     """The instant the day after `day` starts: the exclusive end of `day`."""
     return day_start(day + timedelta(days=1), zone_name) if day < LATEST else END_OF_TIME
-
-
-def encoded(day: date | None, wall: time | None, zone_name: str | None, at: datetime | None):
-    """A task's stored due columns as its answer gives them (null for no due date)."""
-    if day is None:
-        return None
-    return {
-        "date": day.isoformat(),
-        "time": None if wall is None else wall_text(wall),
-        "timezone": zone_name,
-        "at": None if at is None else utc_text(at),
-    }

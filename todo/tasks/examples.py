@@ -6,7 +6,8 @@ from ..errors import example, invalid_example, problem_example
 from ..idempotency import KeyReused
 from . import positions
 from .positions import BadNeighbour, StaleOrder
-from .store import IdConflict, ParentInTrash, TaskChanged, TaskGone, TaskNotFound
+from .rows import IdConflict, TaskChanged, TaskGone, TaskNotFound
+from .trash import ParentInTrash
 
 # The id the "chosenId" example creates its task with; other examples name that task.
 CHOSEN_TASK_ID = "6f1c2a7e-8d4b-4e0a-9c3f-2b5d7e9a1c40"

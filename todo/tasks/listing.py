@@ -352,7 +352,7 @@ def page_statement(caller: Caller, query: dict) -> tuple[Select, dict]:
 
 def count_statement(caller: Caller, query: dict) -> tuple[Select, dict]:
     statement = count_shape(used_filters(query), "trash_since" in query)
-    return statement, {OWNER: caller.user_id, **filter_parameters(query)}
+    return statement, {OWNER: caller.space_id, **filter_parameters(query)}
 
 
 def version_statement(caller: Caller, query: dict) -> tuple[Select, dict]:

@@ -20,7 +20,7 @@ from fractional_indexing import (
 LONGEST = 64  # what a client may send
 DIGITS = frozenset(BASE_62_DIGITS)  # the library checks a key's head and end, not its digits
 # A task added at the end gets `y` and its user's next change number in 25 decimal digits
-# (tasks/store.py, in the INSERT): an integer part of the algorithm's, growing with the counter.
+# (tasks/creates.py, in the INSERT): an integer part of the algorithm's, growing with the counter.
 APPENDED_HEAD, APPENDED_DIGITS = "y", 25
 REBALANCE_AFTER = 32  # what the server makes before it re-spaces the scope
 APPENDED_IN_A_CHANGE = len(BASE_62_DIGITS) ** 2  # tasks of one change told apart (a batch: 100)

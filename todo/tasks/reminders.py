@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from marshmallow import ValidationError
 
-from ..fields import utc_text
+from ..timestamps import utc_text
 from . import due
 
 MOST = 5

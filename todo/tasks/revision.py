@@ -5,7 +5,7 @@ locks the task, and writes what this decides.
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import Row
@@ -25,6 +25,27 @@ NO_RECURRENCE = {
 BLANK = {**due.NO_DUE, **NO_RECURRENCE, "reminders": [], "completed": False}
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What a write asks of a task: the values sent (columns, and the merged fields as sent),
+    a flip of `completed`, and the occurrence a completion is meant for (None: any)."""
+
+    values: Mapping
+    flip: bool = False
+    occurrence: date | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the rules read beside the task: the user's zone (where all-day and floating dates
+    fall), the instant of the write, and the task's latest completion entries, newest first
+    (read only for an undo)."""
+
+    user_zone: str | None
+    now: datetime | None = None
+    completions: Callable[[], list] = field(default=list)
+
+
 @dataclass
 class Revision:
     """The columns to write (and whether to flip `completed`), and the history to keep: a
@@ -33,6 +54,7 @@ class Revision:
     columns: dict
     flip: bool = False
     record: date | None = None  # the occurrence a roll-over completed, if any
+    recorded_at: datetime | None = None  # when: the write's instant
     undo: Row | None = None  # the completion entry a `completed: false` undid
     unchanged: bool = False  # the occurrence asked for is no longer due: nothing to do
 
@@ -41,22 +63,14 @@ def new_task(fields: dict, user_zone: str | None) -> dict:
     """The newer fields' columns of a new task (created completed or not: a creation is not
     a completion of an occurrence)."""
     newer = {name: fields[name] for name in MERGED if name in fields}
-    return revise(BLANK, newer, False, None, user_zone, None, list).columns
+    return revise(BLANK, Asked(newer), Context(user_zone)).columns
 
 
-def revise(
-    current: Mapping,
-    values: dict,
-    flip: bool,
-    occurrence: date | None,
-    user_zone: str | None,
-    now: datetime | None,
-    completions: Callable[[], list],
-) -> Revision:
-    """The revision `values` (and `flip`) make of the `current` task; ValidationErrors for a
-    combination the task cannot hold. `completions()` gives the task's latest completion
-    entries, newest first (read only for an undo)."""
-    if occurrence is not None and current["due_date"] != occurrence:
+def revise(current: Mapping, asked: Asked, context: Context) -> Revision:
+    """The revision a write `asked` makes of the `current` task; ValidationErrors for a
+    combination the task cannot hold."""
+    values = asked.values
+    if asked.occurrence is not None and current["due_date"] != asked.occurrence:
         return Revision({}, unchanged=True)  # a replay of a completion already done
     columns = {name: value for name, value in values.items() if name not in MERGED}
     if "due" in values:
@@ -71,14 +85,14 @@ def revise(
         raise recurrence.RecurrenceInvalid("A recurrence needs a due date.")
     if task["recurrence_rule"] is not None and "recurrence_start" in columns:
         recurrence.check_reach(task["recurrence_rule"], task["recurrence_from"], task["due_date"])
-    revision = Revision(columns, flip)
+    revision = Revision(columns, asked.flip)
     if task["recurrence_rule"] is not None:
-        completed(revision, current, task, user_zone, now, completions)
+        completed(revision, current, task, context)
     task = {**current, **columns}
     if "reminders" in values:
-        columns["reminders"] = reminders.stored(values["reminders"], task, user_zone)
+        columns["reminders"] = reminders.stored(values["reminders"], task, context.user_zone)
     elif any(task[name] != current[name] for name in due.COLUMNS) and task["reminders"]:
-        columns["reminders"] = reminders.stored(task["reminders"], task, user_zone)
+        columns["reminders"] = reminders.stored(task["reminders"], task, context.user_zone)
     return revision
 
 
@@ -98,7 +112,7 @@ def recurrence_columns(current: Mapping, patch: dict | None, due_date: date | No
     }
 
 
-def completed(revision: Revision, current, task, user_zone, now, completions) -> None:
+def completed(revision: Revision, current: Mapping, task: Mapping, context: Context) -> None:
     """A recurring task completed: rolled over to its next occurrence (still open), or, the
     rule used up, completed for real. `completed: false` on an open recurring task undoes
     the last roll-over; on one completed for real, it reopens it."""
@@ -107,8 +121,9 @@ def completed(revision: Revision, current, task, user_zone, now, completions) ->
     completes = (revision.flip or columns.get("completed") is True) and not was_done
     reopens = (revision.flip or columns.get("completed") is False) and was_done
     count = current["recurrence_completed_count"]
+    now = context.now
     if completes:
-        zone_name = task["due_timezone"] or user_zone or "UTC"
+        zone_name = task["due_timezone"] or context.user_zone or "UTC"
         following = recurrence.next_date(
             task["recurrence_rule"],
             task["recurrence_from"],
@@ -124,13 +139,13 @@ def completed(revision: Revision, current, task, user_zone, now, completions) ->
             columns["completed"], revision.flip = True, False
             return
         columns.pop("completed", None)
-        revision.flip, revision.record = False, task["due_date"]
+        revision.flip, revision.record, revision.recorded_at = False, task["due_date"], now
         columns.update(due.columns(following, task["due_time"], task["due_timezone"]))
     elif reopens:  # the trigger removes the completion it had recorded
         columns["recurrence_completed_count"] = max(count - 1, 0)
     elif columns.get("completed") is False:  # undo the last roll-over, if there was one
         columns.pop("completed")
-        entries = completions()
+        entries = context.completions()
         if not count or not entries:
             return
         latest, *earlier = entries

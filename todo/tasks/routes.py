@@ -1,5 +1,6 @@
-"""Tasks blueprint: a user's own tasks. The views read the request and answer; the statements
-(store.py) take the caller and raise, and the factory maps their errors."""
+"""Tasks blueprint: a user's own tasks. The views read the request and answer; the task store
+(reads, creates, writes, trash) takes the caller and raises, and the factory maps its
+errors."""
 
 import hashlib
 from urllib.parse import urlencode
@@ -26,18 +27,18 @@ from ..blueprint import (
 from ..columns import utcnow
 from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, fresh_or_tagged, if_match_versions
 from ..idempotency import Answer
-from . import examples, store
+from . import creates, examples, reads, trash, writes
 from .listing import ZONED, cursor_after
+from .query_schemas import DeleteQuerySchema, ListQuerySchema
 from .schemas import (
     CompletionSchema,
-    DeleteQuerySchema,
-    ListQuerySchema,
     MoveSchema,
     NewTaskSchema,
     TaskChangesSchema,
     TaskInputSchema,
     TaskSchema,
 )
+from .writes import TaskWrite
 
 blp = Blueprint(
     "tasks",
@@ -86,7 +87,7 @@ def list_tasks(query, user_id):
         query["zone"] = zone_name or load_account(g.caller).timezone or "UTC"
     if "overdue" in query:
         query["now"] = utcnow()
-    page = store.list_page(g.caller, query)
+    page = reads.list_page(g.caller, query)
     headers = {"X-Total-Count": str(page.total)}
     if "now" not in query:  # an answer that depends on the clock has no ETag to match later
         headers.update(list_headers(page.version))
@@ -107,10 +108,10 @@ def list_not_modified():
         return None  # `*` matches any list, even of a query that is not one: answered in full
     if "overdue" in request.args:
         return None  # depends on the clock: answered in full
-    if g.caller.user_id != request.view_args["user_id"]:
+    if g.caller.actor_id != request.view_args["user_id"]:
         return None
     query = {"trash_since": trash_since()} if request.args.get("deleted") == "true" else {}
-    version = store.list_version(g.caller, query)
+    version = reads.list_version(g.caller, query)
     if version is None or not request.if_none_match.contains_weak(list_tag(version)):
         return None
     return current_app.response_class(status=304, headers=list_headers(version))
@@ -158,10 +159,10 @@ def create_task(fields, user_id):
     """
     key = idempotency.checked_key(request.headers.get("Idempotency-Key"))
     if key is None and "id" not in fields:
-        task, rebalanced = store.add_task(g.caller, fields)
+        task, rebalanced = creates.add_task(g.caller, fields)
         return task, new_task_headers(task, rebalanced)
     request_hash = idempotency.fingerprint(request.method, request.path, fields)
-    answer = store.add_task_once(g.caller, fields, key, request_hash, created_answer)
+    answer = creates.add_task_once(g.caller, fields, (key, request_hash), created_answer)
     return replayed_response(answer)
 
 
@@ -178,6 +179,12 @@ def new_task_headers(task: Row, rebalanced: int) -> dict:
     return {"Location": location, "ETag": etag(task), **rebalanced_header(rebalanced)}
 
 
+def written(task_id, changes: dict, **guards) -> Row:
+    """The task as a write of `changes` leaves it, guarded by the request's If-Match."""
+    write = TaskWrite(g.caller, task_id, changes, if_match_versions(request), **guards)
+    return writes.write_task(write).task
+
+
 @blp.route("/<uuid:task_id>", methods=["GET"])
 @blp.headers(IF_NONE_MATCH)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
@@ -189,7 +196,7 @@ def read_task(user_id, task_id):
     Its ETag is its version: send it in If-None-Match to get 304 while the task is unchanged,
     or in If-Match to write only that version.
     """
-    return fresh_or_tagged(request, store.read_task(g.caller, task_id))
+    return fresh_or_tagged(request, reads.read_task(g.caller, task_id))
 
 
 @blp.route("/<uuid:task_id>", methods=["PUT"])
@@ -204,7 +211,7 @@ def replace_task(fields, user_id, task_id):
     recurrence, reminders, labels, list, parent, position) change only when sent, so a
     client that knows nothing of them never clears them.
     """
-    return with_etag(store.write_task(g.caller, task_id, fields, if_match_versions(request)))
+    return with_etag(written(task_id, fields))
 
 
 @blp.route("/<uuid:task_id>", methods=["PATCH"])
@@ -218,7 +225,7 @@ def update_task(fields, user_id, task_id):
     A JSON Merge Patch (RFC 7396): only the fields sent change; `due` merges member by member
     (`{"due": {"time": null}}` makes it all-day), and null clears it.
     """
-    return with_etag(store.write_task(g.caller, task_id, fields, if_match_versions(request)))
+    return with_etag(written(task_id, fields))
 
 
 @blp.route("/<uuid:task_id>/complete", methods=["PATCH"])
@@ -233,10 +240,9 @@ def toggle_task(fields, user_id, task_id):
     task completed moves to its next occurrence and stays open (completed for real once its
     rule is used up); `{"completed": false}` undoes the last roll-over.
     """
-    versions, flip = if_match_versions(request), "completed" not in fields
     occurrence = fields.pop("occurrence", None)
-    task = store.write_task(g.caller, task_id, fields, versions, flip, occurrence=occurrence)
-    return with_etag(task)
+    flip = "completed" not in fields
+    return with_etag(written(task_id, fields, flip=flip, occurrence=occurrence))
 
 
 @blp.route("/<uuid:task_id>/move", methods=["POST"])
@@ -251,7 +257,7 @@ def move_task(place, user_id, task_id):
     (/problems/stale-order) if `after` no longer sorts before `before`: refetch the order.
     """
     versions = if_match_versions(request)
-    task, rebalanced = store.move_task(g.caller, task_id, place, versions)
+    task, rebalanced = writes.move_task(g.caller, task_id, place, versions)
     headers = {"ETag": etag(task)}
     headers.update(rebalanced_header(rebalanced))
     return task, headers
@@ -268,11 +274,11 @@ def delete_task(query, user_id, task_id):
     A trashed task (and its subtasks) can be restored for TRASH_RETENTION_DAYS; with
     `purge=true` it is deleted for good at once.
     """
-    versions = if_match_versions(request)
+    write = TaskWrite(g.caller, task_id, {}, if_match_versions(request))
     if query["purge"] or not current_app.config["TRASH_RETENTION_DAYS"]:
-        store.purge_task(g.caller, task_id, versions)
+        trash.purge_task(write)
     else:
-        store.trash_task(g.caller, task_id, versions)
+        trash.trash_task(write)
 
 
 @blp.route("/<uuid:task_id>/restore", methods=["POST"])
@@ -285,5 +291,5 @@ def restore_task(user_id, task_id):
     It comes back with the subtasks trashed with it; a live task is answered as it is. 410
     once it was purged, or expired in the trash.
     """
-    versions = if_match_versions(request)
-    return with_etag(store.restore_task(g.caller, task_id, versions, trash_since()))
+    write = TaskWrite(g.caller, task_id, {}, if_match_versions(request))
+    return with_etag(trash.restore_task(write, trash_since()))

@@ -1,28 +1,35 @@
-"""Tasks' schemas: what the task routes take (bodies and list queries) and what they answer."""
+"""Tasks' schemas: what the task routes take (bodies: the newer fields' in newer_schemas.py;
+list queries: query_schemas.py) and what they answer."""
 
-import uuid
-
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, fields, post_load, validate
 
 from ..fields import (
     CalendarDate,
-    QueryBoolean,
-    QueryInteger,
     StrictBoolean,
     StrictInteger,
     Text,
     TrimmedText,
     UTCTimestamp,
-    WallTime,
-    utc_text,
 )
 from ..labels.names import MOST_PER_TASK
 from ..labels.schemas import LabelName
-from ..openapi import OneOf, form
 from ..serializer import Composed, EncodedSchema, StoredList
-from . import due, ordering, recurrence, reminders
-from .listing import SORTS, TRASH_SORTS, position
-from .models import DESCRIPTION_MAX, PRIORITY_MAX, RULE_MAX, TITLE_MAX
+from . import due, ordering, reminders
+from .models import DESCRIPTION_MAX, PRIORITY_MAX, TITLE_MAX
+from .newer_schemas import (
+    DueInputSchema,
+    DueSchema,
+    RecurrenceInputSchema,
+    RecurrenceSchema,
+    ReminderInputSchema,
+    ReminderSchema,
+    WholeDueSchema,
+    WholeRecurrenceSchema,
+    due_encoded,
+    due_members,
+    recurrence_encoded,
+    recurrence_members,
+)
 
 RECURRENCE_COLUMNS = (
     "recurrence_rule",
@@ -35,7 +42,6 @@ TITLE_LENGTH = validate.Length(min=1, max=TITLE_MAX)
 DESCRIPTION_LENGTH = validate.Length(max=DESCRIPTION_MAX)
 
 
-ZONE_EXAMPLE = "Europe/Paris"
 LIST_ID = fields.UUID(
     allow_none=True,
     metadata={"description": "One of the user's live lists; null: the Inbox"},
@@ -63,236 +69,10 @@ class OrderKey(fields.String):
             raise self.make_error("invalid") from None
 
 
-class ZoneName(Text):
-    """An IANA time zone name, as tasks/due.py knows them."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        name = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            due.zone(name)
-        except due.DueInvalid as error:
-            raise ValidationError(error.messages) from None
-        return name
-
-
-def page_size() -> QueryInteger:
-    return QueryInteger(
-        load_default=100,
-        validate=validate.Range(min=1, max=500),
-        metadata={"description": "Page size"},
-    )
-
-
 PRIORITY = {
     "validate": validate.Range(min=0, max=PRIORITY_MAX),
     "metadata": {"description": "0 none, 1 low, 2 medium, 3 high"},
 }
-
-
-class DueSchema(Schema):
-    """A due date as answers give it, in one of RFC 5545's three forms: all-day (`time`,
-    `timezone` and `at` null), floating (a time, no zone) or zoned (a time in an IANA zone,
-    and `at`, the instant it names)."""
-
-    class Meta:
-        name = "Due"
-
-    date = fields.Date(required=True, metadata={"example": "2026-12-24"})
-    time = WallTime(required=True, allow_none=True, metadata={"example": "18:30"})
-    timezone = fields.String(required=True, allow_none=True, metadata={"example": ZONE_EXAMPLE})
-    at = UTCTimestamp(
-        required=True,
-        allow_none=True,
-        metadata={"description": "The instant of a zoned due date; null for the other forms"},
-    )
-
-
-def due_members(day, wall, zone_name, at) -> dict | None:
-    return None if day is None else {"date": day, "time": wall, "timezone": zone_name, "at": at}
-
-
-class DueInputSchema(Schema):
-    """A due date as a request writes it: `{date, time?, timezone?}`, or `{at, timezone}` for
-    a client holding an instant (date and time are then read in that zone)."""
-
-    class Meta:
-        name = "DueInput"
-
-    date = CalendarDate(metadata={"example": "2026-12-24"})
-    time = WallTime(allow_none=True, metadata={"example": "18:30"})
-    timezone = ZoneName(allow_none=True, metadata={"description": "An IANA time zone name"})
-    at = fields.AwareDateTime(
-        format="iso",
-        metadata={"description": "An RFC 3339 instant, with `timezone` and nothing else"},
-    )
-
-    @validates_schema
-    def one_form(self, data, **kwargs):
-        """The two forms apart. Whether a time has its date, and a zone its time, is checked
-        on the whole due date (tasks/due.py), after a merge."""
-        if "at" in data:
-            if set(data) - {"at", "timezone"}:
-                raise ValidationError("Give either {date, time, timezone} or {at, timezone}.")
-            if data.get("timezone") is None:
-                raise ValidationError("An instant needs its timezone.", "timezone")
-
-
-class WholeDueSchema(DueInputSchema):
-    """A due date written whole (create, replace): a date or an instant. Loaded as the merge
-    patch that replaces every member, so one code path stores both."""
-
-    class Meta:
-        name = "DueInput"
-
-    @validates_schema
-    def dated(self, data, **kwargs):
-        if "at" not in data and data.get("date") is None:
-            raise ValidationError("A due date needs its date (or an instant).", "date")
-
-    @post_load
-    def every_member(self, data, **kwargs):
-        if "at" not in data:
-            data.setdefault("time", None)
-            data.setdefault("timezone", None)
-        return data
-
-
-# A due date's forms, for the document: `{}` and `{at}` without its zone compile in no client.
-DUE_AT_INSTANT = form("DueAtInstant", DueInputSchema, needs=("at", "timezone"))
-DueInputSchema.documented_as = OneOf(
-    {
-        "instant": DUE_AT_INSTANT,
-        "members": form("DueChanges", DueInputSchema, (), may_have=("date", "time", "timezone")),
-    }
-)
-WholeDueSchema.documented_as = OneOf(
-    {
-        "date": form("DueOnDate", DueInputSchema, needs=("date",), may_have=("time", "timezone")),
-        "instant": DUE_AT_INSTANT,
-    }
-)
-
-
-class RecurrenceSchema(Schema):
-    """A recurring task's rule, as answers give it."""
-
-    class Meta:
-        name = "Recurrence"
-
-    rule = fields.String(required=True, metadata={"example": "FREQ=WEEKLY;BYDAY=MO,TH"})
-    from_ = fields.String(
-        data_key="from",
-        required=True,
-        validate=validate.OneOf(recurrence.COUNTS_FROM),
-        metadata={
-            "description": "due: the occurrences of the rule from the due date; completion: "
-            "FREQ and INTERVAL counted from each completion"
-        },
-    )
-    completed_count = fields.Integer(
-        required=True, metadata={"description": "Occurrences completed so far"}
-    )
-    last_completed_at = UTCTimestamp(required=True, allow_none=True)
-
-
-def recurrence_members(rule, counts_from, count, last) -> dict | None:
-    if rule is None:
-        return None
-    return {"rule": rule, "from_": counts_from, "completed_count": count, "last_completed_at": last}
-
-
-def recurrence_encoded(rule, counts_from, count, last) -> dict | None:
-    if rule is None:
-        return None
-    last = None if last is None else utc_text(last)
-    return {"rule": rule, "from": counts_from, "completed_count": count, "last_completed_at": last}
-
-
-class RecurrenceInputSchema(Schema):
-    """A recurrence as a request writes it (in a PATCH, merged member by member)."""
-
-    class Meta:
-        name = "RecurrenceInput"
-
-    rule = Text(
-        validate=validate.Length(min=1, max=RULE_MAX),
-        metadata={
-            "description": "An RFC 5545 RRULE value: FREQ DAILY, WEEKLY, MONTHLY or YEARLY; "
-            "INTERVAL 1..999, BYDAY, BYMONTHDAY, BYMONTH, BYSETPOS, WKST, COUNT 1..1000, "
-            "UNTIL (YYYYMMDD)",
-            "example": "FREQ=WEEKLY;BYDAY=MO,TH",
-        },
-    )
-    from_ = fields.String(
-        data_key="from",
-        attribute="from",
-        validate=validate.OneOf(recurrence.COUNTS_FROM),
-        metadata={"description": "What the rule counts from; default: due"},
-    )
-
-
-class WholeRecurrenceSchema(RecurrenceInputSchema):
-    """A recurrence written whole (create, replace): the domain refuses one without its rule
-    (tasks/recurrence.py), so the document requires it."""
-
-
-WholeRecurrenceSchema.documented_as = OneOf(
-    {"rule": form("WholeRecurrence", RecurrenceInputSchema, needs=("rule",), may_have=("from_",))}
-)
-
-
-class ReminderSchema(Schema):
-    """A reminder as answers give it: `before` the due date or `at` an instant, and when it
-    falls."""
-
-    class Meta:
-        name = "Reminder"
-
-    before = fields.String(required=True, allow_none=True, metadata={"example": "PT15M"})
-    at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
-    remind_at = fields.String(
-        required=True,
-        allow_none=True,
-        metadata={
-            "format": "date-time",
-            "description": "The instant it falls on; null for a reminder before a floating "
-            "due date while the user has no zone",
-        },
-    )
-
-
-class ReminderInputSchema(Schema):
-    class Meta:
-        name = "ReminderInput"
-
-    before = Text(
-        metadata={
-            "description": "An ISO 8601 duration before the due date, 0 to 28 days",
-            "example": "PT15M",
-        }
-    )
-    at = fields.AwareDateTime(format="iso", metadata={"description": "An RFC 3339 instant"})
-
-    @validates_schema
-    def one_kind(self, data, **kwargs):
-        if len(data) != 1:
-            raise ValidationError("Give exactly one of before and at.")
-        if "before" in data:
-            try:
-                reminders.duration(data["before"])
-            except ValueError:
-                raise ValidationError(
-                    "Not an ISO 8601 duration of 0 to 28 days (PT15M, P1D).", "before"
-                ) from None
-
-
-# A reminder's two kinds, for the document: `{}` and both at once compile in no client.
-ReminderInputSchema.documented_as = OneOf(
-    {
-        "before": form("ReminderBefore", ReminderInputSchema, needs=("before",)),
-        "at": form("ReminderAt", ReminderInputSchema, needs=("at",)),
-    }
-)
 
 
 class SubtaskCountsSchema(Schema):
@@ -373,7 +153,7 @@ class TaskSchema(EncodedSchema):
         DueSchema,
         due.COLUMNS,
         due_members,
-        due.encoded,
+        due_encoded,
         null_without_first=True,
         dump_only=True,
         required=True,
@@ -489,142 +269,3 @@ class CompletionSchema(Schema):
             "example": "2026-12-24",
         }
     )
-
-
-class TaskCursor(fields.String):
-    """Decodes a list cursor to (sort, value, id); anything this API did not issue is refused."""
-
-    default_error_messages = {"invalid": "Not a valid cursor: use the Link of the previous page."}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        token = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return position(token)
-        except (ValueError, TypeError, AttributeError) as error:
-            raise self.make_error("invalid") from error
-
-
-INBOX, TOP_LEVEL = "inbox", "none"
-
-
-class IdFilter(fields.String):
-    """An id, or a `word` that stands for no id (`inbox`: in no list, `none`: no parent)."""
-
-    default_error_messages = {"invalid": "Not an id, nor `{word}`."}
-
-    def __init__(self, word: str, **kwargs):
-        super().__init__(**kwargs)
-        self.word = word
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if text == self.word:
-            return text
-        try:
-            return uuid.UUID(text)
-        except ValueError:
-            raise self.make_error("invalid", word=self.word) from None
-
-
-class DeleteQuerySchema(Schema):
-    purge = QueryBoolean(
-        load_default=False, metadata={"description": "true: delete for good, not to the trash"}
-    )
-
-
-class ListQuerySchema(Schema):
-    deleted = QueryBoolean(
-        load_default=False,
-        metadata={"description": "true: the trash instead (newest deletion first by default)"},
-    )
-    completed = QueryBoolean(metadata={"description": "Only done, or only open, tasks"})
-    list_id = IdFilter(
-        INBOX, metadata={"description": "Only the tasks of this list; inbox: those in no list"}
-    )
-    parent_id = IdFilter(
-        TOP_LEVEL,
-        metadata={"description": "Only the subtasks of this task; none: only top-level tasks"},
-    )
-    label = fields.List(
-        LabelName(),
-        validate=validate.Length(max=MOST_PER_TASK),
-        metadata={
-            "description": "Only tasks carrying this label (repeated: every one of them); "
-            "case and width do not matter"
-        },
-    )
-    q = Text(
-        validate=validate.Length(min=1, max=200),
-        metadata={"description": "Case-insensitive substring of the title or description"},
-    )
-    sort = fields.String(
-        validate=validate.OneOf(SORTS + TRASH_SORTS),
-        metadata={
-            "description": "Order of the list (a leading - for descending); ties are broken by "
-            "id. Default: created_at; in the trash, -deleted_at (deleted_at sorts only there). "
-            "due: earliest first on the wall clocks of tz, an all-day date before the "
-            "times of its day, tasks without one last; completed_at: open tasks last; the "
-            "descending orders are the exact reverse",
-            "x-enum-varnames": [
-                sort.lstrip("-").upper() + ("_DESC" if sort.startswith("-") else "")
-                for sort in SORTS + TRASH_SORTS
-            ],
-        },
-    )
-    has_due = QueryBoolean(metadata={"description": "Only tasks with, or without, a due date"})
-    due_from = CalendarDate(
-        metadata={
-            "description": "Due on or after this local date (zoned due dates placed in tz)",
-            "example": "2026-12-01",
-        }
-    )
-    due_to = CalendarDate(
-        metadata={
-            "description": "Due on or before this local date (zoned due dates placed in tz)",
-            "example": "2026-12-31",
-        }
-    )
-    overdue = QueryBoolean(
-        metadata={
-            "description": "true: only overdue tasks (an all-day date before today in tz, "
-            "a zoned instant before now, a floating wall time before now in tz); false: "
-            "only the others. Such a list depends on the clock: it has no ETag"
-        }
-    )
-    completed_from = CalendarDate(
-        metadata={"description": "Completed on or after this local date (in tz)"}
-    )
-    completed_to = CalendarDate(
-        metadata={"description": "Completed on or before this local date (in tz)"}
-    )
-    tz = ZoneName(
-        metadata={
-            "description": "The IANA zone that local dates, today and the due order are read "
-            "in; default: the user's zone (GET /api/auth/me), else UTC",
-            "example": ZONE_EXAMPLE,
-        }
-    )
-    limit = page_size()
-    cursor = TaskCursor(
-        metadata={"description": "Where the page starts: from the previous page's Link"}
-    )
-
-    @validates_schema
-    def sort_fits_the_list(self, data, **kwargs):
-        sort = data.get("sort") or default_sort(data)
-        if sort in TRASH_SORTS and not data["deleted"]:
-            raise ValidationError("Sort by deleted_at only in the trash (deleted=true).", "sort")
-        if "cursor" in data and data["cursor"][0] != sort:
-            raise ValidationError("This cursor belongs to another sort order.", "cursor")
-
-    @post_load
-    def sort_by_default(self, data, **kwargs):
-        data.setdefault("sort", default_sort(data))
-        for name, word in (("list_id", INBOX), ("parent_id", TOP_LEVEL)):
-            if data.get(name) == word:
-                data[word] = data.pop(name)
-        return data
-
-
-def default_sort(query: dict) -> str:
-    return "-deleted_at" if query["deleted"] else "created_at"

@@ -44,7 +44,7 @@ def invalid(field: str, message: str):
 
 def check_list(caller: Caller, list_id: uuid.UUID | None) -> None:
     """The Inbox (None) or one of the caller's live lists; else a 422 on list_id."""
-    parameters = {OWNER: caller.user_id, THE_LIST: list_id}
+    parameters = {OWNER: caller.space_id, THE_LIST: list_id}
     if list_id is not None and db.session.scalar(LIVE_LIST, parameters) is None:
         invalid("list_id", "No such list (or it is in the trash).")
 
@@ -78,13 +78,13 @@ def parent_list(caller: Caller, task_id: uuid.UUID | None, parent_id: uuid.UUID)
     """The list of the task that becomes `task_id`'s parent, once the rules hold."""
     if parent_id == task_id:
         invalid("parent_id", "A task cannot be its own parent.")
-    parent = db.session.execute(PARENT_ROW, {OWNER: caller.user_id, PARENT: parent_id}).first()
+    parent = db.session.execute(PARENT_ROW, {OWNER: caller.space_id, PARENT: parent_id}).first()
     if parent is None:
         invalid("parent_id", "No such task (or it is in the trash).")
     if parent.parent_id is not None:
         invalid("parent_id", "Subtasks go one level deep: that task is a subtask itself.")
     if task_id is not None and db.session.scalar(
-        HAS_SUBTASKS, {OWNER: caller.user_id, CHILD_OF: task_id}
+        HAS_SUBTASKS, {OWNER: caller.space_id, CHILD_OF: task_id}
     ):
         invalid("parent_id", "A task with subtasks cannot become a subtask.")
     return parent.list_id
