@@ -53,14 +53,17 @@ def whole_number(minimum: int = 0, maximum: int | None = None) -> Callable[[str]
     return parse
 
 
-def seconds(text: str) -> float:
-    try:
-        number = float(text)
-    except ValueError:
-        raise ValueError("not a number of seconds") from None
-    if not 0 <= number < 10**6:
-        raise ValueError("must be between 0 and 1000000 seconds")
-    return number
+def seconds(minimum: float = 0) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError("not a number of seconds") from None
+        if not minimum <= number < 10**6:
+            raise ValueError(f"must be between {minimum:g} and 1000000 seconds")
+        return number
+
+    return parse
 
 
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
@@ -204,7 +207,7 @@ DECLARED = [
     Setting(
         "DB_PING_IDLE_SECONDS",
         "1",
-        seconds,
+        seconds(),
         "1",
         "idle time after which a pooled connection is tested (0: always)",
     ),
@@ -258,14 +261,14 @@ DECLARED = [
     Setting(
         "RATELIMIT_STORAGE_TIMEOUT",
         "0.2",
-        seconds,
+        seconds(),
         "0.2",
         "seconds the store may take to answer before it is taken as down",
     ),
     Setting(
         "RATELIMIT_STORAGE_RETRY",
         "10",
-        seconds,
+        seconds(),
         "10",
         "while the store is down, seconds of counting in memory before it is asked again",
     ),
@@ -364,6 +367,15 @@ DECLARED = [
     ),
     Setting("GUNICORN_THREADS", "2", whole_number(1, 256), "2", "threads per worker process"),
     Setting(
+        "CONNECTIONS_PER_ADDRESS",
+        None,
+        whole_number(0, 100000),
+        "100",
+        "connections one client address may hold open in a worker process; one more is "
+        "answered 503 and closed (0: no cap; see Security)",
+        "`100`; 0 when `TRUSTED_PROXIES` is set (every connection then comes from a proxy)",
+    ),
+    Setting(
         "GUNICORN_REUSE_PORT",
         "false",
         boolean,
@@ -374,22 +386,23 @@ DECLARED = [
     Setting(
         "REQUEST_READ_TIMEOUT",
         "10",
-        seconds,
+        seconds(minimum=1),
         "10",
         "seconds a request may take to arrive whole from its first byte (else 408 and the "
-        "connection closes); also bounds writing an answer",
+        "connection closes); also bounds writing an answer (at least 1)",
     ),
     Setting(
         "REQUEST_QUEUE_TIMEOUT",
         "5",
-        seconds,
+        seconds(minimum=1),
         "5",
-        "seconds a whole request may wait for a free thread before it is answered 503 instead",
+        "seconds a whole request may wait for a free thread before it is answered 503 instead "
+        "(at least 1; `GET /healthz` waits as long as it takes)",
     ),
     Setting(
         "DRAIN_SECONDS",
         "0",
-        seconds,
+        seconds(),
         "10",
         "after SIGTERM, seconds a worker keeps serving with `/readyz` at 503 before it stops "
         "accepting (see Deploying)",

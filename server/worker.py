@@ -33,14 +33,19 @@ from functools import partial
 
 from gunicorn import util
 from gunicorn.http import RequestParser, wsgi
+from gunicorn.http.body import Body, LengthReader
+from gunicorn.http.unreader import IterUnreader
 from gunicorn.workers import base
 from gunicorn.workers.gthread import PollableMethodQueue
 
 from config import body_limit, server_timeouts
 
 from . import answers
+from .addresses import ConnectionsPerAddress, connections_per_address
+from .answers import Refused
 from .dates import DateOncePerSecond
-from .framing import Complete, Incomplete, frame
+from .framing import Complete, Incomplete, RequestFramer
+from .refusals import Refusals
 from .responses import OneSendResponse
 from .settled import SettledConfig
 from .threads import RequestThreads
@@ -50,18 +55,24 @@ RECV_SIZE = 64 * 1024
 LINGER_SECONDS = 2.0  # how long a closing connection is drained so the client reads the answer
 EXPIRY_CHECK_SECONDS = 0.25
 ACCEPT_YIELD_SECONDS = 0.002
+# The liveness probe waits for a thread however long it takes, and is never refused for
+# waiting (REQUEST_QUEUE_TIMEOUT): busy threads are no reason to restart a host.
+LIVENESS = b"GET /healthz "
 
 
 class Connection:
     """A client connection and the bytes it has sent that no thread has taken yet."""
 
     __slots__ = (
+        "began",
         "buffer",
         "client",
         "continued",
         "deadline",
+        "framer",
         "on_readable",
         "ready_at",
+        "request",
         "server",
         "sock",
     )
@@ -71,9 +82,12 @@ class Connection:
         self.client = client
         self.server = server
         self.buffer = bytearray()
+        self.framer = RequestFramer(body_limit)
+        self.began = 0.0  # when the request being read or run sent its first byte
         self.deadline = 0.0
         self.continued = False  # `100 Continue` already sent for the request being read
         self.ready_at = 0.0
+        self.request = b""  # the head of the request handed to a thread
         self.on_readable = partial(on_readable, self)
 
 
@@ -97,6 +111,15 @@ class BufferingWorker(base.Worker):
         self.drain_until = 0.0
         self.next_expiry = 0.0
         self.settings = SettledConfig(self.cfg)  # what the per-request code reads
+        self.refusals = Refusals()
+        self.addresses = ConnectionsPerAddress(connections_per_address())
+        self.too_busy = Refused(
+            503,
+            "queue_timeout",
+            f"The server is busy: the request waited over {self.queue_timeout:g} s for a "
+            "thread; try again shortly.",
+            retry_after=1,
+        )
         self.request_threads = RequestThreads(self.cfg.threads, self.serve, self.served)
         if not isinstance(util.http_date, DateOncePerSecond):
             util.http_date = DateOncePerSecond(util.http_date)  # gunicorn's responses call it
@@ -202,10 +225,24 @@ class BufferingWorker(base.Worker):
             if error.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 return False
             raise
+        if not self.addresses.admit(client):
+            self.turn_away(sock)
+            return True
         sock.setblocking(False)
         self.nr_conns += 1
         self.await_request(Connection(sock, client, listener.getsockname(), self.on_readable))
         return True
+
+    def turn_away(self, sock: socket.socket):
+        """A connection over its address's cap: told so and closed at once (a lingering
+        close would let the address hold the worker's connections once more). What it sent
+        already is read first: closing with it unread would reset the connection, and the
+        client could lose the answer."""
+        refused = self.addresses.refusal()
+        with contextlib.suppress(OSError), sock:
+            sock.setblocking(False)
+            sock.send(self.refusals.answer(refused, b"", time.monotonic()))
+            sock.recv(RECV_SIZE)
 
     # -- reading requests (main thread) ----------------------------------------------------
 
@@ -214,7 +251,8 @@ class BufferingWorker(base.Worker):
         read deadline. Bytes a client sent ahead (pipelining) may already hold it."""
         conn.continued = False
         if conn.buffer:
-            conn.deadline = time.monotonic() + self.read_timeout
+            conn.began = time.monotonic()
+            conn.deadline = conn.began + self.read_timeout
             if self.advance(conn):
                 return
         else:
@@ -251,33 +289,39 @@ class BufferingWorker(base.Worker):
     def advance(self, conn: Connection) -> bool:
         """Act on what the buffer holds; True once the connection left the main thread's
         reading (handed to a thread, or refused)."""
-        framed = frame(conn.buffer, body_limit(conn.buffer))
+        framed = conn.framer.frame(conn.buffer)
         if isinstance(framed, Incomplete):
             if framed.continue_expected and not conn.continued:
                 conn.continued = True
                 self.send_now(conn, answers.CONTINUE)
             return False
-        if isinstance(framed, Complete):
-            if framed.end == len(conn.buffer):
-                request = bytes(conn.buffer)
-                conn.buffer.clear()
-            else:
-                request = bytes(conn.buffer[: framed.end])
-                del conn.buffer[: framed.end]
-            self.dispatch(conn, request, framed.close_after)
+        if isinstance(framed, Refused):
+            self.refuse(conn, framed, conn.buffer)
             return True
-        self.log.info("Refused a request from %s: %s", conn.client[0], framed.detail)
-        self.send_now(conn, answers.problem(framed.status, framed.detail))
-        self.linger(conn)
+        if framed.body is not None:  # chunked: the head as sent, the body decoded
+            request = bytes(conn.buffer[: framed.head_end])
+        elif framed.end == len(conn.buffer):
+            request = bytes(conn.buffer)
+        else:
+            request = bytes(conn.buffer[: framed.end])
+        if framed.end == len(conn.buffer):
+            conn.buffer.clear()
+        else:
+            del conn.buffer[: framed.end]
+        self.dispatch(conn, request, framed)
         return True
+
+    def refuse(self, conn: Connection, refused: Refused, asked: bytes | bytearray):
+        """Answer the request that `asked` begins ourselves, and close."""
+        self.send_now(conn, self.refusals.answer(refused, asked, conn.began))
+        self.linger(conn)
 
     def expire(self, now: float):
         for conn in [conn for conn in self.waiting if conn.deadline <= now]:
             self.forget(conn)
             if conn.buffer:  # a request begun and not finished in time
                 detail = f"The request did not arrive whole within {self.read_timeout:g} s."
-                self.send_now(conn, answers.problem(408, detail))
-                self.linger(conn)
+                self.refuse(conn, Refused(408, "read_timeout", detail), conn.buffer)
             else:
                 self.close(conn)
         for conn in [conn for conn, until in self.lingering.items() if until <= now]:
@@ -285,9 +329,10 @@ class BufferingWorker(base.Worker):
         for conn, since in self.request_threads.oldest_waiting():
             if now - since <= self.queue_timeout:
                 break
+            if conn.request.startswith(LIVENESS):
+                continue
             if self.request_threads.take_back(conn):  # no thread took it in time: 503 right away
-                self.send_now(conn, self.too_busy())
-                self.linger(conn)
+                self.refuse(conn, self.too_busy, conn.request)
 
     def forget(self, conn: Connection):
         if self.waiting.pop(conn, False) is None:
@@ -295,26 +340,28 @@ class BufferingWorker(base.Worker):
 
     # -- running requests (threads) --------------------------------------------------------
 
-    def dispatch(self, conn: Connection, request: bytes, close_after: bool):
+    def dispatch(self, conn: Connection, request: bytes, framed: Complete):
         conn.ready_at = time.monotonic()
-        self.request_threads.hand_over(conn, request, close_after, conn.ready_at)
+        conn.request = request
+        self.request_threads.hand_over(conn, request, framed, conn.ready_at)
 
-    def serve(self, conn: Connection, request: bytes, close_after: bool) -> bool:
+    def serve(self, conn: Connection, request: bytes, framed: Complete) -> bool:
         """Parse and run one whole request; True if the connection stays open for another."""
-        req = None
         try:
-            if time.monotonic() - conn.ready_at > self.queue_timeout:
-                conn.sock.settimeout(self.read_timeout)  # bounds writing the answer
-                conn.sock.sendall(self.too_busy())
+            waited = time.monotonic() - conn.ready_at
+            if waited > self.queue_timeout and not request.startswith(LIVENESS):
+                self.answer_now(conn, self.too_busy, request)
                 return False
             parser = RequestParser(self.settings, [request], conn.client)
             req = next(parser)
-            keep_alive = self.handle_request(req, conn, close_after or self.draining)
+            if framed.body is not None:  # decoded by server/chunked.py; gunicorn's reader unused
+                req.body = Body(LengthReader(IterUnreader([framed.body]), len(framed.body)))
+            keep_alive = self.handle_request(req, conn, framed.close_after or self.draining)
             # Whatever gunicorn's parser left of these bytes means it framed them otherwise
             # than server/framing.py did: the next request's start is unknown.
             return keep_alive and parser.finish_body() and not parser.unreader.buf.getbuffer()
         except Exception as error:
-            self.handle_error(req, conn.sock, conn.client, error)
+            self.answer_error(conn, request, error)
             return False
 
     def handle_request(self, req, conn: Connection, close: bool) -> bool:
@@ -361,22 +408,26 @@ class BufferingWorker(base.Worker):
                 self.log.exception("Exception in post_request hook")
         return not resp.should_close()
 
-    def handle_error(self, req, client, addr, exc):
+    def answer_error(self, conn: Connection, request: bytes, error: Exception):
         """Answer what went wrong as problem+json (gunicorn's own answers are HTML)."""
-        if isinstance(exc, answers.CLIENT_ERRORS):
-            status, detail = answers.parse_error_status(exc), answers.parse_error_detail(exc)
-            self.log.info("Refused a request from %s: %s", addr[0] if addr else "", detail)
-        elif isinstance(exc, OSError):
-            self.log.debug("Socket error while serving: %s", exc)
+        if isinstance(error, answers.CLIENT_ERRORS):
+            refused = answers.parse_error(error)
+        elif isinstance(error, OSError):
+            self.log.debug("Socket error while serving: %s", error)
             return
         else:
             self.log.exception("Error handling request")
-            status, detail = 500, "An unexpected error occurred; it has been logged."
+            detail = "An unexpected error occurred; it has been logged."
+            refused = Refused(500, "server_error", detail)
         try:
-            client.settimeout(self.read_timeout)
-            client.sendall(answers.problem(status, detail))
+            self.answer_now(conn, refused, request)
         except OSError:
             self.log.debug("Could not send the error answer.")
+
+    def answer_now(self, conn: Connection, refused: Refused, request: bytes):
+        """A thread's own answer, written within the write timeout; the connection closes."""
+        conn.sock.settimeout(self.read_timeout)
+        conn.sock.sendall(self.refusals.answer(refused, request, conn.began))
 
     def served(self, conn: Connection, keep_alive: bool):
         """A thread is done with the connection's request (server/threads.py calls this)."""
@@ -390,13 +441,6 @@ class BufferingWorker(base.Worker):
             self.await_request(conn)
         else:
             self.linger(conn)
-
-    def too_busy(self) -> bytes:
-        detail = (
-            f"The server is busy: the request waited over {self.queue_timeout:g} s for a "
-            "thread; try again shortly."
-        )
-        return answers.problem(503, detail, retry_after=1)
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -436,3 +480,4 @@ class BufferingWorker(base.Worker):
     def close(self, conn: Connection):
         conn.sock.close()
         self.nr_conns -= 1
+        self.addresses.release(conn.client)

@@ -81,6 +81,21 @@ class Server:
             with answer:
                 return answer.code, answer.headers, parse(answer.read())
 
+    def log_text(self) -> str:
+        """What the server has logged so far (its workers write within a second)."""
+        self.log.flush()
+        return Path(self.log.name).read_text()
+
+    def workers_cpu_seconds(self) -> float:
+        """The CPU time the worker processes have used so far (Linux's /proc)."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ticks = 0
+        for child in children:
+            fields = Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime and stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self, timeout: float = 35) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
