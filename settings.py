@@ -103,12 +103,44 @@ def database_url(text: str) -> str:
         raise ValueError("not a sqlite:/// or postgresql:// URL")
     if scheme.startswith("postgres") and not urlsplit(text).hostname:
         raise ValueError("names no host")
+    check_port(text)
     return text
 
 
 def storage_url(text: str) -> str:
     if not text.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
         raise ValueError("not memory:// or a redis:// URL")
+    check_port(text)
+    return text
+
+
+def check_port(url: str) -> None:
+    """The URL's port, if it names one, is a number a connection can use (the drivers would
+    fail later, with a traceback)."""
+    try:
+        usable = urlsplit(url).port != 0  # None: no port named
+    except ValueError:  # not a number, or out of range
+        usable = False
+    if not usable:
+        raise ValueError("names a port that is not a number from 1 to 65535")
+
+
+def key_prefix(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9._:-]{0,64}", text):
+        raise ValueError("must be up to 64 letters, digits or ._:-")
+    return text
+
+
+def writable_directory(text: str) -> str:
+    """A directory this process can write in, or one it can create (its nearest existing
+    ancestor a directory it can write in). Whether creating it works is only known by trying:
+    gunicorn.conf.py does, and refuses the value as this would if it fails."""
+    path = Path(text).absolute()
+    existing = next(candidate for candidate in (path, *path.parents) if candidate.exists())
+    if not existing.is_dir():
+        raise ValueError(f"{existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{existing} is not writable")
     return text
 
 
@@ -118,10 +150,6 @@ def origins(text: str) -> list[str]:
         if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
             raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
     return listed
-
-
-def text_value(text: str) -> str:
-    return text
 
 
 def secret(text: str) -> str:
@@ -275,7 +303,7 @@ DECLARED = [
     Setting(
         "RATELIMIT_KEY_PREFIX",
         "",
-        text_value,
+        key_prefix,
         "todo-staging",
         "sets apart the counts of apps or environments sharing one Redis",
         "empty",
@@ -350,10 +378,11 @@ DECLARED = [
     Setting(
         "PROMETHEUS_MULTIPROC_DIR",
         None,
-        text_value,
+        writable_directory,
         "/run/todo-metrics",
-        "where gunicorn's workers keep their metrics (emptied at start); unset, a new "
-        "temporary directory",
+        "where gunicorn's workers keep their metrics, made if missing; at start the count "
+        "files of an earlier run (prometheus_client's `*_<pid>.db`) are removed, nothing "
+        "else; unset, a new temporary directory",
         "unset",
     ),
     Setting("PORT", "4000", whole_number(1, 65535), "4000", "gunicorn's port"),
@@ -423,9 +452,14 @@ def value(name: str, environ=os.environ):
     try:
         return setting.parse(raw)
     except ValueError as error:
-        raise SettingError(
-            f"{name}={raw!r} is not valid: {error}; e.g. {name}={setting.example}"
-        ) from None
+        raise invalid(name, raw, str(error)) from None
+
+
+def invalid(name: str, raw: str, reason: str) -> SettingError:
+    """The one line that refuses `raw` as the value of the setting `name`."""
+    return SettingError(
+        f"{name}={raw!r} is not valid: {reason}; e.g. {name}={SETTINGS[name].example}"
+    )
 
 
 def check_all(environ=os.environ) -> None:

@@ -26,7 +26,8 @@ PASSWORD = "password123"
 
 
 class Server:
-    """`gunicorn -c gunicorn.conf.py wsgi:app` with 2 workers on a free port."""
+    """`python -m server` (`gunicorn -c gunicorn.conf.py wsgi:app`, once the settings are
+    checked) with 2 workers on a free port."""
 
     def __init__(self, database_url: str, log_path: Path, **settings: str):
         self.port = free_port()
@@ -46,7 +47,7 @@ class Server:
         }
         self.log = log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            [sys.executable, "-m", "server"],
             cwd=ROOT,
             env=env,
             stdout=self.log,
