@@ -55,7 +55,7 @@ class Server:
         )
         self.wait_until_up()
 
-    def wait_until_up(self, seconds: float = 20):
+    def wait_until_up(self, seconds: float = 60):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -147,6 +147,16 @@ def request_in_flight(server, database_url, user_id, headers, task):
     engine.dispose()
 
 
+@contextmanager
+def thread_held(server, database_url):
+    """One of the server's threads held, by a new user's PUT waiting on a row lock, until the
+    block ends."""
+    user_id, headers = sign_in(server)
+    task = create_task(server, user_id, headers)
+    with request_in_flight(server, database_url, user_id, headers, task):
+        yield
+
+
 def waiting_on_locks(engine) -> int:
     with engine.connect() as connection:
         return connection.scalar(
@@ -154,7 +164,7 @@ def waiting_on_locks(engine) -> int:
         )
 
 
-def wait_for(condition, seconds=10):
+def wait_for(condition, seconds=30):
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "condition never held"

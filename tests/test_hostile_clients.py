@@ -7,11 +7,19 @@ import secrets
 import socket
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.servers import PASSWORD, answers_in, create_task, raw_exchange, sign_in
+from tests.servers import (
+    PASSWORD,
+    answers_in,
+    create_task,
+    raw_exchange,
+    sign_in,
+    wait_for,
+)
 
 SLOW_HEADERS = b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: "
 SLOW_BODY = (
@@ -86,20 +94,23 @@ def test_slow_clients_cannot_starve_normal_requests(database_url, servers):
         while time.monotonic() < deadline:
             started = time.monotonic()
             try:
-                status = server.call("GET", f"/api/{user_id}/tasks", headers=headers, timeout=1)[0]
+                status = server.call("GET", f"/api/{user_id}/tasks", headers=headers, timeout=5)[0]
             except OSError as error:
                 status = repr(error)
             normal.append((status, time.monotonic() - started))
             time.sleep(0.5)
     finally:
         slow.stop()
-    assert len(normal) >= 50
+    assert len(normal) >= 20
     assert [status for status, _ in normal] == [200] * len(normal)
-    assert max(seconds for _, seconds in normal) < 1
-    # Each slow connection was cut at the read deadline (5 s from its first byte), told why.
-    assert len(slow.cuts) >= 64 * 4
+    # Milliseconds on an idle machine; under gthread, slow clients held every thread and
+    # normal requests were never answered. The bound leaves room for busy cores.
+    assert max(seconds for _, seconds in normal) < 2.5
+    # Each slow connection was cut at the read deadline (5 s from its first byte), told why;
+    # the clients look once a second, later on busy cores.
+    assert len(slow.cuts) >= 64 * 3
     for lived, said in slow.cuts:
-        assert 4.5 < lived < 7.5
+        assert 4.5 < lived < 10
         [(status, answer_headers, _)] = answers_in(said)
         assert status == 408
         assert answer_headers["connection"] == "close"
@@ -219,21 +230,40 @@ def test_clients_that_stop_reading_hold_threads_no_longer_than_the_read_timeout(
     the next client is served."""
     server = servers(database_url, REQUEST_READ_TIMEOUT="2", REQUEST_QUEUE_TIMEOUT="1")
     stalled = []
-    for _ in range(16):  # more than the workers' threads (2 x 2 by default)
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", server.port))
-        sock.sendall(DOCUMENT * 100)  # 7.6 MB of answers: more than the socket's buffers
-        stalled.append(sock)
-    time.sleep(6)  # the last write started within 1 s has given up at 3 s
-    assert server.call("GET", "/healthz", timeout=5)[0] == 200
-    for sock in stalled:
-        sock.settimeout(10)
-        received = b""
-        with contextlib.suppress(ConnectionResetError), sock:
-            while chunk := sock.recv(65536):
-                received += chunk
-        assert received.count(b"HTTP/1.1 ") < 100
+    try:
+        for _ in range(16):  # more than the workers' threads (2 x 2 by default)
+            sock = socket.socket()
+            stalled.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", server.port))
+            sock.sendall(DOCUMENT * 100)  # 7.6 MB of answers: more than the socket's buffers
+        # Each write gives up after 2 s, and what waited past 1 s for a thread is answered
+        # 503: the server soon closes its side of every one (held forever, it never would).
+        ports = [sock.getsockname()[1] for sock in stalled]
+        wait_for(lambda: not established_from(server.port, ports), seconds=60)
+        assert server.call("GET", "/healthz", timeout=30)[0] == 200
+        for sock in stalled:
+            sock.settimeout(10)
+            received = b""
+            with contextlib.suppress(ConnectionResetError):
+                while chunk := sock.recv(65536):
+                    received += chunk
+            assert received.count(b"HTTP/1.1 ") < 100
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def established_from(port: int, client_ports: list[int]) -> list[int]:
+    """Which of these client ports the server listening on `port` still holds an open
+    connection from (its side neither closed nor half-closed: Linux's /proc/net/tcp)."""
+    established = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, remote, state = line.split()[1:4]
+        local_port, remote_port = int(local[-4:], 16), int(remote[-4:], 16)
+        if local_port == port and remote_port in client_ports and state == "01":  # ESTABLISHED
+            established.append(remote_port)
+    return established
 
 
 MALFORMED_CHUNKED_BODIES = {

@@ -9,14 +9,7 @@ import threading
 
 import pytest
 
-from tests.servers import (
-    answers_in,
-    create_task,
-    raw_exchange,
-    request_in_flight,
-    sign_in,
-    wait_for,
-)
+from tests.servers import answers_in, raw_exchange, thread_held, wait_for
 from tests.test_metrics import TOKEN, sample, scrape
 
 # (what is sent, the status, the reason logged and counted)
@@ -143,8 +136,6 @@ def test_requests_that_waited_too_long_for_the_thread_are_logged_and_counted(dat
     a row lock): the others waited past REQUEST_QUEUE_TIMEOUT and got 503s, which left no
     access-log line and no count."""
     metered = metered()
-    user_id, headers = sign_in(metered)
-    task = create_task(metered, user_id, headers)
     outcomes = []
 
     def ask(n):
@@ -155,7 +146,7 @@ def test_requests_that_waited_too_long_for_the_thread_are_logged_and_counted(dat
         answer.read()
         connection.close()
 
-    with request_in_flight(metered, database_url, user_id, headers, task):
+    with thread_held(metered, database_url):
         askers = [threading.Thread(target=ask, args=(n,)) for n in range(15)]
         for asker in askers:
             asker.start()
@@ -176,10 +167,8 @@ def test_the_liveness_probe_waits_for_the_thread_instead_of_being_refused(databa
     """/healthz is never answered 503 for waiting (REQUEST_QUEUE_TIMEOUT): busy threads are
     no reason for a liveness probe to restart the host."""
     metered = metered()
-    user_id, headers = sign_in(metered)
-    task = create_task(metered, user_id, headers)
     probed = []
-    with request_in_flight(metered, database_url, user_id, headers, task):
+    with thread_held(metered, database_url):
         probe = threading.Thread(
             target=lambda: probed.append(metered.call("GET", "/healthz", timeout=60))
         )
