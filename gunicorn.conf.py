@@ -17,7 +17,7 @@ from gunicorn.glogging import Logger
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from logs import batch_lines, exit_on_setting_error
-from server import metrics_files
+from server import handover, metrics_files
 from settings import value
 
 with exit_on_setting_error():
@@ -52,6 +52,7 @@ with exit_on_setting_error():
     # requests in flight get 30 s to finish.
     graceful_timeout = int(value("DRAIN_SECONDS")) + 30
     loglevel = value("LOG_LEVEL")
+handover.prepare()
 
 
 def on_starting(_server):
@@ -61,18 +62,31 @@ def on_starting(_server):
         metrics_files.remove_earlier_counts(os.environ[metrics_files.VARIABLE])
 
 
-def post_worker_init(_worker):
-    """A worker writes its log lines in batches, each within a second (logs.py: BatchedLines);
-    warnings and errors at once."""
+def on_reload(server):
+    """The workers a reload replaces serve on until the new ones are ready (server/handover.py)."""
+    handover.reloading(server)
+
+
+def post_worker_init(worker):
+    """A worker has loaded the app: it says so (server/handover.py), and writes its log lines
+    in batches from now, each within a second (logs.py: BatchedLines); warnings and errors at
+    once."""
     batch_lines(seconds=1.0)
+    handover.loaded(worker)
 
 
 def child_exit(_server, worker):
-    """A worker that is gone no longer counts in the gauges of requests and connections."""
+    """A worker that is gone is no longer ready to take over, and no longer counts in the
+    gauges of requests and connections."""
+    handover.exited(worker)
     if metrics_files.VARIABLE in os.environ:
         from prometheus_client import multiprocess  # here: only once the directory is set
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(_server):
+    handover.remove()
 
 
 # gthread's design with one change: the worker's main thread reads each request whole before

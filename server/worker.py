@@ -17,9 +17,12 @@ the app and write answers. What the main thread enforces:
 - on SIGTERM the worker drains: it keeps accepting and serving for DRAIN_SECONDS with
   `environ["todo.draining"]` set (the app's /readyz answers 503 then) and every answer saying
   `Connection: close`; then it accepts what is already queued, closes its listening sockets
-  (new connections are refused, never accepted and reset), and finishes what it holds.
+  (new connections are refused, never accepted and reset), and finishes what it holds. A
+  SIGTERM from a reload (SIGHUP) waits first for the new workers to load the app
+  (server/handover.py).
 
-TLS and HTTP/2 are left to the proxy or load balancer in front.
+The threads' side is server/running.py, closing a connection server/closing.py. TLS and HTTP/2
+are left to the proxy or load balancer in front.
 """
 
 import contextlib
@@ -28,70 +31,30 @@ import os
 import selectors
 import socket
 import time
-from datetime import datetime
-from functools import partial
 
 from gunicorn import util
-from gunicorn.http import RequestParser, wsgi
-from gunicorn.http.body import Body, LengthReader
-from gunicorn.http.unreader import IterUnreader
 from gunicorn.workers import base
 from gunicorn.workers.gthread import PollableMethodQueue
 
-from config import body_limit, server_timeouts
+from config import server_timeouts
 
-from . import answers
+from . import answers, handover
 from .addresses import ConnectionsPerAddress, connections_per_address
 from .answers import Refused
+from .closing import RECV_SIZE, Closing
+from .connection import Connection
 from .dates import DateOncePerSecond
-from .framing import Complete, Incomplete, RequestFramer
+from .framing import Complete, Incomplete
 from .refusals import Refusals
-from .responses import OneSendResponse
+from .running import LIVENESS, RequestRunning
 from .settled import SettledConfig
 from .threads import RequestThreads
 
-DRAINING = "todo.draining"  # the WSGI environ key the app's readiness probe reads
-RECV_SIZE = 64 * 1024
-LINGER_SECONDS = 2.0  # how long a closing connection is drained so the client reads the answer
 EXPIRY_CHECK_SECONDS = 0.25
 ACCEPT_YIELD_SECONDS = 0.002
-# The liveness probe waits for a thread however long it takes, and is never refused for
-# waiting (REQUEST_QUEUE_TIMEOUT): busy threads are no reason to restart a host.
-LIVENESS = b"GET /healthz "
 
 
-class Connection:
-    """A client connection and the bytes it has sent that no thread has taken yet."""
-
-    __slots__ = (
-        "began",
-        "buffer",
-        "client",
-        "continued",
-        "deadline",
-        "framer",
-        "on_readable",
-        "ready_at",
-        "request",
-        "server",
-        "sock",
-    )
-
-    def __init__(self, sock: socket.socket, client, server, on_readable):
-        self.sock = sock
-        self.client = client
-        self.server = server
-        self.buffer = bytearray()
-        self.framer = RequestFramer(body_limit)
-        self.began = 0.0  # when the request being read or run sent its first byte
-        self.deadline = 0.0
-        self.continued = False  # `100 Continue` already sent for the request being read
-        self.ready_at = 0.0
-        self.request = b""  # the head of the request handed to a thread
-        self.on_readable = partial(on_readable, self)
-
-
-class BufferingWorker(base.Worker):
+class BufferingWorker(RequestRunning, Closing, base.Worker):
     def init_process(self):
         timeouts = server_timeouts()
         self.read_timeout = timeouts.read
@@ -109,6 +72,8 @@ class BufferingWorker(base.Worker):
         self.yield_accept_until = 0.0
         self.draining = False
         self.drain_until = 0.0
+        self.replaced = None  # (newest worker replaced, workers to come): a reload's SIGTERM
+        self.replaced_until = 0.0
         self.next_expiry = 0.0
         self.settings = SettledConfig(self.cfg)  # what the per-request code reads
         self.refusals = Refusals()
@@ -128,11 +93,33 @@ class BufferingWorker(base.Worker):
     # -- signals ---------------------------------------------------------------------------
 
     def handle_exit(self, sig, frame):
-        """SIGTERM: start draining (server/worker.py's docstring); the main loop does the rest."""
-        if not self.draining:
-            self.draining = True
-            self.drain_until = time.monotonic() + self.drain_seconds
-            self.method_queue.defer(lambda: None)  # wake the selector
+        """SIGTERM: drain (this module's docstring), once a reload's new workers are ready
+        if a reload sent it; the main loop does the rest. A second one drains at once."""
+        if self.draining:
+            return
+        if self.replaced is None and (replaced := handover.replacement(self.age)):
+            self.replaced = replaced
+            self.replaced_until = time.monotonic() + self.cfg.timeout
+            self.log.info("Replaced by a reload: serving until its new workers are ready")
+        else:
+            self.drain()
+
+    def drain(self):
+        self.draining = True
+        self.drain_until = time.monotonic() + self.drain_seconds
+        self.method_queue.defer(lambda: None)  # wake the selector
+
+    def replacements_ready(self, now: float) -> bool:
+        newest_replaced, workers = self.replaced
+        if handover.ready_after(newest_replaced) >= workers:
+            self.log.info("The reload's new workers are ready: stopping")
+            return True
+        if now >= self.replaced_until:
+            self.log.warning(
+                "The reload's new workers are not ready after %gs: stopping", self.cfg.timeout
+            )
+            return True
+        return False
 
     def handle_quit(self, sig, frame):
         self.request_threads.stop()
@@ -182,6 +169,8 @@ class BufferingWorker(base.Worker):
             # GIL go) at this pace, not once per event: it allows `timeout` seconds.
             self.notify()
             self.expire(now)
+            if self.replaced and not self.draining and self.replacements_ready(now):
+                self.drain()
 
     def set_accepting(self, accepting: bool):
         if accepting == self.accepting:
@@ -311,11 +300,6 @@ class BufferingWorker(base.Worker):
         self.dispatch(conn, request, framed)
         return True
 
-    def refuse(self, conn: Connection, refused: Refused, asked: bytes | bytearray):
-        """Answer the request that `asked` begins ourselves, and close."""
-        self.send_now(conn, self.refusals.answer(refused, asked, conn.began))
-        self.linger(conn)
-
     def expire(self, now: float):
         for conn in [conn for conn in self.waiting if conn.deadline <= now]:
             self.forget(conn)
@@ -345,94 +329,6 @@ class BufferingWorker(base.Worker):
         conn.request = request
         self.request_threads.hand_over(conn, request, framed, conn.ready_at)
 
-    def serve(self, conn: Connection, request: bytes, framed: Complete) -> bool:
-        """Parse and run one whole request; True if the connection stays open for another."""
-        try:
-            waited = time.monotonic() - conn.ready_at
-            if waited > self.queue_timeout and not request.startswith(LIVENESS):
-                self.answer_now(conn, self.too_busy, request)
-                return False
-            parser = RequestParser(self.settings, [request], conn.client)
-            req = next(parser)
-            if framed.body is not None:  # decoded by server/chunked.py; gunicorn's reader unused
-                req.body = Body(LengthReader(IterUnreader([framed.body]), len(framed.body)))
-            keep_alive = self.handle_request(req, conn, framed.close_after or self.draining)
-            # Whatever gunicorn's parser left of these bytes means it framed them otherwise
-            # than server/framing.py did: the next request's start is unknown.
-            return keep_alive and parser.finish_body() and not parser.unreader.buf.getbuffer()
-        except Exception as error:
-            self.answer_error(conn, request, error)
-            return False
-
-    def handle_request(self, req, conn: Connection, close: bool) -> bool:
-        """Run the app for `req`, as gunicorn's gthread does, with the drain flag in environ."""
-        settings = self.settings
-        settings.pre_request(self, req)
-        started = datetime.now()
-        req._expected_100_continue = False  # sent by the main thread, or the body came anyway
-        resp, environ = wsgi.create(
-            req,
-            conn.sock,
-            conn.client,
-            conn.server,
-            settings,
-            response_class=OneSendResponse,
-            response_args=(self.read_timeout,),  # bounds writing the answer
-        )
-        environ["wsgi.multithread"] = True
-        environ[DRAINING] = self.draining
-        self.nr += 1
-        if self.nr >= self.max_requests:
-            self.log.info("Autorestarting worker after current request.")
-            self.alive = False
-        if close or not self.alive or not settings.keepalive:
-            resp.force_close()
-        respiter = None
-        try:
-            respiter = self.wsgi(environ, resp.start_response)
-            for item in respiter:
-                resp.write(item)
-            resp.close()
-        except Exception:
-            if resp.headers_sent:  # a second answer on this socket would corrupt the first
-                self.log.exception("Error handling request")
-                return False
-            raise
-        finally:
-            self.log.access(resp, req, environ, datetime.now() - started)
-            if hasattr(respiter, "close"):
-                respiter.close()
-            try:
-                settings.post_request(self, req, environ, resp)
-            except Exception:
-                self.log.exception("Exception in post_request hook")
-        return not resp.should_close()
-
-    def answer_error(self, conn: Connection, request: bytes, error: Exception):
-        """Answer what went wrong as problem+json (gunicorn's own answers are HTML)."""
-        if isinstance(error, answers.CLIENT_ERRORS):
-            refused = answers.parse_error(error)
-        elif isinstance(error, OSError):
-            self.log.debug("Socket error while serving: %s", error)
-            return
-        else:
-            self.log.exception("Error handling request")
-            detail = "An unexpected error occurred; it has been logged."
-            refused = Refused(500, "server_error", detail)
-        try:
-            self.answer_now(conn, refused, request)
-        except OSError:
-            self.log.debug("Could not send the error answer.")
-
-    def answer_now(self, conn: Connection, refused: Refused, request: bytes):
-        """A thread's own answer, written within the write timeout; the connection closes."""
-        conn.sock.settimeout(self.read_timeout)
-        conn.sock.sendall(self.refusals.answer(refused, request, conn.began))
-
-    def served(self, conn: Connection, keep_alive: bool):
-        """A thread is done with the connection's request (server/threads.py calls this)."""
-        self.method_queue.defer(self.finish, conn, keep_alive)
-
     def finish(self, conn: Connection, keep_alive: bool):
         """Back on the main thread: read the next request, or close."""
         if keep_alive:
@@ -441,43 +337,3 @@ class BufferingWorker(base.Worker):
             self.await_request(conn)
         else:
             self.linger(conn)
-
-    # -- closing ---------------------------------------------------------------------------
-
-    def send_now(self, conn: Connection, data: bytes):
-        """A short answer from the main thread; it fits the socket's buffer, or is dropped."""
-        with contextlib.suppress(OSError):
-            conn.sock.send(data)
-
-    def linger(self, conn: Connection):
-        """Close after the client has read our answer: send FIN, then read and drop what it
-        still sends until it closes (or LINGER_SECONDS), so no reset destroys the answer."""
-        try:
-            conn.sock.setblocking(False)
-            conn.sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            self.close(conn)
-            return
-        conn.buffer.clear()
-        self.lingering[conn] = time.monotonic() + LINGER_SECONDS
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.drain_lingering, conn))
-
-    def drain_lingering(self, conn: Connection, _sock):
-        try:
-            while conn.sock.recv(RECV_SIZE):
-                pass
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            pass
-        self.stop_lingering(conn)
-
-    def stop_lingering(self, conn: Connection):
-        del self.lingering[conn]
-        self.poller.unregister(conn.sock)
-        self.close(conn)
-
-    def close(self, conn: Connection):
-        conn.sock.close()
-        self.nr_conns -= 1
-        self.addresses.release(conn.client)

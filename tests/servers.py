@@ -87,12 +87,15 @@ class Server:
         self.log.flush()
         return Path(self.log.name).read_text()
 
+    def worker_pids(self) -> list[str]:
+        """The arbiter's children (Linux's /proc)."""
+        pid = self.process.pid
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
     def workers_cpu_seconds(self) -> float:
         """The CPU time the worker processes have used so far (Linux's /proc)."""
-        pid = self.process.pid
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         ticks = 0
-        for child in children:
+        for child in self.worker_pids():
             fields = Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()
             ticks += int(fields[11]) + int(fields[12])  # utime and stime
         return ticks / os.sysconf("SC_CLK_TCK")

@@ -229,3 +229,50 @@ def test_a_drained_stop_under_write_load_loses_no_request(database_url, servers)
     with engine.connect() as connection:
         assert connection.scalar(text("SELECT count(*) FROM tasks")) == len(outcomes)
     engine.dispose()
+
+
+def reloaded(server, notes) -> tuple[float, float]:
+    """SIGHUP, then wait until the reload's new workers have loaded the app: (when the reload
+    began, when the first new worker was ready), as the notes of server/handover.py tell."""
+    server.process.send_signal(signal.SIGHUP)
+    replacing = notes / "replacing"
+    wait_for(replacing.exists)
+    newest_replaced = int(replacing.read_text().split()[0])
+
+    def new_ready() -> list:
+        ready = (note for note in notes.glob("ready-*") if int(note.name[6:]) > newest_replaced)
+        return sorted(note.stat().st_mtime for note in ready)
+
+    wait_for(lambda: len(new_ready()) == 2, seconds=60)
+    return replacing.stat().st_mtime, new_ready()[0]
+
+
+def test_a_reload_keeps_serving_while_the_new_workers_load_the_app(database_url, servers, tmp_path):
+    """SIGHUP forks new workers and at once tells the old ones to stop. They stopped
+    accepting before the new ones had loaded the app (seconds), and every connection made
+    meanwhile waited; now they serve until the new ones are ready (server/handover.py)."""
+    notes = tmp_path / "handover"
+    notes.mkdir()
+    server = servers(database_url, TODO_HANDOVER_DIR=str(notes))
+    answered = []  # when each request sent during the reload was answered, and how
+    reloading = threading.Event()
+
+    def load():
+        while not reloading.is_set():
+            status = server.call("GET", "/healthz", timeout=60)[0]
+            answered.append((time.time(), status))
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    try:
+        began, first_ready = reloaded(server, notes)
+    finally:
+        reloading.set()
+        loader.join(60)
+    assert {status for _, status in answered} == {200}
+    # The old workers get their SIGTERM within milliseconds of the reload's start: the later
+    # half of the new workers' loading is well after it.
+    loading = [at for at, _ in answered if (began + first_ready) / 2 < at < first_ready]
+    assert loading, "no request was answered while the new workers loaded the app"
+    wait_for(lambda: len(server.worker_pids()) == 2)  # the old workers have stopped
+    assert server.call("GET", "/healthz")[0] == 200
