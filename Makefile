@@ -33,7 +33,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	touch $@
 
 run: migrate
-	exec $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+	exec $(BIN)/python -m server
 
 migrate: $(VENV)/.runtime
 	$(BIN)/flask db upgrade

@@ -1,4 +1,5 @@
-"""gunicorn settings, from the environment: `gunicorn -c gunicorn.conf.py wsgi:app`.
+"""gunicorn settings, from the environment: `python -m server` (server/__main__.py), which is
+`gunicorn -c gunicorn.conf.py wsgi:app` once every setting has been checked.
 
 Each worker imports the app itself (no preload), so no database connection is ever opened
 before the fork and shared between processes. Connections per host = WEB_CONCURRENCY x
@@ -7,9 +8,7 @@ max_connections.
 """
 
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from gunicorn.glogging import Logger
@@ -18,20 +17,18 @@ from gunicorn.glogging import Logger
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from logs import batch_lines, exit_on_setting_error
+from server import handover, metrics_files
 from settings import value
 
 with exit_on_setting_error():
     if value("METRICS_TOKEN"):
         # Every worker counts into files here, and a scrape adds them up (todo/metrics.py).
         # Set before prometheus_client is first imported (it picks its storage then) and
-        # before the workers are forked; emptied, so no count of an earlier run is added in.
-        metrics_directory = value("PROMETHEUS_MULTIPROC_DIR")
-        if metrics_directory:
-            shutil.rmtree(metrics_directory, ignore_errors=True)
-            os.makedirs(metrics_directory)
-        else:
-            metrics_directory = tempfile.mkdtemp(prefix="todo-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_directory
+        # before the workers are forked.
+        given = value(metrics_files.VARIABLE)
+        os.environ[metrics_files.VARIABLE] = metrics_files.prepare(given)
+    else:
+        os.environ.pop(metrics_files.VARIABLE, None)  # nothing counts, into no files
 
     from config import config_from_env
 
@@ -54,20 +51,42 @@ with exit_on_setting_error():
     # On SIGTERM a worker serves on for DRAIN_SECONDS (its /readyz answering 503), then
     # requests in flight get 30 s to finish.
     graceful_timeout = int(value("DRAIN_SECONDS")) + 30
+    loglevel = value("LOG_LEVEL")
+handover.prepare()
 
 
-def post_worker_init(_worker):
-    """A worker writes its log lines in batches, each within a second (logs.py: BatchedLines);
-    warnings and errors at once."""
+def on_starting(_server):
+    """Once, as the arbiter starts (a reload's workers count on): the counts of an earlier run
+    leave the metrics directory."""
+    if metrics_files.VARIABLE in os.environ:
+        metrics_files.remove_earlier_counts(os.environ[metrics_files.VARIABLE])
+
+
+def on_reload(server):
+    """The workers a reload replaces serve on until the new ones are ready (server/handover.py)."""
+    handover.reloading(server)
+
+
+def post_worker_init(worker):
+    """A worker has loaded the app: it says so (server/handover.py), and writes its log lines
+    in batches from now, each within a second (logs.py: BatchedLines); warnings and errors at
+    once."""
     batch_lines(seconds=1.0)
+    handover.loaded(worker)
 
 
 def child_exit(_server, worker):
-    """A worker that is gone no longer counts in the gauges of requests and connections."""
-    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+    """A worker that is gone is no longer ready to take over, and no longer counts in the
+    gauges of requests and connections."""
+    handover.exited(worker)
+    if metrics_files.VARIABLE in os.environ:
         from prometheus_client import multiprocess  # here: only once the directory is set
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(_server):
+    handover.remove()
 
 
 # gthread's design with one change: the worker's main thread reads each request whole before
@@ -106,8 +125,9 @@ logconfig_dict = {
             "stream": "ext://sys.stderr",
         }
     },
-    "root": {"handlers": ["stderr"], "level": "INFO"},
+    # LOG_LEVEL from the first line: gunicorn's own lines, and the app's as it is imported.
+    "root": {"handlers": ["stderr"], "level": loglevel.upper()},
     "loggers": {
-        "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "gunicorn.error": {"handlers": ["stderr"], "level": loglevel.upper(), "propagate": False},
     },
 }

@@ -53,14 +53,17 @@ def whole_number(minimum: int = 0, maximum: int | None = None) -> Callable[[str]
     return parse
 
 
-def seconds(text: str) -> float:
-    try:
-        number = float(text)
-    except ValueError:
-        raise ValueError("not a number of seconds") from None
-    if not 0 <= number < 10**6:
-        raise ValueError("must be between 0 and 1000000 seconds")
-    return number
+def seconds(minimum: float = 0) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError("not a number of seconds") from None
+        if not minimum <= number < 10**6:
+            raise ValueError(f"must be between {minimum:g} and 1000000 seconds")
+        return number
+
+    return parse
 
 
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
@@ -100,12 +103,44 @@ def database_url(text: str) -> str:
         raise ValueError("not a sqlite:/// or postgresql:// URL")
     if scheme.startswith("postgres") and not urlsplit(text).hostname:
         raise ValueError("names no host")
+    check_port(text)
     return text
 
 
 def storage_url(text: str) -> str:
     if not text.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
         raise ValueError("not memory:// or a redis:// URL")
+    check_port(text)
+    return text
+
+
+def check_port(url: str) -> None:
+    """The URL's port, if it names one, is a number a connection can use (the drivers would
+    fail later, with a traceback)."""
+    try:
+        usable = urlsplit(url).port != 0  # None: no port named
+    except ValueError:  # not a number, or out of range
+        usable = False
+    if not usable:
+        raise ValueError("names a port that is not a number from 1 to 65535")
+
+
+def key_prefix(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9._:-]{0,64}", text):
+        raise ValueError("must be up to 64 letters, digits or ._:-")
+    return text
+
+
+def writable_directory(text: str) -> str:
+    """A directory this process can write in, or one it can create (its nearest existing
+    ancestor a directory it can write in). Whether creating it works is only known by trying:
+    gunicorn.conf.py does, and refuses the value as this would if it fails."""
+    path = Path(text).absolute()
+    existing = next(candidate for candidate in (path, *path.parents) if candidate.exists())
+    if not existing.is_dir():
+        raise ValueError(f"{existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{existing} is not writable")
     return text
 
 
@@ -115,10 +150,6 @@ def origins(text: str) -> list[str]:
         if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
             raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
     return listed
-
-
-def text_value(text: str) -> str:
-    return text
 
 
 def secret(text: str) -> str:
@@ -204,7 +235,7 @@ DECLARED = [
     Setting(
         "DB_PING_IDLE_SECONDS",
         "1",
-        seconds,
+        seconds(),
         "1",
         "idle time after which a pooled connection is tested (0: always)",
     ),
@@ -227,7 +258,7 @@ DECLARED = [
     Setting(
         "DB_MIGRATION_LOCK_TIMEOUT",
         "10",
-        seconds,
+        seconds(),
         "10",
         "seconds a migration's statement may wait for a lock before the migration gives up "
         "(and rolls back); its statements themselves run as long as they take",
@@ -267,21 +298,21 @@ DECLARED = [
     Setting(
         "RATELIMIT_STORAGE_TIMEOUT",
         "0.2",
-        seconds,
+        seconds(),
         "0.2",
         "seconds the store may take to answer before it is taken as down",
     ),
     Setting(
         "RATELIMIT_STORAGE_RETRY",
         "10",
-        seconds,
+        seconds(),
         "10",
         "while the store is down, seconds of counting in memory before it is asked again",
     ),
     Setting(
         "RATELIMIT_KEY_PREFIX",
         "",
-        text_value,
+        key_prefix,
         "todo-staging",
         "sets apart the counts of apps or environments sharing one Redis",
         "empty",
@@ -363,10 +394,11 @@ DECLARED = [
     Setting(
         "PROMETHEUS_MULTIPROC_DIR",
         None,
-        text_value,
+        writable_directory,
         "/run/todo-metrics",
-        "where gunicorn's workers keep their metrics (emptied at start); unset, a new "
-        "temporary directory",
+        "where gunicorn's workers keep their metrics, made if missing; at start the count "
+        "files of an earlier run (prometheus_client's `*_<pid>.db`) are removed, nothing "
+        "else; unset, a new temporary directory",
         "unset",
     ),
     Setting("PORT", "4000", whole_number(1, 65535), "4000", "gunicorn's port"),
@@ -380,6 +412,15 @@ DECLARED = [
     ),
     Setting("GUNICORN_THREADS", "2", whole_number(1, 256), "2", "threads per worker process"),
     Setting(
+        "CONNECTIONS_PER_ADDRESS",
+        None,
+        whole_number(0, 100000),
+        "100",
+        "connections one client address may hold open in a worker process; one more is "
+        "answered 503 and closed (0: no cap; see Security)",
+        "`100`; 0 when `TRUSTED_PROXIES` is set (every connection then comes from a proxy)",
+    ),
+    Setting(
         "GUNICORN_REUSE_PORT",
         "false",
         boolean,
@@ -390,22 +431,23 @@ DECLARED = [
     Setting(
         "REQUEST_READ_TIMEOUT",
         "10",
-        seconds,
+        seconds(minimum=1),
         "10",
         "seconds a request may take to arrive whole from its first byte (else 408 and the "
-        "connection closes); also bounds writing an answer",
+        "connection closes); also bounds writing an answer (at least 1)",
     ),
     Setting(
         "REQUEST_QUEUE_TIMEOUT",
         "5",
-        seconds,
+        seconds(minimum=1),
         "5",
-        "seconds a whole request may wait for a free thread before it is answered 503 instead",
+        "seconds a whole request may wait for a free thread before it is answered 503 instead "
+        "(at least 1; `GET /healthz` waits as long as it takes)",
     ),
     Setting(
         "DRAIN_SECONDS",
         "0",
-        seconds,
+        seconds(),
         "10",
         "after SIGTERM, seconds a worker keeps serving with `/readyz` at 503 before it stops "
         "accepting (see Deploying)",
@@ -426,9 +468,14 @@ def value(name: str, environ=os.environ):
     try:
         return setting.parse(raw)
     except ValueError as error:
-        raise SettingError(
-            f"{name}={raw!r} is not valid: {error}; e.g. {name}={setting.example}"
-        ) from None
+        raise invalid(name, raw, str(error)) from None
+
+
+def invalid(name: str, raw: str, reason: str) -> SettingError:
+    """The one line that refuses `raw` as the value of the setting `name`."""
+    return SettingError(
+        f"{name}={raw!r} is not valid: {reason}; e.g. {name}={SETTINGS[name].example}"
+    )
 
 
 def check_all(environ=os.environ) -> None:

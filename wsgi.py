@@ -8,7 +8,6 @@ import sys
 
 from config import config_from_env
 from logs import exit_on_setting_error
-from todo import create_app
 
 
 def serves_requests() -> bool:
@@ -18,4 +17,10 @@ def serves_requests() -> bool:
 
 
 with exit_on_setting_error():
-    app = create_app(config_from_env(signs_tokens=serves_requests()))
+    config = config_from_env(signs_tokens=serves_requests())
+
+# The app's modules only once every setting is known to be good: a bad one stops the process
+# with its line before seconds of imports.
+from todo import create_app  # noqa: E402
+
+app = create_app(config)

@@ -5,7 +5,7 @@ import threading
 
 
 class RequestThreads:
-    """`count` threads that run `serve(conn, request, close_after)` for each request handed
+    """`count` threads that run `serve(conn, request, framed)` for each request handed
     over by `hand_over`, oldest first, then call `done(conn, keep_alive)` with what it gave
     (False if it raised).
 
@@ -25,9 +25,9 @@ class RequestThreads:
         for thread in self.threads:
             thread.start()
 
-    def hand_over(self, conn, request: bytes, close_after: bool, since: float) -> None:
+    def hand_over(self, conn, request: bytes, framed, since: float) -> None:
         self.waiting[conn] = since
-        self.requests.put((conn, request, close_after))
+        self.requests.put((conn, request, framed))
 
     def oldest_waiting(self) -> list:
         """(connection, handed over since) of the requests not started yet, oldest first."""
@@ -44,11 +44,11 @@ class RequestThreads:
 
     def run(self) -> None:
         while (handed := self.requests.get()) is not None:
-            conn, request, close_after = handed
+            conn, request, framed = handed
             if not self.take_back(conn):
                 continue  # the main thread took it back and answered it
             try:
-                keep_alive = self.serve(conn, request, close_after)
+                keep_alive = self.serve(conn, request, framed)
             except BaseException:  # serve answers what it can; the connection then closes
                 keep_alive = False
             self.done(conn, keep_alive)

@@ -17,9 +17,12 @@ the app and write answers. What the main thread enforces:
 - on SIGTERM the worker drains: it keeps accepting and serving for DRAIN_SECONDS with
   `environ["todo.draining"]` set (the app's /readyz answers 503 then) and every answer saying
   `Connection: close`; then it accepts what is already queued, closes its listening sockets
-  (new connections are refused, never accepted and reset), and finishes what it holds.
+  (new connections are refused, never accepted and reset), and finishes what it holds. A
+  SIGTERM from a reload (SIGHUP) waits first for the new workers to load the app
+  (server/handover.py).
 
-TLS and HTTP/2 are left to the proxy or load balancer in front.
+The threads' side is server/running.py, closing a connection server/closing.py. TLS and HTTP/2
+are left to the proxy or load balancer in front.
 """
 
 import contextlib
@@ -28,56 +31,30 @@ import os
 import selectors
 import socket
 import time
-from datetime import datetime
-from functools import partial
 
 from gunicorn import util
-from gunicorn.http import RequestParser, wsgi
 from gunicorn.workers import base
 from gunicorn.workers.gthread import PollableMethodQueue
 
-from config import body_limit, server_timeouts
+from config import server_timeouts
 
-from . import answers
+from . import answers, handover
+from .addresses import ConnectionsPerAddress, connections_per_address
+from .answers import Refused
+from .closing import RECV_SIZE, Closing
+from .connection import Connection
 from .dates import DateOncePerSecond
-from .framing import Complete, Incomplete, frame
-from .responses import OneSendResponse
+from .framing import Complete, Incomplete
+from .refusals import Refusals
+from .running import LIVENESS, RequestRunning
 from .settled import SettledConfig
 from .threads import RequestThreads
 
-DRAINING = "todo.draining"  # the WSGI environ key the app's readiness probe reads
-RECV_SIZE = 64 * 1024
-LINGER_SECONDS = 2.0  # how long a closing connection is drained so the client reads the answer
 EXPIRY_CHECK_SECONDS = 0.25
 ACCEPT_YIELD_SECONDS = 0.002
 
 
-class Connection:
-    """A client connection and the bytes it has sent that no thread has taken yet."""
-
-    __slots__ = (
-        "buffer",
-        "client",
-        "continued",
-        "deadline",
-        "on_readable",
-        "ready_at",
-        "server",
-        "sock",
-    )
-
-    def __init__(self, sock: socket.socket, client, server, on_readable):
-        self.sock = sock
-        self.client = client
-        self.server = server
-        self.buffer = bytearray()
-        self.deadline = 0.0
-        self.continued = False  # `100 Continue` already sent for the request being read
-        self.ready_at = 0.0
-        self.on_readable = partial(on_readable, self)
-
-
-class BufferingWorker(base.Worker):
+class BufferingWorker(RequestRunning, Closing, base.Worker):
     def init_process(self):
         timeouts = server_timeouts()
         self.read_timeout = timeouts.read
@@ -95,8 +72,19 @@ class BufferingWorker(base.Worker):
         self.yield_accept_until = 0.0
         self.draining = False
         self.drain_until = 0.0
+        self.replaced = None  # (newest worker replaced, workers to come): a reload's SIGTERM
+        self.replaced_until = 0.0
         self.next_expiry = 0.0
         self.settings = SettledConfig(self.cfg)  # what the per-request code reads
+        self.refusals = Refusals()
+        self.addresses = ConnectionsPerAddress(connections_per_address())
+        self.too_busy = Refused(
+            503,
+            "queue_timeout",
+            f"The server is busy: the request waited over {self.queue_timeout:g} s for a "
+            "thread; try again shortly.",
+            retry_after=1,
+        )
         self.request_threads = RequestThreads(self.cfg.threads, self.serve, self.served)
         if not isinstance(util.http_date, DateOncePerSecond):
             util.http_date = DateOncePerSecond(util.http_date)  # gunicorn's responses call it
@@ -105,11 +93,33 @@ class BufferingWorker(base.Worker):
     # -- signals ---------------------------------------------------------------------------
 
     def handle_exit(self, sig, frame):
-        """SIGTERM: start draining (server/worker.py's docstring); the main loop does the rest."""
-        if not self.draining:
-            self.draining = True
-            self.drain_until = time.monotonic() + self.drain_seconds
-            self.method_queue.defer(lambda: None)  # wake the selector
+        """SIGTERM: drain (this module's docstring), once a reload's new workers are ready
+        if a reload sent it; the main loop does the rest. A second one drains at once."""
+        if self.draining:
+            return
+        if self.replaced is None and (replaced := handover.replacement(self.age)):
+            self.replaced = replaced
+            self.replaced_until = time.monotonic() + self.cfg.timeout
+            self.log.info("Replaced by a reload: serving until its new workers are ready")
+        else:
+            self.drain()
+
+    def drain(self):
+        self.draining = True
+        self.drain_until = time.monotonic() + self.drain_seconds
+        self.method_queue.defer(lambda: None)  # wake the selector
+
+    def replacements_ready(self, now: float) -> bool:
+        newest_replaced, workers = self.replaced
+        if handover.ready_after(newest_replaced) >= workers:
+            self.log.info("The reload's new workers are ready: stopping")
+            return True
+        if now >= self.replaced_until:
+            self.log.warning(
+                "The reload's new workers are not ready after %gs: stopping", self.cfg.timeout
+            )
+            return True
+        return False
 
     def handle_quit(self, sig, frame):
         self.request_threads.stop()
@@ -159,6 +169,8 @@ class BufferingWorker(base.Worker):
             # GIL go) at this pace, not once per event: it allows `timeout` seconds.
             self.notify()
             self.expire(now)
+            if self.replaced and not self.draining and self.replacements_ready(now):
+                self.drain()
 
     def set_accepting(self, accepting: bool):
         if accepting == self.accepting:
@@ -202,10 +214,24 @@ class BufferingWorker(base.Worker):
             if error.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 return False
             raise
+        if not self.addresses.admit(client):
+            self.turn_away(sock)
+            return True
         sock.setblocking(False)
         self.nr_conns += 1
         self.await_request(Connection(sock, client, listener.getsockname(), self.on_readable))
         return True
+
+    def turn_away(self, sock: socket.socket):
+        """A connection over its address's cap: told so and closed at once (a lingering
+        close would let the address hold the worker's connections once more). What it sent
+        already is read first: closing with it unread would reset the connection, and the
+        client could lose the answer."""
+        refused = self.addresses.refusal()
+        with contextlib.suppress(OSError), sock:
+            sock.setblocking(False)
+            sock.send(self.refusals.answer(refused, b"", time.monotonic()))
+            sock.recv(RECV_SIZE)
 
     # -- reading requests (main thread) ----------------------------------------------------
 
@@ -214,7 +240,8 @@ class BufferingWorker(base.Worker):
         read deadline. Bytes a client sent ahead (pipelining) may already hold it."""
         conn.continued = False
         if conn.buffer:
-            conn.deadline = time.monotonic() + self.read_timeout
+            conn.began = time.monotonic()
+            conn.deadline = conn.began + self.read_timeout
             if self.advance(conn):
                 return
         else:
@@ -251,24 +278,26 @@ class BufferingWorker(base.Worker):
     def advance(self, conn: Connection) -> bool:
         """Act on what the buffer holds; True once the connection left the main thread's
         reading (handed to a thread, or refused)."""
-        framed = frame(conn.buffer, body_limit(conn.buffer))
+        framed = conn.framer.frame(conn.buffer)
         if isinstance(framed, Incomplete):
             if framed.continue_expected and not conn.continued:
                 conn.continued = True
                 self.send_now(conn, answers.CONTINUE)
             return False
-        if isinstance(framed, Complete):
-            if framed.end == len(conn.buffer):
-                request = bytes(conn.buffer)
-                conn.buffer.clear()
-            else:
-                request = bytes(conn.buffer[: framed.end])
-                del conn.buffer[: framed.end]
-            self.dispatch(conn, request, framed.close_after)
+        if isinstance(framed, Refused):
+            self.refuse(conn, framed, conn.buffer)
             return True
-        self.log.info("Refused a request from %s: %s", conn.client[0], framed.detail)
-        self.send_now(conn, answers.problem(framed.status, framed.detail))
-        self.linger(conn)
+        if framed.body is not None:  # chunked: the head as sent, the body decoded
+            request = bytes(conn.buffer[: framed.head_end])
+        elif framed.end == len(conn.buffer):
+            request = bytes(conn.buffer)
+        else:
+            request = bytes(conn.buffer[: framed.end])
+        if framed.end == len(conn.buffer):
+            conn.buffer.clear()
+        else:
+            del conn.buffer[: framed.end]
+        self.dispatch(conn, request, framed)
         return True
 
     def expire(self, now: float):
@@ -276,8 +305,7 @@ class BufferingWorker(base.Worker):
             self.forget(conn)
             if conn.buffer:  # a request begun and not finished in time
                 detail = f"The request did not arrive whole within {self.read_timeout:g} s."
-                self.send_now(conn, answers.problem(408, detail))
-                self.linger(conn)
+                self.refuse(conn, Refused(408, "read_timeout", detail), conn.buffer)
             else:
                 self.close(conn)
         for conn in [conn for conn, until in self.lingering.items() if until <= now]:
@@ -285,9 +313,10 @@ class BufferingWorker(base.Worker):
         for conn, since in self.request_threads.oldest_waiting():
             if now - since <= self.queue_timeout:
                 break
+            if conn.request.startswith(LIVENESS):
+                continue
             if self.request_threads.take_back(conn):  # no thread took it in time: 503 right away
-                self.send_now(conn, self.too_busy())
-                self.linger(conn)
+                self.refuse(conn, self.too_busy, conn.request)
 
     def forget(self, conn: Connection):
         if self.waiting.pop(conn, False) is None:
@@ -295,92 +324,10 @@ class BufferingWorker(base.Worker):
 
     # -- running requests (threads) --------------------------------------------------------
 
-    def dispatch(self, conn: Connection, request: bytes, close_after: bool):
+    def dispatch(self, conn: Connection, request: bytes, framed: Complete):
         conn.ready_at = time.monotonic()
-        self.request_threads.hand_over(conn, request, close_after, conn.ready_at)
-
-    def serve(self, conn: Connection, request: bytes, close_after: bool) -> bool:
-        """Parse and run one whole request; True if the connection stays open for another."""
-        req = None
-        try:
-            if time.monotonic() - conn.ready_at > self.queue_timeout:
-                conn.sock.settimeout(self.read_timeout)  # bounds writing the answer
-                conn.sock.sendall(self.too_busy())
-                return False
-            parser = RequestParser(self.settings, [request], conn.client)
-            req = next(parser)
-            keep_alive = self.handle_request(req, conn, close_after or self.draining)
-            # Whatever gunicorn's parser left of these bytes means it framed them otherwise
-            # than server/framing.py did: the next request's start is unknown.
-            return keep_alive and parser.finish_body() and not parser.unreader.buf.getbuffer()
-        except Exception as error:
-            self.handle_error(req, conn.sock, conn.client, error)
-            return False
-
-    def handle_request(self, req, conn: Connection, close: bool) -> bool:
-        """Run the app for `req`, as gunicorn's gthread does, with the drain flag in environ."""
-        settings = self.settings
-        settings.pre_request(self, req)
-        started = datetime.now()
-        req._expected_100_continue = False  # sent by the main thread, or the body came anyway
-        resp, environ = wsgi.create(
-            req,
-            conn.sock,
-            conn.client,
-            conn.server,
-            settings,
-            response_class=OneSendResponse,
-            response_args=(self.read_timeout,),  # bounds writing the answer
-        )
-        environ["wsgi.multithread"] = True
-        environ[DRAINING] = self.draining
-        self.nr += 1
-        if self.nr >= self.max_requests:
-            self.log.info("Autorestarting worker after current request.")
-            self.alive = False
-        if close or not self.alive or not settings.keepalive:
-            resp.force_close()
-        respiter = None
-        try:
-            respiter = self.wsgi(environ, resp.start_response)
-            for item in respiter:
-                resp.write(item)
-            resp.close()
-        except Exception:
-            if resp.headers_sent:  # a second answer on this socket would corrupt the first
-                self.log.exception("Error handling request")
-                return False
-            raise
-        finally:
-            self.log.access(resp, req, environ, datetime.now() - started)
-            if hasattr(respiter, "close"):
-                respiter.close()
-            try:
-                settings.post_request(self, req, environ, resp)
-            except Exception:
-                self.log.exception("Exception in post_request hook")
-        return not resp.should_close()
-
-    def handle_error(self, req, client, addr, exc):
-        """Answer what went wrong as problem+json (gunicorn's own answers are HTML)."""
-        if isinstance(exc, answers.CLIENT_ERRORS):
-            status, detail = answers.parse_error_status(exc), answers.parse_error_detail(exc)
-            self.log.info("Refused a request from %s: %s", addr[0] if addr else "", detail)
-        elif isinstance(exc, OSError):
-            self.log.debug("Socket error while serving: %s", exc)
-            return
-        else:
-            self.log.exception("Error handling request")
-            status, detail = 500, "An unexpected error occurred; it has been logged."
-        try:
-            client.settimeout(self.read_timeout)
-            client.sendall(answers.problem(status, detail))
-        except OSError:
-            self.log.debug("Could not send the error answer.")
-
-    def served(self, conn: Connection, keep_alive: bool):
-        """A thread is done with the connection's request (server/threads.py calls this)."""
-        self.method_queue.defer(self.finish, conn, keep_alive)
+        conn.request = request
+        self.request_threads.hand_over(conn, request, framed, conn.ready_at)
 
     def finish(self, conn: Connection, keep_alive: bool):
         """Back on the main thread: read the next request, or close."""
@@ -390,49 +337,3 @@ class BufferingWorker(base.Worker):
             self.await_request(conn)
         else:
             self.linger(conn)
-
-    def too_busy(self) -> bytes:
-        detail = (
-            f"The server is busy: the request waited over {self.queue_timeout:g} s for a "
-            "thread; try again shortly."
-        )
-        return answers.problem(503, detail, retry_after=1)
-
-    # -- closing ---------------------------------------------------------------------------
-
-    def send_now(self, conn: Connection, data: bytes):
-        """A short answer from the main thread; it fits the socket's buffer, or is dropped."""
-        with contextlib.suppress(OSError):
-            conn.sock.send(data)
-
-    def linger(self, conn: Connection):
-        """Close after the client has read our answer: send FIN, then read and drop what it
-        still sends until it closes (or LINGER_SECONDS), so no reset destroys the answer."""
-        try:
-            conn.sock.setblocking(False)
-            conn.sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            self.close(conn)
-            return
-        conn.buffer.clear()
-        self.lingering[conn] = time.monotonic() + LINGER_SECONDS
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.drain_lingering, conn))
-
-    def drain_lingering(self, conn: Connection, _sock):
-        try:
-            while conn.sock.recv(RECV_SIZE):
-                pass
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            pass
-        self.stop_lingering(conn)
-
-    def stop_lingering(self, conn: Connection):
-        del self.lingering[conn]
-        self.poller.unregister(conn.sock)
-        self.close(conn)
-
-    def close(self, conn: Connection):
-        conn.sock.close()
-        self.nr_conns -= 1

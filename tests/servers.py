@@ -26,7 +26,8 @@ PASSWORD = "password123"
 
 
 class Server:
-    """`gunicorn -c gunicorn.conf.py wsgi:app` with 2 workers on a free port."""
+    """`python -m server` (`gunicorn -c gunicorn.conf.py wsgi:app`, once the settings are
+    checked) with 2 workers on a free port."""
 
     def __init__(self, database_url: str, log_path: Path, **settings: str):
         self.port = free_port()
@@ -46,7 +47,7 @@ class Server:
         }
         self.log = log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            [sys.executable, "-m", "server"],
             cwd=ROOT,
             env=env,
             stdout=self.log,
@@ -54,7 +55,7 @@ class Server:
         )
         self.wait_until_up()
 
-    def wait_until_up(self, seconds: float = 20):
+    def wait_until_up(self, seconds: float = 60):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -80,6 +81,24 @@ class Server:
         except urllib.error.HTTPError as answer:
             with answer:
                 return answer.code, answer.headers, parse(answer.read())
+
+    def log_text(self) -> str:
+        """What the server has logged so far (its workers write within a second)."""
+        self.log.flush()
+        return Path(self.log.name).read_text()
+
+    def worker_pids(self) -> list[str]:
+        """The arbiter's children (Linux's /proc)."""
+        pid = self.process.pid
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+    def workers_cpu_seconds(self) -> float:
+        """The CPU time the worker processes have used so far (Linux's /proc)."""
+        ticks = 0
+        for child in self.worker_pids():
+            fields = Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime and stime
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self, timeout: float = 35) -> int:
         if self.process.poll() is None:
@@ -131,6 +150,16 @@ def request_in_flight(server, database_url, user_id, headers, task):
     engine.dispose()
 
 
+@contextmanager
+def thread_held(server, database_url):
+    """One of the server's threads held, by a new user's PUT waiting on a row lock, until the
+    block ends."""
+    user_id, headers = sign_in(server)
+    task = create_task(server, user_id, headers)
+    with request_in_flight(server, database_url, user_id, headers, task):
+        yield
+
+
 def waiting_on_locks(engine) -> int:
     with engine.connect() as connection:
         return connection.scalar(
@@ -138,7 +167,7 @@ def waiting_on_locks(engine) -> int:
         )
 
 
-def wait_for(condition, seconds=10):
+def wait_for(condition, seconds=30):
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "condition never held"

@@ -3,14 +3,23 @@ requests it cannot parse. None of them may cost other clients an answer."""
 
 import contextlib
 import json
+import secrets
 import socket
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.servers import answers_in, raw_exchange, sign_in
+from tests.servers import (
+    PASSWORD,
+    answers_in,
+    create_task,
+    raw_exchange,
+    sign_in,
+    wait_for,
+)
 
 SLOW_HEADERS = b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: "
 SLOW_BODY = (
@@ -85,20 +94,23 @@ def test_slow_clients_cannot_starve_normal_requests(database_url, servers):
         while time.monotonic() < deadline:
             started = time.monotonic()
             try:
-                status = server.call("GET", f"/api/{user_id}/tasks", headers=headers, timeout=1)[0]
+                status = server.call("GET", f"/api/{user_id}/tasks", headers=headers, timeout=5)[0]
             except OSError as error:
                 status = repr(error)
             normal.append((status, time.monotonic() - started))
             time.sleep(0.5)
     finally:
         slow.stop()
-    assert len(normal) >= 50
+    assert len(normal) >= 20
     assert [status for status, _ in normal] == [200] * len(normal)
-    assert max(seconds for _, seconds in normal) < 1
-    # Each slow connection was cut at the read deadline (5 s from its first byte), told why.
-    assert len(slow.cuts) >= 64 * 4
+    # Milliseconds on an idle machine; under gthread, slow clients held every thread and
+    # normal requests were never answered. The bound leaves room for busy cores.
+    assert max(seconds for _, seconds in normal) < 2.5
+    # Each slow connection was cut at the read deadline (5 s from its first byte), told why;
+    # the clients look once a second, later on busy cores.
+    assert len(slow.cuts) >= 64 * 3
     for lived, said in slow.cuts:
-        assert 4.5 < lived < 7.5
+        assert 4.5 < lived < 10
         [(status, answer_headers, _)] = answers_in(said)
         assert status == 408
         assert answer_headers["connection"] == "close"
@@ -218,18 +230,146 @@ def test_clients_that_stop_reading_hold_threads_no_longer_than_the_read_timeout(
     the next client is served."""
     server = servers(database_url, REQUEST_READ_TIMEOUT="2", REQUEST_QUEUE_TIMEOUT="1")
     stalled = []
-    for _ in range(16):  # more than the workers' threads (2 x 2 by default)
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", server.port))
-        sock.sendall(DOCUMENT * 100)  # 7.6 MB of answers: more than the socket's buffers
-        stalled.append(sock)
-    time.sleep(6)  # the last write started within 1 s has given up at 3 s
-    assert server.call("GET", "/healthz", timeout=5)[0] == 200
-    for sock in stalled:
-        sock.settimeout(10)
-        received = b""
-        with contextlib.suppress(ConnectionResetError), sock:
-            while chunk := sock.recv(65536):
-                received += chunk
-        assert received.count(b"HTTP/1.1 ") < 100
+    try:
+        for _ in range(16):  # more than the workers' threads (2 x 2 by default)
+            sock = socket.socket()
+            stalled.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", server.port))
+            sock.sendall(DOCUMENT * 100)  # 7.6 MB of answers: more than the socket's buffers
+        # Each write gives up after 2 s, and what waited past 1 s for a thread is answered
+        # 503: the server soon closes its side of every one (held forever, it never would).
+        ports = [sock.getsockname()[1] for sock in stalled]
+        wait_for(lambda: not established_from(server.port, ports), seconds=60)
+        assert server.call("GET", "/healthz", timeout=30)[0] == 200
+        for sock in stalled:
+            sock.settimeout(10)
+            received = b""
+            with contextlib.suppress(ConnectionResetError):
+                while chunk := sock.recv(65536):
+                    received += chunk
+            assert received.count(b"HTTP/1.1 ") < 100
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def established_from(port: int, client_ports: list[int]) -> list[int]:
+    """Which of these client ports the server listening on `port` still holds an open
+    connection from (its side neither closed nor half-closed: Linux's /proc/net/tcp)."""
+    established = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, remote, state = line.split()[1:4]
+        local_port, remote_port = int(local[-4:], 16), int(remote[-4:], 16)
+        if local_port == port and remote_port in client_ports and state == "01":  # ESTABLISHED
+            established.append(remote_port)
+    return established
+
+
+MALFORMED_CHUNKED_BODIES = {
+    "extension-not-a-token": b"1;@@@\r\nx\r\n0\r\n\r\n",
+    "extension-with-a-space": b"1;a b\r\nx\r\n0\r\n\r\n",
+    "bare-cr-in-an-extension": b"1;a\rb\r\nx\r\n0\r\n\r\n",
+    "content-length-trailer": b"1\r\nx\r\n0\r\nContent-Length: 5\r\n\r\n",
+    "bare-lf-in-the-trailers": b"1\r\nx\r\n0\r\nX-Sum: 1\n\r\n",
+    "trailer-without-a-colon": b"1\r\nx\r\n0\r\nNo colon here\r\n\r\n",
+}
+CHUNKED = b"Transfer-Encoding: chunked\r\n\r\n"
+THEN_HEALTH = b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"
+
+
+def assert_refused_once(received: bytes, ending: str, status: int, case: str):
+    """One problem+json answer of `status`, then the connection closed: a pipelined request
+    after it was never run."""
+    found = answers_in(received)
+    assert [answer[0] for answer in found] == [status], (case, received[:300])
+    [(_, headers, body)] = found
+    assert headers["connection"] == "close", case
+    assert headers["content-type"] == "application/problem+json", case
+    assert json.loads(body)["status"] == status, case
+    assert ending == "eof", case
+
+
+def test_a_malformed_chunked_body_is_refused_before_a_write_route_runs(server):
+    """A route that never reads its body (DELETE) used to answer first, trashing the task,
+    and the malformed framing got a second, unasked-for 400 afterwards."""
+    user_id, headers = sign_in(server)
+    auth = f"Authorization: {headers['Authorization']}\r\n".encode()
+    for case, body in MALFORMED_CHUNKED_BODIES.items():
+        task = create_task(server, user_id, headers, case)
+        path = f"/api/{user_id}/tasks/{task['id']}"
+        delete = f"DELETE {path} HTTP/1.1\r\nHost: test\r\n".encode() + auth + CHUNKED + body
+        received, ending = raw_exchange(server.port, delete + THEN_HEALTH)
+        assert_refused_once(received, ending, 400, case)
+        assert server.call("GET", path, headers=headers)[0] == 200, f"{case}: the task was trashed"
+
+
+def test_a_malformed_chunked_body_is_a_400_on_a_route_that_reads_it(server):
+    """Sign-up reads its body: the malformed chunks were a 500 and a logged traceback."""
+    signup = b"POST /api/auth/signup HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+    for case, body in MALFORMED_CHUNKED_BODIES.items():
+        received, ending = raw_exchange(server.port, signup + CHUNKED + body + THEN_HEALTH)
+        assert_refused_once(received, ending, 400, case)
+    assert "Traceback" not in server.log_text()
+
+
+def test_a_well_formed_chunked_body_reaches_the_app_decoded(server):
+    """Chunk extensions and trailers that the grammar allows are read past; the app gets the
+    body the chunks carry, and the connection stays usable."""
+    email = f"{secrets.token_hex(4)}@example.com"
+    document = json.dumps({"email": email, "password": PASSWORD}).encode()
+    half = len(document) // 2
+    body = (
+        b'%x;name="quoted; value"\r\n%s\r\n' % (half, document[:half])
+        + b"%X ; plain = token\r\n%s\r\n" % (len(document) - half, document[half:])
+        + b"0\r\nX-Checksum: abc\r\n\r\n"
+    )
+    signup = b"POST /api/auth/signup HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+    received, ending = raw_exchange(server.port, signup + CHUNKED + body + ENDING)
+    (created, _, answer), (healthy, _, _) = answers_in(received)
+    assert (created, healthy, ending) == (201, 200, "eof")
+    assert json.loads(answer)["email"] == email
+
+
+def test_a_body_of_one_byte_chunks_costs_what_its_bytes_do(server):
+    """240,000 one-byte chunks (1.4 MB sent) to the batch route, whose bodies may decode to
+    1 MiB: gunicorn's chunk parser, given the whole request, copied what was left of it for
+    every chunk, and the framing walked every chunk again on each read (minutes of a
+    worker's CPU, its other requests stalled); decoded as they arrive, under a CPU-second."""
+    user_id, headers = sign_in(server)
+    document = b'{"operations": "' + b"a" * 240_000 + b'"}'
+    chunks = b"".join(b"1\r\n%c\r\n" % byte for byte in document) + b"0\r\n\r\n"
+    batch = (
+        f"POST /api/{user_id}/batch HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        f"Authorization: {headers['Authorization']}\r\nConnection: close\r\n"
+    ).encode()
+    before = server.workers_cpu_seconds()
+    received, ending = raw_exchange(server.port, batch + CHUNKED + chunks, timeout=300)
+    spent = server.workers_cpu_seconds() - before
+    [(status, _, _)] = answers_in(received)
+    # The app read the whole body, and refused what it says.
+    assert (status, ending) == (422, "eof")
+    assert spent < 3, f"{spent:.1f} CPU-s"
+
+
+def test_an_http_1_1_request_without_host_is_refused(server):
+    """RFC 9112 section 3.2: a server MUST answer 400 to an HTTP/1.1 request without Host;
+    HTTP/1.0 predates the field."""
+    received, ending = raw_exchange(server.port, b"GET /healthz HTTP/1.1\r\n\r\n" + THEN_HEALTH)
+    assert_refused_once(received, ending, 400, "no Host")
+    received, ending = raw_exchange(server.port, b"GET /healthz HTTP/1.0\r\n\r\n")
+    assert [answer[0] for answer in answers_in(received)] == [200]
+
+
+@pytest.mark.parametrize(
+    "connection",
+    [b"Connection: keep-alive, close\r\n", b"Connection: keep-alive\r\nConnection: close\r\n"],
+    ids=["among-options", "second-field"],
+)
+def test_close_anywhere_in_a_connection_field_closes(server, connection):
+    """`close` among a Connection field's options, or in a second field, ends the connection
+    after the answer (RFC 9110 section 7.6.1): the pipelined request is not served."""
+    asking = b"GET /healthz HTTP/1.1\r\nHost: test\r\n" + connection + b"\r\n"
+    received, ending = raw_exchange(server.port, asking + THEN_HEALTH)
+    assert [answer[0] for answer in answers_in(received)] == [200]
+    assert ending == "eof"

@@ -6,6 +6,7 @@ import re
 import secrets
 
 import pytest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from tests.servers import PASSWORD, sign_in, wait_for
 
@@ -26,6 +27,25 @@ def test_metrics_need_their_token(make_app):
     answer = client.get("/metrics", headers=SCRAPE)
     assert answer.status_code == 200
     assert answer.content_type.startswith("text/plain")
+
+
+def test_metrics_say_their_charset_once(make_app):
+    answer = make_app(METRICS_TOKEN=TOKEN).test_client().get("/metrics", headers=SCRAPE)
+    assert answer.headers["Content-Type"] == CONTENT_TYPE_LATEST
+    assert answer.headers["Content-Type"].count("charset") == 1
+
+
+def test_a_method_no_route_knows_is_counted_as_other(make_app):
+    """Any token is a method to HTTP: unmatched requests' methods would be label values
+    without end, one series each."""
+    client = make_app(METRICS_TOKEN=TOKEN).test_client()
+    for method in ("BREW", "WHEN", "GET"):
+        assert client.open("/nowhere", method=method).status_code == 404
+    page = client.get("/metrics", headers=SCRAPE).get_data(as_text=True)
+    unmatched = {"route": "unmatched", "status": "404"}
+    assert sample(page, "todo_http_requests_total", method="other", **unmatched) == 2
+    assert sample(page, "todo_http_requests_total", method="GET", **unmatched) == 1
+    assert "BREW" not in page
 
 
 def sample(text: str, name: str, **labels) -> float:

@@ -4,22 +4,16 @@ The line carries method, path (no query string: it may hold search text), status
 duration, request id and, once the token is checked, the user id. Never headers or bodies,
 so no token or password can reach a log.
 
-Every request pays for its line, so it is made cheaply. In a gunicorn worker, whose lines go
-out in batches (logs.py: BatchedLines), the line is made here, as JSONFormatter would make
-it, and handed to that handler: a log record and the logging module's path through loggers
-and handlers cost a served request up to ~40 us more (bench/RESULTS.md). Elsewhere
-(`flask run`, the tests' caplog) it is logged as a record.
+Every request pays for its line, so it is made cheaply (logs.py: write_request_line). The
+answers the serving worker gives itself get lines of the same shape (server/refusals.py).
 """
 
-import logging
 import time
 
 from flask import Flask, g, request
 from flask.logging import default_handler
 
-from logs import batched_lines, configure_logging, json_line
-
-log = logging.getLogger("todo.access")
+from logs import configure_logging, write_request_line
 
 
 def start_clock():
@@ -38,11 +32,7 @@ def log_request(response):
         "request_id": g.request_id,
         "user_id": g.get("user_id"),
     }
-    batches = batched_lines()
-    if batches is None:
-        log.info(message, extra=fields)
-    elif log.isEnabledFor(logging.INFO):  # a gunicorn worker: the record's line, made directly
-        batches.write(json_line(time.time(), "info", log.name, message, fields))
+    write_request_line(message, fields)
     return response
 
 

@@ -31,6 +31,10 @@ from .errors import problem, too_many
 from .throttles import Throttled
 
 CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+# A request no route matched may name any method: as a label value it is one of these or
+# "other", so no client can add series without end (server/refusals.py labels alike).
+METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
+UNMATCHED = "unmatched"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
@@ -81,7 +85,7 @@ class Metrics:
 
 def route_of(rule) -> str:
     """`/api/<user_id:user_id>/tasks/<uuid:task_id>` -> `/api/{user_id}/tasks/{task_id}`."""
-    return CONVERTER.sub(r"{\1}", rule.rule) if rule is not None else "unmatched"
+    return CONVERTER.sub(r"{\1}", rule.rule) if rule is not None else UNMATCHED
 
 
 def watch_pool(engine: Engine, metrics: Metrics) -> None:
@@ -115,9 +119,11 @@ def init_app(app: Flask, engine: Engine) -> None:
         started = g.pop("metrics_started", None)
         if started is None:  # answered by a hook that ran before `start`
             return response
-        route = route_of(request.url_rule)
-        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
+        method, route = request.method, route_of(request.url_rule)
+        if route == UNMATCHED and method not in METHODS:
+            method = "other"
+        metrics.requests.labels(method, route, str(response.status_code)).inc()
+        metrics.latency.labels(method, route).observe(time.perf_counter() - started)
         metrics.in_flight.dec()
         return response
 
@@ -133,4 +139,5 @@ def init_app(app: Flask, engine: Engine) -> None:
         scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(sent.encode(), metrics.token):
             return problem(401, "The metrics token is required.", {"WWW-Authenticate": "Bearer"})
-        return app.response_class(metrics.scrape(), mimetype=CONTENT_TYPE_LATEST)
+        # As the content type, whole: as a mimetype, Flask would add a second charset.
+        return app.response_class(metrics.scrape(), content_type=CONTENT_TYPE_LATEST)
