@@ -3,9 +3,9 @@ value is checked, an example and what it means.
 
 config.py and gunicorn.conf.py read their values through `value()`, so a malformed one stops
 the process with one line naming the variable, the value and an example of a good one, instead
-of a traceback or, worse, a setting silently ignored. The README's configuration table and
-`.env.example` are written from the same declarations (`python settings.py --write`), and a
-test checks they are up to date.
+of a traceback or, worse, a setting silently ignored. The configuration guide's table
+(docs/configuration.md) and `.env.example` are written from the same declarations
+(`python settings.py --write`), and a test checks they are up to date.
 """
 
 import os
@@ -20,6 +20,7 @@ from dotenv import load_dotenv
 from limits import parse_many
 
 ROOT = Path(__file__).resolve().parent
+CONFIGURATION_GUIDE = ROOT / "docs" / "configuration.md"
 TABLE_START = "<!-- settings table: written by `python settings.py --write` -->"
 TABLE_END = "<!-- end of settings table -->"
 
@@ -37,7 +38,7 @@ class Setting:
     parse: Callable[[str], object]  # raises ValueError saying what is wrong
     example: str
     meaning: str
-    shown_default: str | None = None  # for the README, where the default is computed
+    shown_default: str | None = None  # for the guide's table, where the default is computed
 
 
 def whole_number(minimum: int = 0, maximum: int | None = None) -> Callable[[str], int]:
@@ -485,7 +486,7 @@ def check_all(environ=os.environ) -> None:
 
 
 def table() -> str:
-    """The README's configuration table."""
+    """The configuration guide's table."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for setting in DECLARED:
         default = setting.shown_default or f"`{setting.default}`"
@@ -510,18 +511,18 @@ def strip_markdown(text: str) -> str:
     return text.replace("`", "")
 
 
-def readme_with_table(readme: str) -> str:
-    start, end = readme.index(TABLE_START), readme.index(TABLE_END)
-    return readme[: start + len(TABLE_START)] + "\n" + table() + "\n" + readme[end:]
+def with_table(page: str) -> str:
+    """The configuration guide's text with its table written from DECLARED."""
+    start, end = page.index(TABLE_START), page.index(TABLE_END)
+    return page[: start + len(TABLE_START)] + "\n" + table() + "\n" + page[end:]
 
 
 def write() -> None:
-    readme = ROOT / "README.md"
-    readme.write_text(readme_with_table(readme.read_text()))
+    CONFIGURATION_GUIDE.write_text(with_table(CONFIGURATION_GUIDE.read_text()))
     (ROOT / ".env.example").write_text(env_example())
 
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["--write"]:
-        sys.exit("usage: python settings.py --write   (the README's table and .env.example)")
+        sys.exit("usage: python settings.py --write   (the configuration guide, .env.example)")
     write()

@@ -66,7 +66,7 @@ def citus_settings(connection) -> None:
     """On Citus, DDL on distributed tables runs one shard after another within the migration's
     transaction (a parallel operation there would forbid any later statement of it), the
     task triggers are allowed on distributed tables (they touch only the row's own user, whose
-    rows sit on the same shard: README, Scaling out), and the transaction's SET LOCALs reach
+    rows sit on the same shard: docs/scaling-out.md), and the transaction's SET LOCALs reach
     the workers too. SET LOCAL ends with the transaction."""
     if connection.dialect.name != "postgresql":
         return

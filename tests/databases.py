@@ -78,7 +78,7 @@ def scratch_database(kind: str, directory: Path):
     admin = create_engine(server_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-        # What the operator sets once for the app (README: Deploying): the statement bound.
+        # What the operator sets once for the app (docs/deploying.md): the statement bound.
         bound_statements(connection, name, STATEMENT_TIMEOUT_MS)
     try:
         yield make_url(server_url()).set(database=name).render_as_string(hide_password=False)

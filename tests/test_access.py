@@ -77,6 +77,7 @@ PUBLIC_ENDPOINTS = {
     "api-docs.openapi_json",
     "api-docs.openapi_swagger_ui",
     "docs_assets.static",
+    "guides.guide",
 }
 SAMPLE_ARGUMENTS = {
     "user_id": uuid.uuid4(),

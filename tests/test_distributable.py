@@ -1,6 +1,6 @@
 """The rules that let Citus distribute the schema by user with no rewrite, and let a
 transaction-mode pooler sit in front, kept without Citus: read from the migrated schema and
-from the SQL the app really sends during a walkthrough (README: Scaling out)."""
+from the SQL the app really sends during a walkthrough (docs/scaling-out.md)."""
 
 import re
 import uuid

@@ -12,6 +12,7 @@ from openapi_spec_validator import validate
 from config import TestingConfig
 from tests.node import CLIENTS, installed, npm
 from todo import DOMAIN_PROBLEMS, create_app
+from todo.guides import GUIDES
 from todo.sync.routes import BATCH_FAILED
 
 API_ROUTES = {
@@ -334,3 +335,15 @@ def test_a_not_ready_answer_is_its_documented_example(tmp_path):
     assert answer.get_json() == examples["unmigrated"]["value"]
     assert answer.get_json()["revision"] is None
     assert "revision" in spec["components"]["schemas"]["NotReady"]["properties"]
+
+
+def test_the_document_links_to_the_guides_the_server_serves(spec, client):
+    linked = re.findall(r"\]\((/docs/guides/[\w-]+\.md)\)", spec["info"]["description"])
+    assert len(set(linked)) >= 5
+    for path in set(linked):
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        assert answer.content_type == "text/markdown; charset=utf-8"
+        page = GUIDES / path.rsplit("/", 1)[1]
+        assert answer.get_data(as_text=True) == page.read_text()
+    assert client.get("/docs/guides/nothing.md").status_code == 404

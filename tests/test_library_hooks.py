@@ -1,6 +1,7 @@
-"""The places where this app reaches into a library's internals (listed in the README, with the
-versions they were written against). Each test fails if its hook stops taking effect, as a
-renamed method after an upgrade would make it do silently."""
+"""The places where this app reaches into a library's internals (listed in
+docs/library-internals.md, with the versions they were written against). Each test fails if
+its hook stops taking effect, as a renamed method after an upgrade would make it do
+silently."""
 
 import cProfile
 import pstats

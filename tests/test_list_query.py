@@ -56,7 +56,7 @@ def many_tasks(app, user):
 
 
 def due_key_in_utc(task) -> str:
-    """Where the due order puts a task in UTC (README: Dates)."""
+    """Where the due order puts a task in UTC (docs/dates.md)."""
     if task.due_date is None:
         return "~"
     if task.due_at is not None:

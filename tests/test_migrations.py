@@ -193,7 +193,7 @@ def numbers() -> list[tuple[str, int]]:
 def test_0007_numbers_existing_tasks_and_a_downgrade_empties_the_trash(empty_app):
     """Revision 0007 (change feed and trash) numbers every existing task 1..n in the order
     they were made, starts the user's counter at n, and counts live tasks only; its downgrade
-    deletes what is in the trash (README: Upgrading) and keeps the rest."""
+    deletes what is in the trash (docs/migrations.md) and keeps the rest."""
     upgrade(revision="0006")
     add_user()
     for n, completed in enumerate([True, False, True]):
@@ -236,7 +236,7 @@ def test_0008_dates_completed_tasks_and_a_downgrade_keeps_the_tasks_and_their_tr
     empty_app,
 ):
     """Revision 0008 (due dates, priority, completion time) gives existing completed tasks
-    their updated_at as completed_at; its downgrade drops the new columns (README: Dates) and
+    their updated_at as completed_at; its downgrade drops the new columns (docs/dates.md) and
     keeps the tasks, counted and numbered by 0007's triggers, which SQLite's rebuild of the
     table must bring back."""
     upgrade(revision="0007")

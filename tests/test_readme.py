@@ -1,5 +1,7 @@
-"""The README's bash blocks run as written: the walkthrough, then the sync and dates recipes,
-in one bash against a real gunicorn on PostgreSQL (the README's localhost:4000 pointed at it)."""
+"""The README and the guides in docs/, as a reader meets them: every `bash` block of every page
+runs as written, in one bash (the README's first, then each guide in the README's order)
+against a real gunicorn on PostgreSQL, the pages' localhost:4000 pointed at it; what the
+recipes say they print is what they print; and every link between the pages leads somewhere."""
 
 import re
 import subprocess
@@ -7,49 +9,93 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
 BASH_BLOCK = re.compile(r"```bash\n(.*?)```", re.S)
+FENCE = re.compile(r"```.*?```", re.S)
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+GUIDE_LINK = re.compile(r"\]\((docs/[\w-]+\.md)\)")
 
 
-def block_after(heading: str, starting: str) -> str:
-    """The first bash block after `heading` whose text starts with `starting`."""
-    text = README.read_text()
-    section = text[text.index(heading) :]
-    return next(b for b in BASH_BLOCK.findall(section) if b.lstrip().startswith(starting))
+def guides() -> list[Path]:
+    """The guides, in the order the README's table lists them (each once)."""
+    listed = dict.fromkeys(GUIDE_LINK.findall(README.read_text()))
+    return [ROOT / name for name in listed]
 
 
-def test_the_walkthrough_and_the_recipes_run_as_written(database_url, servers):
+def pages() -> list[Path]:
+    return [README, *guides()]
+
+
+def marker(page: Path) -> str:
+    return f"--- {page.relative_to(ROOT)}"
+
+
+def test_every_guide_is_listed_on_the_front_page():
+    assert sorted(guides()) == sorted((ROOT / "docs").glob("*.md"))
+
+
+def test_every_bash_block_of_every_page_runs_as_written(database_url, servers):
     server = servers(database_url)
-    script = "set -e\n" + "\n".join(
-        [
-            block_after("## Walkthrough", "# Sign up"),
-            'echo "--- recipe"',
-            block_after("### Sync", "API="),
-            'echo "--- dates"',
-            block_after("### Dates", "API="),
-            'echo "--- order"',
-            block_after("### Order", "API="),
-            'echo "--- lists"',
-            block_after("### Task lists", "API="),
-            'echo "--- subtasks"',
-            block_after("### Subtasks", "API="),
-        ]
-    ).replace("http://localhost:4000", f"http://127.0.0.1:{server.port}")
-    ran = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    recipe = ran.stdout.split("--- recipe\n", 1)[1].split("--- dates\n")[0].split()
-    assert recipe == ["201", "201", "Call", "mum", "204", "False", "None", "201", "304"], recipe
-    dates, order = ran.stdout.split("--- dates\n", 1)[1].split("--- order\n")
-    order, task_lists = order.split("--- lists\n")
-    task_lists, subtasks = task_lists.split("--- subtasks\n")
-    assert subtasks.splitlines() == ["Pack 1/3", "204", "{'completed': 1, 'total': 3}"]
-    assert order.splitlines() == ["['Plan', 'Ship', 'Build']", "409"], ran.stdout
-    assert task_lists.splitlines() == ["Home 1/2", "['Fix the tap', 'Paint']", "204", "2"]
-    dates = dates.splitlines()
+    parts = ["set -e"]
+    for page in pages():
+        parts.append(f'echo "{marker(page)}"')
+        parts += BASH_BLOCK.findall(page.read_text())
+    script = "\n".join(parts).replace("http://localhost:4000", f"http://127.0.0.1:{server.port}")
+    ran = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
+    printed = printed_by_page(ran.stdout)
+    sync = printed["docs/sync.md"].split()
+    assert sync == ["201", "201", "Call", "mum", "204", "False", "None", "201", "304"], sync
     today = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
-    assert dates == [
+    assert printed["docs/dates.md"].splitlines() == [
         "['Water the plants']",
         "['Pay rent']",
         f"False {today + timedelta(days=2)}",
         f"['{today}']",
-    ], ran.stdout
+    ]
+    assert printed["docs/organize.md"].splitlines() == [
+        "['Plan', 'Ship', 'Build']",
+        "409",
+        "Home 1/2",
+        "['Fix the tap', 'Paint']",
+        "204",
+        "2",
+        "Pack 1/3",
+        "204",
+        "{'completed': 1, 'total': 3}",
+    ]
+
+
+def printed_by_page(stdout: str) -> dict[str, str]:
+    """What each page's blocks printed, by the page's path."""
+    found, current = {}, None
+    for line in stdout.splitlines(keepends=True):
+        if line.startswith("--- "):
+            current = line[4:].strip()
+            found[current] = ""
+        elif current is not None:
+            found[current] += line
+    return found
+
+
+def test_every_link_between_the_pages_leads_to_a_page_and_a_heading():
+    broken = []
+    for page in pages():
+        for target in LINK.findall(FENCE.sub("", page.read_text())):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.exists():
+                broken.append(f"{page.name}: {target}")
+            elif anchor and linked.is_file() and anchor not in anchors(linked):
+                broken.append(f"{page.name}: {target} (no such heading)")
+    assert broken == []
+
+
+def anchors(page: Path) -> set[str]:
+    """The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces
+    as dashes."""
+    headings = re.findall(r"^#+ (.+)$", FENCE.sub("", page.read_text()), re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}

@@ -230,9 +230,9 @@ def test_flask_run_logs_one_json_line_per_request(tmp_path):
     assert "\x1b[" not in "".join(lines)  # no terminal colour codes in the log
 
 
-def test_the_readme_table_and_env_example_are_the_settings_code():
-    readme = (ROOT / "README.md").read_text()
-    assert settings.readme_with_table(readme) == readme, "run `python settings.py --write`"
+def test_the_configuration_table_and_env_example_are_the_settings_code():
+    guide = settings.CONFIGURATION_GUIDE.read_text()
+    assert settings.with_table(guide) == guide, "run `python settings.py --write`"
     assert (ROOT / ".env.example").read_text() == settings.env_example()
 
 

@@ -6,7 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
 
-from . import cli, cors, database_errors, extensions, health, metrics, schema, throttles
+from . import cli, cors, database_errors, extensions, guides, health, metrics, schema, throttles
 from .access_log import register_access_log
 from .accounts import passwords
 from .accounts import routes as accounts
@@ -121,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
         app.before_request_funcs.setdefault(per_user.name, []).append(accounts.require_url_user)
     api.register_blueprint(health.blp)
     app.register_blueprint(cli.commands)
+    guides.init_app(app)
     # Swagger UI's files come from the swagger-ui-bundle package: /docs works offline.
     app.register_blueprint(
         Blueprint("docs_assets", __name__, static_folder=swagger_ui_path, static_url_path=""),

@@ -1,4 +1,4 @@
-"""`flask todo …`: the operator's commands beside `flask db upgrade` (README: Scaling out).
+"""`flask todo …`: the operator's commands beside `flask db upgrade` (docs/scaling-out.md).
 
 - `flask todo distribute` spreads the schema over a Citus cluster by user: run once on the
   coordinator after `flask db upgrade`; later migrations then apply to every shard.

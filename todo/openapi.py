@@ -31,8 +31,11 @@ NO_STORE = {
 }
 RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
 
-DESCRIPTION = """A multi-user todo API: email + password accounts, bearer tokens, and each
-user's own tasks under /api/{user_id}/tasks.
+DESCRIPTION = """A multi-user todo API: email + password accounts, bearer tokens, and each user's
+own tasks under /api/{user_id}/tasks. The guides, one topic a page, are served beside these docs:
+[tasks and queries](/docs/guides/tasks.md), [sync](/docs/guides/sync.md),
+[dates](/docs/guides/dates.md), [organize](/docs/guides/organize.md), [errors and generated
+clients](/docs/guides/errors-and-clients.md), [security](/docs/guides/security.md).
 
 **Authorizing.** Sign up (POST /api/auth/signup), then log in (POST /api/auth/login): the answer
 carries a `token` (a JWT valid 7 days) and your `user_id`. Send the token on every other call as
@@ -40,29 +43,29 @@ carries a `token` (a JWT valid 7 days) and your `user_id`. Send the token on eve
 another user's URL is a 403, another user's task a 404. Logout, a password change and account
 deletion revoke tokens on every server.
 
-**Errors** are application/problem+json (RFC 9457): `type`, `title`, `status`, `detail`, and for
-invalid input `errors` by field. Besides those listed per operation, any request can get 405
-(method not allowed on this path), 408 (the request did not arrive whole within 10 s), 413
-(body over 64 KiB), 414 (request line over 4 KiB) or 431 (headers over 32 KiB); these close the
-connection.
+**Errors** ([guide](/docs/guides/errors-and-clients.md)) are application/problem+json (RFC 9457):
+`type`, `title`, `status`, `detail`, and for invalid input `errors` by field. Besides those listed
+per operation, any request can get 405 (method not allowed on this path), 408 (the request did not
+arrive whole within 10 s), 413 (body over 64 KiB), 414 (request line over 4 KiB) or 431 (headers
+over 32 KiB); these close the connection.
 
-**Lists** are keyset pages: follow the `Link: <…>; rel="next"` header; `X-Total-Count` counts
-the tasks matching the filters; the list's weak ETag in `If-None-Match` gets 304 while nothing
-changed. **Writes** take `If-Match` with a task's ETag (412 when the task changed since), and a
-task creation takes an `Idempotency-Key`, or a client-chosen `id`, to be retried safely.
+**Lists** ([guide](/docs/guides/tasks.md)) are keyset pages: follow the `Link: <…>; rel="next"`
+header; `X-Total-Count` counts the tasks matching the filters; the list's weak ETag in
+`If-None-Match` gets 304 while nothing changed. **Writes** take `If-Match` with a task's ETag (412
+when the task changed since), and a task creation takes an `Idempotency-Key`, or a client-chosen
+`id`, to be retried safely.
 
-**Sync.** GET /api/{user_id}/changes gives every live task, then with `since` what changed
-(tasks, and deletions under `deleted`), in commit order; keep its `next`. A delete moves a task
-to the trash (restorable, `?deleted=true` lists it); POST /api/{user_id}/batch applies up to
-100 writes at once, all or nothing.
+**Sync** ([guide](/docs/guides/sync.md)). GET /api/{user_id}/changes gives every live task, then
+with `since` what changed (tasks, and deletions under `deleted`), in commit order; keep its `next`.
+A delete moves a task to the trash (restorable, `?deleted=true` lists it); POST /api/{user_id}/batch
+applies up to 100 writes at once, all or nothing.
 
 **Problem types** beside about:blank, for answers a client acts on by kind:
-`/problems/cursor-expired` (410: sync again without `since`), `/problems/id-conflict` (409:
-the chosen id is taken), `/problems/batch-failed` (the failed operation's status, with its
-`index`), `/problems/parent-in-trash` (409: restore the parent first),
-`/problems/stale-order` (409: the order changed since; read it and place again),
-`/problems/order-too-dense` (409: no room to place there), `/problems/too-many-lists` and
-`/problems/too-many-labels` (422: a per-user cap)."""
+`/problems/cursor-expired` (410: sync again without `since`), `/problems/id-conflict` (409: the
+chosen id is taken), `/problems/batch-failed` (the failed operation's status, with its `index`),
+`/problems/parent-in-trash` (409: restore the parent first), `/problems/stale-order` (409: the order
+changed since; read it and place again), `/problems/order-too-dense` (409: no room to place there),
+`/problems/too-many-lists` and `/problems/too-many-labels` (422: a per-user cap)."""
 
 
 def error_response(status: HTTPStatus, schema, example: dict) -> dict:

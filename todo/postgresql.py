@@ -3,7 +3,7 @@ server's statement_timeout, every wait for the server bounded on our side too, a
 names decoded in C.
 
 The bound on a statement's run time is the server's: a default of the app's role (or its
-database) that the operator sets once (README: Deploying), and that the app reads when it
+database) that the operator sets once (docs/deploying.md), and that the app reads when it
 first connects, warning when none is in force. It used to travel with each statement, as
 `SET LOCAL statement_timeout = …; <statement>` in one message; but a message of two commands
 is an implicit transaction block, which Citus forwards to a worker as three messages, and
@@ -52,7 +52,7 @@ def warn_without_statement_bound(engine: Engine, seconds: float) -> None:
         log.warning(
             "PostgreSQL's statement_timeout for this app is %s, not DB_STATEMENT_TIMEOUT "
             "(%g s): set it once with ALTER ROLE <the app's role> SET statement_timeout = "
-            "'%gs' (README: Deploying)",
+            "'%gs' (docs/deploying.md)",
             found,
             seconds,
             seconds,

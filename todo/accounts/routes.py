@@ -124,7 +124,7 @@ def login(credentials):
     """Exchange email and password for a bearer token (HS256 JWT).
 
     Failed attempts are throttled per email and client address, per email and per client
-    address (the bounds are in the README); every attempt, failed or not, per client address
+    address (the bounds are in docs/security.md); every attempt, failed or not, per client address
     (`RATELIMIT_LOGINS_PER_ADDRESS`), since each costs a password hash.
     """
     email, address = credentials["email"], client_address()
