@@ -65,7 +65,12 @@ applies up to 100 writes at once, all or nothing.
 chosen id is taken), `/problems/batch-failed` (the failed operation's status, with its `index`),
 `/problems/parent-in-trash` (409: restore the parent first), `/problems/stale-order` (409: the order
 changed since; read it and place again), `/problems/order-too-dense` (409: no room to place there),
-`/problems/too-many-lists` and `/problems/too-many-labels` (422: a per-user cap)."""
+`/problems/too-many-lists` and `/problems/too-many-labels` (422: a per-user cap),
+`/problems/too-many-members` (422: a shared list's 25 members and invitations).
+
+**Sharing** ([guide](/docs/guides/sharing.md)). The owner of a list invites by email (POST
+/api/{user_id}/lists/{list_id}/invitations), as an editor or a viewer; the invitee accepts
+(POST /api/{user_id}/invitations/{invitation_id}/accept) and finds the list among their lists."""
 
 
 def error_response(status: HTTPStatus, schema, example: dict) -> dict:
