@@ -70,8 +70,11 @@ def test_every_bash_block_of_every_page_runs_as_written(database_url, servers):
         "204",
         "Groceries editor True 1",
         "['editor']",
+        "201",
+        "['Bread', 'Milk']",
         "204",
         "[]",
+        "403",
     ]
 
 

@@ -29,7 +29,13 @@ from .postgresql import bound_waits, decode_names_in_c, warn_without_statement_b
 from .requests import register_request_id
 from .sessions import NoSessions
 from .sharing import routes as sharing
-from .sharing.access import MemberNotFound, OwnListInvitation
+from .sharing.access import (
+    MemberNotFound,
+    NotSharedList,
+    OwnerOnly,
+    OwnListInvitation,
+    ReadOnly,
+)
 from .sharing.invitations import InvitationNotFound, TooManyMembers
 from .sharing.members import MembershipNotFound
 from .sync import routes as sync
@@ -66,6 +72,9 @@ DOMAIN_PROBLEMS = {
     InvitationNotFound: DomainProblem(404),
     TooManyMembers: DomainProblem(422, "/problems/too-many-members"),
     OwnListInvitation: DomainProblem(422),
+    ReadOnly: DomainProblem(403),
+    OwnerOnly: DomainProblem(403),
+    NotSharedList: DomainProblem(422),
 }
 # Routes that need no token besides the views marked public: the document, its page, and
 # Swagger UI's files.

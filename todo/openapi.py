@@ -40,8 +40,8 @@ clients](/docs/guides/errors-and-clients.md), [security](/docs/guides/security.m
 **Authorizing.** Sign up (POST /api/auth/signup), then log in (POST /api/auth/login): the answer
 carries a `token` (a JWT valid 7 days) and your `user_id`. Send the token on every other call as
 `Authorization: Bearer <token>` (the scheme in any case), and use your `user_id` in task URLs:
-another user's URL is a 403, another user's task a 404. Logout, a password change and account
-deletion revoke tokens on every server.
+another user's URL is a 403 (unless a list of theirs is shared with you), another user's task a
+404. Logout, a password change and account deletion revoke tokens on every server.
 
 **Errors** ([guide](/docs/guides/errors-and-clients.md)) are application/problem+json (RFC 9457):
 `type`, `title`, `status`, `detail`, and for invalid input `errors` by field. Besides those listed

@@ -20,7 +20,7 @@ from ..blueprint import (
 )
 from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, fresh_or_tagged, if_match_versions
 from ..idempotency import Answer
-from ..sharing.shared_lists import shared_lists, shared_state
+from ..sharing.shared_lists import shared_list, shared_lists, shared_state
 from ..tasks.query_schemas import DeleteQuerySchema
 from . import examples, store, trash
 from .schemas import (
@@ -111,8 +111,11 @@ def read_list(user_id, list_id):
 
     A live list, with its task counts. Its ETag is its version, as a task's is: send it in
     If-None-Match to get 304 while the list is unchanged. The counts, derived from its tasks,
-    do not move it (the lists' collection ETag does).
+    do not move it (the lists' collection ETag does). A member of a list shared with them
+    reads it at its owner's URL, with their own role.
     """
+    if g.caller.shared is not None:
+        return fresh_or_tagged(request, shared_list(g.caller, list_id))
     return fresh_or_tagged(request, store.read_list(g.caller, list_id))
 
 

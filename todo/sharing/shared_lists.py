@@ -12,8 +12,8 @@ from ..accounts.models import users
 from ..accounts.tokens import OWNER, Caller
 from ..extensions import db
 from ..lists.models import lists
-from ..lists.store import COUNTED_ROW, LIVE
-from .access import MEMBER, MEMBER_ID, MEMBERSHIPS_OF, OWNER_ID
+from ..lists.store import COUNTED_ROW, LIVE, ListNotFound
+from .access import LIST_ID, MEMBER, MEMBER_ID, MEMBERSHIPS_OF, OWNER_ID, THE_LIST
 from .models import list_members
 
 SHARED_ROW = (
@@ -36,6 +36,7 @@ SHARED_LISTS = (
     )
     .order_by(lists.c.position, lists.c.id)
 )
+SHARED_LIST = SHARED_LISTS.where(lists.c.id == THE_LIST)
 OWNER_NUMBER = select(users.c.change_number).where(users.c.id == OWNER_ID)
 
 
@@ -51,6 +52,15 @@ def shared_lists(caller: Caller) -> list[Row]:
     for owner_id in owners_of(caller):
         parameters = {OWNER: owner_id, MEMBER: caller.actor_id}
         found += db.session.execute(SHARED_LISTS, parameters).all()
+    return found
+
+
+def shared_list(caller: Caller, list_id: uuid.UUID) -> Row:
+    """One live list of the space shared with the caller, with the caller's role in it."""
+    parameters = {OWNER: caller.space_id, MEMBER: caller.actor_id, LIST_ID: list_id}
+    found = db.session.execute(SHARED_LIST, parameters).first()
+    if found is None:
+        raise ListNotFound()
     return found
 
 
