@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import assert_problem
 from tests.test_sharing import join
+from tests.threads import at_once
 
 
 @pytest.fixture
@@ -171,3 +172,96 @@ def test_a_removed_member_is_refused_at_the_next_request(client, owner, editor, 
     assert_problem(client.get(milk, headers=editor["headers"]), 403)
     refused = client.patch(milk, json={"title": "Mine"}, headers=editor["headers"])
     assert_problem(refused, 403)
+
+
+def batch_url(owner):
+    return f"/api/{owner['user_id']}/batch"
+
+
+def test_an_editors_batch_runs_each_operation_as_its_route(client, owner, editor, space):
+    milk, diary = space["Milk"]["id"], space["Diary"]["id"]
+    operations = [
+        {"op": "create", "task": {"title": "Eggs", "list_id": space["Shared"]}},
+        {"op": "patch", "id": milk, "changes": {"title": "Oat milk"}},
+        {"op": "complete", "id": milk},
+        {"op": "create", "task": {"title": "Loose"}},
+        {"op": "patch", "id": diary, "changes": {"title": "Mine"}},
+        {"op": "patch", "id": milk, "changes": {"list_id": space["Private"]}},
+    ]
+    body = {"atomic": False, "operations": operations}
+    answer = client.post(batch_url(owner), json=body, headers=editor["headers"])
+    assert answer.status_code == 200
+    assert [result["status"] for result in answer.get_json()["results"]] == [
+        201,
+        200,
+        200,
+        422,
+        404,
+        422,
+    ]
+    refused = client.post(
+        batch_url(owner), json={"operations": operations[3:4]}, headers=editor["headers"]
+    )
+    assert refused.status_code == 422
+    failed = refused.get_json()
+    assert (failed["type"], failed["index"]) == ("/problems/batch-failed", 0)
+
+
+def test_a_viewers_every_batch_operation_is_403_and_writes_nothing(
+    client, owner, viewer, space, stored_tasks
+):
+    milk = space["Milk"]["id"]
+    before = sorted((str(t.id), t.version, t.deleted_at) for t in stored_tasks())
+    operations = [
+        {"op": "create", "task": {"title": "Eggs", "list_id": space["Shared"]}},
+        {"op": "patch", "id": milk, "changes": {"title": "Oat milk"}},
+        {"op": "replace", "id": milk, "task": {"title": "Oat milk"}},
+        {"op": "complete", "id": milk},
+        {"op": "delete", "id": milk},
+        {"op": "delete", "id": milk, "purge": True},
+        {"op": "restore", "id": milk},
+    ]
+    body = {"atomic": False, "operations": operations}
+    answer = client.post(batch_url(owner), json=body, headers=viewer["headers"])
+    assert [result["status"] for result in answer.get_json()["results"]] == [403] * 7
+    assert sorted((str(t.id), t.version, t.deleted_at) for t in stored_tasks()) == before
+
+
+def test_a_removal_during_a_members_batches_leaves_each_whole_or_none(
+    app, client, owner, editor, space, database_kind
+):
+    """Ten atomic batches of five writes each race the member's removal: each batch is
+    applied whole (before it) or refused (after it), never in part."""
+    if database_kind == "sqlite":
+        pytest.skip("SQLite runs one writer at a time: nothing interleaves")
+    creates = [
+        {"op": "create", "task": {"title": f"t{n}", "list_id": space["Shared"]}} for n in range(50)
+    ]
+    made = client.post(batch_url(owner), json={"operations": creates}, headers=owner["headers"])
+    ids = [result["task"]["id"] for result in made.get_json()["results"]]
+    member = f"{space['lists']}/{space['Shared']}/members/{editor['user_id']}"
+    counter = iter(range(11))
+
+    def run(one):
+        n = next(counter)
+        if n == 10:
+            return n, one.delete(member, headers=owner["headers"]).status_code
+        operations = [
+            {"op": "patch", "id": task_id, "changes": {"title": f"batch {n}"}}
+            for task_id in ids[5 * n : 5 * n + 5]
+        ]
+        answer = one.post(
+            batch_url(owner), json={"operations": operations}, headers=editor["headers"]
+        )
+        return n, answer.status_code
+
+    answers = dict(at_once(app, 11, run))
+    assert answers[10] == 204
+    page = client.get(
+        f"{space['tasks']}?list_id={space['Shared']}&limit=100", headers=owner["headers"]
+    )
+    titles_now = {task["id"]: task["title"] for task in page.get_json()}
+    for n in range(10):
+        applied = [titles_now[task_id] == f"batch {n}" for task_id in ids[5 * n : 5 * n + 5]]
+        assert applied == [answers[n] == 200] * 5, (n, answers[n])
+    assert {answers[n] for n in range(10)} <= {200, 403, 404}

@@ -76,14 +76,14 @@ def require_token():
 def require_url_user():
     """Before every route under /api/<user_id>/: the caller (a valid token: `require_token`)
     is the URL's user (403), or a member of a list the URL's user shares with them, on the
-    routes a member may use (`as_member`). Whether the token is still current is checked by
-    the route's own statement."""
+    routes a member may use (the tasks', a batch, reading the list: `as_member`). Whether the
+    token is still current is checked by the route's own statement."""
     if request.method == "OPTIONS":
         return
     space = request.view_args["user_id"]
     if g.caller.actor_id != space:
         member = None
-        if request.blueprint in MEMBER_BLUEPRINTS and not isinstance(space, str):
+        if not isinstance(space, str) and member_route(request.endpoint):  # a user id
             member = access.member_caller(g.caller, space)  # checks the token first (401)
         if member is None:
             load_account(g.caller)  # a token that is not current is 401 before it is 403
@@ -91,9 +91,10 @@ def require_url_user():
         g.caller = as_member(member)
 
 
-# Where a member may act in the owner's space: the tasks of the lists shared with them, and
-# reading those lists (docs/sharing.md).
-MEMBER_BLUEPRINTS = ("tasks", "lists")
+def member_route(endpoint: str) -> bool:
+    """Whether a member may reach this route in the owner's space (docs/sharing.md): the
+    tasks', the batch, and the lists' (reading one; the others answer OwnerOnly)."""
+    return endpoint.startswith(("tasks.", "lists.")) or endpoint == "sync.run_batch"
 
 
 def as_member(member):
@@ -104,8 +105,8 @@ def as_member(member):
             raise access.OwnerOnly()
         access.readable_list(member, request.view_args["list_id"])
         return member
-    if request.method in ("GET", "HEAD"):
-        return member
+    if request.method in ("GET", "HEAD") or request.endpoint == "sync.run_batch":
+        return member  # a batch: as each operation's route (sync/batch.py)
     return access.writer(member, request.view_args.get("task_id"))
 
 
