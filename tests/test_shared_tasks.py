@@ -265,3 +265,50 @@ def test_a_removal_during_a_members_batches_leaves_each_whole_or_none(
         applied = [titles_now[task_id] == f"batch {n}" for task_id in ids[5 * n : 5 * n + 5]]
         assert applied == [answers[n] == 200] * 5, (n, answers[n])
     assert {answers[n] for n in range(10)} <= {200, 403, 404}
+
+
+def test_8_writers_on_2_shared_lists_leave_every_member_reading_what_the_owner_has(
+    app, client, make_user, owner, database_kind
+):
+    """Three users: the owner shares two lists, one with both others as editors, one with
+    one of them; eight threads write at once (the owner and the members, creates, edits,
+    completions and deletions); then each member reads each list shared with them as the
+    owner does, byte for byte."""
+    if database_kind == "sqlite":
+        pytest.skip("SQLite runs one writer at a time: nothing interleaves")
+    first, second = make_user("first@example.com"), make_user("second@example.com")
+    base = f"/api/{owner['user_id']}"
+    lists = [
+        client.post(f"{base}/lists", json={"name": name}, headers=owner["headers"]).get_json()["id"]
+        for name in ("Home", "Trip")
+    ]
+    join(client, owner, first, lists[0])
+    join(client, owner, second, lists[0])
+    join(client, owner, first, lists[1])
+    writers = [owner, first, second, owner, first, second, first, owner]
+    plans = [(writers[n], lists[0] if n % 3 else lists[1]) for n in range(8)]
+    plans = [(who, lists[0] if who is second else list_id) for who, list_id in plans]
+    counter = iter(range(8))
+
+    def write(one):
+        who, list_id = plans[next(counter)]
+        for n in range(6):
+            made = one.post(
+                f"{base}/tasks", json={"title": f"t{n}", "list_id": list_id}, headers=who["headers"]
+            )
+            assert made.status_code == 201, made.get_data(as_text=True)
+            url = f"{base}/tasks/{made.get_json()['id']}"
+            if n % 2:
+                assert one.patch(f"{url}/complete", headers=who["headers"]).status_code == 200
+            if n % 3 == 2:
+                assert one.delete(url, headers=who["headers"]).status_code == 204
+        return True
+
+    assert all(at_once(app, 8, write))
+    for member, shared in ((first, lists), (second, lists[:1])):
+        for list_id in shared:
+            url = f"{base}/tasks?list_id={list_id}&limit=100"
+            assert (
+                client.get(url, headers=member["headers"]).get_data()
+                == client.get(url, headers=owner["headers"]).get_data()
+            )

@@ -3,6 +3,8 @@ owner changes roles and removes members, a member leaves; both sides of every me
 stay equal, and what ends a list or an account ends its memberships."""
 
 import random
+import statistics
+import time
 
 import pytest
 from sqlalchemy import select
@@ -124,6 +126,26 @@ def test_an_invitation_answers_the_same_whether_the_email_has_an_account(
     for body in bodies:
         del body["id"], body["created_at"], body["email"]
     assert bodies[0] == bodies[1]
+
+
+def test_an_invitation_takes_the_same_time_whether_the_email_has_an_account(
+    client, make_user, owner, shared
+):
+    """The route never looks the email up: the medians of invitations to emails with and
+    without accounts differ by noise only."""
+    for n in range(8):
+        make_user(f"known{n}@example.com")
+
+    def median(prefix):
+        spent = []
+        for n in range(8):
+            started = time.perf_counter()
+            assert invite(client, owner, shared, f"{prefix}{n}@example.com").status_code == 201
+            spent.append(time.perf_counter() - started)
+        return statistics.median(spent)
+
+    known, unknown = median("known"), median("unknown")
+    assert abs(known - unknown) < max(0.5 * min(known, unknown), 0.02), (known, unknown)
 
 
 def test_an_invitation_waits_for_an_account_made_later(client, make_user, owner, shared):
