@@ -5,13 +5,16 @@ stay equal, and what ends a list or an account ends its memberships."""
 import random
 import statistics
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD, assert_problem
 from tests.threads import at_once
+from todo.columns import utcnow
 from todo.extensions import db
+from todo.lists.models import lists
 from todo.sharing.models import invitations, list_invitations, list_members, memberships
 
 
@@ -261,6 +264,26 @@ def test_a_purged_list_ends_its_memberships_and_invitations(client, app, owner, 
     with app.app_context():
         assert db.session.execute(select(invitations)).all() == []
         assert db.session.execute(select(list_invitations)).all() == []
+
+
+def test_a_shared_list_expiring_from_the_trash_ends_its_memberships(
+    client, app, owner, member, shared
+):
+    join(client, owner, member, shared)
+    assert invite(client, owner, shared, "pending@example.com").status_code == 201
+    url = f"/api/{owner['user_id']}/lists/{shared}"
+    assert client.delete(url, headers=owner["headers"]).status_code == 204
+    with app.app_context():
+        long_ago = utcnow() - timedelta(days=app.config["TRASH_RETENTION_DAYS"] + 1)
+        db.session.execute(lists.update().values(deleted_at=long_ago))
+        db.session.commit()
+    purged = app.test_cli_runner().invoke(args=["todo", "purge"])
+    assert purged.exit_code == 0, purged.output
+    assert "1 expired lists" in purged.output
+    assert both_sides(app) == ([], [])
+    with app.app_context():
+        assert db.session.execute(select(invitations)).all() == []
+    assert my_invitations(client, member).get_json() == []
 
 
 def test_account_deletion_ends_what_it_shared_and_what_was_shared_with_it(
