@@ -312,3 +312,16 @@ def test_8_writers_on_2_shared_lists_leave_every_member_reading_what_the_owner_h
                 client.get(url, headers=member["headers"]).get_data()
                 == client.get(url, headers=owner["headers"]).get_data()
             )
+
+
+def test_a_members_list_of_shared_tasks_is_304_until_the_list_changes(client, owner, editor, space):
+    url = f"{space['tasks']}?list_id={space['Shared']}"
+    etag = client.get(url, headers=editor["headers"]).headers["ETag"]
+    again = client.get(url, headers={**editor["headers"], "If-None-Match": etag})
+    assert again.status_code == 304
+    milk = f"{space['tasks']}/{space['Milk']['id']}"
+    assert (
+        client.patch(milk, json={"title": "Oat milk"}, headers=owner["headers"]).status_code == 200
+    )
+    changed = client.get(url, headers={**editor["headers"], "If-None-Match": etag})
+    assert titles(changed) == ["Oat milk"]

@@ -95,6 +95,10 @@ def list_tasks(query, user_id):
     headers = {"X-Total-Count": str(page.total)}
     if "now" not in query:  # an answer that depends on the clock has no ETag to match later
         headers.update(list_headers(page.version))
+        if g.caller.shared is not None and request.if_none_match.contains_weak(
+            list_tag(page.version)
+        ):  # a member's conditional list: after its read (list_not_modified is the owner's)
+            return current_app.response_class(status=304, headers=list_headers(page.version))
     if page.more:
         headers["Link"] = next_page_link(cursor_after(query["sort"], page.tasks[-1]))
     return page.tasks, headers
