@@ -361,6 +361,13 @@ DECLARED = [
         "wrong passwords allowed per account on password change and account deletion",
     ),
     Setting(
+        "RATELIMIT_INVITATIONS_PER_OWNER",
+        "50 per day",
+        rate_limits,
+        "50 per day",
+        "invitations to shared lists an account may send (docs/sharing.md)",
+    ),
+    Setting(
         "TRASH_RETENTION_DAYS",
         "30",
         whole_number(0, 36500),

@@ -83,6 +83,9 @@ SAMPLE_ARGUMENTS = {
     "user_id": uuid.uuid4(),
     "task_id": uuid.uuid4(),
     "list_id": uuid.uuid4(),
+    "member_id": uuid.uuid4(),
+    "invitation_id": uuid.uuid4(),
+    "owner_id": uuid.uuid4(),
     "name": "home",
     "filename": "index.css",
 }

@@ -147,6 +147,7 @@ def walk_through(client, user_url_of) -> None:
     sync_through(client, tasks, task_url, a["auth"])
     dates_through(client, tasks, a["auth"])
     organize_through(client, tasks, a["auth"])
+    share_through(client, a, b, "b@example.com")
     assert client.delete(task_url, headers=a["auth"]).status_code == 204
     assert_problem(client.get(task_url, headers=a["auth"]), 404)
     change = {"current_password": PASSWORD, "new_password": "another-password"}
@@ -243,6 +244,48 @@ def organize_through(client, tasks: str, auth: dict) -> None:
     assert client.delete(f"{home_url}?purge=true", headers=auth).status_code == 204
 
 
+def share_through(client, a: dict, b: dict, b_email: str) -> None:
+    """Sharing: an invitation accepted, declined and cancelled, members listed and changed,
+    the shared list among b's lists, b removed and leaving, a shared list purged."""
+    owned = f"/api/{a['id']}/lists"
+    shared = client.post(owned, json={"name": "Shared"}, headers=a["auth"]).get_json()["id"]
+    invitations, members = f"{owned}/{shared}/invitations", f"{owned}/{shared}/members"
+    received = f"/api/{b['id']}/invitations"
+    for role in ("viewer", "editor"):
+        body = {"email": b_email, "role": role}
+        assert client.post(invitations, json=body, headers=a["auth"]).status_code == 201
+    assert client.get(invitations, headers=a["auth"]).status_code == 200
+    [invitation] = client.get(received, headers=b["auth"]).get_json()
+    assert (
+        client.post(f"{received}/{invitation['id']}/accept", headers=b["auth"]).status_code == 204
+    )
+    assert client.get(members, headers=a["auth"]).status_code == 200
+    role = {"role": "viewer"}
+    assert client.patch(f"{members}/{b['id']}", json=role, headers=a["auth"]).status_code == 200
+    assert len(client.get(f"/api/{b['id']}/lists", headers=b["auth"]).get_json()) == 1
+    assert client.get(f"/api/{b['id']}/memberships", headers=b["auth"]).status_code == 200
+    assert client.delete(f"{members}/{b['id']}", headers=a["auth"]).status_code == 204
+    for answer in ("decline", "accept"):
+        body = {"email": b_email, "role": "editor"}
+        invitation = client.post(invitations, json=body, headers=a["auth"]).get_json()
+        assert (
+            client.post(f"{received}/{invitation['id']}/{answer}", headers=b["auth"]).status_code
+            == 204
+        )
+    leave = f"/api/{b['id']}/memberships/{a['id']}/{shared}"
+    assert client.delete(leave, headers=b["auth"]).status_code == 204
+    body = {"email": "nobody@example.com", "role": "editor"}
+    invitation = client.post(invitations, json=body, headers=a["auth"]).get_json()
+    assert client.delete(f"{invitations}/{invitation['id']}", headers=a["auth"]).status_code == 204
+    invitation = client.post(
+        invitations, json={**body, "email": b_email}, headers=a["auth"]
+    ).get_json()
+    assert (
+        client.post(f"{received}/{invitation['id']}/accept", headers=b["auth"]).status_code == 204
+    )
+    assert client.delete(f"{owned}/{shared}?purge=true", headers=a["auth"]).status_code == 204
+
+
 def test_every_statement_of_a_walkthrough_routes_to_one_shard(client, sent_statements):
     walk_through(client, lambda user_id: f"/api/{user_id}/tasks")
     assert len(sent_statements) > 40
@@ -288,5 +331,9 @@ def test_distribute_puts_each_user_beside_its_rows(app, database_kind):
         "SELECT create_distributed_table('idempotency_keys', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('purged_tasks', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('task_completions', 'user_id', colocate_with => 'users')",
+        "SELECT create_distributed_table('list_members', 'user_id', colocate_with => 'users')",
+        "SELECT create_distributed_table('memberships', 'user_id', colocate_with => 'users')",
+        "SELECT create_distributed_table('list_invitations', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('user_emails', 'email')",
+        "SELECT create_distributed_table('invitations', 'email', colocate_with => 'user_emails')",
     ]

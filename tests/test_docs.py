@@ -36,6 +36,15 @@ API_ROUTES = {
     "/api/{user_id}/lists/{list_id}/restore": {"post"},
     "/api/{user_id}/labels": {"get"},
     "/api/{user_id}/labels/{name}": {"patch", "delete"},
+    "/api/{user_id}/lists/{list_id}/invitations": {"get", "post"},
+    "/api/{user_id}/lists/{list_id}/invitations/{invitation_id}": {"delete"},
+    "/api/{user_id}/lists/{list_id}/members": {"get"},
+    "/api/{user_id}/lists/{list_id}/members/{member_id}": {"patch", "delete"},
+    "/api/{user_id}/invitations": {"get"},
+    "/api/{user_id}/invitations/{invitation_id}/accept": {"post"},
+    "/api/{user_id}/invitations/{invitation_id}/decline": {"post"},
+    "/api/{user_id}/memberships": {"get"},
+    "/api/{user_id}/memberships/{owner_id}/{list_id}": {"delete"},
     "/healthz": {"get"},
     "/readyz": {"get"},
 }
@@ -185,6 +194,7 @@ def test_every_operation_has_a_stable_readable_operation_id(spec):
             {
                 *("id", "user_id", "name", "position", "version", "task_count"),
                 *("completed_count", "created_at", "updated_at", "deleted_at"),
+                *("owner_id", "role"),
             },
         ),
         ("Due", {"date", "time", "timezone", "at"}),

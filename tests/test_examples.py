@@ -62,12 +62,13 @@ def example_value(operation_id: str, name: str) -> dict:
 @dataclass(frozen=True)
 class World:
     """A user, with the task and the list the create examples named "chosenId" make (other
-    examples name them), the task carrying a label."""
+    examples name them), the task carrying a label, and the list shared with a member."""
 
     user_id: str
     headers: dict
     task: dict
     list_id: str
+    member_id: str
 
     def url(self, path: str, **replaced: str) -> str:
         values = {
@@ -75,6 +76,9 @@ class World:
             "task_id": self.task["id"],
             "list_id": self.list_id,
             "name": self.task["labels"][0],
+            "member_id": self.member_id,
+            "invitation_id": NO_ID,
+            "owner_id": NO_ID,
             **replaced,
         }
         for name, value in values.items():
@@ -92,7 +96,21 @@ def world(client):
     task = client.post(tasks, json=example_value("createTask", "chosenId"), headers=headers)
     listed = client.post(lists, json=example_value("createList", "chosenId"), headers=headers)
     assert (task.status_code, listed.status_code) == (201, 201)
-    return World(token["user_id"], headers, task.get_json(), listed.get_json()["id"])
+    list_id = listed.get_json()["id"]
+    member = {"email": "member@example.com", "password": credentials["password"]}
+    assert client.post("/api/auth/signup", json=member).status_code == 201
+    joined = client.post("/api/auth/login", json=member).get_json()
+    invited = client.post(
+        f"{lists}/{list_id}/invitations",
+        json={"email": member["email"], "role": "editor"},
+        headers=headers,
+    ).get_json()
+    accepted = client.post(
+        f"/api/{joined['user_id']}/invitations/{invited['id']}/accept",
+        headers={"Authorization": f"Bearer {joined['token']}"},
+    )
+    assert accepted.status_code == 204
+    return World(token["user_id"], headers, task.get_json(), list_id, joined["user_id"])
 
 
 def every_request_example():

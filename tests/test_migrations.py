@@ -473,3 +473,36 @@ def test_0014_lists_revocations_on_the_users_row_and_keeps_them_listed(empty_app
     ]
     upgrade()
     assert db.session.execute(listed).scalar() == f"{revoked[2]} "
+
+
+def test_0015_adds_shared_lists_and_a_downgrade_keeps_every_list_its_owners(empty_app):
+    """Revision 0015 (shared lists) adds both sides of memberships and invitations, their
+    roles checked; its downgrade drops them and keeps the lists and tasks, and a re-upgrade
+    starts with nothing shared."""
+    upgrade(revision="0015")
+    add_user()
+    list_id = uuid.uuid4().hex
+    db.session.execute(
+        text(
+            "INSERT INTO lists (user_id, id, name, position, created_at, updated_at) "
+            "VALUES (:u, :l, 'Shared', 'a0', :now, :now)"
+        ),
+        {"u": USER_ID, "l": list_id, "now": NOW},
+    )
+    member_id = uuid.uuid4().hex
+    row = {"u": USER_ID, "l": list_id, "m": member_id, "now": NOW}
+    db.session.execute(text("INSERT INTO list_members VALUES (:u, :l, :m, 'editor', :now)"), row)
+    db.session.execute(
+        text("INSERT INTO list_invitations VALUES (:u, :i, :l, 'x@example.com', 'viewer', :now)"),
+        {**row, "i": uuid.uuid4().hex},
+    )
+    db.session.commit()
+    with pytest.raises(IntegrityError):  # a role that is none
+        db.session.execute(text("INSERT INTO list_members VALUES (:u, :l, :u, 'admin', :now)"), row)
+        db.session.commit()
+    db.session.rollback()
+    downgrade(revision="0014")
+    assert not {"list_members", "memberships", "list_invitations", "invitations"} & tables()
+    assert db.session.execute(text("SELECT count(*) FROM lists")).scalar() == 1
+    upgrade()
+    assert db.session.execute(text("SELECT count(*) FROM list_members")).scalar() == 0

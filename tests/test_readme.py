@@ -65,6 +65,17 @@ def test_every_bash_block_of_every_page_runs_as_written(database_url, servers):
         "204",
         "{'completed': 1, 'total': 3}",
     ]
+    assert printed["docs/sharing.md"].splitlines() == [
+        "201",
+        "204",
+        "Groceries editor True 1",
+        "['editor']",
+        "201",
+        "['Bread', 'Milk']",
+        "204",
+        "[]",
+        "403",
+    ]
 
 
 def printed_by_page(stdout: str) -> dict[str, str]:

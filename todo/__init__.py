@@ -28,6 +28,16 @@ from .lists.store import ListChanged, ListGone, ListIdConflict, ListNotFound, To
 from .postgresql import bound_waits, decode_names_in_c, warn_without_statement_bound
 from .requests import register_request_id
 from .sessions import NoSessions
+from .sharing import routes as sharing
+from .sharing.access import (
+    MemberNotFound,
+    NotSharedList,
+    OwnerOnly,
+    OwnListInvitation,
+    ReadOnly,
+)
+from .sharing.invitations import InvitationNotFound, TooManyMembers
+from .sharing.members import MembershipNotFound
 from .sync import routes as sync
 from .sync.store import CursorExpired, InvalidCursor
 from .tasks import routes as tasks
@@ -57,6 +67,14 @@ DOMAIN_PROBLEMS = {
     TooManyLabels: DomainProblem(422, "/problems/too-many-labels"),
     StaleOrder: DomainProblem(409, "/problems/stale-order"),
     OrderTooDense: DomainProblem(409, "/problems/order-too-dense"),
+    MemberNotFound: DomainProblem(404),
+    MembershipNotFound: DomainProblem(404),
+    InvitationNotFound: DomainProblem(404),
+    TooManyMembers: DomainProblem(422, "/problems/too-many-members"),
+    OwnListInvitation: DomainProblem(422),
+    ReadOnly: DomainProblem(403),
+    OwnerOnly: DomainProblem(403),
+    NotSharedList: DomainProblem(422),
 }
 # Routes that need no token besides the views marked public: the document, its page, and
 # Swagger UI's files.
@@ -117,7 +135,9 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(completions.blp)
     api.register_blueprint(lists.blp)
     api.register_blueprint(labels.blp)
-    for per_user in (tasks.blp, sync.blp, completions.blp, lists.blp, labels.blp):
+    api.register_blueprint(sharing.blp)
+    per_users = (tasks.blp, sync.blp, completions.blp, lists.blp, labels.blp, sharing.blp)
+    for per_user in per_users:
         app.before_request_funcs.setdefault(per_user.name, []).append(accounts.require_url_user)
     api.register_blueprint(health.blp)
     app.register_blueprint(cli.commands)

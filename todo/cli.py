@@ -38,7 +38,11 @@ DISTRIBUTION = [
     ("idempotency_keys", "user_id", "users"),
     ("purged_tasks", "user_id", "users"),
     ("task_completions", "user_id", "users"),
+    ("list_members", "user_id", "users"),
+    ("memberships", "user_id", "users"),
+    ("list_invitations", "user_id", "users"),
     ("user_emails", "email", None),
+    ("invitations", "email", "user_emails"),
 ]
 
 

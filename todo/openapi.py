@@ -40,8 +40,8 @@ clients](/docs/guides/errors-and-clients.md), [security](/docs/guides/security.m
 **Authorizing.** Sign up (POST /api/auth/signup), then log in (POST /api/auth/login): the answer
 carries a `token` (a JWT valid 7 days) and your `user_id`. Send the token on every other call as
 `Authorization: Bearer <token>` (the scheme in any case), and use your `user_id` in task URLs:
-another user's URL is a 403, another user's task a 404. Logout, a password change and account
-deletion revoke tokens on every server.
+another user's URL is a 403 (unless a list of theirs is shared with you), another user's task a
+404. Logout, a password change and account deletion revoke tokens on every server.
 
 **Errors** ([guide](/docs/guides/errors-and-clients.md)) are application/problem+json (RFC 9457):
 `type`, `title`, `status`, `detail`, and for invalid input `errors` by field. Besides those listed
@@ -65,7 +65,12 @@ applies up to 100 writes at once, all or nothing.
 chosen id is taken), `/problems/batch-failed` (the failed operation's status, with its `index`),
 `/problems/parent-in-trash` (409: restore the parent first), `/problems/stale-order` (409: the order
 changed since; read it and place again), `/problems/order-too-dense` (409: no room to place there),
-`/problems/too-many-lists` and `/problems/too-many-labels` (422: a per-user cap)."""
+`/problems/too-many-lists` and `/problems/too-many-labels` (422: a per-user cap),
+`/problems/too-many-members` (422: a shared list's 25 members and invitations).
+
+**Sharing** ([guide](/docs/guides/sharing.md)). The owner of a list invites by email (POST
+/api/{user_id}/lists/{list_id}/invitations), as an editor or a viewer; the invitee accepts
+(POST /api/{user_id}/invitations/{invitation_id}/accept) and finds the list among their lists."""
 
 
 def error_response(status: HTTPStatus, schema, example: dict) -> dict:

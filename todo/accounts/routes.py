@@ -6,6 +6,7 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from flask_smorest import abort
 
 from ..blueprint import Blueprint
+from ..sharing import access
 from ..tasks.writes import place_reminders
 from ..throttles import (
     LOGIN_PER_ADDRESS,
@@ -74,13 +75,39 @@ def require_token():
 
 def require_url_user():
     """Before every route under /api/<user_id>/: the caller (a valid token: `require_token`)
-    is the URL's user (403). Whether the token is still current is checked by the route's own
-    statement."""
+    is the URL's user (403), or a member of a list the URL's user shares with them, on the
+    routes a member may use (the tasks', a batch, reading the list: `as_member`). Whether the
+    token is still current is checked by the route's own statement."""
     if request.method == "OPTIONS":
         return
-    if g.caller.actor_id != request.view_args["user_id"]:
-        load_account(g.caller)  # a token that is not current is 401 before it is 403
-        abort(403, message="The token does not belong to this user.")
+    space = request.view_args["user_id"]
+    if g.caller.actor_id != space:
+        member = None
+        if not isinstance(space, str) and member_route(request.endpoint):  # a user id
+            member = access.member_caller(g.caller, space)  # checks the token first (401)
+        if member is None:
+            load_account(g.caller)  # a token that is not current is 401 before it is 403
+            abort(403, message="The token does not belong to this user.")
+        g.caller = as_member(member)
+
+
+def member_route(endpoint: str) -> bool:
+    """Whether a member may reach this route in the owner's space (docs/sharing.md): the
+    tasks', the batch, and the lists' (reading one; the others answer OwnerOnly)."""
+    return endpoint.startswith(("tasks.", "lists.")) or endpoint == "sync.run_batch"
+
+
+def as_member(member):
+    """The member's caller for this request: a read of a shared list, or any task route (a
+    write as an editor: access.writer); the owner's other list routes are OwnerOnly (403)."""
+    if request.blueprint == "lists":
+        if request.endpoint != "lists.read_list":
+            raise access.OwnerOnly()
+        access.readable_list(member, request.view_args["list_id"])
+        return member
+    if request.method in ("GET", "HEAD") or request.endpoint == "sync.run_batch":
+        return member  # a batch: as each operation's route (sync/batch.py)
+    return access.writer(member, request.view_args.get("task_id"))
 
 
 def require_password(password: str) -> User:

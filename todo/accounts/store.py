@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..columns import utcnow
 from ..database import transaction
 from ..extensions import db
+from ..sharing import endings
 from ..tasks.models import tasks
 from .models import RevokedToken, User, user_emails, users
 from .tokens import (
@@ -104,6 +105,7 @@ def delete_account(user: User) -> None:
     trigger the user), so the two never deadlock. Its revocations, idempotency keys and
     tombstones go with the users row (ON DELETE CASCADE); its email's row is removed here."""
     with transaction():
+        endings.account_gone(user.id)
         db.session.execute(delete(tasks).where(tasks.c.user_id == user.id))
         db.session.execute(
             delete(user_emails).where(

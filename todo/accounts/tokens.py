@@ -28,6 +28,9 @@ from .verified_tokens import jwt
 # The bind parameters of TOKEN_IS_CURRENT: every statement that carries it takes these, as
 # `Caller.parameters` gives them.
 OWNER, GENERATION, JTI = "owner", "generation", "jti"
+# The bind parameters of a task statement's space condition (todo/tasks/rows.py: IN_SPACE):
+# everywhere in one's own space; a member, in the lists shared with them (writing: as editor).
+EVERYWHERE, ACTOR, READING = "everywhere", "actor", "reading"
 
 USER_GONE = "The token's user no longer exists."
 REVOKED = "The token has been revoked; log in again."
@@ -47,20 +50,43 @@ class Caller:
     """Who a request acts for, from its verified token: who acts (`actor_id`, the token's
     user), in whose space (`space_id`, the user whose data the statements touch) and with
     which role there. Built once per token and handed to every store function, which narrows
-    its statements to the space. In one's own space, the only one a caller acts in so far,
-    actor and space are one user and the role is the owner's."""
+    its statements to the space. In one's own space actor and space are one user and the role
+    is the owner's. A member acting in another user's space (docs/sharing.md) has `shared`,
+    the lists shared with them there and their role in each, read on the owner's side for
+    this request; `space_generation` is the owner's token generation, read with them, so the
+    owner's statements still ask the owner's users row (one shard), the member's token having
+    been checked on the member's own row first."""
 
     actor_id: uuid.UUID
     generation: int | None  # None: a `gen` no user has, so the token is never current
     jti: str
     space_id: uuid.UUID
     role: str = OWNER_ROLE
+    shared: Mapping | None = None  # a member's lists here: {list id: role}
+    space_generation: int | None = None
+    reading: bool = True  # a member's statements: False when they write (editors only)
 
     @property
     def parameters(self) -> dict:
         """The bind parameters of a statement over the space that carries TOKEN_IS_CURRENT,
         which asks it of the space's users row: the actor's, in one's own space."""
-        return {OWNER: self.space_id, GENERATION: self.generation, JTI: self.jti}
+        if self.shared is None:
+            return {
+                OWNER: self.space_id,
+                GENERATION: self.generation,
+                JTI: self.jti,
+                EVERYWHERE: True,
+                ACTOR: self.actor_id,
+                READING: True,
+            }
+        return {
+            OWNER: self.space_id,
+            GENERATION: self.space_generation,
+            JTI: self.jti,
+            EVERYWHERE: False,
+            ACTOR: self.actor_id,
+            READING: self.reading,
+        }
 
     @property
     def token_parameters(self) -> dict:

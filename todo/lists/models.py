@@ -3,7 +3,16 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    literal_column,
+    text,
+    type_coerce,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..columns import Tombstone, UTCDateTime, UUIDText
@@ -51,9 +60,14 @@ class PurgedList(Tombstone, db.Model):
 
 
 lists, purged_lists = TaskList.__table__, PurgedList.__table__
-# A list as the statements give it back, ids as text (the counts are added by the reads).
+# A list as the statements give it back, ids as text (the counts are added by the reads),
+# with its owner and the caller's role in it: in one's own lists, the owner's (a list shared
+# with the caller says the caller's role instead: todo/sharing/shared_lists.py).
+OWNER_ROLE = literal_column("'owner'", String).label("role")
 LIST_ROW = (
     type_coerce(lists.c.id, UUIDText()).label("id"),
     type_coerce(lists.c.user_id, UUIDText()).label("user_id"),
     *(column for column in lists.c if column.name not in ("id", "user_id")),
+    type_coerce(lists.c.user_id, UUIDText()).label("owner_id"),
+    OWNER_ROLE,
 )

@@ -20,6 +20,7 @@ from ..blueprint import (
 )
 from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, fresh_or_tagged, if_match_versions
 from ..idempotency import Answer
+from ..sharing.shared_lists import shared_list, shared_lists, shared_state
 from ..tasks.query_schemas import DeleteQuerySchema
 from . import examples, store, trash
 from .schemas import (
@@ -52,16 +53,27 @@ CREATED_HEADERS = created_headers("list", "create with the same chosen id and bo
 def list_lists(query, user_id):
     """List the user's lists in their order, with their task counts, or those in the trash.
 
-    At most 500 live lists; with `deleted=true` the lists in the trash. The ETag of the live
-    lists moves with any change to the user's lists or tasks (their counts); sent back in
-    If-None-Match, it gets 304.
+    At most 500 live lists of the user's own, then the lists shared with the user (each with
+    its `owner_id` and the user's `role`); with `deleted=true` the user's lists in the trash.
+    The ETag of the live lists moves with any change to the user's lists or tasks (their
+    counts) and to the lists shared with the user; sent back in If-None-Match, it gets 304.
     """
     if query["deleted"]:
         return store.all_lists(g.caller, trash_since())[0]
-    if fresh := still_fresh("lists", lambda: store.list_number(g.caller)):
+    if fresh := still_fresh("lists", lambda: lists_state(store.list_number(g.caller))):
         return fresh
     rows, number = store.all_lists(g.caller)
-    return rows, revalidated(f"lists-{number}")
+    state = lists_state(number)
+    return rows + shared_lists(g.caller), revalidated(f"lists-{state}")
+
+
+def lists_state(number: int | None) -> str | None:
+    """What the lists' ETag quotes: the user's change number, and the state of the lists
+    shared with the user if any (read after it: the ETag never claims a later state)."""
+    if number is None:
+        return None
+    shared = shared_state(g.caller)
+    return f"{number}.{shared}" if shared else str(number)
 
 
 @blp.route("", methods=["POST"])
@@ -99,8 +111,11 @@ def read_list(user_id, list_id):
 
     A live list, with its task counts. Its ETag is its version, as a task's is: send it in
     If-None-Match to get 304 while the list is unchanged. The counts, derived from its tasks,
-    do not move it (the lists' collection ETag does).
+    do not move it (the lists' collection ETag does). A member of a list shared with them
+    reads it at its owner's URL, with their own role.
     """
+    if g.caller.shared is not None:
+        return fresh_or_tagged(request, shared_list(g.caller, list_id))
     return fresh_or_tagged(request, store.read_list(g.caller, list_id))
 
 

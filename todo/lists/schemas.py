@@ -32,6 +32,19 @@ class TaskListSchema(EncodedSchema):
     completed_count = fields.Integer(
         dump_only=True, required=True, metadata={"description": "Of those, the completed ones"}
     )
+    owner_id = fields.String(
+        dump_only=True,
+        required=True,
+        metadata={"format": "uuid", "description": "Whose list it is (see docs/sharing.md)"},
+    )
+    role = fields.String(
+        dump_only=True,
+        required=True,
+        metadata={
+            "description": "The caller's role in it: owner, or in a list shared with the "
+            "caller editor or viewer"
+        },
+    )
     created_at = UTCTimestamp(dump_only=True, required=True)
     updated_at = UTCTimestamp(dump_only=True, required=True)
     deleted_at = UTCTimestamp(

@@ -12,6 +12,7 @@ from sqlalchemy import Row, bindparam, delete, insert, select, true, update
 from ..accounts.tokens import OWNER, Caller
 from ..columns import UTCDateTime, utcnow
 from ..extensions import db
+from ..sharing import endings
 from ..tasks import trash as task_trash
 from ..tasks.changes import PENDING, Change, change, stamped
 from ..tasks.models import tasks
@@ -86,6 +87,7 @@ def purge_list(caller: Caller, list_id: uuid.UUID, versions) -> None:
     for the feed."""
     with change(caller.space_id, of_lists=True) as within:
         current = locked(caller, list_id, versions, live=False)
+        endings.lists_gone(caller.space_id, [list_id])
         removed = db.session.execute(PURGE_TASKS, {OWNER: caller.space_id, LIST_ID: list_id})
         task_trash.entomb(within, removed.all())
         db.session.execute(PURGE_LIST, {OWNER: caller.space_id, LIST_ID: list_id})
@@ -122,6 +124,7 @@ TASKS_OF_EXPIRED_LISTS = (
     .returning(tasks.c.id, tasks.c.deleted_at)
 )
 EXPIRED_LISTS = delete(lists).where(*EXPIRED).returning(lists.c.id, lists.c.deleted_at)
+LOCK_EXPIRED_LISTS = select(lists.c.id).where(*EXPIRED).with_for_update(key_share=True)
 
 
 def users_with_lists_before(since: datetime) -> list[uuid.UUID]:
@@ -135,6 +138,7 @@ def purge_expired_lists(within: Change, since: datetime) -> tuple[int, int]:
     """Purge a user's lists deleted before `since`, and what tasks are still in them
     (maintenance: flask todo purge); how many lists, and how many tasks."""
     parameters = {OWNER: within.user_id, KEPT_SINCE: since}
+    endings.lists_gone(within.user_id, list(db.session.scalars(LOCK_EXPIRED_LISTS, parameters)))
     left = db.session.execute(TASKS_OF_EXPIRED_LISTS, parameters).all()
     task_trash.entomb(within, left)
     removed = db.session.execute(EXPIRED_LISTS, parameters).all()

@@ -22,6 +22,7 @@ from ..etags import versions_in
 from ..extensions import db
 from ..idempotency import Answer
 from ..labels.store import TooManyLabels
+from ..sharing import access
 from ..tasks import creates, trash
 from ..tasks.changes import Change, change
 from ..tasks.rows import IdConflict, TaskChanged, TaskGone, TaskNotFound
@@ -36,6 +37,8 @@ OPERATION_ERRORS = (
     IdConflict,
     trash.ParentInTrash,
     TooManyLabels,
+    access.ReadOnly,
+    access.NotSharedList,
 )
 
 
@@ -86,14 +89,19 @@ class Batch:
 
 
 def apply(caller: Caller, operation: dict, trash_rules: Trash, within: Change) -> Row | None:
-    """Run one loaded operation; the task it leaves (None for a delete)."""
+    """Run one loaded operation; the task it leaves (None for a delete). A member's runs as
+    the same write would at its own route: as an editor, in the lists shared with them."""
     op = operation["op"]
     if op == "create":
+        caller = access.writer(caller)
+        access.keeps_to_shared(caller, operation["task"], required=True)
         return creates.add_task(caller, operation["task"], within)[0]
     versions = versions_in(operation.get("if_match"))
+    caller = access.writer(caller, operation["id"])
     write = TaskWrite(caller, operation["id"], {}, versions, within=within)
     if op in ("patch", "replace"):
         changes = operation["changes"] if op == "patch" else operation["task"]
+        access.keeps_to_shared(caller, changes)
         return write_task(write.but(changes=changes)).task
     if op == "complete":
         changes = {"completed": operation["completed"]} if "completed" in operation else {}

@@ -11,6 +11,7 @@ from ..columns import kept_since
 from ..errors import INVALID_FIELDS, PROBLEM_MIMETYPE, by_path, capped, problem_body
 from ..idempotency import Answer
 from ..lists.schemas import TaskListSchema
+from ..sharing import access
 from ..tasks import trash as task_trash
 from ..tasks.schemas import TaskSchema
 from . import batch, examples, store
@@ -102,9 +103,13 @@ def run_batch(body, user_id):
     In order: a later operation may name an id an earlier create chose. Atomic (the default):
     all with one change number, or none; the answer to a failure is the failed operation's
     status and problem, of type `/problems/batch-failed`, with its `index`. Not atomic: each
-    on its own, with a status and a task or problem each. Body up to 1 MiB.
+    on its own, with a status and a task or problem each. Body up to 1 MiB. A member of a
+    list shared with them runs a batch at its owner's URL: each operation as at its own
+    route (docs/sharing.md).
     """
-    key = idempotency.checked_key(request.headers.get("Idempotency-Key"))
+    key = access.idempotency_key(
+        g.caller, idempotency.checked_key(request.headers.get("Idempotency-Key"))
+    )
     keyed = None
     if key is not None:
         keyed = (key, idempotency.fingerprint(request.method, request.path, request.get_json()))

@@ -6,6 +6,7 @@ import hashlib
 from urllib.parse import urlencode
 
 from flask import current_app, g, request, url_for
+from flask_smorest import abort
 from marshmallow import RAISE
 from sqlalchemy import Row
 
@@ -27,6 +28,7 @@ from ..blueprint import (
 from ..columns import utcnow
 from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, fresh_or_tagged, if_match_versions
 from ..idempotency import Answer
+from ..sharing import access
 from . import creates, examples, reads, trash, writes
 from .listing import ZONED, cursor_after
 from .query_schemas import DeleteQuerySchema, ListQuerySchema
@@ -82,6 +84,8 @@ def list_tasks(query, user_id):
     """
     if query.pop("deleted"):
         query["trash_since"] = trash_since()
+    if g.caller.shared is not None:
+        query["list_id"] = shared_list_asked(g.caller, query)
     zone_name = query.pop("tz", None)
     if ZONED & query.keys() or query["sort"].lstrip("-") == "due":
         query["zone"] = zone_name or load_account(g.caller).timezone or "UTC"
@@ -91,9 +95,24 @@ def list_tasks(query, user_id):
     headers = {"X-Total-Count": str(page.total)}
     if "now" not in query:  # an answer that depends on the clock has no ETag to match later
         headers.update(list_headers(page.version))
+        if g.caller.shared is not None and request.if_none_match.contains_weak(
+            list_tag(page.version)
+        ):  # a member's conditional list: after its read (list_not_modified is the owner's)
+            return current_app.response_class(status=304, headers=list_headers(page.version))
     if page.more:
         headers["Link"] = next_page_link(cursor_after(query["sort"], page.tasks[-1]))
     return page.tasks, headers
+
+
+def shared_list_asked(caller, query: dict):
+    """A member lists the tasks of one list shared with them: the one the query names, or
+    the only one there is (ListNotFound for any other; a query naming none, with several
+    shared, is refused as a bad query)."""
+    if "list_id" not in query and len(caller.shared) > 1:
+        abort(400, message="Name the shared list whose tasks to list: list_id=<id>.")
+    list_id = query.get("list_id", next(iter(caller.shared)))
+    access.readable_list(caller, list_id)
+    return list_id
 
 
 @blp.before_request
@@ -157,7 +176,9 @@ def create_task(fields, user_id):
     manual order, or `after`/`before` a task there. With a chosen `id` or an Idempotency-Key,
     a retry of the same request gets the first answer (the same id with another body: 409).
     """
+    access.keeps_to_shared(g.caller, fields, required=True)
     key = idempotency.checked_key(request.headers.get("Idempotency-Key"))
+    key = access.idempotency_key(g.caller, key)
     if key is None and "id" not in fields:
         task, rebalanced = creates.add_task(g.caller, fields)
         return task, new_task_headers(task, rebalanced)
@@ -181,6 +202,7 @@ def new_task_headers(task: Row, rebalanced: int) -> dict:
 
 def written(task_id, changes: dict, **guards) -> Row:
     """The task as a write of `changes` leaves it, guarded by the request's If-Match."""
+    access.keeps_to_shared(g.caller, changes)
     write = TaskWrite(g.caller, task_id, changes, if_match_versions(request), **guards)
     return writes.write_task(write).task
 
@@ -256,6 +278,7 @@ def move_task(place, user_id, task_id):
     Directly after `after`, directly before `before`, between both, or at the end. 409
     (/problems/stale-order) if `after` no longer sorts before `before`: refetch the order.
     """
+    access.keeps_to_shared(g.caller, place)
     versions = if_match_versions(request)
     task, rebalanced = writes.move_task(g.caller, task_id, place, versions)
     headers = {"ETag": etag(task)}

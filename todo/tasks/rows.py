@@ -13,13 +13,14 @@ in Python after reading the row, where both could pass.)
 import uuid
 from typing import NoReturn
 
-from sqlalchemy import Row, Uuid, bindparam, exists, select
+from sqlalchemy import Boolean, Row, Uuid, and_, bindparam, exists, or_, select
 
 from ..accounts.models import users
 from ..accounts.store import load_account
-from ..accounts.tokens import OWNER, TOKEN_IS_CURRENT, Caller
+from ..accounts.tokens import ACTOR, EVERYWHERE, OWNER, READING, TOKEN_IS_CURRENT, Caller
 from ..columns import UTCDateTime
 from ..extensions import db
+from ..sharing.models import list_members
 from .changes import Change
 from .models import TASK_ROW, purged_tasks, tasks
 
@@ -61,6 +62,22 @@ kept = bindparam(KEPT_SINCE, type_=UTCDateTime)
 IN_TRASH = tasks.c.deleted_at >= kept
 
 
+# Where in the space the caller may act: everywhere in one's own; a member, on the tasks of
+# the lists the owner's side (list_members, on the owner's shard: the same statement) shares
+# with them, and when writing only as an editor. Asked by the statement itself, so a removal
+# or a role change holds from the member's very next statement (docs/sharing.md).
+IN_SPACE = or_(
+    bindparam(EVERYWHERE, type_=Boolean),
+    exists().where(
+        list_members.c.user_id == bindparam(OWNER, type_=Uuid),
+        list_members.c.list_id == tasks.c.list_id,
+        list_members.c.member_id == bindparam(ACTOR, type_=Uuid),
+        or_(bindparam(READING, type_=Boolean), list_members.c.role == "editor"),
+    ),
+)
+CALLER_MAY = and_(TOKEN_IS_CURRENT, IN_SPACE)
+
+
 def mine(statement):
     """Narrow a statement to one task of the caller, so another user's task is not found."""
     return statement.where(
@@ -71,13 +88,13 @@ def mine(statement):
 
 def owned(statement):
     """One live task of the caller while the token is current."""
-    return mine(statement).where(LIVE, TOKEN_IS_CURRENT)
+    return mine(statement).where(LIVE, CALLER_MAY)
 
 
 def guarded(statement, by_version: bool):
     """`statement` for one of the caller's tasks while the token is current, and if If-Match
     names versions, one of them."""
-    statement = mine(statement).where(TOKEN_IS_CURRENT)
+    statement = mine(statement).where(CALLER_MAY)
     if by_version:
         statement = statement.where(tasks.c.version.in_(bindparam(VERSIONS, expanding=True)))
     return statement
@@ -101,7 +118,7 @@ SELECT_TASK_LOCKED = SELECT_TASK.with_for_update(of=tasks)  # no-op on SQLite: B
 SELECT_TASK_STATE = owned(select(tasks.c.version, tasks.c.recurrence_rule))
 USER_ZONE = select(users.c.timezone).where(users.c.id == bindparam(OWNER, type_=Uuid))
 # Any task of the caller, live or trashed, and its tombstone: to tell 404 from 410.
-SELECT_ANY_TASK = mine(select(*TASK_ROW)).where(TOKEN_IS_CURRENT)
+SELECT_ANY_TASK = mine(select(*TASK_ROW)).where(CALLER_MAY)
 SELECT_MINE_ID = mine(select(tasks.c.id))
 TOMBSTONE = exists().where(
     purged_tasks.c.user_id == bindparam(OWNER, type_=Uuid),

@@ -16,6 +16,7 @@ from ..extensions import db
 from .changes import NOW, PENDING, Change, change, joined, now, stamped
 from .models import TASK_ROW, purged_tasks, tasks
 from .rows import (
+    CALLER_MAY,
     IN_TRASH,
     KEPT_SINCE,
     LIVE,
@@ -65,7 +66,7 @@ def trash_shape(dialect: str, pending: bool, by_version: bool):
     return statement.where(
         tasks.c.user_id == bindparam(OWNER, type_=Uuid),
         LIVE,
-        TOKEN_IS_CURRENT,
+        CALLER_MAY,
         or_(and_(*the_task), and_(tasks.c.parent_id == task_id, parent_going)),
     ).returning(tasks.c.id)
 
@@ -92,7 +93,7 @@ def restore_shape(dialect: str, pending: bool, by_version: bool):
     statement = update(tasks).values(**values)
     return statement.where(
         tasks.c.user_id == owner,
-        TOKEN_IS_CURRENT,
+        CALLER_MAY,
         or_(and_(*the_task), and_(tasks.c.parent_id == task_id, tasks.c.deleted_at == was)),
     ).returning(*TASK_ROW)
 
