@@ -6,7 +6,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
 
-from . import cli, cors, database_errors, extensions, guides, health, metrics, schema, throttles
+from . import (
+    cli,
+    cors,
+    database_errors,
+    extensions,
+    guides,
+    health,
+    holding,
+    metrics,
+    schema,
+    throttles,
+)
 from .access_log import register_access_log
 from .accounts import passwords
 from .accounts import routes as accounts
@@ -74,6 +85,7 @@ def create_app(config: Config | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_request_id(app)
     register_access_log(app)
+    holding.init_app(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
