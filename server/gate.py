@@ -6,7 +6,9 @@ keeps the connection without a thread, and runs the same request again when `key
 at a periodic re-check, or at `deadline` (then `over` is true and the view answers as it is).
 A view that opens an event stream calls `stream(key, stream)`: the worker sends the view's
 answer (the stream's head) and then, without a thread, holds the connection and writes what
-`stream.step()` gives, run in a thread, each time `key` is woken and at least every heartbeat.
+`stream.step(beat)` gives, run in a thread, each time `key` is woken and at least every
+heartbeat (`beat`: a heartbeat is due): `data` to send, `more` (step again at once) and `end`
+(the stream ends after it); as the server drains, `stream.drained()` gives its last bytes.
 Both return None once admitted, or a Refusal (a per-user or per-worker limit) to answer.
 `wake(keys)` tells every worker on every host that the users `keys` have a change.
 """
@@ -24,16 +26,6 @@ class Refusal:
     status: int
     retry_after: int
     detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """What one stream step gives: bytes to send, whether another step should follow at once
-    (`more`: a page ended inside the feed) and whether the stream ends after them."""
-
-    data: bytes = b""
-    more: bool = False
-    end: bool = False
 
 
 class Gate:

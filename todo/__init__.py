@@ -36,6 +36,8 @@ from .labels import routes as labels
 from .labels.store import LabelNotFound, TooManyLabels
 from .lists import routes as lists
 from .lists.store import ListChanged, ListGone, ListIdConflict, ListNotFound, TooManyLists
+from .live import routes as live
+from .live.tickets import InvalidTicket
 from .postgresql import bound_waits, decode_names_in_c, warn_without_statement_bound
 from .requests import register_request_id
 from .sessions import NoSessions
@@ -51,6 +53,7 @@ DOMAIN_PROBLEMS = {
     InvalidKey: DomainProblem(400),
     InvalidCursor: DomainProblem(400),
     TokenNotCurrent: DomainProblem(401),
+    InvalidTicket: DomainProblem(401),
     TaskNotFound: DomainProblem(404),
     ListNotFound: DomainProblem(404),
     LabelNotFound: DomainProblem(404),
@@ -129,6 +132,11 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(completions.blp)
     api.register_blueprint(lists.blp)
     api.register_blueprint(labels.blp)
+    api.register_blueprint(live.blp)
+    # The stream's caller comes from its ticket (checked against the URL's user), not a token.
+    app.before_request_funcs.setdefault(live.blp.name, []).append(
+        accounts.require_url_user_of_token
+    )
     for per_user in (tasks.blp, sync.blp, completions.blp, lists.blp, labels.blp):
         app.before_request_funcs.setdefault(per_user.name, []).append(accounts.require_url_user)
     api.register_blueprint(health.blp)
