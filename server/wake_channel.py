@@ -4,9 +4,9 @@ publish/subscribe on one channel, each message the comma-separated keys (user id
 A thread of the worker's own (not one of its request threads) listens, and hands what arrives
 to the main thread. The channel is a hint: it pings the server every PING_SECONDS and takes
 itself as down when no answer comes within three of them, or the connection breaks; while it
-is down the hub re-checks every held request every LIVE_FALLBACK_SECONDS, and when it is back
-every held request is re-checked once. Without Redis, a wake-up reaches this worker only, and
-the others re-check at the fallback pace.
+is down the hub re-checks every held request every LIVE_FALLBACK_SECONDS, and as it goes down
+or comes back every held request is re-checked once. Without Redis, a wake-up reaches this
+worker only, and the others re-check at the fallback pace.
 """
 
 import threading
@@ -58,7 +58,8 @@ class WakeChannel:
             except (redis.RedisError, OSError, TimeoutError) as error:
                 if self.up:
                     self.log.warning("wake-up channel down (%s); re-checking by polling", error)
-                self.up = False
+                    self.up = False
+                    self.defer(self.recheck)  # and from now on at the fallback pace
             time.sleep(RECONNECT_SECONDS)
 
     def subscribed(self) -> None:

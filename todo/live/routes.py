@@ -64,12 +64,12 @@ def stream_changes(query, user_id):
     when the user or the server holds too many.
     """
     key = cursor_key()
-    ticket = tickets.redeem(query["ticket"], user_id, key, spend_nonce)
     since = request.headers.get("Last-Event-ID") or query.get("since")
     position = None
-    if since:
+    if since:  # checked first: a ticket is spent only on a stream that opens
         retention = current_app.config["FEED_RETENTION_DAYS"]
         position = store.cursor_position(since, user_id, key, retention)
+    ticket = tickets.redeem(query["ticket"], user_id, key, spend_nonce)
     store.check_current(ticket.caller)
     g.user_id = ticket.caller.actor_id  # for the log line
     stream = FeedStream(current_app._get_current_object(), ticket, position, key)
