@@ -7,8 +7,7 @@ from .tickets import InvalidTicket
 TICKET = {
     "ticket": "WyJ0aWNrZXQiLCI3YWVjMzg2NyJd.N4hJGsUfnrZBvlIOrF91dQ",
     "expires_at": "2026-12-07T09:30:30Z",
-    "stream": "/api/7aec3867-081b-45f8-a667-48bc97157af9/changes/stream"
-    "?ticket=WyJ0aWNrZXQiLCI3YWVjMzg2NyJd.N4hJGsUfnrZBvlIOrF91dQ",
+    "stream": "/api/changes/stream?ticket=WyJ0aWNrZXQiLCI3YWVjMzg2NyJd.N4hJGsUfnrZBvlIOrF91dQ",
 }
 STREAM = (
     OPENING + b'id: WyI3YWVjMzg2NyIsMywxNzk2NjMzOTY5XQ.f0Jx2QnFh3kL0Qn0aUJ9AA\ndata: {"deleted":[],'

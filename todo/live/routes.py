@@ -1,4 +1,4 @@
-"""Live blueprint, under /api/<user_id>/: tickets, and the feed as an event stream the serving
+"""Live blueprint: tickets (under /api/<user_id>/), and the feed as an event stream the serving
 worker holds without a thread (todo/holding.py, server/live.py)."""
 
 from datetime import UTC, datetime
@@ -19,13 +19,13 @@ from .stream import FeedStream
 blp = Blueprint(
     "live",
     __name__,
-    url_prefix="/api/<user_id:user_id>",
+    url_prefix="/api",
     description="Live: the change feed as a stream of Server-Sent Events, opened with tickets",
 )
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
-@blp.route("/changes/tickets", methods=["POST"])
+@blp.route("/<user_id:user_id>/changes/tickets", methods=["POST"])
 @blp.response(201, TicketSchema, example=examples.TICKET)
 @blp.problems(401, 403, 503)
 def create_ticket(user_id):
@@ -39,7 +39,7 @@ def create_ticket(user_id):
     return {
         "ticket": value,
         "expires_at": datetime.fromtimestamp(expires, UTC),
-        "stream": f"{request.script_root}/api/{user_id}/changes/stream?ticket={value}",
+        "stream": f"{request.script_root}/api/changes/stream?ticket={value}",
     }
 
 
@@ -53,23 +53,24 @@ def create_ticket(user_id):
     "a comment every 15 s at most; an `end` event (`reason`) before the server closes it",
     example=examples.STREAM,
 )
-@blp.problems(400, 401, 410, 429, 503, examples=examples.STREAM_PROBLEMS)
-def stream_changes(query, user_id):
+@blp.problems(401, 410, 429, 503, examples=examples.STREAM_PROBLEMS)
+def stream_changes(query):
     """Stream the change feed as Server-Sent Events.
 
-    Opened with a ticket (no Authorization header). Each event's `data` is a feed page and its
-    `id` the cursor after it: reopen with `Last-Event-ID` (or `since`) and a new ticket to
-    miss and repeat nothing. Ends, with an `end` event saying why, when the token expires or
-    is revoked and when the server drains (with a short `retry`). 429/503 with `Retry-After`
-    when the user or the server holds too many.
+    Opened with a ticket (no Authorization header), which names the user. Each event's
+    `data` is a feed page and its `id` the cursor after it: reopen with `Last-Event-ID` (or
+    `since`) and a new ticket to miss and repeat nothing. Ends, with an `end` event saying
+    why, when the token expires or is revoked and when the server drains (with a short
+    `retry`). 429/503 with `Retry-After` when the user or the server holds too many.
     """
     key = cursor_key()
+    user_id = tickets.user_of(query["ticket"], key)
     since = request.headers.get("Last-Event-ID") or query.get("since")
     position = None
     if since:  # checked first: a ticket is spent only on a stream that opens
         retention = current_app.config["FEED_RETENTION_DAYS"]
         position = store.cursor_position(since, user_id, key, retention)
-    ticket = tickets.redeem(query["ticket"], user_id, key, spend_nonce)
+    ticket = tickets.redeem(query["ticket"], key, spend_nonce)
     store.check_current(ticket.caller)
     g.user_id = ticket.caller.actor_id  # for the log line
     stream = FeedStream(current_app._get_current_object(), ticket, position, key)

@@ -22,11 +22,11 @@ class TicketSchema(Schema):
 
 class StreamQuerySchema(Schema):
     ticket = fields.String(
-        required=True, metadata={"description": "A ticket from POST …/changes/tickets"}
+        load_default=None, metadata={"description": "A ticket from POST …/changes/tickets"}
     )
     since = fields.String(
         metadata={
-            "description": "A cursor (an event's id, or a poll's `next`) to resume after; "
-            "`Last-Event-ID` wins when sent; omitted: a first sync"
+            "description": "A cursor (an event's id, or a poll's next) to resume after; "
+            "a Last-Event-ID header wins when sent; omitted: a first sync"
         }
     )

@@ -49,16 +49,28 @@ def issue(caller: Caller, token_expires: int, key: bytes) -> tuple[str, int]:
     return cursors.signed(parts, key), expires
 
 
-def redeem(value: str, user_id: uuid.UUID, key: bytes, spend: Callable[[str], bool]) -> Ticket:
-    """The ticket's caller, once: `spend(nonce)` is true only the first time a nonce is spent.
-    InvalidTicket for anything else."""
+def parts_of(value: str | None, key: bytes) -> list:
+    """A ticket's parts, its user's id parsed; InvalidTicket unless this API issued it and it
+    has not expired."""
     try:
         kind, actor, generation, jti, token_expires, expires, nonce = cursors.verified(value, key)
         actor = uuid.UUID(actor)
     except (ValueError, TypeError, AttributeError) as error:
         raise InvalidTicket() from error
-    if kind != KIND or actor != user_id or type(expires) is not int or expires <= time.time():
+    if kind != KIND or type(expires) is not int or expires <= time.time():
         raise InvalidTicket()
+    return [kind, actor, generation, jti, token_expires, expires, nonce]
+
+
+def user_of(value: str | None, key: bytes) -> uuid.UUID:
+    """Whose stream the ticket opens (InvalidTicket as `parts_of`); spends nothing."""
+    return parts_of(value, key)[1]
+
+
+def redeem(value: str | None, key: bytes, spend: Callable[[str], bool]) -> Ticket:
+    """The ticket's caller, once: `spend(nonce)` is true only the first time a nonce is spent.
+    InvalidTicket for anything else."""
+    _, actor, generation, jti, token_expires, _, nonce = parts_of(value, key)
     if not spend(f"{nonce}"):
         raise InvalidTicket()
     return Ticket(Caller(actor, generation, str(jti), actor), int(token_expires))
