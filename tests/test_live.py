@@ -7,6 +7,7 @@ import random
 import threading
 import time
 
+import pytest
 import redis
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
@@ -73,9 +74,12 @@ def test_a_wait_with_nothing_new_answers_the_empty_page_after_n_seconds(database
         assert [each["id"] for each in later["tasks"]] == [task["id"]]
 
 
+@pytest.mark.parametrize("pooled", [False, True], ids=["direct", "pgbouncer"])
 def test_a_write_in_one_server_wakes_a_waiting_poll_and_a_stream_in_another(
-    database_url, servers, redis_url
+    database_url, servers, redis_url, pooled, request
 ):
+    if pooled:
+        database_url = request.getfixturevalue("pgbouncer").url_for(database_url)
     settings = shared(redis_url, **SLOW_RECHECKS)
     first, second = servers(database_url, **settings), servers(database_url, **settings)
     user_id, headers = sign_in(first)
@@ -219,10 +223,12 @@ def test_a_drain_ends_every_stream_with_a_retry_hint_within_drain_seconds(databa
 
 
 def test_resumed_streams_miss_and_repeat_nothing_under_eight_writers(
-    database_url, servers, redis_url
+    database_url, servers, redis_url, pgbouncer
 ):
+    """Through PgBouncer in transaction mode, as in production behind a pooler."""
     settings = shared(redis_url, LIVE_HEARTBEAT_SECONDS="1")
-    first, second = servers(database_url, **settings), servers(database_url, **settings)
+    pooled = pgbouncer.url_for(database_url)
+    first, second = servers(pooled, **settings), servers(pooled, **settings)
     user_id, headers = sign_in(first)
     writing = threading.Event()
     writing.set()
