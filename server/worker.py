@@ -21,8 +21,9 @@ the app and write answers. What the main thread enforces:
   SIGTERM from a reload (SIGHUP) waits first for the new workers to load the app
   (server/handover.py).
 
-The threads' side is server/running.py, closing a connection server/closing.py. TLS and HTTP/2
-are left to the proxy or load balancer in front.
+The threads' side is server/running.py, closing a connection server/closing.py, the requests
+held without a thread (waiting polls, event streams) server/live.py. TLS and HTTP/2 are left to
+the proxy or load balancer in front.
 """
 
 import contextlib

@@ -12,6 +12,9 @@ from flask import Flask, g, request
 
 ENVIRON_KEY = "todo.live"  # server/gate.py's
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Blueprints whose writes change nothing a held request reads (a ticket): they wake no one, or
+# every stream a user opens would wake every other of theirs.
+QUIET = frozenset({"live"})
 
 
 def gate():
@@ -38,7 +41,7 @@ def held() -> bool:
 def wake_on_write(response):
     """After a write that succeeded, its user's held requests look again, on every host. A
     hint: a write that changed nothing costs them one read."""
-    if request.method in WRITES and response.status_code < 400:
+    if request.method in WRITES and response.status_code < 400 and request.blueprint not in QUIET:
         caller, live = g.get("caller"), request.environ.get(ENVIRON_KEY)
         if caller is not None and live is not None:
             live.wake([str(caller.space_id)])
