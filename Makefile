@@ -15,10 +15,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The npm packages the document's tests run (Redocly and Spectral, a TypeScript client),
 # installed as their lock files say, again whenever a lock file changes.
-NODE_PACKAGES := tests/clients/lint tests/clients/typescript
+NODE_PACKAGES := tests/clients/lint tests/clients/typescript tests/clients/browser
 NODE_MODULES := $(addsuffix /node_modules/.package-lock.json,$(NODE_PACKAGES))
 
-.PHONY: run migrate test lint format bench bench-reads clean pgbouncer node-packages
+.PHONY: run migrate test lint format bench bench-reads clean pgbouncer chromium node-packages
 
 $(BIN)/python:
 	python3 -m venv $(VENV)
@@ -38,7 +38,7 @@ run: migrate
 migrate: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
 
-test: lint pgbouncer node-packages
+test: lint pgbouncer chromium node-packages
 	$(BIN)/pytest
 
 node-packages: $(NODE_MODULES)
@@ -51,6 +51,14 @@ pgbouncer:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	    pgbouncer >/dev/null || \
 	  echo "PgBouncer could not be installed: its tests skip (and fail under CI=true)"
+
+# Debian's Chromium, for the browser's EventSource test (tests/test_live_browser.py, driven by
+# playwright-core from tests/clients/browser); installed with apt-get when missing.
+chromium:
+	@command -v chromium >/dev/null || \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    chromium >/dev/null || \
+	  echo "Chromium could not be installed: the browser test skips (and fails under CI=true)"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -40,6 +40,28 @@ class ServerTimeouts:
     drain: float  # after SIGTERM, serving on with /readyz at 503 before the sockets close
 
 
+@dataclass(frozen=True)
+class LiveSettings:
+    """What the worker's live hub (server/live.py) allows and how it learns of commits."""
+
+    heartbeat: float  # seconds between a stream's heartbeats (and a held poll's re-checks)
+    fallback: float  # seconds between re-checks while the wake-up channel is down
+    per_user: int  # open streams and waiting polls one user holds, across hosts
+    per_worker: int  # the same, held by one worker
+    redis_url: str | None  # the wake-up channel's (and the counts'); None: this process only
+
+
+def live_settings() -> LiveSettings:
+    storage = value("RATELIMIT_STORAGE_URI")
+    return LiveSettings(
+        heartbeat=value("LIVE_HEARTBEAT_SECONDS"),
+        fallback=value("LIVE_FALLBACK_SECONDS"),
+        per_user=value("LIVE_PER_USER"),
+        per_worker=value("LIVE_PER_WORKER"),
+        redis_url=None if storage.startswith("memory://") else storage,
+    )
+
+
 def server_timeouts() -> ServerTimeouts:
     return ServerTimeouts(
         read=value("REQUEST_READ_TIMEOUT"),

@@ -51,6 +51,9 @@ with exit_on_setting_error():
     # On SIGTERM a worker serves on for DRAIN_SECONDS (its /readyz answering 503), then
     # requests in flight get 30 s to finish.
     graceful_timeout = int(value("DRAIN_SECONDS")) + 30
+    # Held polls and streams are connections too (server/live.py): room for them besides
+    # gunicorn's default 1,000 others.
+    worker_connections = value("LIVE_PER_WORKER") + 1000
     loglevel = value("LOG_LEVEL")
 handover.prepare()
 

@@ -67,6 +67,16 @@ def seconds(minimum: float = 0) -> Callable[[str], float]:
     return parse
 
 
+def seconds_between(minimum: float, maximum: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        number = seconds(minimum)(text)
+        if number > maximum:
+            raise ValueError(f"must be between {minimum:g} and {maximum:g} seconds")
+        return number
+
+    return parse
+
+
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
@@ -459,6 +469,38 @@ DECLARED = [
         "10",
         "after SIGTERM, seconds a worker keeps serving with `/readyz` at 503 before it stops "
         "accepting (see Deploying)",
+    ),
+    Setting(
+        "LIVE_HEARTBEAT_SECONDS",
+        "15",
+        seconds_between(1, 15),
+        "15",
+        "seconds between an event stream's heartbeats, at which it also checks its token; a "
+        "waiting poll is re-checked as often (see Live)",
+    ),
+    Setting(
+        "LIVE_FALLBACK_SECONDS",
+        "2",
+        seconds_between(0.1, 15),
+        "2",
+        "while the wake-up channel (Redis) is down or absent, seconds between re-checks of "
+        "every waiting poll and stream: the longest a change then takes to reach them",
+    ),
+    Setting(
+        "LIVE_PER_USER",
+        "20",
+        whole_number(1, 10000),
+        "20",
+        "open event streams and waiting polls one user may hold at once, over every host "
+        "(with Redis; else per worker); one more is answered 429",
+    ),
+    Setting(
+        "LIVE_PER_WORKER",
+        "5000",
+        whole_number(1, 100000),
+        "5000",
+        "open event streams and waiting polls one worker process holds; one more is answered "
+        "503 (the worker's connection limit is this plus 1,000)",
     ),
 ]
 SETTINGS = {setting.name: setting for setting in DECLARED}

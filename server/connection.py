@@ -17,7 +17,9 @@ class Connection:
         "client",
         "continued",
         "deadline",
+        "framed",
         "framer",
+        "live",
         "on_readable",
         "ready_at",
         "request",
@@ -36,4 +38,6 @@ class Connection:
         self.continued = False  # `100 Continue` already sent for the request being read
         self.ready_at = 0.0
         self.request = b""  # the request handed to a thread (a chunked one's head)
+        self.framed = None  # how server/framing.py framed it (a held request runs again)
+        self.live = None  # the Gate of its last run (server/gate.py), while the hub has it
         self.on_readable = partial(on_readable, self)

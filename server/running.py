@@ -13,6 +13,8 @@ from . import answers
 from .answers import Refused
 from .connection import Connection
 from .framing import Complete
+from .gate import ENVIRON_KEY, Gate
+from .live import PARKED, STREAMING
 from .responses import OneSendResponse
 
 DRAINING = "todo.draining"  # the WSGI environ key the app's readiness probe reads
@@ -37,6 +39,8 @@ class RequestRunning:
             if framed.body is not None:  # decoded by server/chunked.py; gunicorn's reader unused
                 req.body = Body(LengthReader(IterUnreader([framed.body]), len(framed.body)))
             keep_alive = self.handle_request(req, conn, framed.close_after or self.draining)
+            if keep_alive is PARKED or keep_alive is STREAMING:
+                return keep_alive
             # Whatever gunicorn's parser left of these bytes means it framed them otherwise
             # than server/framing.py did: the next request's start is unknown.
             return keep_alive and parser.finish_body() and not parser.unreader.buf.getbuffer()
@@ -44,8 +48,10 @@ class RequestRunning:
             self.answer_error(conn, request, error)
             return False
 
-    def handle_request(self, req, conn: Connection, close: bool) -> bool:
-        """Run the app for `req`, as gunicorn's gthread does, with the drain flag in environ."""
+    def handle_request(self, req, conn: Connection, close: bool):
+        """Run the app for `req`, as gunicorn's gthread does, with the drain flag and the way
+        to the live hub (server/gate.py) in environ. True if the connection stays open for
+        another request; PARKED or STREAMING when the hub is to hold it."""
         settings = self.settings
         settings.pre_request(self, req)
         started = datetime.now()
@@ -61,6 +67,10 @@ class RequestRunning:
         )
         environ["wsgi.multithread"] = True
         environ[DRAINING] = self.draining
+        prior = conn.live  # the run before, when the hub held this request
+        gate = environ[ENVIRON_KEY] = conn.live = Gate(self.live)
+        if prior is not None:
+            gate.deadline, gate.over, gate.slot = prior.held[1], prior.over, prior.slot
         self.nr += 1
         if self.nr >= self.max_requests:
             self.log.info("Autorestarting worker after current request.")
@@ -70,8 +80,13 @@ class RequestRunning:
         respiter = None
         try:
             respiter = self.wsgi(environ, resp.start_response)
+            if gate.held is not None:
+                return PARKED  # nothing sent: the request runs again later
             for item in respiter:
                 resp.write(item)
+            if gate.streamed is not None:  # its head and first bytes sent: the hub goes on
+                gate.chunked = resp.chunked
+                return STREAMING
             resp.close()
         except Exception:
             if resp.headers_sent:  # a second answer on this socket would corrupt the first

@@ -29,6 +29,11 @@ class RequestThreads:
         self.waiting[conn] = since
         self.requests.put((conn, request, framed))
 
+    def call(self, task) -> None:
+        """Run `task()` in a thread, after the requests handed over before it (a held
+        request's step: server/live.py); it must not raise."""
+        self.requests.put((None, task, None))
+
     def oldest_waiting(self) -> list:
         """(connection, handed over since) of the requests not started yet, oldest first."""
         return list(self.waiting.items())
@@ -45,6 +50,9 @@ class RequestThreads:
     def run(self) -> None:
         while (handed := self.requests.get()) is not None:
             conn, request, framed = handed
+            if conn is None:
+                request()
+                continue
             if not self.take_back(conn):
                 continue  # the main thread took it back and answered it
             try:

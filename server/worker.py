@@ -21,8 +21,9 @@ the app and write answers. What the main thread enforces:
   SIGTERM from a reload (SIGHUP) waits first for the new workers to load the app
   (server/handover.py).
 
-The threads' side is server/running.py, closing a connection server/closing.py. TLS and HTTP/2
-are left to the proxy or load balancer in front.
+The threads' side is server/running.py, closing a connection server/closing.py, the requests
+held without a thread (waiting polls, event streams) server/live.py. TLS and HTTP/2 are left to
+the proxy or load balancer in front.
 """
 
 import contextlib
@@ -36,7 +37,7 @@ from gunicorn import util
 from gunicorn.workers import base
 from gunicorn.workers.gthread import PollableMethodQueue
 
-from config import server_timeouts
+from config import live_settings, server_timeouts
 
 from . import answers, handover
 from .addresses import ConnectionsPerAddress, connections_per_address
@@ -45,6 +46,7 @@ from .closing import RECV_SIZE, Closing
 from .connection import Connection
 from .dates import DateOncePerSecond
 from .framing import Complete, Incomplete
+from .live import PARKED, STREAMING, LiveHub
 from .refusals import Refusals
 from .running import LIVENESS, RequestRunning
 from .settled import SettledConfig
@@ -86,6 +88,7 @@ class BufferingWorker(RequestRunning, Closing, base.Worker):
             retry_after=1,
         )
         self.request_threads = RequestThreads(self.cfg.threads, self.serve, self.served)
+        self.live = LiveHub(self, live_settings())
         if not isinstance(util.http_date, DateOncePerSecond):
             util.http_date = DateOncePerSecond(util.http_date)  # gunicorn's responses call it
         super().init_process()
@@ -107,7 +110,7 @@ class BufferingWorker(RequestRunning, Closing, base.Worker):
     def drain(self):
         self.draining = True
         self.drain_until = time.monotonic() + self.drain_seconds
-        self.method_queue.defer(lambda: None)  # wake the selector
+        self.method_queue.defer(self.live.drain)  # on the main thread, which it wakes
 
     def replacements_ready(self, now: float) -> bool:
         newest_replaced, workers = self.replaced
@@ -134,6 +137,7 @@ class BufferingWorker(RequestRunning, Closing, base.Worker):
         for listener in self.sockets:
             listener.setblocking(False)
         self.set_accepting(True)
+        self.live.start()
         while self.alive and not (self.draining and time.monotonic() >= self.drain_until):
             self.tick()
             if self.ppid != os.getppid():
@@ -143,6 +147,7 @@ class BufferingWorker(RequestRunning, Closing, base.Worker):
         stop_by = time.monotonic() + self.cfg.graceful_timeout
         while self.nr_conns and time.monotonic() < stop_by:
             self.tick()
+        self.live.close_all()
         self.request_threads.stop()
         for conn in [*self.waiting, *self.lingering]:
             conn.sock.close()
@@ -169,6 +174,7 @@ class BufferingWorker(RequestRunning, Closing, base.Worker):
             # GIL go) at this pace, not once per event: it allows `timeout` seconds.
             self.notify()
             self.expire(now)
+            self.live.expire(now)
             if self.replaced and not self.draining and self.replacements_ready(now):
                 self.drain()
 
@@ -316,6 +322,8 @@ class BufferingWorker(RequestRunning, Closing, base.Worker):
             if conn.request.startswith(LIVENESS):
                 continue
             if self.request_threads.take_back(conn):  # no thread took it in time: 503 right away
+                self.live.release(conn.live)
+                conn.live = None
                 self.refuse(conn, self.too_busy, conn.request)
 
     def forget(self, conn: Connection):
@@ -326,11 +334,20 @@ class BufferingWorker(RequestRunning, Closing, base.Worker):
 
     def dispatch(self, conn: Connection, request: bytes, framed: Complete):
         conn.ready_at = time.monotonic()
-        conn.request = request
+        conn.request, conn.framed = request, framed
         self.request_threads.hand_over(conn, request, framed, conn.ready_at)
 
-    def finish(self, conn: Connection, keep_alive: bool):
-        """Back on the main thread: read the next request, or close."""
+    def finish(self, conn: Connection, keep_alive):
+        """Back on the main thread: read the next request, or close, or let the live hub
+        hold the connection (server/live.py)."""
+        gate, conn.live = conn.live, None
+        if keep_alive is PARKED:
+            self.live.park(conn, gate)
+            return
+        if keep_alive is STREAMING:
+            self.live.open(conn, gate)
+            return
+        self.live.release(gate)
         if keep_alive:
             if conn.sock.gettimeout() != 0.0:  # the answer waited to be sent (responses.py)
                 conn.sock.setblocking(False)

@@ -27,6 +27,8 @@ API_ROUTES = {
     "/api/{user_id}/tasks/{task_id}/restore": {"post"},
     "/api/{user_id}/tasks/{task_id}/move": {"post"},
     "/api/{user_id}/changes": {"get"},
+    "/api/{user_id}/changes/tickets": {"post"},
+    "/api/changes/stream": {"get"},
     "/api/{user_id}/trash": {"delete"},
     "/api/{user_id}/batch": {"post"},
     "/api/{user_id}/completions": {"get"},

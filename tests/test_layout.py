@@ -18,6 +18,7 @@ FEATURES = (
     "todo.lists",
     "todo.labels",
     "todo.sharing",
+    "todo.live",
 )
 # Feature modules that answer requests: the only ones that may read flask's request or g.
 ROUTES = {f"{feature}.routes" for feature in FEATURES}
@@ -34,6 +35,7 @@ STORES = {
     "todo.lists": ("store", "trash"),
     "todo.labels": ("store",),
     "todo.sharing": ("access", "members", "invitations", "endings", "shared_lists"),
+    "todo.live": ("tickets",),
 }
 STORE_MODULES = {f"{feature}.{name}" for feature, names in STORES.items() for name in names}
 # Rules with no database and no HTTP: what a due date, a reminder, a recurrence, an order key

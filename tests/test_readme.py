@@ -47,6 +47,7 @@ def test_every_bash_block_of_every_page_runs_as_written(database_url, servers):
     printed = printed_by_page(ran.stdout)
     sync = printed["docs/sync.md"].split()
     assert sync == ["201", "201", "Call", "mum", "204", "False", "None", "201", "304"], sync
+    assert printed["docs/live.md"].splitlines() == ["Seen at once", "1", "Seen at once"]
     today = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
     assert printed["docs/dates.md"].splitlines() == [
         "['Water the plants']",

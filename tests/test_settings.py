@@ -89,6 +89,10 @@ BAD_VALUES = [
     ("REQUEST_READ_TIMEOUT", "0"),
     ("REQUEST_QUEUE_TIMEOUT", "0"),
     ("DRAIN_SECONDS", "-5"),
+    ("LIVE_HEARTBEAT_SECONDS", "30"),
+    ("LIVE_FALLBACK_SECONDS", "0"),
+    ("LIVE_PER_USER", "0"),
+    ("LIVE_PER_WORKER", "lots"),
 ]
 BAD_VALUE_IDS = [f"{name}={raw}" for name, raw in BAD_VALUES]
 

@@ -6,7 +6,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
 
-from . import cli, cors, database_errors, extensions, guides, health, metrics, schema, throttles
+from . import (
+    cli,
+    cors,
+    database_errors,
+    extensions,
+    guides,
+    health,
+    holding,
+    metrics,
+    schema,
+    throttles,
+)
 from .access_log import register_access_log
 from .accounts import passwords
 from .accounts import routes as accounts
@@ -25,6 +36,8 @@ from .labels import routes as labels
 from .labels.store import LabelNotFound, TooManyLabels
 from .lists import routes as lists
 from .lists.store import ListChanged, ListGone, ListIdConflict, ListNotFound, TooManyLists
+from .live import routes as live
+from .live.tickets import InvalidTicket
 from .postgresql import bound_waits, decode_names_in_c, warn_without_statement_bound
 from .requests import register_request_id
 from .sessions import NoSessions
@@ -50,6 +63,7 @@ DOMAIN_PROBLEMS = {
     InvalidKey: DomainProblem(400),
     InvalidCursor: DomainProblem(400),
     TokenNotCurrent: DomainProblem(401),
+    InvalidTicket: DomainProblem(401),
     TaskNotFound: DomainProblem(404),
     ListNotFound: DomainProblem(404),
     LabelNotFound: DomainProblem(404),
@@ -92,6 +106,7 @@ def create_app(config: Config | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_request_id(app)
     register_access_log(app)
+    holding.init_app(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -136,6 +151,11 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(lists.blp)
     api.register_blueprint(labels.blp)
     api.register_blueprint(sharing.blp)
+    api.register_blueprint(live.blp)
+    # The stream's caller comes from its ticket (checked against the URL's user), not a token.
+    app.before_request_funcs.setdefault(live.blp.name, []).append(
+        accounts.require_url_user_of_token
+    )
     per_users = (tasks.blp, sync.blp, completions.blp, lists.blp, labels.blp, sharing.blp)
     for per_user in per_users:
         app.before_request_funcs.setdefault(per_user.name, []).append(accounts.require_url_user)

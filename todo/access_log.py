@@ -15,12 +15,16 @@ from flask.logging import default_handler
 
 from logs import configure_logging, write_request_line
 
+from .holding import held
+
 
 def start_clock():
     g.started = time.perf_counter()
 
 
 def log_request(response):
+    if held():  # a waiting poll is logged once, by the run that answers it
+        return response
     duration_ms = round((time.perf_counter() - g.started) * 1000, 2)
     method, path, status = request.method, request.path, response.status_code
     message = f"{method} {path} {status}"

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 
 from .blueprint import public_view
 from .errors import problem, too_many
+from .holding import held
 from .throttles import Throttled
 
 CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -118,6 +119,9 @@ def init_app(app: Flask, engine: Engine) -> None:
     def count(response):
         started = g.pop("metrics_started", None)
         if started is None:  # answered by a hook that ran before `start`
+            return response
+        if held():  # a waiting poll counts once, by the run that answers it
+            metrics.in_flight.dec()
             return response
         method, route = request.method, route_of(request.url_rule)
         if route == UNMATCHED and method not in METHODS:

@@ -110,6 +110,12 @@ def as_member(member):
     return access.writer(member, request.view_args.get("task_id"))
 
 
+def require_url_user_of_token():
+    """`require_url_user`, for a blueprint with public routes too (which check their own)."""
+    if "caller" in g:
+        require_url_user()
+
+
 def require_password(password: str) -> User:
     """The account, once its password is given again before a change that cannot be undone
     (401 if wrong); wrong passwords are throttled per account, so a stolen token cannot be

@@ -5,22 +5,20 @@ writes. The views read the request and answer; the feed's reads (store.py) and t
 from flask import current_app, g, request
 from marshmallow import RAISE, ValidationError
 
-from .. import idempotency
+from .. import holding, idempotency
 from ..blueprint import Blueprint
 from ..columns import kept_since
-from ..errors import INVALID_FIELDS, PROBLEM_MIMETYPE, by_path, capped, problem_body
+from ..errors import INVALID_FIELDS, PROBLEM_MIMETYPE, by_path, capped, problem, problem_body
 from ..idempotency import Answer
-from ..lists.schemas import TaskListSchema
 from ..sharing import access
 from ..tasks import trash as task_trash
-from ..tasks.schemas import TaskSchema
 from . import batch, examples, store
+from .pages import TASK, cursor_key, is_empty, page_answer
 from .schemas import (
     BatchResultSchema,
     BatchSchema,
     ChangesQuerySchema,
     ChangesSchema,
-    DeletedTaskSchema,
     OperationSchema,
 )
 
@@ -34,7 +32,6 @@ blp = Blueprint(
 # The status of each operation that succeeds.
 SUCCESS = {"create": 201, "delete": 204}
 BATCH_FAILED = examples.BATCH_FAILED
-TASK, DELETED, LIST = TaskSchema(), DeletedTaskSchema(), TaskListSchema()
 OPERATION = OperationSchema()
 
 
@@ -45,40 +42,33 @@ def batch_body_limit():
         request.max_content_length = current_app.config["BATCH_BODY_LIMIT"]
 
 
-def cursor_key() -> bytes:
-    """Feed cursors are signed with the app's secret, which every server shares."""
-    return current_app.config["JWT_SECRET_KEY"].encode()
-
-
 @blp.route("/changes", methods=["GET"])
 @blp.arguments(ChangesQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
 @blp.response(200, ChangesSchema)
-@blp.problems(401, 403, 410, 503, examples=examples.FEED_PROBLEMS)
+@blp.problems(401, 403, 410, 429, 503, examples=examples.FEED_PROBLEMS)
 def list_changes(query, user_id):
     """List what changed in the user's tasks and lists since a cursor (the change feed).
 
     Oldest change first; without `since`, every live task and list (a first sync). Follow
     `next` while `has_more`; keep the last `next` for the next sync. 410
     (`/problems/cursor-expired`): the cursor is older than the feed remembers deletions
-    (FEED_RETENTION_DAYS); sync again without `since`.
+    (FEED_RETENTION_DAYS); sync again without `since`. With `wait` (seconds, up to 60) and
+    nothing new, the answer comes as soon as a change commits, or after `wait` seconds the
+    empty page; 429 or 503 with `Retry-After` when too many are waiting (see
+    [Live](/docs/guides/live.md)).
     """
     since, key = None, cursor_key()
     if "since" in query:
         retention = current_app.config["FEED_RETENTION_DAYS"]
         since = store.cursor_position(query["since"], g.caller.space_id, key, retention)
     changes = store.read_changes(g.caller, since, query["limit"])
-    # Encoded here, through the schemas' own encoders (todo/serializer.py), not dumped field
-    # by field by the documented ChangesSchema: a poll is what clients send most.
-    return current_app.json.response(
-        {
-            "tasks": TASK.dump(changes.tasks, many=True),
-            "deleted": DELETED.dump(changes.deleted, many=True),
-            "lists": LIST.dump(changes.lists, many=True),
-            "deleted_lists": DELETED.dump(changes.deleted_lists, many=True),
-            "next": store.feed_cursor(g.caller.space_id, changes.position, key),
-            "has_more": changes.has_more,
-        }
-    )
+    if query["wait"] and is_empty(changes):
+        refused = holding.wait(str(g.caller.space_id), query["wait"])
+        if refused is not None:
+            return problem(
+                refused.status, refused.detail, {"Retry-After": str(refused.retry_after)}
+            )
+    return current_app.json.response(page_answer(changes, g.caller.space_id, key))
 
 
 @blp.route("/trash", methods=["DELETE"])

@@ -10,6 +10,7 @@ from ..serializer import EncodedSchema
 from ..tasks.schemas import NewTaskSchema, TaskChangesSchema, TaskInputSchema, TaskSchema
 
 FEED_LIMIT = 500
+MAX_WAIT = 60  # seconds a feed poll may wait for a change
 MAX_OPERATIONS = 100
 OPERATIONS = ("create", "patch", "replace", "complete", "delete", "restore")
 # What each operation needs besides `op`.
@@ -41,6 +42,14 @@ class ChangesQuerySchema(Schema):
         load_default=FEED_LIMIT,
         validate=validate.Range(min=1, max=1000),
         metadata={"description": "Rows per page (one change is never split across pages)"},
+    )
+    wait = QueryInteger(
+        load_default=0,
+        validate=validate.Range(min=0, max=MAX_WAIT),
+        metadata={
+            "description": "With nothing new, wait up to this many seconds for a change "
+            "before answering the empty page (0: answer at once)"
+        },
     )
 
 

@@ -160,10 +160,7 @@ class Entry:
 def read_changes(caller: Caller, since: Position | None, limit: int) -> Changes:
     """The caller's changes after `since` (None: every live task, for a first sync), at most
     `limit` rows: a change of more rows spans pages, the cursor standing inside it."""
-    number = current_number(caller)
-    if number is None:
-        load_account(caller)  # raises, saying why
-        raise TokenNotCurrent(USER_GONE)
+    number = check_current(caller)
     if since is not None and since.number > number:
         raise CursorExpired()  # from a database restored to an earlier state: start over
     if since == Position(number):
@@ -183,6 +180,15 @@ def read_changes(caller: Caller, since: Position | None, limit: int) -> Changes:
     inside = following.number == last.number
     position = Position(last.number, uuid.UUID(last.id) if inside else LAST_ID)
     return page_of(entries[:limit], position, True)
+
+
+def check_current(caller: Caller) -> int:
+    """The caller's change number; TokenNotCurrent, saying why, when the token is not."""
+    number = current_number(caller)
+    if number is None:
+        load_account(caller)  # raises, saying why
+        raise TokenNotCurrent(USER_GONE)
+    return number
 
 
 def entries_of(parameters: dict, first_sync: bool) -> list[Entry]:

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Live: what open event streams cost the requests beside them, and how fast a write reaches a
+# stream on another server:
+#   bench/live.sh [streams] [rounds]
+# One server of this checkout with ONE worker (2 threads) on :4600 and another on :4601, on one
+# fresh PostgreSQL database and Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/14).
+# 1. A task read (wrk, 16 connections, 6 s) with no stream open, then with `streams` (2,000)
+#    open on the same worker, interleaved over `rounds`: req/s, CPU per request, p50/p99.
+# 2. The worker's memory (RSS) before and after the streams opened: bytes per stream.
+# 3. 200 writes on :4601, each timed from its answer until the event arrives on a stream of
+#    :4600 (the other process): wake-up p50/p99.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+ensure_wrk
+work=${BENCH_STATE:-/tmp/todo-bench-live}
+streams=${1:-2000}
+rounds=${2:-2}
+mkdir -p "$work"
+cd "$root"
+fresh_database todo_live "$work/migrate.log"
+export RATELIMIT_STORAGE_URI=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/14}
+export CONNECTIONS_PER_ADDRESS=0 LIVE_PER_USER=10000 WEB_CONCURRENCY=1
+PORT=4600 .venv/bin/gunicorn -c gunicorn.conf.py wsgi:app >"$work/server.log" 2>&1 &
+server=$!
+PORT=4601 .venv/bin/gunicorn -c gunicorn.conf.py wsgi:app >"$work/other.log" 2>&1 &
+other=$!
+holder=
+trap 'kill $server $other $holder 2>/dev/null' EXIT
+for port in 4600 4601; do
+  for _ in $(seq 60); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.5; done
+done
+worker=$(pgrep -P "$server" | head -1)
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$worker/status"; }
+
+sign_in http://127.0.0.1:4600 live@example.com
+task=$(create_tasks http://127.0.0.1:4600 "$TOKEN" 20)
+printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN" >"$work/auth.lua"
+url=http://127.0.0.1:4600/api/$USER/tasks/$task
+
+echo "round streams req/s cpu_us_per_request db_us_per_request p50 p99"
+for round in $(seq "$rounds"); do
+  echo "$round 0 $(measure 4600 "$work/auth.lua" "$url")"
+  before=$(rss_kib)
+  .venv/bin/python bench/live_clients.py hold 4600 "$USER" "$TOKEN" "$streams" >"$work/holder.log" &
+  holder=$!
+  for _ in $(seq 600); do grep -q '^open' "$work/holder.log" && break; sleep 0.5; done
+  sleep 2
+  after=$(rss_kib)
+  echo "$round $streams $(measure 4600 "$work/auth.lua" "$url")"
+  echo "$round memory: $(((after - before) * 1024 / streams)) bytes per stream (RSS $before -> $after KiB)"
+  kill "$holder"
+  wait "$holder" 2>/dev/null || true
+  holder=
+  sleep 2
+done
+.venv/bin/python bench/live_clients.py wake 4601 4600 "$USER" "$TOKEN" 200

@@ -1,0 +1,67 @@
+"""What the app sees of the worker's live requests (server/live.py): one Gate per request, in
+the WSGI environ under `todo.live`, through which a view asks the worker to hold its request.
+
+A view that has nothing to answer yet calls `wait(key, deadline)`: the worker sends nothing,
+keeps the connection without a thread, and runs the same request again when `key` is woken,
+at a periodic re-check, or at `deadline` (then `over` is true and the view answers as it is).
+A view that opens an event stream calls `stream(key, stream)`: the worker sends the view's
+answer (the stream's head) and then, without a thread, holds the connection and writes what
+`stream.step(beat)` gives, run in a thread, each time `key` is woken and at least every
+heartbeat (`beat`: a heartbeat is due): `data` to send, `more` (step again at once) and `end`
+(the stream ends after it); as the server drains, `stream.drained()` gives its last bytes.
+Both return None once admitted, or a Refusal (a per-user or per-worker limit) to answer.
+`wake(keys)` tells every worker on every host that the users `keys` have a change.
+"""
+
+from dataclasses import dataclass
+
+ENVIRON_KEY = "todo.live"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why the worker will not hold one more request: `status` 429 (the user's limit) or 503
+    (this worker's), with the seconds to wait before trying again."""
+
+    status: int
+    retry_after: int
+    detail: str
+
+
+class Gate:
+    """One request's way to the worker's hub; `deadline`/`over`: the wait it was held for,
+    when this run is a re-run of a held request (else None/False)."""
+
+    __slots__ = ("chunked", "deadline", "held", "hub", "over", "slot", "streamed")
+
+    def __init__(self, hub, deadline: float | None = None, over: bool = False, slot=None):
+        self.hub = hub
+        self.deadline, self.over = deadline, over
+        self.slot = slot  # the admission this request holds (kept across its re-runs)
+        self.held = None  # (key, deadline) once the view asked to wait
+        self.streamed = None  # (key, stream) once the view opened a stream
+        self.chunked = False  # the stream's answer is sent in chunks
+
+    def wait(self, key: str, deadline: float) -> Refusal | None:
+        if self.slot is None:
+            admitted = self.hub.admit(key, deadline)
+            if isinstance(admitted, Refusal):
+                return admitted
+            self.slot = admitted
+        self.held = (key, deadline)
+        return None
+
+    def stream(self, key: str, stream) -> Refusal | None:
+        admitted = self.hub.admit(key, None)
+        if isinstance(admitted, Refusal):
+            return admitted
+        self.slot = admitted
+        self.streamed = (key, stream)
+        return None
+
+    def wake(self, keys: list[str]) -> None:
+        self.hub.wake_everywhere(keys)
+
+    @property
+    def draining(self) -> bool:
+        return self.hub.draining

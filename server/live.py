@@ -1,0 +1,310 @@
+"""Waiting polls and event streams, held by a worker's main thread without a thread.
+
+A request whose view asked to wait (server/gate.py) is kept as it is: its connection watched
+for the client leaving, its bytes kept, and the same request handed to a thread again when its
+key is woken, at a periodic re-check, or at its deadline. An event stream is a connection whose
+head a thread has sent; from then on its stream's `step()` runs in a thread each time its key is
+woken and at each heartbeat, and what it gives is written here without blocking (a client that
+stops reading is dropped once MAX_UNSENT bytes wait for it; no step runs while any wait).
+
+Wake-ups come from every worker on every host (server/wake_channel.py). They are only hints:
+every held request is re-checked at least every `heartbeat` seconds, and every `fallback`
+seconds while the channel is down, so a lost wake-up delays a change, never loses it. A wake-up
+that arrives while a thread runs the request (after its read, before it is held) is remembered
+by key and time: the request is run again at once instead of being held.
+"""
+
+import selectors
+import time
+from collections import defaultdict
+from functools import partial
+
+from .closing import RECV_SIZE
+from .connection import Connection
+from .gate import Refusal
+from .live_limits import Admissions
+from .wake_channel import WakeChannel
+
+PARKED, STREAMING = object(), object()  # what a thread's run of a request can end in
+MAX_UNSENT = 1024 * 1024  # bytes a stream may have waiting for a slow client before it is dropped
+MAX_BUFFERED = 64 * 1024  # bytes a held poll's client may send ahead before it is dropped
+WOKEN_KEPT_SECONDS = 120.0  # how long a wake-up is remembered for requests still running
+
+
+class Held:
+    """A connection held by the hub: a waiting poll (`stream` None) or an event stream."""
+
+    __slots__ = (
+        "again",
+        "busy",
+        "chunked",
+        "closed",
+        "conn",
+        "deadline",
+        "ending",
+        "gate",
+        "key",
+        "next_beat",
+        "next_check",
+        "out",
+        "stream",
+    )
+
+    def __init__(self, conn: Connection, gate, key: str, deadline: float, stream=None):
+        self.conn, self.gate, self.key, self.deadline, self.stream = (
+            conn,
+            gate,
+            key,
+            deadline,
+            stream,
+        )
+        self.out = bytearray()
+        self.chunked = False
+        self.busy = self.again = self.ending = self.closed = False
+        self.next_check = self.next_beat = 0.0
+
+
+class LiveHub:
+    """One worker's held requests, by key. Runs on the main thread, except `admit` and
+    `wake_everywhere` (a request's thread) and the steps and releases (the worker's threads)."""
+
+    def __init__(self, worker, settings):
+        self.worker = worker
+        self.heartbeat = settings.heartbeat
+        self.fallback = settings.fallback
+        self.by_key = defaultdict(set)
+        self.held = {}
+        self.woken_at = {}
+        self.next_prune = 0.0
+        self.draining = False
+        self.admissions = Admissions(settings.per_user, settings.per_worker, settings.redis_url)
+        self.channel = WakeChannel(
+            settings.redis_url,
+            self.deliver,
+            self.recheck_all,
+            worker.method_queue.defer,
+            worker.log,
+        )
+
+    def start(self) -> None:
+        self.channel.start()
+
+    # -- from the app's threads ------------------------------------------------------------
+
+    def admit(self, key: str, deadline: float | None):
+        if self.draining:
+            return Refusal(503, 1, "The server is shutting down; try again shortly.")
+        seconds = (deadline - time.monotonic()) if deadline else 3 * self.heartbeat
+        return self.admissions.admit(key, seconds + self.heartbeat)
+
+    def wake_everywhere(self, keys: list[str]) -> None:
+        self.channel.publish(keys)
+
+    # -- holding (main thread) -------------------------------------------------------------
+
+    def interval(self) -> float:
+        return self.heartbeat if self.channel.up else min(self.fallback, self.heartbeat)
+
+    def park(self, conn: Connection, gate) -> None:
+        """A thread's run ended in a wait: hold the request, or run it again at once if its
+        key was woken since it was handed over (or the server drains)."""
+        key, deadline = gate.held
+        held = Held(conn, gate, key, deadline)
+        if self.draining:
+            self.rerun(held, over=True, registered=False)
+        elif self.woken_at.get(key, float("-inf")) >= conn.ready_at:
+            self.rerun(held, over=False, registered=False)
+        else:
+            held.next_check = time.monotonic() + self.interval()
+            self.hold(held)
+
+    def open(self, conn: Connection, gate) -> None:
+        """A thread has sent a stream's head: hold it and take its first step."""
+        key, stream = gate.streamed
+        held = Held(conn, gate, key, 0.0, stream)
+        held.chunked = gate.chunked
+        conn.sock.setblocking(False)
+        held.next_beat = time.monotonic() + self.heartbeat
+        self.hold(held)
+        if self.draining:
+            self.end(held, stream.drained())
+        else:
+            self.step(held)
+
+    def hold(self, held: Held) -> None:
+        self.held[held.conn] = held
+        self.by_key[held.key].add(held)
+        self.worker.poller.register(
+            held.conn.sock, selectors.EVENT_READ, partial(self.on_readable, held)
+        )
+
+    def unhold(self, held: Held) -> None:
+        self.held.pop(held.conn, None)
+        waiting = self.by_key.get(held.key)
+        if waiting is not None:
+            waiting.discard(held)
+            if not waiting:
+                del self.by_key[held.key]
+        self.worker.poller.unregister(held.conn.sock)
+
+    def rerun(self, held: Held, over: bool, registered: bool = True) -> None:
+        """Hand the held request to a thread again; `over`: its wait has ended."""
+        if registered:
+            self.unhold(held)
+        held.gate.over = over or self.draining
+        held.conn.live = held.gate
+        self.worker.dispatch(held.conn, held.conn.request, held.conn.framed)
+
+    def on_readable(self, held: Held, _sock) -> None:
+        conn = held.conn
+        try:
+            data = conn.sock.recv(RECV_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.drop(held)
+        elif held.stream is None:
+            conn.buffer += data  # a pipelined request: read once the poll is answered
+            if len(conn.buffer) > MAX_BUFFERED:
+                self.drop(held)
+
+    def drop(self, held: Held) -> None:
+        """The client left (or will not read): close without a word."""
+        if held.closed:
+            return
+        held.closed = True
+        self.unhold(held)
+        self.worker.close(held.conn)
+        self.release(held.gate)
+
+    def release(self, gate) -> None:
+        if gate is not None and gate.slot is not None:
+            slot, gate.slot = gate.slot, None
+            self.worker.request_threads.call(partial(self.admissions.release, slot))
+
+    # -- wake-ups and time (main thread) ---------------------------------------------------
+
+    def deliver(self, keys) -> None:
+        now = time.monotonic()
+        for key in keys:
+            self.woken_at[key] = now
+            for held in list(self.by_key.get(key, ())):
+                self.trigger(held)
+
+    def recheck_all(self) -> None:
+        """The channel is back: what it may have missed meanwhile is looked at now."""
+        for held in list(self.held.values()):
+            self.trigger(held)
+
+    def trigger(self, held: Held) -> None:
+        if held.stream is None:
+            self.rerun(held, over=False)
+        elif held.busy or held.out:
+            held.again = True
+        else:
+            self.step(held)
+
+    def expire(self, now: float) -> None:
+        for held in list(self.held.values()):
+            if held.stream is None:
+                if now >= held.deadline:
+                    self.rerun(held, over=True)
+                elif now >= held.next_check:
+                    self.rerun(held, over=False)
+            elif not held.busy and not held.ending and now >= held.next_check:
+                self.step(held)
+        if now >= self.next_prune:
+            self.next_prune = now + WOKEN_KEPT_SECONDS
+            old = now - WOKEN_KEPT_SECONDS
+            self.woken_at = {key: at for key, at in self.woken_at.items() if at > old}
+
+    def drain(self) -> None:
+        """SIGTERM: every waiting poll is answered now, every stream ends with a retry hint."""
+        self.draining = True
+        for held in list(self.held.values()):
+            if held.stream is None:
+                self.rerun(held, over=True)
+            elif not held.ending:
+                self.end(held, held.stream.drained())
+
+    def close_all(self) -> None:
+        for held in list(self.held.values()):
+            self.drop(held)
+
+    # -- streams (main thread; steps in threads) -------------------------------------------
+
+    def step(self, held: Held) -> None:
+        now = time.monotonic()
+        beat = now >= held.next_beat
+        if beat:
+            held.next_beat = now + self.heartbeat
+        held.busy, held.again = True, False
+        held.next_check = now + self.interval()
+        self.worker.request_threads.call(partial(self.run_step, held, beat))
+
+    def run_step(self, held: Held, beat: bool) -> None:
+        """In a thread: the stream's step (and, with a heartbeat, its admission renewed)."""
+        try:
+            result = held.stream.step(beat)
+            if beat and held.gate.slot is not None:
+                self.admissions.renew(held.gate.slot, 3 * self.heartbeat)
+        except Exception:
+            self.worker.log.exception("An event stream's step failed")
+            result = None
+        self.worker.method_queue.defer(self.stepped, held, result)
+
+    def stepped(self, held: Held, result) -> None:
+        held.busy = False
+        if held.closed or held.ending:
+            return
+        if result is None:
+            self.drop(held)
+        elif result.end:
+            self.end(held, result.data)
+        else:
+            held.again = held.again or result.more
+            self.send(held, result.data)
+
+    def send(self, held: Held, data: bytes) -> None:
+        if data:
+            held.out += b"%X\r\n%b\r\n" % (len(data), data) if held.chunked else data
+        self.flush(held)
+
+    def end(self, held: Held, data: bytes) -> None:
+        held.ending = True
+        if held.chunked:
+            data = (b"%X\r\n%b\r\n" % (len(data), data) if data else b"") + b"0\r\n\r\n"
+            held.chunked = False
+        self.send(held, data)
+
+    def flush(self, held: Held, _sock=None) -> None:
+        if held.closed:
+            return
+        conn = held.conn
+        try:
+            while held.out:
+                sent = conn.sock.send(held.out)
+                del held.out[:sent]
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            self.drop(held)
+            return
+        if held.out:
+            if len(held.out) > MAX_UNSENT:
+                self.drop(held)
+                return
+            events, callback = selectors.EVENT_WRITE, partial(self.flush, held)
+        else:
+            events, callback = selectors.EVENT_READ, partial(self.on_readable, held)
+            if held.ending:
+                held.closed = True
+                self.unhold(held)
+                self.release(held.gate)
+                self.worker.linger(conn)
+                return
+            if held.again and not held.busy:
+                self.step(held)
+        self.worker.poller.modify(conn.sock, events, callback)

@@ -1,0 +1,108 @@
+"""How many requests a worker holds (server/live.py), and each user across every worker and
+host: waiting polls and open streams together.
+
+A user's held requests are members of a Redis sorted set scored by when each lapses, so a
+worker that dies without releasing its own leaves counts that lapse by themselves: a poll's at
+its deadline (plus a heartbeat), a stream's unless a heartbeat renews it. Without Redis the
+count is this worker's alone. Redis that fails or stalls admits (the per-worker bound holds).
+"""
+
+import contextlib
+import itertools
+import logging
+import os
+import threading
+import time
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from .gate import Refusal
+
+log = logging.getLogger(__name__)
+
+PREFIX = "todo:live:held:"
+TIMEOUT = 0.2  # seconds Redis may take to answer before a count is taken as unknown
+USER_RETRY_AFTER = 5
+
+
+class Admissions:
+    def __init__(self, per_user: int, per_worker: int, redis_url: str | None):
+        self.per_user, self.per_worker = per_user, per_worker
+        self.lock = threading.Lock()
+        self.count = 0
+        self.local = {}  # key -> {member: lapses at}, without Redis
+        self.members = (f"{os.getpid()}-{number}" for number in itertools.count())
+        self.redis = None
+        if redis_url:
+            self.redis = redis.Redis.from_url(
+                redis_url,
+                socket_timeout=TIMEOUT,
+                socket_connect_timeout=TIMEOUT,
+                retry=Retry(NoBackoff(), 0),
+            )
+
+    def admit(self, key: str, seconds: float):
+        """A slot (key, member) for one more held request of `key`, or a Refusal."""
+        with self.lock:
+            if self.count >= self.per_worker:
+                return Refusal(
+                    503, 1, "This server holds as many waiting requests as it can; try again."
+                )
+            self.count += 1
+            member = next(self.members)
+        slot = (key, member)
+        if self.held_by(key, member, seconds) > self.per_user:
+            self.release(slot)
+            return Refusal(
+                429,
+                USER_RETRY_AFTER,
+                f"This user already holds {self.per_user} open streams and waiting polls; "
+                "close one, or try again later.",
+            )
+        return slot
+
+    def held_by(self, key: str, member: str, seconds: float) -> int:
+        """Add `member` to the key's held requests; how many it holds then."""
+        now = time.time()
+        if self.redis is None:
+            with self.lock:
+                held = self.local.setdefault(key, {})
+                for old in [each for each, until in held.items() if until <= now]:
+                    del held[old]
+                held[member] = now + seconds
+                return len(held)
+        try:
+            with self.redis.pipeline() as pipe:
+                name = PREFIX + key
+                pipe.zremrangebyscore(name, "-inf", now)
+                pipe.zadd(name, {member: now + seconds})
+                pipe.zcard(name)
+                pipe.expire(name, int(seconds) + 60)
+                return pipe.execute()[2]
+        except redis.RedisError as error:
+            log.warning("live limits: Redis unavailable (%s); admitting", error)
+            return 0
+
+    def renew(self, slot, seconds: float) -> None:
+        key, member = slot
+        if self.redis is None:
+            with self.lock:
+                self.local.setdefault(key, {})[member] = time.time() + seconds
+            return
+        with contextlib.suppress(redis.RedisError):  # else it lapses; the stream goes on
+            self.redis.zadd(PREFIX + key, {member: time.time() + seconds}, xx=True)
+
+    def release(self, slot) -> None:
+        key, member = slot
+        with self.lock:
+            self.count -= 1
+            held = self.local.get(key)
+            if held is not None:
+                held.pop(member, None)
+                if not held:
+                    del self.local[key]
+        if self.redis is not None:
+            with contextlib.suppress(redis.RedisError):  # else it lapses by itself
+                self.redis.zrem(PREFIX + key, member)

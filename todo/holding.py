@@ -1,0 +1,52 @@
+"""The app's side of the serving worker's live hub (server/gate.py): asking it to hold a
+request (a waiting poll, an event stream) without a thread, and telling every worker on every
+host that a user's data changed, so the requests held for that user look again.
+
+Under another WSGI server (the Flask test client, `flask run`) there is no hub: a poll is
+answered at once, and a stream sends what there is and ends.
+"""
+
+import time
+
+from flask import Flask, g, request
+
+ENVIRON_KEY = "todo.live"  # server/gate.py's
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Blueprints whose writes change nothing a held request reads (a ticket): they wake no one, or
+# every stream a user opens would wake every other of theirs.
+QUIET = frozenset({"live"})
+
+
+def gate():
+    """The hub's gate for this request; None outside the serving worker."""
+    return request.environ.get(ENVIRON_KEY)
+
+
+def wait(key: str, seconds: int):
+    """Hold this request until `key` is woken or `seconds` pass; the view's answer is then
+    thrown away and the request runs again. None when held, or when it is to be answered now
+    (no hub, the wait is over, the server drains); else the hub's Refusal to answer."""
+    live = gate()
+    if live is None or live.over or live.draining:
+        return None
+    return live.wait(key, live.deadline or time.monotonic() + seconds)
+
+
+def held() -> bool:
+    """This run's answer is thrown away (the request is held and runs again)."""
+    live = request.environ.get(ENVIRON_KEY)
+    return live is not None and live.held is not None
+
+
+def wake_on_write(response):
+    """After a write that succeeded, its user's held requests look again, on every host. A
+    hint: a write that changed nothing costs them one read."""
+    if request.method in WRITES and response.status_code < 400 and request.blueprint not in QUIET:
+        caller, live = g.get("caller"), request.environ.get(ENVIRON_KEY)
+        if caller is not None and live is not None:
+            live.wake([str(caller.space_id)])
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(wake_on_write)

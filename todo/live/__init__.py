@@ -1,0 +1,1 @@
+"""Live: the feed's event stream (Server-Sent Events), opened with single-use tickets."""

@@ -1,0 +1,75 @@
+"""One open event stream of the feed: where its client stands, and each step the serving
+worker runs for it in a thread (server/live.py) when its user is woken or a heartbeat is due.
+
+A step checks the token (its expiry here; its revocation by the feed's own read, which reads
+the user's number only for a current token), then reads the feed after the stream's position
+and sends what there is as one event, the position moved past it. So a stream ends at the
+latest on the heartbeat after its token stops being valid, saying why."""
+
+import time
+import uuid
+from typing import NamedTuple
+
+from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..accounts.tokens import TokenNotCurrent
+from ..sync import store
+from ..sync.pages import is_empty, page_answer
+from ..sync.schemas import FEED_LIMIT
+from .events import DRAIN_RETRY_MS, HEARTBEAT, end_event, page_event
+from .tickets import Ticket
+
+
+class Step(NamedTuple):
+    """What one step gives the worker (server/gate.py): bytes to send, whether another step
+    should follow at once (`more`: a page ended inside the feed), whether the stream ends."""
+
+    data: bytes = b""
+    more: bool = False
+    end: bool = False
+
+
+class FeedStream:
+    def __init__(self, app: Flask, ticket: Ticket, since: store.Position | None, key: bytes):
+        self.app, self.ticket, self.key = app, ticket, key
+        self.position = since
+        self.user_id: uuid.UUID = ticket.caller.space_id
+
+    def step(self, beat: bool) -> Step:
+        """In a thread of the worker's: what to send now."""
+        with self.app.app_context():
+            return self.next_step(beat)
+
+    def next_step(self, beat: bool) -> Step:
+        idle = Step(HEARTBEAT if beat else b"")
+        if time.time() >= self.ticket.token_expires:
+            return Step(end_event("token_expired"), end=True)
+        try:
+            changes = store.read_changes(self.ticket.caller, self.position, FEED_LIMIT)
+        except TokenNotCurrent:
+            return Step(end_event("token_revoked"), end=True)
+        except store.CursorExpired:
+            return Step(end_event("cursor_expired"), end=True)
+        except SQLAlchemyError:
+            return idle  # the database is away: the next heartbeat tries again
+        first = self.position is None
+        if is_empty(changes) and not first:
+            return idle
+        self.position = changes.position
+        page = page_answer(changes, self.user_id, self.key)
+        data = self.app.json.dumps(page).encode()
+        return Step(page_event(page["next"], data), more=changes.has_more)
+
+    def drained(self) -> bytes:
+        """On the main thread, as the server drains: the last words."""
+        return end_event("server_draining", DRAIN_RETRY_MS)
+
+    def all_at_once(self) -> bytes:
+        """Without a worker to hold it: every page there is now, then the end."""
+        sent = []
+        while (step := self.next_step(False)).data:
+            sent.append(step.data)
+            if step.end or not step.more:
+                break
+        return b"".join(sent) + end_event("not_held")
