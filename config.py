@@ -218,6 +218,8 @@ class Config:
         self.METRICS_TOKEN = value("METRICS_TOKEN")
         self.TRASH_RETENTION_DAYS = value("TRASH_RETENTION_DAYS")
         self.FEED_RETENTION_DAYS = value("FEED_RETENTION_DAYS")
+        for name in WEBHOOK_SETTINGS:
+            setattr(self, name, value(name))
         for name in THROTTLING_SETTINGS:
             setattr(self, name, value(name))
 
@@ -231,6 +233,13 @@ class Config:
         return secret
 
 
+WEBHOOK_SETTINGS = (
+    "WEBHOOK_ALLOWED_NETWORKS",
+    "WEBHOOK_TIMEOUT",
+    "WEBHOOK_RETRY_SCHEDULE",
+    "WEBHOOK_LEASE_SECONDS",
+    "WEBHOOK_POLL_SECONDS",
+)
 THROTTLING_SETTINGS = (
     "RATELIMIT_ENABLED",
     "RATELIMIT_STORAGE_URI",

@@ -83,6 +83,7 @@ SAMPLE_ARGUMENTS = {
     "user_id": uuid.uuid4(),
     "task_id": uuid.uuid4(),
     "list_id": uuid.uuid4(),
+    "endpoint_id": uuid.uuid4(),
     "name": "home",
     "filename": "index.css",
 }

@@ -36,6 +36,11 @@ API_ROUTES = {
     "/api/{user_id}/lists/{list_id}/restore": {"post"},
     "/api/{user_id}/labels": {"get"},
     "/api/{user_id}/labels/{name}": {"patch", "delete"},
+    "/api/{user_id}/webhooks": {"get", "post"},
+    "/api/{user_id}/webhooks/{endpoint_id}": {"get", "patch", "delete"},
+    "/api/{user_id}/webhooks/{endpoint_id}/rotate": {"post"},
+    "/api/{user_id}/webhooks/{endpoint_id}/attempts": {"get"},
+    "/api/{user_id}/webhooks/{endpoint_id}/ping": {"post"},
     "/healthz": {"get"},
     "/readyz": {"get"},
 }

@@ -68,12 +68,14 @@ class World:
     headers: dict
     task: dict
     list_id: str
+    endpoint_id: str
 
     def url(self, path: str, **replaced: str) -> str:
         values = {
             "user_id": self.user_id,
             "task_id": self.task["id"],
             "list_id": self.list_id,
+            "endpoint_id": self.endpoint_id,
             "name": self.task["labels"][0],
             **replaced,
         }
@@ -91,8 +93,12 @@ def world(client):
     tasks, lists = (f"/api/{token['user_id']}/{kind}" for kind in ("tasks", "lists"))
     task = client.post(tasks, json=example_value("createTask", "chosenId"), headers=headers)
     listed = client.post(lists, json=example_value("createList", "chosenId"), headers=headers)
-    assert (task.status_code, listed.status_code) == (201, 201)
-    return World(token["user_id"], headers, task.get_json(), listed.get_json()["id"])
+    hooks = f"/api/{token['user_id']}/webhooks"
+    hook = client.post(hooks, json=example_value("createWebhook", "endpoint"), headers=headers)
+    assert (task.status_code, listed.status_code, hook.status_code) == (201, 201, 201)
+    return World(
+        token["user_id"], headers, task.get_json(), listed.get_json()["id"], hook.get_json()["id"]
+    )
 
 
 def every_request_example():
@@ -141,7 +147,7 @@ def mistakes(path: str, operation: dict):
         yield "no token", {"headers": {}}, 401
     if "{user_id}" in path:
         yield "another user's URL", {"url": {"user_id": NO_ID}}, 403
-    for name in ("task_id", "list_id", "name"):
+    for name in ("task_id", "list_id", "name", "endpoint_id"):
         if f"{{{name}}}" in path:
             yield f"unknown {name}", {"url": {name: NO_ID}}, 404
     if "If-Match" in parameters:

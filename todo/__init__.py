@@ -34,6 +34,9 @@ from .tasks import routes as tasks
 from .tasks.positions import OrderTooDense, StaleOrder
 from .tasks.rows import IdConflict, TaskChanged, TaskGone, TaskNotFound
 from .tasks.trash import ParentInTrash
+from .webhooks import routes as webhooks
+from .webhooks.sender import Refused
+from .webhooks.store import EndpointNotFound, TooManyEndpoints
 
 # The stores' domain errors, and how each is answered (its message the detail).
 DOMAIN_PROBLEMS = {
@@ -43,6 +46,7 @@ DOMAIN_PROBLEMS = {
     TaskNotFound: DomainProblem(404),
     ListNotFound: DomainProblem(404),
     LabelNotFound: DomainProblem(404),
+    EndpointNotFound: DomainProblem(404),
     EmailTaken: DomainProblem(409),
     KeyReused: DomainProblem(409),
     IdConflict: DomainProblem(409, "/problems/id-conflict"),
@@ -55,6 +59,8 @@ DOMAIN_PROBLEMS = {
     ListChanged: DomainProblem(412),
     TooManyLists: DomainProblem(422, "/problems/too-many-lists"),
     TooManyLabels: DomainProblem(422, "/problems/too-many-labels"),
+    TooManyEndpoints: DomainProblem(422, "/problems/too-many-webhooks"),
+    Refused: DomainProblem(422, "/problems/url-refused"),
     StaleOrder: DomainProblem(409, "/problems/stale-order"),
     OrderTooDense: DomainProblem(409, "/problems/order-too-dense"),
 }
@@ -117,7 +123,9 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(completions.blp)
     api.register_blueprint(lists.blp)
     api.register_blueprint(labels.blp)
-    for per_user in (tasks.blp, sync.blp, completions.blp, lists.blp, labels.blp):
+    api.register_blueprint(webhooks.blp)
+    per_users = (tasks.blp, sync.blp, completions.blp, lists.blp, labels.blp, webhooks.blp)
+    for per_user in per_users:
         app.before_request_funcs.setdefault(per_user.name, []).append(accounts.require_url_user)
     api.register_blueprint(health.blp)
     app.register_blueprint(cli.commands)

@@ -14,7 +14,7 @@ class StatusSchema(Schema):
 
 
 # The newest migration, for the examples (tests/test_docs.py checks it is migrations/' head).
-REVISION_EXAMPLE = "0014"
+REVISION_EXAMPLE = "0018"
 
 
 class ReadinessSchema(StatusSchema):
@@ -41,10 +41,10 @@ class NotReadySchema(ProblemSchema):
 NOT_READY_EXAMPLES = {
     "behind": problem_example(
         503,
-        f"The database schema is at revision 0013; this code needs {REVISION_EXAMPLE}: run "
+        f"The database schema is at revision 0014; this code needs {REVISION_EXAMPLE}: run "
         "`flask db upgrade`.",
         "The database's schema is behind the code",
-        revision="0013",
+        revision="0014",
     ),
     "unmigrated": problem_example(
         503,

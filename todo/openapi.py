@@ -65,7 +65,9 @@ applies up to 100 writes at once, all or nothing.
 chosen id is taken), `/problems/batch-failed` (the failed operation's status, with its `index`),
 `/problems/parent-in-trash` (409: restore the parent first), `/problems/stale-order` (409: the order
 changed since; read it and place again), `/problems/order-too-dense` (409: no room to place there),
-`/problems/too-many-lists` and `/problems/too-many-labels` (422: a per-user cap)."""
+`/problems/too-many-lists`, `/problems/too-many-labels` and `/problems/too-many-webhooks` (422: a
+per-user cap), `/problems/url-refused` (422: a webhook URL that is not http(s) to a public
+address)."""
 
 
 def error_response(status: HTTPStatus, schema, example: dict) -> dict:
