@@ -189,6 +189,8 @@ class Config:
         "X-Positions-Rebalanced",
         "Cache-Control",
         "Vary",
+        "RateLimit-Policy",
+        "RateLimit",
     ]
     CORS_MAX_AGE = 600
 
@@ -252,6 +254,11 @@ THROTTLING_SETTINGS = (
     "RATELIMIT_LOGINS_PER_ADDRESS",
     "RATELIMIT_SIGNUP_PER_ADDRESS",
     "RATELIMIT_PASSWORD_CHECK_PER_USER",
+    "RATELIMIT_BUDGET",
+    "RATELIMIT_BUDGET_FEED",
+    "RATELIMIT_BUDGET_BATCH",
+    "RATELIMIT_BUDGET_STREAM",
+    "RATELIMIT_BUDGET_SLICE",
 )
 
 

@@ -89,6 +89,17 @@ def rate_limits(text: str) -> str:
     return text
 
 
+def request_budget(text: str) -> str:
+    """One limit in the `limits` notation ("3000 per 15 minutes"), at least one request."""
+    try:
+        limits = parse_many(text)
+    except ValueError:
+        limits = []
+    if len(limits) != 1 or limits[0].amount < 1:
+        raise ValueError("not one limit such as '3000 per 15 minutes'")
+    return text
+
+
 def one_of(*choices: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         word = text.strip().lower()
@@ -382,6 +393,43 @@ DECLARED = [
         rate_limits,
         "5 per 15 minutes",
         "wrong passwords allowed per account on password change and account deletion",
+    ),
+    Setting(
+        "RATELIMIT_BUDGET",
+        "3000 per 15 minutes",
+        request_budget,
+        "3000 per 15 minutes",
+        "requests each user may make to the authenticated routes without a budget of their "
+        "own, shared by every worker and host (see Errors and clients)",
+    ),
+    Setting(
+        "RATELIMIT_BUDGET_FEED",
+        "1000 per 15 minutes",
+        request_budget,
+        "1000 per 15 minutes",
+        "each user's requests to the change feed (`GET …/changes`)",
+    ),
+    Setting(
+        "RATELIMIT_BUDGET_BATCH",
+        "300 per 15 minutes",
+        request_budget,
+        "300 per 15 minutes",
+        "each user's batches (`POST …/batch`)",
+    ),
+    Setting(
+        "RATELIMIT_BUDGET_STREAM",
+        "120 per 15 minutes",
+        request_budget,
+        "120 per 15 minutes",
+        "each user's requests to the live stream's routes",
+    ),
+    Setting(
+        "RATELIMIT_BUDGET_SLICE",
+        "100",
+        whole_number(1, 100000),
+        "100",
+        "the most units of a user's budget a process reserves from the store at once (fewer "
+        "as the budget runs out): one store round trip per slice, not per request",
     ),
     Setting(
         "TRASH_RETENTION_DAYS",

@@ -125,6 +125,7 @@ def test_list_documents_its_query_parameters_and_headers(spec):
     }
     assert set(operation["responses"]["200"]["headers"]) == {
         *("X-Total-Count", "Link", "X-Request-ID", "ETag", "Cache-Control", "Vary"),
+        *("RateLimit-Policy", "RateLimit"),
     }
     assert {"304", "400"} <= set(operation["responses"])
 
@@ -148,6 +149,8 @@ def test_single_task_operations_document_their_conditional_headers(spec):
         "Idempotent-Replayed",
         "X-Positions-Rebalanced",
         "X-Request-ID",
+        "RateLimit-Policy",
+        "RateLimit",
     }
 
 

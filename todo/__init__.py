@@ -6,7 +6,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
 
-from . import cli, cors, database_errors, extensions, guides, health, metrics, schema, throttles
+from . import (
+    budgets,
+    cli,
+    cors,
+    database_errors,
+    extensions,
+    guides,
+    health,
+    metrics,
+    schema,
+    throttles,
+)
 from .access_log import register_access_log
 from .accounts import passwords
 from .accounts import routes as accounts
@@ -64,6 +75,9 @@ DOMAIN_PROBLEMS = {
     StaleOrder: DomainProblem(409, "/problems/stale-order"),
     OrderTooDense: DomainProblem(409, "/problems/order-too-dense"),
 }
+# The routes that spend a request budget of their own (todo/budgets.py); every other
+# authenticated route spends the default one.
+BUDGETED_ROUTES = {"sync.list_changes": "feed", "sync.run_batch": "batch"}
 # Routes that need no token besides the views marked public: the document, its page, and
 # Swagger UI's files.
 PUBLIC_ENDPOINTS = ("api-docs.openapi_json", "api-docs.openapi_swagger_ui", "docs_assets.static")
@@ -82,6 +96,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_access_log(app)
     register_extensions(app)
     register_blueprints(app)
+    budgets.init_app(app, BUDGETED_ROUTES)
     register_error_handlers(app)
     database_errors.register(app)
     register_problems(app, DOMAIN_PROBLEMS)

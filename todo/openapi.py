@@ -30,6 +30,20 @@ NO_STORE = {
     "schema": {"type": "string", "enum": ["no-store"]},
 }
 RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+# The request budget's fields (draft-ietf-httpapi-ratelimit-headers), on every answer of an
+# authenticated route (todo/budgets.py).
+BUDGET_HEADERS = {
+    "RateLimit-Policy": {
+        "description": "The request budget this route spends: its name, quota q and window w "
+        'in seconds, as "default";q=3000;w=900',
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": "What is left of it: r requests for the next t seconds, as "
+        '"default";r=2999;t=512',
+        "schema": {"type": "string"},
+    },
+}
 
 DESCRIPTION = """A multi-user todo API: email + password accounts, bearer tokens, and each user's
 own tasks under /api/{user_id}/tasks. The guides, one topic a page, are served beside these docs:
@@ -75,6 +89,8 @@ def error_response(status: HTTPStatus, schema, example: dict) -> dict:
     headers = {"X-Request-ID": REQUEST_ID}
     if status in (429, 503):
         headers["Retry-After"] = RETRY_AFTER
+    if status == 429:
+        headers.update(BUDGET_HEADERS)
     return {
         "description": status.phrase,
         "headers": headers,
@@ -94,9 +110,10 @@ HEADER_PARAMETERS = "x-header-parameters"
 
 
 class AnswerHeaders(BasePlugin):
-    """Every answer carries X-Request-ID; those of the account routes Cache-Control too; any
-    operation may be answered 405 (its path with another method); and the request headers a
-    view reads join its parameters."""
+    """Every answer carries X-Request-ID; those of the account routes Cache-Control too; those
+    of an authenticated route its request budget, which may answer 429; any operation may be
+    answered 405 (its path with another method); and the request headers a view reads join
+    its parameters."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         for operation in (operations or {}).values():
@@ -105,6 +122,9 @@ class AnswerHeaders(BasePlugin):
             if not operation["parameters"]:
                 del operation["parameters"]
             operation.setdefault("responses", {}).setdefault(405, "METHOD_NOT_ALLOWED")
+            budgeted = operation.get("security") != []
+            if budgeted:
+                operation["responses"].setdefault(429, "TOO_MANY_REQUESTS")
             for response in operation["responses"].values():
                 if not isinstance(response, dict) or "$ref" in response:
                     continue  # error components carry their headers themselves
@@ -112,6 +132,8 @@ class AnswerHeaders(BasePlugin):
                 headers["X-Request-ID"] = REQUEST_ID
                 if path.startswith("/api/auth/"):
                     headers["Cache-Control"] = NO_STORE
+                if budgeted:
+                    headers.update(BUDGET_HEADERS)
 
 
 SPEC_OPTIONS = {
