@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from orjson import loads
 from sqlalchemy.engine import make_url
 
-from settings import SettingError, check_all, value
+from settings import SettingError, check_all, invalid, value
 
 ROOT = Path(__file__).resolve().parent
 INSTANCE_DIR = ROOT / "instance"
@@ -222,6 +222,12 @@ class Config:
         self.FEED_RETENTION_DAYS = value("FEED_RETENTION_DAYS")
         for name in WEBHOOK_SETTINGS:
             setattr(self, name, value(name))
+        if self.WEBHOOK_LEASE_SECONDS <= self.WEBHOOK_TIMEOUT:  # a lease outlives an attempt
+            raise invalid(
+                "WEBHOOK_LEASE_SECONDS",
+                str(self.WEBHOOK_LEASE_SECONDS),
+                f"must be more than WEBHOOK_TIMEOUT ({self.WEBHOOK_TIMEOUT:g} seconds)",
+            )
         for name in THROTTLING_SETTINGS:
             setattr(self, name, value(name))
 

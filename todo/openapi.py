@@ -48,8 +48,9 @@ BUDGET_HEADERS = {
 DESCRIPTION = """A multi-user todo API: email + password accounts, bearer tokens, and each user's
 own tasks under /api/{user_id}/tasks. The guides, one topic a page, are served beside these docs:
 [tasks and queries](/docs/guides/tasks.md), [sync](/docs/guides/sync.md),
-[dates](/docs/guides/dates.md), [organize](/docs/guides/organize.md), [errors and generated
-clients](/docs/guides/errors-and-clients.md), [security](/docs/guides/security.md).
+[dates](/docs/guides/dates.md), [organize](/docs/guides/organize.md),
+[webhooks](/docs/guides/webhooks.md), [errors and generated clients and request
+budgets](/docs/guides/errors-and-clients.md), [security](/docs/guides/security.md).
 
 **Authorizing.** Sign up (POST /api/auth/signup), then log in (POST /api/auth/login): the answer
 carries a `token` (a JWT valid 7 days) and your `user_id`. Send the token on every other call as

@@ -62,7 +62,7 @@ def deliver_forever(settings: Settings, stop: threading.Event) -> None:
     """Deliver until `stop` is set; a round that sent nothing waits WEBHOOK_POLL_SECONDS."""
     while not stop.is_set():
         try:
-            sent = deliver_round(settings)
+            sent = deliver_round(settings, stop)
         except Exception:  # the database went away: log it, and try again after a pause
             log.exception("a delivery round failed")
             sent = 0
@@ -70,8 +70,9 @@ def deliver_forever(settings: Settings, stop: threading.Event) -> None:
             stop.wait(settings.poll)
 
 
-def deliver_round(settings: Settings) -> int:
-    """One pass over every endpoint; the number of attempts made."""
+def deliver_round(settings: Settings, stop: threading.Event | None = None) -> int:
+    """One pass over every endpoint (cut short once `stop` is set: after the attempt in
+    flight); the number of attempts made."""
     made = 0
     for slot in range(SLOTS):
         listed: dict[uuid.UUID, set[uuid.UUID]] = {}
@@ -82,7 +83,9 @@ def deliver_round(settings: Settings) -> int:
             if endpoint_ids - existing:
                 claims.forget_gone(slot, user_id, endpoint_ids - existing)
             for endpoint_id in sending:
-                made += deliver_endpoint(user_id, endpoint_id, settings)
+                if stop is not None and stop.is_set():
+                    return made
+                made += deliver_endpoint(user_id, endpoint_id, settings, stop)
     return made
 
 
@@ -97,7 +100,9 @@ class Held:
     failures: int
 
 
-def deliver_endpoint(user_id: uuid.UUID, endpoint_id: uuid.UUID, settings: Settings) -> int:
+def deliver_endpoint(
+    user_id: uuid.UUID, endpoint_id: uuid.UUID, settings: Settings, stop=None
+) -> int:
     """Claim the endpoint and send its messages in order until it has none, one fails, or
     MESSAGES_PER_CLAIM were sent; the number of attempts made."""
     row = claims.claim(user_id, endpoint_id, utcnow(), settings.lease)
@@ -109,7 +114,9 @@ def deliver_endpoint(user_id: uuid.UUID, endpoint_id: uuid.UUID, settings: Setti
     held = Held(row, Position(row.read_number, row.read_after), pending, row.sequence, row.failures)
     made = 0
     try:
-        while made < MESSAGES_PER_CLAIM:
+        while made < MESSAGES_PER_CLAIM and not (stop is not None and stop.is_set()):
+            if made and not renewed(row, settings.lease):
+                break
             outcome = send_next(held, settings)
             if outcome is None:
                 break
@@ -119,6 +126,12 @@ def deliver_endpoint(user_id: uuid.UUID, endpoint_id: uuid.UUID, settings: Setti
     finally:
         claims.release(row)
     return made
+
+
+def renewed(row, lease: float) -> bool:
+    """Hold the endpoint for another lease, before its next message (an attempt takes at
+    most WEBHOOK_TIMEOUT, less than a lease); whether it is still this process's."""
+    return claims.fenced(row, lease_until=utcnow() + timedelta(seconds=lease)) is not None
 
 
 def send_next(held: Held, settings: Settings) -> bool | None:
