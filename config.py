@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from orjson import loads
 from sqlalchemy.engine import make_url
 
-from settings import SettingError, check_all, value
+from settings import SettingError, check_all, invalid, value
 
 ROOT = Path(__file__).resolve().parent
 INSTANCE_DIR = ROOT / "instance"
@@ -211,6 +211,8 @@ class Config:
         "X-Positions-Rebalanced",
         "Cache-Control",
         "Vary",
+        "RateLimit-Policy",
+        "RateLimit",
     ]
     CORS_MAX_AGE = 600
 
@@ -240,6 +242,14 @@ class Config:
         self.METRICS_TOKEN = value("METRICS_TOKEN")
         self.TRASH_RETENTION_DAYS = value("TRASH_RETENTION_DAYS")
         self.FEED_RETENTION_DAYS = value("FEED_RETENTION_DAYS")
+        for name in WEBHOOK_SETTINGS:
+            setattr(self, name, value(name))
+        if self.WEBHOOK_LEASE_SECONDS <= self.WEBHOOK_TIMEOUT:  # a lease outlives an attempt
+            raise invalid(
+                "WEBHOOK_LEASE_SECONDS",
+                str(self.WEBHOOK_LEASE_SECONDS),
+                f"must be more than WEBHOOK_TIMEOUT ({self.WEBHOOK_TIMEOUT:g} seconds)",
+            )
         for name in THROTTLING_SETTINGS:
             setattr(self, name, value(name))
 
@@ -253,6 +263,13 @@ class Config:
         return secret
 
 
+WEBHOOK_SETTINGS = (
+    "WEBHOOK_ALLOWED_NETWORKS",
+    "WEBHOOK_TIMEOUT",
+    "WEBHOOK_RETRY_SCHEDULE",
+    "WEBHOOK_LEASE_SECONDS",
+    "WEBHOOK_POLL_SECONDS",
+)
 THROTTLING_SETTINGS = (
     "RATELIMIT_ENABLED",
     "RATELIMIT_STORAGE_URI",
@@ -266,6 +283,11 @@ THROTTLING_SETTINGS = (
     "RATELIMIT_SIGNUP_PER_ADDRESS",
     "RATELIMIT_PASSWORD_CHECK_PER_USER",
     "RATELIMIT_INVITATIONS_PER_OWNER",
+    "RATELIMIT_BUDGET",
+    "RATELIMIT_BUDGET_FEED",
+    "RATELIMIT_BUDGET_BATCH",
+    "RATELIMIT_BUDGET_STREAM",
+    "RATELIMIT_BUDGET_SLICE",
 )
 
 

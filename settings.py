@@ -8,6 +8,7 @@ of a traceback or, worse, a setting silently ignored. The configuration guide's 
 (`python settings.py --write`), and a test checks they are up to date.
 """
 
+import ipaddress
 import os
 import re
 import sys
@@ -98,6 +99,17 @@ def rate_limits(text: str) -> str:
     return text
 
 
+def request_budget(text: str) -> str:
+    """One limit in the `limits` notation ("3000 per 15 minutes"), at least one request."""
+    try:
+        limits = parse_many(text)
+    except ValueError:
+        limits = []
+    if len(limits) != 1 or limits[0].amount < 1:
+        raise ValueError("not one limit such as '3000 per 15 minutes'")
+    return text
+
+
 def one_of(*choices: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         word = text.strip().lower()
@@ -167,6 +179,28 @@ def secret(text: str) -> str:
     if len(text) < 32 or text.startswith("<"):
         raise ValueError("must be a random string of at least 32 characters")
     return text
+
+
+def allowed_networks(text: str) -> str:
+    """CIDR networks, comma-separated (kept as written; the app parses them again)."""
+    for part in text.split(","):
+        if part.strip():
+            try:
+                ipaddress.ip_network(part.strip())
+            except ValueError:
+                raise ValueError(f"{part.strip()!r} is not a network such as 10.0.0.0/8") from None
+    return text
+
+
+def retry_schedule(text: str) -> tuple[float, ...]:
+    """Seconds, comma-separated, at least one, each at most a day."""
+    try:
+        delays = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError("not seconds separated by commas, such as 5,300,1800") from None
+    if not all(0 < delay <= 86400 for delay in delays):
+        raise ValueError("each delay must be more than 0 and at most 86400 seconds")
+    return delays
 
 
 SECONDS = "a number of seconds"
@@ -378,6 +412,43 @@ DECLARED = [
         "invitations to shared lists an account may send (docs/sharing.md)",
     ),
     Setting(
+        "RATELIMIT_BUDGET",
+        "3000 per 15 minutes",
+        request_budget,
+        "3000 per 15 minutes",
+        "requests each user may make to the authenticated routes without a budget of their "
+        "own, shared by every worker and host (see Errors and clients)",
+    ),
+    Setting(
+        "RATELIMIT_BUDGET_FEED",
+        "1000 per 15 minutes",
+        request_budget,
+        "1000 per 15 minutes",
+        "each user's requests to the change feed (`GET …/changes`)",
+    ),
+    Setting(
+        "RATELIMIT_BUDGET_BATCH",
+        "300 per 15 minutes",
+        request_budget,
+        "300 per 15 minutes",
+        "each user's batches (`POST …/batch`)",
+    ),
+    Setting(
+        "RATELIMIT_BUDGET_STREAM",
+        "120 per 15 minutes",
+        request_budget,
+        "120 per 15 minutes",
+        "each user's requests to the live stream's routes",
+    ),
+    Setting(
+        "RATELIMIT_BUDGET_SLICE",
+        "100",
+        whole_number(1, 100000),
+        "100",
+        "the most units of a user's budget a process reserves from the store at once (fewer "
+        "as the budget runs out): one store round trip per slice, not per request",
+    ),
+    Setting(
         "TRASH_RETENTION_DAYS",
         "30",
         whole_number(0, 36500),
@@ -391,6 +462,46 @@ DECLARED = [
         whole_number(1, 36500),
         "90",
         "days a change feed cursor stays good; a client whose last sync is older starts over (410)",
+    ),
+    Setting(
+        "WEBHOOK_ALLOWED_NETWORKS",
+        "",
+        allowed_networks,
+        "10.20.0.0/16,fd00:20::/64",
+        "comma-separated networks webhooks may be sent to besides public addresses (loopback, "
+        "private, link-local… are refused otherwise); for development and tests, or a "
+        "receiver on your own network",
+        "empty: public addresses only",
+    ),
+    Setting(
+        "WEBHOOK_TIMEOUT",
+        "10",
+        seconds(0.1),
+        "10",
+        "seconds a webhook attempt may take, connecting and answering (then it failed)",
+    ),
+    Setting(
+        "WEBHOOK_RETRY_SCHEDULE",
+        "5,300,1800,7200,18000,36000,36000",
+        retry_schedule,
+        "5,300,1800,7200,18000,36000,36000",
+        "seconds before each retry of a failed webhook message, in turn (the default adds "
+        "up to 27 hours); after the last the endpoint is switched off",
+    ),
+    Setting(
+        "WEBHOOK_LEASE_SECONDS",
+        "60",
+        seconds(1),
+        "60",
+        "how long a delivery process holds an endpoint it claimed; one that stops (killed) "
+        "is taken over after this; more than WEBHOOK_TIMEOUT",
+    ),
+    Setting(
+        "WEBHOOK_POLL_SECONDS",
+        "1",
+        seconds(0.01),
+        "1",
+        "how often `flask todo deliver` looks for changes to send when it has none",
     ),
     Setting(
         "TRUSTED_PROXIES",

@@ -1,7 +1,8 @@
 """The WSGI entry point: `gunicorn wsgi:app`, and what `flask …` finds from the repo root.
 
-`flask` commands other than `flask run` never sign or check a token, so they run with the
-database settings alone (no JWT secret needed to migrate)."""
+`flask` commands other than `flask run` and `flask todo deliver` (whose webhooks carry feed
+cursors, signed with it) never sign or check a token, so they run with the database settings
+alone (no JWT secret needed to migrate)."""
 
 import os
 import sys
@@ -12,8 +13,8 @@ from logs import exit_on_setting_error
 
 def serves_requests() -> bool:
     under_flask_cli = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
-    command = next((word for word in sys.argv[1:] if not word.startswith("-")), None)
-    return not under_flask_cli or command == "run"
+    words = [word for word in sys.argv[1:] if not word.startswith("-")]
+    return not under_flask_cli or words[:1] == ["run"] or words[:2] == ["todo", "deliver"]
 
 
 with exit_on_setting_error():

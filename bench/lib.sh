@@ -72,14 +72,15 @@ create_tasks() {
 }
 
 # A fresh, migrated PostgreSQL database $1 (on BENCH_PGURL) for servers this shell starts:
-# exports the production settings they run with (throttling off: the harness signs up from
-# one address), and MEASURE_DATABASE, whose backends `measure` counts. Migration output goes
-# to $2.
+# exports the production settings they run with (throttling off unless RATELIMIT_ENABLED says
+# otherwise: the harness signs up from one address; on, the request budgets are spent and
+# their cost measured), and MEASURE_DATABASE, whose backends `measure` counts. Migration
+# output goes to $2.
 fresh_database() {
   local pgurl=${BENCH_PGURL:-postgresql://root@127.0.0.1:5432}
   psql "$pgurl/postgres" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" \
   -c "ALTER DATABASE $1 SET statement_timeout = '30s'"
-  export APP_ENV=production DATABASE_URL="$pgurl/$1" RATELIMIT_ENABLED=false WEB_CONCURRENCY=2
+  export APP_ENV=production DATABASE_URL="$pgurl/$1" RATELIMIT_ENABLED=${RATELIMIT_ENABLED:-false} WEB_CONCURRENCY=2
   export MEASURE_DATABASE=$1
   export JWT_SECRET_KEY=${JWT_SECRET_KEY:-bench-secret-$(head -c 24 /dev/urandom | base64)}
   "$root/.venv/bin/flask" db upgrade >"$2" 2>&1

@@ -45,6 +45,7 @@ class Server:
             "RATELIMIT_ENABLED": "false",
             **settings,
         }
+        self.env = env  # for processes beside it (`flask todo deliver`)
         self.log = log_path.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server"],

@@ -87,6 +87,7 @@ SAMPLE_ARGUMENTS = {
     "member_id": uuid.uuid4(),
     "invitation_id": uuid.uuid4(),
     "owner_id": uuid.uuid4(),
+    "endpoint_id": uuid.uuid4(),
     "name": "home",
     "filename": "index.css",
 }

@@ -148,6 +148,7 @@ def walk_through(client, user_url_of) -> None:
     dates_through(client, tasks, a["auth"])
     organize_through(client, tasks, a["auth"])
     share_through(client, a, b, "b@example.com")
+    webhooks_through(client, tasks, a["auth"])
     assert client.delete(task_url, headers=a["auth"]).status_code == 204
     assert_problem(client.get(task_url, headers=a["auth"]), 404)
     change = {"current_password": PASSWORD, "new_password": "another-password"}
@@ -286,6 +287,20 @@ def share_through(client, a: dict, b: dict, b_email: str) -> None:
     assert client.delete(f"{owned}/{shared}?purge=true", headers=a["auth"]).status_code == 204
 
 
+def webhooks_through(client, tasks: str, auth: dict) -> None:
+    """An endpoint registered, read, changed, rotated, pinged, its log read, and deleted."""
+    hooks = tasks.rsplit("/", 1)[0] + "/webhooks"
+    made = client.post(hooks, json={"url": "https://hooks.example.com/a"}, headers=auth)
+    one = f"{hooks}/{made.get_json()['id']}"
+    assert client.get(hooks, headers=auth).status_code == 200
+    assert client.get(one, headers=auth).status_code == 200
+    assert client.patch(one, json={"events": ["task"]}, headers=auth).status_code == 200
+    assert client.post(f"{one}/rotate", headers=auth).status_code == 200
+    assert client.post(f"{one}/ping", headers=auth).status_code == 200
+    assert client.get(f"{one}/attempts", headers=auth).status_code == 200
+    assert client.delete(one, headers=auth).status_code == 204
+
+
 def test_every_statement_of_a_walkthrough_routes_to_one_shard(client, sent_statements):
     walk_through(client, lambda user_id: f"/api/{user_id}/tasks")
     assert len(sent_statements) > 40
@@ -336,4 +351,7 @@ def test_distribute_puts_each_user_beside_its_rows(app, database_kind):
         "SELECT create_distributed_table('list_invitations', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('user_emails', 'email')",
         "SELECT create_distributed_table('invitations', 'email', colocate_with => 'user_emails')",
+        "SELECT create_distributed_table('webhook_endpoints', 'user_id', colocate_with => 'users')",
+        "SELECT create_distributed_table('webhook_attempts', 'user_id', colocate_with => 'users')",
+        "SELECT create_distributed_table('webhook_schedule', 'slot')",
     ]

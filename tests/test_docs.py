@@ -47,6 +47,11 @@ API_ROUTES = {
     "/api/{user_id}/invitations/{invitation_id}/decline": {"post"},
     "/api/{user_id}/memberships": {"get"},
     "/api/{user_id}/memberships/{owner_id}/{list_id}": {"delete"},
+    "/api/{user_id}/webhooks": {"get", "post"},
+    "/api/{user_id}/webhooks/{endpoint_id}": {"get", "patch", "delete"},
+    "/api/{user_id}/webhooks/{endpoint_id}/rotate": {"post"},
+    "/api/{user_id}/webhooks/{endpoint_id}/attempts": {"get"},
+    "/api/{user_id}/webhooks/{endpoint_id}/ping": {"post"},
     "/healthz": {"get"},
     "/readyz": {"get"},
 }
@@ -131,6 +136,7 @@ def test_list_documents_its_query_parameters_and_headers(spec):
     }
     assert set(operation["responses"]["200"]["headers"]) == {
         *("X-Total-Count", "Link", "X-Request-ID", "ETag", "Cache-Control", "Vary"),
+        *("RateLimit-Policy", "RateLimit"),
     }
     assert {"304", "400"} <= set(operation["responses"])
 
@@ -154,6 +160,8 @@ def test_single_task_operations_document_their_conditional_headers(spec):
         "Idempotent-Replayed",
         "X-Positions-Rebalanced",
         "X-Request-ID",
+        "RateLimit-Policy",
+        "RateLimit",
     }
 
 

@@ -69,12 +69,14 @@ class World:
     task: dict
     list_id: str
     member_id: str
+    endpoint_id: str
 
     def url(self, path: str, **replaced: str) -> str:
         values = {
             "user_id": self.user_id,
             "task_id": self.task["id"],
             "list_id": self.list_id,
+            "endpoint_id": self.endpoint_id,
             "name": self.task["labels"][0],
             "member_id": self.member_id,
             "invitation_id": NO_ID,
@@ -110,7 +112,13 @@ def world(client):
         headers={"Authorization": f"Bearer {joined['token']}"},
     )
     assert accepted.status_code == 204
-    return World(token["user_id"], headers, task.get_json(), list_id, joined["user_id"])
+    hooks = f"/api/{token['user_id']}/webhooks"
+    hook = client.post(hooks, json=example_value("createWebhook", "endpoint"), headers=headers)
+    assert hook.status_code == 201
+    endpoint_id = hook.get_json()["id"]
+    return World(
+        token["user_id"], headers, task.get_json(), list_id, joined["user_id"], endpoint_id
+    )
 
 
 def every_request_example():
@@ -159,7 +167,7 @@ def mistakes(path: str, operation: dict):
         yield "no token", {"headers": {}}, 401
     if "{user_id}" in path:
         yield "another user's URL", {"url": {"user_id": NO_ID}}, 403
-    for name in ("task_id", "list_id", "name"):
+    for name in ("task_id", "list_id", "name", "endpoint_id"):
         if f"{{{name}}}" in path:
             yield f"unknown {name}", {"url": {name: NO_ID}}, 404
     if "If-Match" in parameters:

@@ -19,6 +19,7 @@ FEATURES = (
     "todo.labels",
     "todo.sharing",
     "todo.live",
+    "todo.webhooks",
 )
 # Feature modules that answer requests: the only ones that may read flask's request or g.
 ROUTES = {f"{feature}.routes" for feature in FEATURES}
@@ -36,6 +37,7 @@ STORES = {
     "todo.labels": ("store",),
     "todo.sharing": ("access", "members", "invitations", "endings", "shared_lists"),
     "todo.live": ("tickets",),
+    "todo.webhooks": ("store", "claims", "feed"),
 }
 STORE_MODULES = {f"{feature}.{name}" for feature, names in STORES.items() for name in names}
 # Rules with no database and no HTTP: what a due date, a reminder, a recurrence, an order key

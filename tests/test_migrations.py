@@ -506,3 +506,41 @@ def test_0015_adds_shared_lists_and_a_downgrade_keeps_every_list_its_owners(empt
     assert db.session.execute(text("SELECT count(*) FROM lists")).scalar() == 1
     upgrade()
     assert db.session.execute(text("SELECT count(*) FROM list_members")).scalar() == 0
+
+
+def test_0018_adds_webhooks_and_a_downgrade_drops_them_keeping_the_tasks(empty_app):
+    """Revision 0018 (webhooks) adds three tables; an endpoint's attempts go with it, and a
+    user's endpoints with the user; its downgrade drops the three and keeps every task."""
+    upgrade(revision="0014")
+    add_user()
+    add_task(TASK_IDS[0], False)
+    upgrade(revision="0018")
+    endpoint_id = uuid.uuid4().hex
+    db.session.execute(
+        text(
+            "INSERT INTO webhook_endpoints (user_id, id, url, secret, enabled, created_at, "
+            "updated_at, read_number, read_after, sequence, failures, next_attempt_at, "
+            "lease_until, attempts_made) VALUES (:u, :e, 'https://hooks.example.com', 'whsec_x', "
+            "true, :now, :now, 0, :e, 0, 0, :now, :now, 1)"
+        ),
+        {"u": USER_ID, "e": endpoint_id, "now": NOW},
+    )
+    db.session.execute(
+        text(
+            "INSERT INTO webhook_attempts (user_id, endpoint_id, number, message_id, "
+            "attempted_at, latency_ms) VALUES (:u, :e, 1, 'msg_1', :now, 5)"
+        ),
+        {"u": USER_ID, "e": endpoint_id, "now": NOW},
+    )
+    db.session.execute(
+        text("INSERT INTO webhook_schedule VALUES (1, :u, :e)"), {"u": USER_ID, "e": endpoint_id}
+    )
+    db.session.commit()
+    db.session.execute(text("DELETE FROM webhook_endpoints"))
+    db.session.commit()
+    assert db.session.execute(text("SELECT count(*) FROM webhook_attempts")).scalar() == 0
+    downgrade(revision="0014")
+    assert not {"webhook_endpoints", "webhook_attempts", "webhook_schedule"} & tables()
+    assert counts() == (1, 0)
+    upgrade()
+    assert {"webhook_endpoints", "webhook_attempts", "webhook_schedule"} <= tables()

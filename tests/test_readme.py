@@ -3,8 +3,10 @@ runs as written, in one bash (the README's first, then each guide in the README'
 against a real gunicorn on PostgreSQL, the pages' localhost:4000 pointed at it; what the
 recipes say they print is what they print; and every link between the pages leads somewhere."""
 
+import os
 import re
 import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -35,14 +37,36 @@ def test_every_guide_is_listed_on_the_front_page():
     assert sorted(guides()) == sorted((ROOT / "docs").glob("*.md"))
 
 
-def test_every_bash_block_of_every_page_runs_as_written(database_url, servers):
-    server = servers(database_url)
+def test_every_bash_block_of_every_page_runs_as_written(database_url, servers, tmp_path):
+    """With the project's virtualenv first on the PATH (the webhooks receiver imports
+    standardwebhooks), and `flask todo deliver` running beside the server, allowed to send
+    to this machine (as docs/webhooks.md says)."""
+    server = servers(database_url, WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8")
     parts = ["set -e"]
     for page in pages():
         parts.append(f'echo "{marker(page)}"')
         parts += BASH_BLOCK.findall(page.read_text())
     script = "\n".join(parts).replace("http://localhost:4000", f"http://127.0.0.1:{server.port}")
-    ran = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    with (tmp_path / "deliver.log").open("w") as log:
+        deliverer = subprocess.Popen(
+            [sys.executable, "-m", "flask", "todo", "deliver"],
+            cwd=ROOT,
+            env={**server.env, "WEBHOOK_POLL_SECONDS": "0.1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            ran = subprocess.run(
+                ["bash", "-c", script],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                env={**os.environ, "PATH": path},
+            )
+        finally:
+            deliverer.terminate()
+            deliverer.wait()
     assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
     printed = printed_by_page(ran.stdout)
     sync = printed["docs/sync.md"].split()
@@ -76,6 +100,13 @@ def test_every_bash_block_of_every_page_runs_as_written(database_url, servers):
         "204",
         "[]",
         "403",
+    ]
+    assert printed["docs/webhooks.md"].splitlines() == [
+        "True",
+        "ping",
+        "1 Feed the cat",
+        "204",
+        "204",
     ]
 
 

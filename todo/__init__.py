@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import Config, config_from_env
 
 from . import (
+    budgets,
     cli,
     cors,
     database_errors,
@@ -57,6 +58,9 @@ from .tasks import routes as tasks
 from .tasks.positions import OrderTooDense, StaleOrder
 from .tasks.rows import IdConflict, TaskChanged, TaskGone, TaskNotFound
 from .tasks.trash import ParentInTrash
+from .webhooks import routes as webhooks
+from .webhooks.sender import Refused
+from .webhooks.store import EndpointNotFound, TooManyEndpoints
 
 # The stores' domain errors, and how each is answered (its message the detail).
 DOMAIN_PROBLEMS = {
@@ -67,6 +71,7 @@ DOMAIN_PROBLEMS = {
     TaskNotFound: DomainProblem(404),
     ListNotFound: DomainProblem(404),
     LabelNotFound: DomainProblem(404),
+    EndpointNotFound: DomainProblem(404),
     EmailTaken: DomainProblem(409),
     KeyReused: DomainProblem(409),
     IdConflict: DomainProblem(409, "/problems/id-conflict"),
@@ -79,6 +84,8 @@ DOMAIN_PROBLEMS = {
     ListChanged: DomainProblem(412),
     TooManyLists: DomainProblem(422, "/problems/too-many-lists"),
     TooManyLabels: DomainProblem(422, "/problems/too-many-labels"),
+    TooManyEndpoints: DomainProblem(422, "/problems/too-many-webhooks"),
+    Refused: DomainProblem(422, "/problems/url-refused"),
     StaleOrder: DomainProblem(409, "/problems/stale-order"),
     OrderTooDense: DomainProblem(409, "/problems/order-too-dense"),
     MemberNotFound: DomainProblem(404),
@@ -90,6 +97,9 @@ DOMAIN_PROBLEMS = {
     OwnerOnly: DomainProblem(403),
     NotSharedList: DomainProblem(422),
 }
+# The routes that spend a request budget of their own (todo/budgets.py); every other
+# authenticated route spends the default one.
+BUDGETED_ROUTES = {"sync.list_changes": "feed", "sync.run_batch": "batch"}
 # Routes that need no token besides the views marked public: the document, its page, and
 # Swagger UI's files.
 PUBLIC_ENDPOINTS = ("api-docs.openapi_json", "api-docs.openapi_swagger_ui", "docs_assets.static")
@@ -109,6 +119,7 @@ def create_app(config: Config | None = None) -> Flask:
     holding.init_app(app)
     register_extensions(app)
     register_blueprints(app)
+    budgets.init_app(app, BUDGETED_ROUTES)
     register_error_handlers(app)
     database_errors.register(app)
     register_problems(app, DOMAIN_PROBLEMS)
@@ -152,13 +163,14 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(labels.blp)
     api.register_blueprint(sharing.blp)
     api.register_blueprint(live.blp)
+    api.register_blueprint(webhooks.blp)
     # The stream's caller comes from its ticket (checked against the URL's user), not a token.
     app.before_request_funcs.setdefault(live.blp.name, []).append(
         accounts.require_url_user_of_token
     )
-    per_users = (tasks.blp, sync.blp, completions.blp, lists.blp, labels.blp, sharing.blp)
+    per_users = (tasks, sync, completions, lists, labels, sharing, webhooks)
     for per_user in per_users:
-        app.before_request_funcs.setdefault(per_user.name, []).append(accounts.require_url_user)
+        app.before_request_funcs.setdefault(per_user.blp.name, []).append(accounts.require_url_user)
     api.register_blueprint(health.blp)
     app.register_blueprint(cli.commands)
     guides.init_app(app)

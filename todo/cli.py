@@ -5,7 +5,12 @@
 - `flask todo purge`, from cron: purges tasks that expired in the trash (TRASH_RETENTION_DAYS),
   and forgets expired revocations and idempotency keys of every user (the app forgets a
   user's own as that user logs out or retries; this is for the rest).
+- `flask todo deliver`, a service of its own (one or more, on any hosts): delivers the
+  webhooks (todo/webhooks/delivery.py) until SIGTERM or SIGINT.
 """
+
+import signal
+import threading
 
 import click
 from flask import Blueprint, current_app
@@ -20,6 +25,7 @@ from .lists.trash import purge_expired_lists, users_with_lists_before
 from .postgresql import bound_statements, unbounded_answers
 from .tasks.changes import change
 from .tasks.trash import purge_expired_trash, users_with_trash_before
+from .webhooks import delivery
 
 commands = Blueprint("todo", __name__, cli_group="todo")
 
@@ -43,6 +49,9 @@ DISTRIBUTION = [
     ("list_invitations", "user_id", "users"),
     ("user_emails", "email", None),
     ("invitations", "email", "user_emails"),
+    ("webhook_endpoints", "user_id", "users"),
+    ("webhook_attempts", "user_id", "users"),
+    ("webhook_schedule", "slot", None),
 ]
 
 
@@ -111,3 +120,14 @@ def purge() -> None:
         f"purged {purged} expired tasks and {purged_lists} expired lists from the trash, "
         f"forgot {revocations} expired revocations and {keys} expired idempotency keys"
     )
+
+
+@commands.cli.command("deliver")
+def deliver() -> None:
+    """Deliver webhooks until SIGTERM or SIGINT (run one or more, on any hosts)."""
+    stop = threading.Event()
+    for each in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(each, lambda *_: stop.set())
+    click.echo("delivering webhooks")
+    delivery.deliver_forever(delivery.Settings.of(current_app.config), stop)
+    click.echo("stopped delivering webhooks")

@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
+from .budgets import DEFAULT, Budget, OverBudget
 from .openapi import error_response
 from .throttles import Throttled
 
@@ -43,6 +44,7 @@ EXAMPLE_DETAILS = {
     413: DETAILS[413],
     415: "The request body must be JSON (Content-Type: application/json).",
     422: INVALID_FIELDS,
+    429: str(OverBudget(Budget(DEFAULT, 3000, 900), 512)),
     503: "The database is unavailable; try again shortly.",
 }
 EXAMPLE_ERRORS = {422: {"errors": {"title": ["Length must be between 1 and 500."]}}}
@@ -201,8 +203,8 @@ def domain_problem(answer: DomainProblem, headers, error: Exception):
     return problem(answer.status, str(error), headers, type=answer.type)
 
 
-def too_many(error: Throttled):
-    return problem(429, error.sentence, {"Retry-After": str(error.retry_after)})
+def too_many(error: Throttled | OverBudget):
+    return problem(429, str(error), {"Retry-After": str(error.retry_after)})
 
 
 def invalid_value(error: ValidationError):
@@ -213,4 +215,5 @@ def invalid_value(error: ValidationError):
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(Throttled, too_many)
+    app.register_error_handler(OverBudget, too_many)
     app.register_error_handler(ValidationError, invalid_value)

@@ -30,12 +30,27 @@ NO_STORE = {
     "schema": {"type": "string", "enum": ["no-store"]},
 }
 RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+# The request budget's fields (draft-ietf-httpapi-ratelimit-headers), on every answer of an
+# authenticated route (todo/budgets.py).
+BUDGET_HEADERS = {
+    "RateLimit-Policy": {
+        "description": "The request budget this route spends: its name, quota q and window w "
+        'in seconds, as "default";q=3000;w=900',
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": "What is left of it: r requests for the next t seconds, as "
+        '"default";r=2999;t=512',
+        "schema": {"type": "string"},
+    },
+}
 
 DESCRIPTION = """A multi-user todo API: email + password accounts, bearer tokens, and each user's
 own tasks under /api/{user_id}/tasks. The guides, one topic a page, are served beside these docs:
 [tasks and queries](/docs/guides/tasks.md), [sync](/docs/guides/sync.md),
-[dates](/docs/guides/dates.md), [organize](/docs/guides/organize.md), [errors and generated
-clients](/docs/guides/errors-and-clients.md), [security](/docs/guides/security.md).
+[dates](/docs/guides/dates.md), [organize](/docs/guides/organize.md),
+[webhooks](/docs/guides/webhooks.md), [errors and generated clients and request
+budgets](/docs/guides/errors-and-clients.md), [security](/docs/guides/security.md).
 
 **Authorizing.** Sign up (POST /api/auth/signup), then log in (POST /api/auth/login): the answer
 carries a `token` (a JWT valid 7 days) and your `user_id`. Send the token on every other call as
@@ -65,8 +80,9 @@ applies up to 100 writes at once, all or nothing.
 chosen id is taken), `/problems/batch-failed` (the failed operation's status, with its `index`),
 `/problems/parent-in-trash` (409: restore the parent first), `/problems/stale-order` (409: the order
 changed since; read it and place again), `/problems/order-too-dense` (409: no room to place there),
-`/problems/too-many-lists` and `/problems/too-many-labels` (422: a per-user cap),
-`/problems/too-many-members` (422: a shared list's 25 members and invitations).
+`/problems/too-many-lists`, `/problems/too-many-labels` and `/problems/too-many-webhooks` (422: a
+per-user cap), `/problems/too-many-members` (422: a shared list's 25 members and invitations),
+`/problems/url-refused` (422: a webhook URL that is not http(s) to a public address).
 
 **Sharing** ([guide](/docs/guides/sharing.md)). The owner of a list invites by email (POST
 /api/{user_id}/lists/{list_id}/invitations), as an editor or a viewer; the invitee accepts
@@ -78,6 +94,8 @@ def error_response(status: HTTPStatus, schema, example: dict) -> dict:
     headers = {"X-Request-ID": REQUEST_ID}
     if status in (429, 503):
         headers["Retry-After"] = RETRY_AFTER
+    if status == 429:
+        headers.update(BUDGET_HEADERS)
     return {
         "description": status.phrase,
         "headers": headers,
@@ -97,9 +115,10 @@ HEADER_PARAMETERS = "x-header-parameters"
 
 
 class AnswerHeaders(BasePlugin):
-    """Every answer carries X-Request-ID; those of the account routes Cache-Control too; any
-    operation may be answered 405 (its path with another method); and the request headers a
-    view reads join its parameters."""
+    """Every answer carries X-Request-ID; those of the account routes Cache-Control too; those
+    of an authenticated route its request budget, which may answer 429; any operation may be
+    answered 405 (its path with another method); and the request headers a view reads join
+    its parameters."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         for operation in (operations or {}).values():
@@ -108,6 +127,9 @@ class AnswerHeaders(BasePlugin):
             if not operation["parameters"]:
                 del operation["parameters"]
             operation.setdefault("responses", {}).setdefault(405, "METHOD_NOT_ALLOWED")
+            budgeted = operation.get("security") != []
+            if budgeted:
+                operation["responses"].setdefault(429, "TOO_MANY_REQUESTS")
             for response in operation["responses"].values():
                 if not isinstance(response, dict) or "$ref" in response:
                     continue  # error components carry their headers themselves
@@ -115,6 +137,8 @@ class AnswerHeaders(BasePlugin):
                 headers["X-Request-ID"] = REQUEST_ID
                 if path.startswith("/api/auth/"):
                     headers["Cache-Control"] = NO_STORE
+                if budgeted:
+                    headers.update(BUDGET_HEADERS)
 
 
 SPEC_OPTIONS = {

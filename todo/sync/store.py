@@ -173,7 +173,12 @@ def read_changes(caller: Caller, since: Position | None, limit: int) -> Changes:
         UPTO: number,
         LIMIT: limit + 1,
     }
-    entries = entries_of(parameters, first_sync)[: limit + 1]
+    return page_upto(entries_of(parameters, first_sync)[: limit + 1], limit, number)
+
+
+def page_upto(entries: list["Entry"], limit: int, number: int) -> Changes:
+    """The page of the first `limit` of `entries` (read up to the user's `number`, one more
+    than a page asked for): its position ends inside a change if the next entry is of it."""
     if len(entries) <= limit:
         return page_of(entries, Position(number), False)
     last, following = entries[limit - 1], entries[limit]

@@ -1,0 +1,303 @@
+"""Webhooks: endpoints registered, read, changed, rotated and deleted through the API; every
+change delivered, signed, in order and once (as a receiver checking each message with the
+`standardwebhooks` package sees them), through failures, retries and the switch-off."""
+
+import pytest
+from sqlalchemy import event
+
+from tests.conftest import assert_problem
+from tests.test_distributable import statement_rule_breaks
+from tests.webhook_receiver import Receiver
+from todo.extensions import db
+from todo.webhooks import delivery
+
+FAST_RETRIES = (0.05, 0.05, 0.05)
+
+
+@pytest.fixture
+def receiver():
+    made = Receiver()
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def hooks_app(make_app):
+    """The app, allowed to send to this machine's receivers, retrying at once."""
+    return make_app(WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8", WEBHOOK_RETRY_SCHEDULE=FAST_RETRIES)
+
+
+@pytest.fixture
+def hooks_client(hooks_app):
+    return hooks_app.test_client()
+
+
+@pytest.fixture
+def hooks_user(hooks_client):
+    credentials = {"email": "hooks@example.com", "password": "password123"}
+    assert hooks_client.post("/api/auth/signup", json=credentials).status_code == 201
+    login = hooks_client.post("/api/auth/login", json=credentials).get_json()
+    return {**login, "headers": {"Authorization": f"Bearer {login['token']}"}}
+
+
+def webhooks_url(user) -> str:
+    return f"/api/{user['user_id']}/webhooks"
+
+
+def register(client, user, receiver, **fields) -> dict:
+    made = client.post(
+        webhooks_url(user), json={"url": receiver.url, **fields}, headers=user["headers"]
+    )
+    assert made.status_code == 201, made.get_json()
+    receiver.secret = made.get_json()["secret"]
+    return made.get_json()
+
+
+def create_tasks(client, user, titles) -> None:
+    for title in titles:
+        made = client.post(
+            f"/api/{user['user_id']}/tasks", json={"title": title}, headers=user["headers"]
+        )
+        assert made.status_code == 201
+
+
+def deliver_until(app, condition, rounds: int = 200) -> None:
+    """Run delivery rounds in this process until `condition()` holds."""
+    settings = delivery.Settings.of(app.config)
+    for _ in range(rounds):
+        with app.app_context():
+            delivery.deliver_round(settings)
+        if condition():
+            return
+        delivery_pause()
+    raise AssertionError("not delivered")
+
+
+def delivery_pause() -> None:
+    import time
+
+    time.sleep(0.06)
+
+
+def test_register_shows_the_secret_once(client, user):
+    url = webhooks_url(user)
+    made = client.post(url, json={"url": "https://hooks.example.com/a"}, headers=user["headers"])
+    assert made.status_code == 201
+    body = made.get_json()
+    assert body["secret"].startswith("whsec_") and body["enabled"] is True
+    assert made.headers["Location"].endswith(f"/webhooks/{body['id']}")
+    read = client.get(f"{url}/{body['id']}", headers=user["headers"]).get_json()
+    assert "secret" not in read and read["url"] == "https://hooks.example.com/a"
+    assert [each["id"] for each in client.get(url, headers=user["headers"]).get_json()] == [
+        body["id"]
+    ]
+    rotated = client.post(f"{url}/{body['id']}/rotate", headers=user["headers"]).get_json()
+    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != body["secret"]
+
+
+def test_change_filter_switch_off_and_delete(client, user):
+    url = webhooks_url(user)
+    made = client.post(
+        url,
+        json={"url": "https://hooks.example.com/a", "events": ["task"]},
+        headers=user["headers"],
+    ).get_json()
+    assert made["events"] == ["task"]
+    one = f"{url}/{made['id']}"
+    changed = client.patch(one, json={"events": None, "enabled": False}, headers=user["headers"])
+    assert changed.get_json()["events"] is None
+    assert changed.get_json()["disabled_reason"] == "Disabled by its user."
+    on = client.patch(one, json={"enabled": True}, headers=user["headers"]).get_json()
+    assert on["enabled"] and on["disabled_reason"] is None
+    assert client.delete(one, headers=user["headers"]).status_code == 204
+    assert_problem(client.get(one, headers=user["headers"]), 404)
+
+
+def test_another_users_endpoint_is_not_found(client, user, other_user):
+    made = client.post(
+        webhooks_url(user), json={"url": "https://hooks.example.com/a"}, headers=user["headers"]
+    ).get_json()
+    theirs = f"{webhooks_url(other_user)}/{made['id']}"
+    assert_problem(client.get(theirs, headers=other_user["headers"]), 404)
+    assert_problem(client.delete(theirs, headers=other_user["headers"]), 404)
+
+
+def test_an_eleventh_endpoint_is_refused(client, user):
+    for n in range(10):
+        body = {"url": f"https://hooks.example.com/{n}"}
+        assert (
+            client.post(webhooks_url(user), json=body, headers=user["headers"]).status_code == 201
+        )
+    answer = client.post(
+        webhooks_url(user), json={"url": "https://hooks.example.com/x"}, headers=user["headers"]
+    )
+    assert answer.status_code == 422
+    assert answer.get_json()["type"] == "/problems/too-many-webhooks"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hooks",
+        "http://localhost:8080/hooks",
+        "http://[::1]/hooks",
+        "http://[::ffff:127.0.0.1]/hooks",
+        "http://0.0.0.0/hooks",
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.1.2.3/hooks",
+        "http://192.168.0.1/hooks",
+        "http://[fe80::1]/hooks",
+        "http://224.0.0.1/hooks",
+        "http://[2002:7f00:1::]/hooks",
+        "ftp://hooks.example.com/hooks",
+        "http://user:pass@hooks.example.com/hooks",
+    ],
+)
+def test_a_private_or_odd_target_is_refused_at_registration(client, user, url):
+    answer = client.post(webhooks_url(user), json={"url": url}, headers=user["headers"])
+    assert answer.status_code == 422, answer.get_json()
+    assert answer.get_json()["type"] == "/problems/url-refused"
+
+
+def test_every_change_arrives_once_in_order_through_failures(
+    hooks_app, hooks_client, hooks_user, receiver
+):
+    register(hooks_client, hooks_user, receiver)
+    create_tasks(hooks_client, hooks_user, [f"t{n}" for n in range(5)])
+    receiver.fail_with = 500
+    settings = delivery.Settings.of(hooks_app.config)
+    with hooks_app.app_context():
+        delivery.deliver_round(settings)
+    assert receiver.received == 1 and receiver.pages() == []
+    create_tasks(hooks_client, hooks_user, [f"t{n}" for n in range(5, 8)])
+    receiver.fail_with = None
+    deliver_until(hooks_app, lambda: len(receiver.task_titles()) == 8)
+    assert receiver.task_titles() == [f"t{n}" for n in range(8)]
+    assert receiver.refused_signatures == receiver.out_of_order == 0
+    pages = receiver.pages()
+    assert [page["sequence"] for page in pages] == list(range(1, len(pages) + 1))
+    # the cursor a page ends at is a good cursor of the feed, with nothing after it
+    feed = hooks_client.get(
+        f"/api/{hooks_user['user_id']}/changes",
+        query_string={"since": pages[-1]["next"]},
+        headers=hooks_user["headers"],
+    ).get_json()
+    assert feed["tasks"] == []
+    log = hooks_client.get(
+        f"{webhooks_url(hooks_user)}/{receiver_endpoint(hooks_client, hooks_user)}/attempts",
+        headers=hooks_user["headers"],
+    ).get_json()
+    assert [attempt["status"] for attempt in log][-1] == 500
+    assert log[0]["status"] == 204 and log[0]["error"] is None
+
+
+def receiver_endpoint(client, user) -> str:
+    return client.get(webhooks_url(user), headers=user["headers"]).get_json()[0]["id"]
+
+
+def test_an_event_filter_sends_only_its_kind(hooks_app, hooks_client, hooks_user, receiver):
+    register(hooks_client, hooks_user, receiver, events=["list"])
+    create_tasks(hooks_client, hooks_user, ["not sent"])
+    lists = f"/api/{hooks_user['user_id']}/lists"
+    hooks_client.post(lists, json={"name": "Home"}, headers=hooks_user["headers"])
+    deliver_until(hooks_app, lambda: len(receiver.pages()) == 1)
+    [page] = receiver.pages()
+    assert page["tasks"] == [] and [each["name"] for each in page["lists"]] == ["Home"]
+
+
+def test_an_endpoint_failing_every_retry_is_switched_off_with_the_reason(
+    hooks_app, hooks_client, hooks_user, receiver
+):
+    made = register(hooks_client, hooks_user, receiver)
+    receiver.fail_with = 503
+    create_tasks(hooks_client, hooks_user, ["never"])
+    one = f"{webhooks_url(hooks_user)}/{made['id']}"
+
+    def switched_off():
+        return not hooks_client.get(one, headers=hooks_user["headers"]).get_json()["enabled"]
+
+    deliver_until(hooks_app, switched_off)
+    endpoint = hooks_client.get(one, headers=hooks_user["headers"]).get_json()
+    assert endpoint["disabled_reason"] == (
+        f"Switched off after {len(FAST_RETRIES) + 1} failed attempts; the last: Answered 503."
+    )
+    assert receiver.received == len(FAST_RETRIES) + 1
+    receiver.fail_with = None
+    hooks_client.patch(one, json={"enabled": True}, headers=hooks_user["headers"])
+    deliver_until(hooks_app, lambda: receiver.task_titles() == ["never"])
+
+
+def test_a_ping_is_signed_and_logged(hooks_client, hooks_user, receiver):
+    made = register(hooks_client, hooks_user, receiver)
+    one = f"{webhooks_url(hooks_user)}/{made['id']}"
+    pinged = hooks_client.post(f"{one}/ping", headers=hooks_user["headers"]).get_json()
+    assert pinged["delivered"] is True and pinged["status"] == 204
+    assert receiver.messages[0]["type"] == "ping"
+    [logged] = hooks_client.get(f"{one}/attempts", headers=hooks_user["headers"]).get_json()
+    assert logged["message_id"] == pinged["message_id"]
+
+
+def test_a_rotated_secret_signs_the_next_message(hooks_app, hooks_client, hooks_user, receiver):
+    made = register(hooks_client, hooks_user, receiver)
+    one = f"{webhooks_url(hooks_user)}/{made['id']}"
+    receiver.secret = hooks_client.post(f"{one}/rotate", headers=hooks_user["headers"]).get_json()[
+        "secret"
+    ]
+    create_tasks(hooks_client, hooks_user, ["signed anew"])
+    deliver_until(hooks_app, lambda: receiver.task_titles() == ["signed anew"])
+    assert receiver.refused_signatures == 0
+
+
+def test_a_redirect_is_not_followed(hooks_app, hooks_client, hooks_user, receiver):
+    target = Receiver()
+    try:
+        made = register(hooks_client, hooks_user, receiver)
+        receiver.redirect_to = target.url
+        create_tasks(hooks_client, hooks_user, ["moved"])
+        one = f"{webhooks_url(hooks_user)}/{made['id']}"
+        deliver_until(hooks_app, lambda: receiver.received >= 1)
+        assert target.received == 0
+        [attempt] = hooks_client.get(f"{one}/attempts", headers=hooks_user["headers"]).get_json()
+        assert attempt["status"] == 302
+        assert attempt["error"] == "A redirect, which is not followed."
+    finally:
+        target.close()
+
+
+def test_a_target_refused_later_is_refused_at_delivery(
+    hooks_client, hooks_user, receiver, make_app
+):
+    """Registered while loopback was allowed (as a name that resolved to a public address
+    then, and to loopback now, would be): the delivery checks the address again, and
+    refuses it."""
+    made = register(hooks_client, hooks_user, receiver)
+    create_tasks(hooks_client, hooks_user, ["kept home"])
+    strict = make_app(WEBHOOK_RETRY_SCHEDULE=FAST_RETRIES)
+    with strict.app_context():
+        delivery.deliver_round(delivery.Settings.of(strict.config))
+    assert receiver.received == 0
+    one = f"{webhooks_url(hooks_user)}/{made['id']}"
+    [attempt] = hooks_client.get(f"{one}/attempts", headers=hooks_user["headers"]).get_json()
+    assert attempt["status"] is None
+    assert attempt["error"] == "127.0.0.1 is not a public address; webhooks go to public ones only."
+
+
+def test_every_statement_of_a_delivery_routes_to_one_shard(
+    hooks_app, hooks_client, hooks_user, receiver
+):
+    sent = []
+    with hooks_app.app_context():
+        engine = db.engine
+    event.listen(
+        engine, "before_cursor_execute", lambda _c, _k, statement, *_: sent.append(statement)
+    )
+    made = register(hooks_client, hooks_user, receiver, events=["task"])
+    create_tasks(hooks_client, hooks_user, ["one"])
+    receiver.fail_with = 500
+    with hooks_app.app_context():
+        delivery.deliver_round(delivery.Settings.of(hooks_app.config))
+    receiver.fail_with = None
+    deliver_until(hooks_app, lambda: receiver.task_titles() == ["one"])
+    hooks_client.delete(f"{webhooks_url(hooks_user)}/{made['id']}", headers=hooks_user["headers"])
+    assert len(sent) > 10
+    assert {s: b for s in sent if (b := statement_rule_breaks(s))} == {}
