@@ -36,6 +36,11 @@ API_ROUTES = {
     "/api/{user_id}/lists/{list_id}/restore": {"post"},
     "/api/{user_id}/labels": {"get"},
     "/api/{user_id}/labels/{name}": {"patch", "delete"},
+    "/api/{user_id}/export": {"get"},
+    "/api/{user_id}/export/calendar": {"get"},
+    "/api/{user_id}/export/csv": {"get"},
+    "/api/{user_id}/imports": {"post"},
+    "/api/{user_id}/imports/preview": {"post"},
     "/healthz": {"get"},
     "/readyz": {"get"},
 }

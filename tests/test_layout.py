@@ -17,6 +17,7 @@ FEATURES = (
     "todo.completions",
     "todo.lists",
     "todo.labels",
+    "todo.portability",
 )
 # Feature modules that answer requests: the only ones that may read flask's request or g.
 ROUTES = {f"{feature}.routes" for feature in FEATURES}
@@ -32,6 +33,7 @@ STORES = {
     "todo.completions": ("store",),
     "todo.lists": ("store", "trash"),
     "todo.labels": ("store",),
+    "todo.portability": ("store", "imports"),
 }
 STORE_MODULES = {f"{feature}.{name}" for feature, names in STORES.items() for name in names}
 # Rules with no database and no HTTP: what a due date, a reminder, a recurrence, an order key

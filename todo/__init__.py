@@ -25,6 +25,8 @@ from .labels import routes as labels
 from .labels.store import LabelNotFound, TooManyLabels
 from .lists import routes as lists
 from .lists.store import ListChanged, ListGone, ListIdConflict, ListNotFound, TooManyLists
+from .portability import routes as portability
+from .portability.items import TooManyTasks
 from .postgresql import bound_waits, decode_names_in_c, warn_without_statement_bound
 from .requests import register_request_id
 from .sessions import NoSessions
@@ -55,6 +57,7 @@ DOMAIN_PROBLEMS = {
     ListChanged: DomainProblem(412),
     TooManyLists: DomainProblem(422, "/problems/too-many-lists"),
     TooManyLabels: DomainProblem(422, "/problems/too-many-labels"),
+    TooManyTasks: DomainProblem(422, "/problems/too-many-tasks"),
     StaleOrder: DomainProblem(409, "/problems/stale-order"),
     OrderTooDense: DomainProblem(409, "/problems/order-too-dense"),
 }
@@ -117,7 +120,9 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(completions.blp)
     api.register_blueprint(lists.blp)
     api.register_blueprint(labels.blp)
-    for per_user in (tasks.blp, sync.blp, completions.blp, lists.blp, labels.blp):
+    api.register_blueprint(portability.blp)
+    per_users = (tasks.blp, sync.blp, completions.blp, lists.blp, labels.blp, portability.blp)
+    for per_user in per_users:
         app.before_request_funcs.setdefault(per_user.name, []).append(accounts.require_url_user)
     api.register_blueprint(health.blp)
     app.register_blueprint(cli.commands)

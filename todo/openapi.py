@@ -46,8 +46,8 @@ deletion revoke tokens on every server.
 **Errors** ([guide](/docs/guides/errors-and-clients.md)) are application/problem+json (RFC 9457):
 `type`, `title`, `status`, `detail`, and for invalid input `errors` by field. Besides those listed
 per operation, any request can get 405 (method not allowed on this path), 408 (the request did not
-arrive whole within 10 s), 413 (body over 64 KiB), 414 (request line over 4 KiB) or 431 (headers
-over 32 KiB); these close the connection.
+arrive whole within 10 s), 413 (body over 64 KiB; 10 MiB for an import), 414 (request line over
+4 KiB) or 431 (headers over 32 KiB); these close the connection.
 
 **Lists** ([guide](/docs/guides/tasks.md)) are keyset pages: follow the `Link: <…>; rel="next"`
 header; `X-Total-Count` counts the tasks matching the filters; the list's weak ETag in
@@ -65,7 +65,10 @@ applies up to 100 writes at once, all or nothing.
 chosen id is taken), `/problems/batch-failed` (the failed operation's status, with its `index`),
 `/problems/parent-in-trash` (409: restore the parent first), `/problems/stale-order` (409: the order
 changed since; read it and place again), `/problems/order-too-dense` (409: no room to place there),
-`/problems/too-many-lists` and `/problems/too-many-labels` (422: a per-user cap)."""
+`/problems/too-many-lists` and `/problems/too-many-labels` (422: a per-user cap),
+`/problems/too-many-tasks` (422: an import of more than 20,000 tasks: split it),
+`/problems/import-invalid` (422: a file that cannot be read, with `where`) and
+`/problems/import-rejected` (422: an import with problems, each in `problems`; nothing written)."""
 
 
 def error_response(status: HTTPStatus, schema, example: dict) -> dict:
