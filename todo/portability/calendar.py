@@ -24,6 +24,10 @@ PRODID = "-//todo//portability//EN"
 TO_PRIORITY = {3: 1, 2: 5, 1: 9}
 FROM_COMPLETION = "X-TODO-RECURRENCE-FROM"
 MOST_LINES = 400_000  # 20,000 tasks of 20 lines; a calendar with more is refused unread
+MOST_LINE_LENGTH = 100_000  # characters of a line unfolded (a description holds 10,000)
+MOST_DEPTH = 3  # VCALENDAR > VTODO > VALARM
+MOST_COMPONENT_LINES = 200  # a task's lines, its five alarms' included
+MOST_CALENDAR_LINES = 100  # the calendar's own properties
 
 
 def header(name: str | None = None) -> bytes:
@@ -135,23 +139,63 @@ def rule_for(rule: str, due: date | datetime) -> str:
 
 def parsed(text: str) -> Parsed:
     """The VTODOs of a calendar as items (VEVENTs and other components counted, not
-    imported); ImportInvalid if it is not a calendar."""
+    imported); ImportInvalid where it is not a calendar. The text is scanned first, a line
+    at a time, for what would make it costly to parse (too many lines, too long a line,
+    too deep a nesting), and only its VTODOs are parsed, each on its own: icalendar spends
+    ~50 us a line."""
     if text.count("\n") > MOST_LINES:
         raise ImportInvalid("line 1", f"more than {MOST_LINES:,} lines")
-    try:
-        calendars = icalendar.Calendar.from_ical(text, multiple=True)
-    except (ValueError, IndexError, KeyError, TypeError, RecursionError) as error:
-        raise ImportInvalid("the calendar", f"not iCalendar ({error})") from None
     found = Parsed("icalendar")
-    for calendar in calendars:
-        if calendar.name != "VCALENDAR":
-            raise ImportInvalid("the calendar", f"{calendar.name} is not a VCALENDAR")
-        for index, entry in enumerate(calendar.subcomponents, 1):
-            if entry.name == "VTODO":
-                found.add(todo_item(entry, f"component {index} (VTODO)", found))
-            elif entry.name != "VTIMEZONE":
-                found.ignore(entry.name)
+    for where, block in blocks(text, found):
+        try:
+            entry = icalendar.Component.from_ical(block)
+        except (ValueError, IndexError, KeyError, TypeError) as error:
+            raise ImportInvalid(where, f"not iCalendar ({error})") from None
+        found.add(todo_item(entry, where, found))
     return found
+
+
+def blocks(text: str, found: Parsed):
+    """(where, text) of each VTODO of a calendar; other components are counted in
+    `found.ignored`. ImportInvalid for a text that is no calendar, or a costly one."""
+    stack: list[str] = []
+    block: list[str] = []
+    outside = 0
+    length = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        length = length + len(line) if line[:1] in (" ", "\t") else len(line)
+        if length > MOST_LINE_LENGTH:
+            raise ImportInvalid(f"line {number}", f"longer than {MOST_LINE_LENGTH:,} characters")
+        name = line.partition(":")[2].strip().upper()
+        keyword = line[:6].upper()
+        if keyword == "BEGIN:":
+            stack.append(name)
+            if len(stack) > MOST_DEPTH or (len(stack) == 1) != (name == "VCALENDAR"):
+                raise ImportInvalid(f"line {number}", f"BEGIN:{name} is not where it may be")
+            if len(stack) == 2:
+                start, block = number, []
+        elif line[:4].upper() == "END:":
+            if not stack or stack.pop() != name:
+                raise ImportInvalid(f"line {number}", f"END:{name} ends no BEGIN:{name}")
+            if len(stack) == 1:
+                if name == "VTODO":
+                    yield f"line {start} (VTODO)", "\r\n".join([*block, line, ""])
+                elif name != "VTIMEZONE":
+                    found.ignore(name)
+                block = []
+                continue
+        elif len(stack) == 1 and line.strip():
+            outside += 1
+            if outside > MOST_CALENDAR_LINES:
+                raise ImportInvalid(f"line {number}", "too many lines outside components")
+        elif not stack and line.strip():
+            raise ImportInvalid(f"line {number}", "a line outside BEGIN:VCALENDAR … END")
+        if len(stack) >= 2:
+            block.append(line)
+            if len(block) > MOST_COMPONENT_LINES:
+                raise ImportInvalid(f"line {start}", "a component of too many lines")
+    if stack or not outside:
+        raise ImportInvalid("the calendar", "not a VCALENDAR (BEGIN:VCALENDAR … END:VCALENDAR)")
 
 
 def todo_item(entry, where: str, found: Parsed) -> Item:

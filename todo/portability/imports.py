@@ -147,9 +147,13 @@ def write_one(caller: Caller, item: Item, fields: dict, stored: dict, within, re
 
 
 def messages_of(error: Exception) -> list[tuple[str | None, str]]:
-    if isinstance(error, ValidationError):
-        messages = error.messages if isinstance(error.messages, dict) else {None: error.messages}
-        return [(name, " ".join(map(str, found))) for name, found in by_path(messages).items()]
+    if isinstance(error, ValidationError) and isinstance(error.messages, dict):
+        return [
+            (name, " ".join(map(str, found))) for name, found in by_path(error.messages).items()
+        ]
+    if isinstance(error, ValidationError):  # a rule's (tasks/recurrence.py), on its field
+        name = None if error.field_name == "_schema" else error.field_name
+        return [(name, " ".join(map(str, error.messages)))]
     if isinstance(error, IdConflict):
         return [("id", "The task with this id is in the trash, or was deleted for good.")]
     return [(None, str(error))]

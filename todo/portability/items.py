@@ -14,7 +14,6 @@ from marshmallow import ValidationError
 from ..errors import by_path
 from ..tasks.schemas import NewTaskSchema
 
-MOST_BYTES = 10 * 1024 * 1024  # a body past this is a 413
 MOST_TASKS = 20_000  # a file with more is a 422: split it
 # The namespace of the ids made from a file's own names (a UID that is not a UUID, a row).
 NAMESPACE = uuid.UUID("5f0e6a4c-6f1d-4e8b-9a43-2f6f2b1d9c11")

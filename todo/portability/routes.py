@@ -14,7 +14,7 @@ from ..errors import problem
 from ..lists.store import ListNotFound, read_list
 from ..tasks import reads
 from . import calendar, document, examples, imports, spreadsheet, store, todoist
-from .items import MOST_BYTES, ImportInvalid, Parsed, loaded, text_of
+from .items import ImportInvalid, Parsed, loaded, text_of
 from .schemas import ExportQuerySchema, ExportSchema, ImportQuerySchema, ImportReportSchema
 
 blp = Blueprint(
@@ -50,9 +50,9 @@ IMPORT_BODY = {
 
 @blp.before_request
 def import_body_limit():
-    """An import may carry up to 10 MiB (the server's own limit lets it through)."""
+    """An import may carry a whole file, up to 10 MiB (the server lets it through too)."""
     if request.endpoint in ("portability.preview_import", "portability.apply_import"):
-        request.max_content_length = MOST_BYTES
+        request.max_content_length = current_app.config["IMPORT_BODY_LIMIT"]
 
 
 @blp.route("/export", methods=["GET"])
@@ -170,6 +170,8 @@ def apply_import(query, user_id):
 def import_answer(query: dict, keep: bool):
     try:
         parsed = parsed_body()
+        if parsed is not None and not parsed.items and not parsed.problems:
+            raise ImportInvalid("the file", f"no tasks in it (ignored: {parsed.ignored or 'none'})")
     except ImportInvalid as error:
         return problem(422, str(error), type=examples.IMPORT_INVALID, where=error.where)
     if parsed is None:
