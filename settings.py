@@ -361,6 +361,13 @@ DECLARED = [
         "wrong passwords allowed per account on password change and account deletion",
     ),
     Setting(
+        "RATELIMIT_CALENDAR_PER_SUBSCRIPTION",
+        "60 per hour",
+        rate_limits,
+        "60 per hour",
+        "polls allowed per calendar subscription URL (calendar apps poll every 5 min to 24 h)",
+    ),
+    Setting(
         "TRASH_RETENTION_DAYS",
         "30",
         whole_number(0, 36500),

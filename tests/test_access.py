@@ -78,6 +78,7 @@ PUBLIC_ENDPOINTS = {
     "api-docs.openapi_swagger_ui",
     "docs_assets.static",
     "guides.guide",
+    "calendar_feeds.poll_calendar",
 }
 SAMPLE_ARGUMENTS = {
     "user_id": uuid.uuid4(),
@@ -85,6 +86,8 @@ SAMPLE_ARGUMENTS = {
     "list_id": uuid.uuid4(),
     "name": "home",
     "filename": "index.css",
+    "subscription_id": uuid.uuid4(),
+    "secret": "not-a-secret",
 }
 
 

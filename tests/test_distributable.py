@@ -288,5 +288,8 @@ def test_distribute_puts_each_user_beside_its_rows(app, database_kind):
         "SELECT create_distributed_table('idempotency_keys', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('purged_tasks', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('task_completions', 'user_id', colocate_with => 'users')",
+        "SELECT create_distributed_table('calendar_subscriptions', 'user_id', "
+        "colocate_with => 'users')",
         "SELECT create_distributed_table('user_emails', 'email')",
+        "SELECT create_distributed_table('calendar_feeds', 'secret_digest')",
     ]

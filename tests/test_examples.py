@@ -75,6 +75,8 @@ class World:
             "task_id": self.task["id"],
             "list_id": self.list_id,
             "name": self.task["labels"][0],
+            "subscription_id": NO_ID,
+            "secret": "not-a-secret",
             **replaced,
         }
         for name, value in values.items():

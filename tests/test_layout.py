@@ -33,7 +33,7 @@ STORES = {
     "todo.completions": ("store",),
     "todo.lists": ("store", "trash"),
     "todo.labels": ("store",),
-    "todo.portability": ("store", "imports"),
+    "todo.portability": ("store", "imports", "subscriptions"),
 }
 STORE_MODULES = {f"{feature}.{name}" for feature, names in STORES.items() for name in names}
 # Rules with no database and no HTTP: what a due date, a reminder, a recurrence, an order key

@@ -473,3 +473,34 @@ def test_0014_lists_revocations_on_the_users_row_and_keeps_them_listed(empty_app
     ]
     upgrade()
     assert db.session.execute(listed).scalar() == f"{revoked[2]} "
+
+
+def test_0016_adds_calendar_subscriptions_and_their_lookup(empty_app):
+    """Revision 0016 adds a user's calendar subscriptions (gone with the user) and the lookup
+    from a secret's digest, unique across users; a downgrade drops both with their rows."""
+    upgrade(revision="0014")
+    add_user()
+    db.session.commit()
+    upgrade(revision="0016")
+    subscription = uuid.uuid4().hex
+    row = {"u": USER_ID, "s": subscription, "d": "d" * 64, "now": NOW}
+    db.session.execute(
+        text(
+            "INSERT INTO calendar_subscriptions (user_id, id, list_id, events, secret_digest, "
+            "created_at) VALUES (:u, :s, NULL, false, :d, :now)"
+        ),
+        row,
+    )
+    feed = text("INSERT INTO calendar_feeds VALUES (:d, :u, :s)")
+    db.session.execute(feed, row)
+    db.session.commit()
+    with pytest.raises(IntegrityError):
+        db.session.execute(feed, {**row, "u": uuid.uuid4().hex})
+    db.session.rollback()
+    db.session.execute(text("DELETE FROM users"))
+    db.session.commit()
+    assert db.session.execute(text("SELECT count(*) FROM calendar_subscriptions")).scalar() == 0
+    downgrade(revision="0014")
+    assert not {"calendar_subscriptions", "calendar_feeds"} & tables()
+    upgrade()
+    assert {"calendar_subscriptions", "calendar_feeds"} <= tables()

@@ -65,7 +65,11 @@ def test_every_bash_block_of_every_page_runs_as_written(database_url, servers):
         "204",
         "{'completed': 1, 'total': 3}",
     ]
-    assert printed["docs/portability.md"].splitlines() == [
+    portability = printed["docs/portability.md"].splitlines()
+    url, polled, revoked, gone = portability[13:]
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/calendar/<secret>\.ics", url), url
+    assert int(polled) > 0 and (revoked, gone) == ("204", "404")
+    assert portability[:13] == [
         "todo-export 1 False",
         "CATEGORIES:home",
         "DUE;VALUE=DATE:20261224",

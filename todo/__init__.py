@@ -27,6 +27,7 @@ from .lists import routes as lists
 from .lists.store import ListChanged, ListGone, ListIdConflict, ListNotFound, TooManyLists
 from .portability import routes as portability
 from .portability.items import TooManyTasks
+from .portability.subscriptions import CalendarNotFound, SubscriptionNotFound, TooManySubscriptions
 from .postgresql import bound_waits, decode_names_in_c, warn_without_statement_bound
 from .requests import register_request_id
 from .sessions import NoSessions
@@ -58,6 +59,9 @@ DOMAIN_PROBLEMS = {
     TooManyLists: DomainProblem(422, "/problems/too-many-lists"),
     TooManyLabels: DomainProblem(422, "/problems/too-many-labels"),
     TooManyTasks: DomainProblem(422, "/problems/too-many-tasks"),
+    TooManySubscriptions: DomainProblem(422, "/problems/too-many-subscriptions"),
+    SubscriptionNotFound: DomainProblem(404),
+    CalendarNotFound: DomainProblem(404),
     StaleOrder: DomainProblem(409, "/problems/stale-order"),
     OrderTooDense: DomainProblem(409, "/problems/order-too-dense"),
 }
@@ -121,6 +125,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(lists.blp)
     api.register_blueprint(labels.blp)
     api.register_blueprint(portability.blp)
+    api.register_blueprint(portability.feeds)
     per_users = (tasks.blp, sync.blp, completions.blp, lists.blp, labels.blp, portability.blp)
     for per_user in per_users:
         app.before_request_funcs.setdefault(per_user.name, []).append(accounts.require_url_user)

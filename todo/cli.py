@@ -38,7 +38,9 @@ DISTRIBUTION = [
     ("idempotency_keys", "user_id", "users"),
     ("purged_tasks", "user_id", "users"),
     ("task_completions", "user_id", "users"),
+    ("calendar_subscriptions", "user_id", "users"),
     ("user_emails", "email", None),
+    ("calendar_feeds", "secret_digest", None),
 ]
 
 

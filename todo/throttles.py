@@ -37,6 +37,7 @@ LOGIN_PER_ADDRESS = "RATELIMIT_LOGIN_PER_ADDRESS"
 LOGINS_PER_ADDRESS = "RATELIMIT_LOGINS_PER_ADDRESS"
 SIGNUP_PER_ADDRESS = "RATELIMIT_SIGNUP_PER_ADDRESS"
 PASSWORD_CHECK_PER_USER = "RATELIMIT_PASSWORD_CHECK_PER_USER"
+CALENDAR_PER_SUBSCRIPTION = "RATELIMIT_CALENDAR_PER_SUBSCRIPTION"
 # What a refused attempt was too many of, for the sentence that answers it.
 TOO_MANY = {
     LOGIN_PER_EMAIL_AND_ADDRESS: "Too many failed logins to this account from this address",
@@ -45,6 +46,7 @@ TOO_MANY = {
     LOGINS_PER_ADDRESS: "Too many logins from this address",
     SIGNUP_PER_ADDRESS: "Too many sign-ups from this address",
     PASSWORD_CHECK_PER_USER: "Too many wrong passwords for this account",
+    CALENDAR_PER_SUBSCRIPTION: "Too many polls of this calendar",
 }
 SETTINGS = tuple(TOO_MANY)
 

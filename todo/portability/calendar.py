@@ -80,7 +80,7 @@ def component(row, zones: set[str], events: bool = False) -> bytes:
         zones.add(row.due_timezone)
     if events:
         entry.add("dtstart", due)
-        entry.add("dtend" if isinstance(due, datetime) else "duration", ends(due))
+        entry.add("dtend", ends(due))
     elif due is not None:
         entry.add("due", due)
     if row.recurrence_rule is not None:
@@ -105,9 +105,9 @@ def component(row, zones: set[str], events: bool = False) -> bytes:
     return entry.to_ical()
 
 
-def ends(start: date | datetime):
-    """An event's end: a zero-length event at a time, a day for an all-day one."""
-    return start if isinstance(start, datetime) else timedelta(days=1)
+def ends(start: date | datetime) -> date | datetime:
+    """An event's end: a zero-length event at a time; an all-day one ends the next day."""
+    return start if isinstance(start, datetime) else start + timedelta(days=1)
 
 
 def alarm(reminder: dict, title: str, events: bool) -> icalendar.Alarm:

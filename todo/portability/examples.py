@@ -6,6 +6,7 @@ from ..errors import example, problem_example
 from ..lists.store import ListNotFound
 from .imports import ImportRejected, Report
 from .items import ImportInvalid, TooManyTasks
+from .subscriptions import CalendarNotFound, SubscriptionNotFound, TooManySubscriptions
 
 NOT_A_FILE = (
     "The body must be our JSON export (application/json), an iCalendar file (text/calendar) "
@@ -92,3 +93,22 @@ IMPORT_PROBLEMS = {
         ),
     },
 }
+
+NEW_SUBSCRIPTION = {
+    "everything": example("Every task with a due date, as VTODOs", {}),
+    "events": example(
+        "As events, for calendars that show only events (Google Calendar)", {"events": True}
+    ),
+}
+SUBSCRIPTION_PROBLEMS = {
+    404: {"subscriptionNotFound": problem_example(404, str(SubscriptionNotFound()))},
+}
+NEW_SUBSCRIPTION_PROBLEMS = {
+    404: {"listNotFound": problem_example(404, str(ListNotFound()))},
+    422: {
+        "tooManySubscriptions": problem_example(
+            422, str(TooManySubscriptions()), type="/problems/too-many-subscriptions"
+        )
+    },
+}
+FEED_PROBLEMS = {404: {"calendarNotFound": problem_example(404, str(CalendarNotFound()))}}

@@ -6,23 +6,32 @@ import hashlib
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
-from flask import Response, current_app, g, request, stream_with_context
+from flask import Response, current_app, g, request, stream_with_context, url_for
 from marshmallow import RAISE, ValidationError
 
+from .. import throttles
 from ..blueprint import Blueprint, trash_since
 from ..errors import problem
 from ..lists.store import ListNotFound, read_list
 from ..tasks import reads
-from . import calendar, document, examples, imports, spreadsheet, store, todoist
+from . import calendar, document, examples, imports, spreadsheet, store, subscriptions, todoist
 from .items import ImportInvalid, Parsed, loaded, text_of
-from .schemas import ExportQuerySchema, ExportSchema, ImportQuerySchema, ImportReportSchema
+from .schemas import (
+    ExportQuerySchema,
+    ExportSchema,
+    ImportQuerySchema,
+    ImportReportSchema,
+    NewSubscriptionAnswerSchema,
+    NewSubscriptionSchema,
+    SubscriptionSchema,
+)
 
 blp = Blueprint(
     "portability",
     __name__,
     url_prefix="/api/<user_id:user_id>",
-    description="Your data goes where you go: exports (JSON, iCalendar, CSV) and imports",
-    problem_examples=examples.IMPORT_PROBLEMS,
+    description="Your data goes where you go: exports (JSON, iCalendar, CSV), imports, "
+    "calendar subscriptions",
 )
 CALENDAR, CSV = "text/calendar", "text/csv"
 REPORT = ImportReportSchema()
@@ -141,7 +150,7 @@ def calendar_chunks(query: dict, name: str | None) -> Iterator[bytes]:
 @blp.arguments(ImportQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
 @blp.doc(requestBody=IMPORT_BODY)
 @blp.response(200, ImportReportSchema)
-@blp.problems(401, 403, 404, 413, 415, 422, 503)
+@blp.problems(401, 403, 404, 413, 415, 422, 503, examples=examples.IMPORT_PROBLEMS)
 def preview_import(query, user_id):
     """Preview an import: what it would create and update, and the file's problems.
 
@@ -155,7 +164,7 @@ def preview_import(query, user_id):
 @blp.arguments(ImportQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
 @blp.doc(requestBody=IMPORT_BODY)
 @blp.response(200, ImportReportSchema)
-@blp.problems(401, 403, 404, 413, 415, 422, 503)
+@blp.problems(401, 403, 404, 413, 415, 422, 503, examples=examples.IMPORT_PROBLEMS)
 def apply_import(query, user_id):
     """Import a file: our JSON export, iCalendar (VTODO), our CSV or Todoist's.
 
@@ -225,3 +234,88 @@ def answered(report: imports.Report) -> dict:
         "warnings": report.warnings[:LISTED],
         "ignored": report.ignored,
     }
+
+
+@blp.route("/calendar-subscriptions", methods=["POST"])
+@blp.arguments(NewSubscriptionSchema(), examples=examples.NEW_SUBSCRIPTION)
+@blp.response(201, NewSubscriptionAnswerSchema)
+@blp.problems(400, 401, 403, 404, 413, 415, 503, examples=examples.NEW_SUBSCRIPTION_PROBLEMS)
+def create_subscription(fields, user_id):
+    """Make a calendar subscription: a URL a calendar application polls with no token.
+
+    Its tasks with a due date (of one list, or all), as VTODOs or as events; the URL is
+    shown this once and works until revoked. At most 20 (422
+    /problems/too-many-subscriptions).
+    """
+    row, secret = subscriptions.subscribe(
+        g.caller, fields.get("list_id"), fields.get("events", False)
+    )
+    url = url_for("calendar_feeds.poll_calendar", secret=secret, _external=True)
+    webcal = "webcal://" + url.split("://", 1)[1]
+    return {**row._mapping, "url": url, "webcal_url": webcal}
+
+
+@blp.route("/calendar-subscriptions", methods=["GET"])
+@blp.response(200, SubscriptionSchema(many=True))
+@blp.problems(401, 403, 503)
+def list_subscriptions(user_id):
+    """List the user's calendar subscriptions.
+
+    Without their URLs, which are shown only when made: revoke one and make another to get
+    a new URL.
+    """
+    return subscriptions.subscriptions(g.caller)
+
+
+@blp.route("/calendar-subscriptions/<uuid:subscription_id>", methods=["DELETE"])
+@blp.response(204)
+@blp.problems(401, 403, 404, 503, examples=examples.SUBSCRIPTION_PROBLEMS)
+def revoke_subscription(user_id, subscription_id):
+    """Revoke a calendar subscription.
+
+    Its URL answers 404 from now on; the calendar applications polling it keep what they
+    last read.
+    """
+    subscriptions.revoke(g.caller, subscription_id)
+
+
+feeds = Blueprint(
+    "calendar_feeds",
+    __name__,
+    url_prefix="/calendar",
+    description="Calendar feeds: what calendar applications poll, with no token",
+    problem_examples=examples.FEED_PROBLEMS,
+)
+
+
+@feeds.route("/<secret>.ics", methods=["GET"])
+@feeds.public
+@feeds.response(200, {"type": "string"}, content_type=CALENDAR, headers=TAGGED)
+@feeds.alt_response(304, description="Not Modified: the tasks still have the ETag sent")
+@feeds.problems(404, 429, 503)
+def poll_calendar(secret):
+    """Read a calendar subscription's feed: what a calendar application polls.
+
+    The URL's secret is the only credential (no token): it is never logged. The tasks with
+    a due date, as the subscription says (VTODOs or events, one list or all). Weak ETag,
+    304; polls of one subscription are limited (RATELIMIT_CALENDAR_PER_SUBSCRIPTION, 429).
+    """
+    user_id, row = subscriptions.feed(secret)
+    with throttles.attempt((throttles.CALENDAR_PER_SUBSCRIPTION, row.id)) as counted:
+        counted.keep()
+    tag = f"feed-{row.id}-{subscriptions.feed_number(user_id)}"
+    headers = {"ETag": f'W/"{tag}"', "Cache-Control": "private, no-cache"}
+    if request.if_none_match.contains_weak(tag):
+        return current_app.response_class(status=304, headers=headers)
+    name = None
+    if row.list_id is not None:
+        name = subscriptions.list_name(user_id, row.list_id)
+    return streamed(feed_chunks(user_id, row, name), CALENDAR, headers)
+
+
+def feed_chunks(user_id, row, name: str | None) -> Iterator[bytes]:
+    zones: set[str] = set()
+    yield calendar.header(name or "Tasks")
+    for page in subscriptions.feed_tasks(user_id, row):
+        yield b"".join(calendar.component(task, zones, row.events) for task in page)
+    yield calendar.footer(zones)

@@ -4,6 +4,7 @@ report of an import, and (for the document) the export's own shape."""
 from marshmallow import Schema, fields
 
 from ..completions.schemas import CompletionEntrySchema
+from ..fields import StrictBoolean, UTCTimestamp
 from ..tasks.query_schemas import ListQuerySchema
 from ..tasks.schemas import TaskSchema
 from .items import FORMATS
@@ -141,3 +142,49 @@ class ExportSchema(Schema):
         metadata={"description": "Every task, live and in the trash (deleted_at set)"},
     )
     completions = fields.List(fields.Nested(CompletionEntrySchema), required=True)
+
+
+class NewSubscriptionSchema(Schema):
+    """A calendar feed to make: of one list or of every task, as VTODOs or as events."""
+
+    list_id = fields.UUID(
+        allow_none=True,
+        metadata={"description": "Only this list's tasks; null or omitted: every list's"},
+    )
+    events = StrictBoolean(
+        metadata={
+            "description": "true: each task an event (for calendars that show only events: "
+            "an all-day task an all-day event, completed tasks left out); false or omitted: VTODOs"
+        },
+    )
+
+
+class SubscriptionSchema(Schema):
+    """A calendar subscription as listed: its URL is shown only when it is made."""
+
+    class Meta:
+        name = "CalendarSubscription"
+
+    id = fields.String(required=True, metadata={"format": "uuid"})
+    list_id = fields.String(required=True, allow_none=True, metadata={"format": "uuid"})
+    events = fields.Boolean(required=True)
+    created_at = UTCTimestamp(required=True)
+
+
+class NewSubscriptionAnswerSchema(SubscriptionSchema):
+    """A subscription just made, with the URL a calendar application subscribes to: shown
+    this once (only a digest of its secret is kept), good until revoked."""
+
+    class Meta:
+        name = "NewCalendarSubscription"
+
+    url = fields.String(
+        required=True,
+        metadata={
+            "description": "What to paste into a calendar application (it needs no token)",
+            "example": "https://todo.example.com/calendar/Xq3…wE.ics",
+        },
+    )
+    webcal_url = fields.String(
+        required=True, metadata={"description": "The same, as webcal:// (opens the app)"}
+    )
