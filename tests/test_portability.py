@@ -92,8 +92,12 @@ JSON_FIELDS = (*CSV_FIELDS, "list_id")
 
 @pytest.fixture
 def account(client, user):
-    """`user`'s tasks in every shape, one of them a subtask and one rolled over once, in a
-    list; their zone is Europe/Paris."""
+    return with_every_shape(client, user)
+
+
+def with_every_shape(client, user):
+    """`user`, with tasks in every shape, one of them a subtask and one rolled over once,
+    one in a list; their zone is Europe/Paris."""
     zone = client.patch("/api/auth/me", json={"timezone": "Europe/Paris"}, headers=user["headers"])
     assert zone.status_code == 200, zone.get_json()
     listed_in = client.post(

@@ -118,7 +118,9 @@ def alarm(reminder: dict, title: str, events: bool) -> icalendar.Alarm:
         before = -duration(reminder["before"])
         found.add("trigger", before, parameters={} if events else {"RELATED": "END"})
     else:
-        found.add("trigger", stamp(reminder["at"]).astimezone(UTC))
+        # VALUE=DATE-TIME: a TRIGGER is a duration unless it says so (RFC 5545 3.8.6.3).
+        at = stamp(reminder["at"]).astimezone(UTC)
+        found.add("trigger", at, parameters={"VALUE": "DATE-TIME"})
     return found
 
 
