@@ -13,9 +13,10 @@ export PORT APP_ENV TEST_DATABASE_URL TEST_REDIS_URL
 # starts its own); installed with apt-get when missing (as root, or through sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# The npm packages the document's tests run (Redocly and Spectral, a TypeScript client),
-# installed as their lock files say, again whenever a lock file changes.
-NODE_PACKAGES := tests/clients/lint tests/clients/typescript tests/clients/browser
+# The npm packages the tests run (Redocly and Spectral, a TypeScript client, the browser's
+# EventSource check, the exports' ical.js), installed as their lock files say, again whenever
+# one changes.
+NODE_PACKAGES := tests/clients/lint tests/clients/typescript tests/clients/browser tests/clients/ical
 NODE_MODULES := $(addsuffix /node_modules/.package-lock.json,$(NODE_PACKAGES))
 
 .PHONY: run migrate test lint format bench bench-reads clean pgbouncer chromium node-packages

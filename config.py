@@ -20,6 +20,9 @@ INSTANCE_DIR = ROOT / "instance"
 REQUEST_BODY_LIMIT = 64 * 1024
 BATCH_BODY_LIMIT = 1024 * 1024
 BATCH_TARGET = re.compile(rb"/api/[^/?#]+/batch/?(?:\?.*)?")
+# An import carries a whole file (todo/portability/items.py: MOST_BYTES).
+IMPORT_BODY_LIMIT = 10 * 1024 * 1024
+IMPORT_TARGET = re.compile(rb"/api/[^/?#]+/imports(?:/preview)?/?(?:\?.*)?")
 
 
 def body_limit(request_head: bytes | bytearray) -> int:
@@ -28,6 +31,8 @@ def body_limit(request_head: bytes | bytearray) -> int:
     parts = line.split(b" ")
     if len(parts) == 3 and BATCH_TARGET.fullmatch(parts[1]):
         return BATCH_BODY_LIMIT
+    if len(parts) == 3 and IMPORT_TARGET.fullmatch(parts[1]):
+        return IMPORT_BODY_LIMIT
     return REQUEST_BODY_LIMIT
 
 
@@ -181,6 +186,7 @@ class Config:
     JWT_ENCODE_NBF = False
     MAX_CONTENT_LENGTH = REQUEST_BODY_LIMIT
     BATCH_BODY_LIMIT = BATCH_BODY_LIMIT
+    IMPORT_BODY_LIMIT = IMPORT_BODY_LIMIT
 
     API_TITLE = "todo"
     API_VERSION = "1.0.0"
@@ -288,6 +294,7 @@ THROTTLING_SETTINGS = (
     "RATELIMIT_BUDGET_BATCH",
     "RATELIMIT_BUDGET_STREAM",
     "RATELIMIT_BUDGET_SLICE",
+    "RATELIMIT_CALENDAR_PER_SUBSCRIPTION",
 )
 
 

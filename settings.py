@@ -449,6 +449,13 @@ DECLARED = [
         "as the budget runs out): one store round trip per slice, not per request",
     ),
     Setting(
+        "RATELIMIT_CALENDAR_PER_SUBSCRIPTION",
+        "60 per hour",
+        rate_limits,
+        "60 per hour",
+        "polls allowed per calendar subscription URL (calendar apps poll every 5 min to 24 h)",
+    ),
+    Setting(
         "TRASH_RETENTION_DAYS",
         "30",
         whole_number(0, 36500),

@@ -79,6 +79,7 @@ PUBLIC_ENDPOINTS = {
     "docs_assets.static",
     "guides.guide",
     "live.stream_changes",  # opened with a ticket, got with a token
+    "calendar_feeds.poll_calendar",
 }
 SAMPLE_ARGUMENTS = {
     "user_id": uuid.uuid4(),
@@ -90,6 +91,8 @@ SAMPLE_ARGUMENTS = {
     "endpoint_id": uuid.uuid4(),
     "name": "home",
     "filename": "index.css",
+    "subscription_id": uuid.uuid4(),
+    "secret": "not-a-secret",
 }
 
 

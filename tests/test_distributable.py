@@ -354,4 +354,7 @@ def test_distribute_puts_each_user_beside_its_rows(app, database_kind):
         "SELECT create_distributed_table('webhook_endpoints', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('webhook_attempts', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('webhook_schedule', 'slot')",
+        "SELECT create_distributed_table('calendar_subscriptions', 'user_id', "
+        "colocate_with => 'users')",
+        "SELECT create_distributed_table('calendar_feeds', 'secret_digest')",
     ]

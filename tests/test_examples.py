@@ -81,6 +81,8 @@ class World:
             "member_id": self.member_id,
             "invitation_id": NO_ID,
             "owner_id": NO_ID,
+            "subscription_id": NO_ID,
+            "secret": "not-a-secret",
             **replaced,
         }
         for name, value in values.items():
@@ -176,8 +178,12 @@ def mistakes(path: str, operation: dict):
         yield "unknown query parameter", {"query": "colour=red"}, 400
     if "requestBody" in operation:
         yield "not JSON", {"data": "title", "content_type": "text/plain"}, 415
-        yield "broken JSON", {"data": '{"title": ', "content_type": "application/json"}, 400
-        big = 2 * 1024 * 1024 if path.endswith("/batch") else 128 * 1024
+        # A file an import cannot read is a 422 that says where (a request body's JSON, 400).
+        broken = 422 if "/imports" in path else 400
+        yield "broken JSON", {"data": '{"title": ', "content_type": "application/json"}, broken
+        big = 128 * 1024
+        big = 2 * 1024 * 1024 if path.endswith("/batch") else big
+        big = 11 * 1024 * 1024 if "/imports" in path else big
         yield "too large", {"data": f'"{"x" * big}"', "content_type": "application/json"}, 413
 
 

@@ -20,6 +20,7 @@ FEATURES = (
     "todo.sharing",
     "todo.live",
     "todo.webhooks",
+    "todo.portability",
 )
 # Feature modules that answer requests: the only ones that may read flask's request or g.
 ROUTES = {f"{feature}.routes" for feature in FEATURES}
@@ -38,6 +39,7 @@ STORES = {
     "todo.sharing": ("access", "members", "invitations", "endings", "shared_lists"),
     "todo.live": ("tickets",),
     "todo.webhooks": ("store", "claims", "feed"),
+    "todo.portability": ("store", "imports", "subscriptions"),
 }
 STORE_MODULES = {f"{feature}.{name}" for feature, names in STORES.items() for name in names}
 # Rules with no database and no HTTP: what a due date, a reminder, a recurrence, an order key

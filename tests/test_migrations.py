@@ -544,3 +544,34 @@ def test_0018_adds_webhooks_and_a_downgrade_drops_them_keeping_the_tasks(empty_a
     assert counts() == (1, 0)
     upgrade()
     assert {"webhook_endpoints", "webhook_attempts", "webhook_schedule"} <= tables()
+
+
+def test_0016_adds_calendar_subscriptions_and_their_lookup(empty_app):
+    """Revision 0016 adds a user's calendar subscriptions (gone with the user) and the lookup
+    from a secret's digest, unique across users; a downgrade drops both with their rows."""
+    upgrade(revision="0014")
+    add_user()
+    db.session.commit()
+    upgrade(revision="0016")
+    subscription = uuid.uuid4().hex
+    row = {"u": USER_ID, "s": subscription, "d": "d" * 64, "now": NOW}
+    db.session.execute(
+        text(
+            "INSERT INTO calendar_subscriptions (user_id, id, list_id, events, secret_digest, "
+            "created_at) VALUES (:u, :s, NULL, false, :d, :now)"
+        ),
+        row,
+    )
+    feed = text("INSERT INTO calendar_feeds VALUES (:d, :u, :s)")
+    db.session.execute(feed, row)
+    db.session.commit()
+    with pytest.raises(IntegrityError):
+        db.session.execute(feed, {**row, "u": uuid.uuid4().hex})
+    db.session.rollback()
+    db.session.execute(text("DELETE FROM users"))
+    db.session.commit()
+    assert db.session.execute(text("SELECT count(*) FROM calendar_subscriptions")).scalar() == 0
+    downgrade(revision="0014")
+    assert not {"calendar_subscriptions", "calendar_feeds"} & tables()
+    upgrade()
+    assert {"calendar_subscriptions", "calendar_feeds"} <= tables()

@@ -125,13 +125,13 @@ def test_api_calls_on_a_database_never_migrated_are_the_readiness_503(unmigrated
 
 
 def test_api_calls_on_a_database_behind_the_code_are_the_readiness_503(migrated_app, user):
-    """0014 moved the logged-out tokens onto the users row: at 0013 every task route's token
-    check finds a column missing."""
+    """0016 added calendar subscriptions: a step behind it, listing them finds no table."""
     client = migrated_app.test_client()
     with migrated_app.app_context():
         downgrade(revision="-1")
     try:
-        answer = client.get(f"/api/{user['user_id']}/tasks", headers=user["headers"])
+        url = f"/api/{user['user_id']}/calendar-subscriptions"
+        answer = client.get(url, headers=user["headers"])
     finally:
         with migrated_app.app_context():
             upgrade()

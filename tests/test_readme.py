@@ -108,6 +108,25 @@ def test_every_bash_block_of_every_page_runs_as_written(database_url, servers, t
         "204",
         "204",
     ]
+    portability = printed["docs/portability.md"].splitlines()
+    url, polled, revoked, gone = portability[13:]
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/calendar/<secret>\.ics", url), url
+    assert int(polled) > 0 and (revoked, gone) == ("204", "404")
+    assert portability[:13] == [
+        "todo-export 1 False",
+        "CATEGORIES:home",
+        "DUE;VALUE=DATE:20261224",
+        "PRIORITY:1",
+        "RRULE:FREQ=WEEKLY",
+        "SUMMARY:Water the ficus",
+        "304",
+        'Water the ficus 2026-12-24 FREQ=WEEKLY ["home"]',
+        "False 2 0 2",
+        "True 2 0 2",
+        "True 0 2 2",
+        "True 1 0 0",
+        "Water the ficus 2026-12-24 FREQ=WEEKLY ['home']",
+    ]
 
 
 def printed_by_page(stdout: str) -> dict[str, str]:

@@ -71,6 +71,7 @@ BAD_VALUES = [
     ("RATELIMIT_KEY_PREFIX", "todo staging"),
     ("RATELIMIT_LOGIN_PER_EMAIL_AND_ADDRESS", "five-a-minute"),
     ("RATELIMIT_LOGIN_PER_EMAIL", "100 an hour"),
+    ("RATELIMIT_CALENDAR_PER_SUBSCRIPTION", "every minute"),
     ("RATELIMIT_LOGIN_PER_ADDRESS", "30"),
     ("RATELIMIT_LOGINS_PER_ADDRESS", "sixty"),
     ("RATELIMIT_INVITATIONS_PER_OWNER", "fifty a day"),

@@ -39,6 +39,9 @@ from .lists import routes as lists
 from .lists.store import ListChanged, ListGone, ListIdConflict, ListNotFound, TooManyLists
 from .live import routes as live
 from .live.tickets import InvalidTicket
+from .portability import routes as portability
+from .portability.items import TooManyTasks
+from .portability.subscriptions import CalendarNotFound, SubscriptionNotFound, TooManySubscriptions
 from .postgresql import bound_waits, decode_names_in_c, warn_without_statement_bound
 from .requests import register_request_id
 from .sessions import NoSessions
@@ -86,6 +89,10 @@ DOMAIN_PROBLEMS = {
     TooManyLabels: DomainProblem(422, "/problems/too-many-labels"),
     TooManyEndpoints: DomainProblem(422, "/problems/too-many-webhooks"),
     Refused: DomainProblem(422, "/problems/url-refused"),
+    TooManyTasks: DomainProblem(422, "/problems/too-many-tasks"),
+    TooManySubscriptions: DomainProblem(422, "/problems/too-many-subscriptions"),
+    SubscriptionNotFound: DomainProblem(404),
+    CalendarNotFound: DomainProblem(404),
     StaleOrder: DomainProblem(409, "/problems/stale-order"),
     OrderTooDense: DomainProblem(409, "/problems/order-too-dense"),
     MemberNotFound: DomainProblem(404),
@@ -164,11 +171,13 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(sharing.blp)
     api.register_blueprint(live.blp)
     api.register_blueprint(webhooks.blp)
+    api.register_blueprint(portability.blp)
+    api.register_blueprint(portability.feeds)
     # The stream's caller comes from its ticket (checked against the URL's user), not a token.
     app.before_request_funcs.setdefault(live.blp.name, []).append(
         accounts.require_url_user_of_token
     )
-    per_users = (tasks, sync, completions, lists, labels, sharing, webhooks)
+    per_users = (tasks, sync, completions, lists, labels, sharing, webhooks, portability)
     for per_user in per_users:
         app.before_request_funcs.setdefault(per_user.blp.name, []).append(accounts.require_url_user)
     api.register_blueprint(health.blp)

@@ -52,6 +52,8 @@ DISTRIBUTION = [
     ("webhook_endpoints", "user_id", "users"),
     ("webhook_attempts", "user_id", "users"),
     ("webhook_schedule", "slot", None),
+    ("calendar_subscriptions", "user_id", "users"),
+    ("calendar_feeds", "secret_digest", None),
 ]
 
 

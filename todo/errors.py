@@ -71,6 +71,19 @@ class ProblemSchema(Schema):
     index = fields.Integer(
         metadata={"description": "Of a failed batch (/problems/batch-failed): which operation"}
     )
+    where = fields.String(
+        metadata={
+            "description": "Of a file an import cannot read (/problems/import-invalid): where "
+            "it breaks"
+        }
+    )
+    problems = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "Of an import refused (/problems/import-rejected): the file's "
+            "problems, each {where, field, message}; at most 1,000"
+        },
+    )
 
 
 def problem_body(status: int, detail: str | None = None, **extra) -> dict:

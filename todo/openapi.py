@@ -61,8 +61,8 @@ another user's URL is a 403 (unless a list of theirs is shared with you), anothe
 **Errors** ([guide](/docs/guides/errors-and-clients.md)) are application/problem+json (RFC 9457):
 `type`, `title`, `status`, `detail`, and for invalid input `errors` by field. Besides those listed
 per operation, any request can get 405 (method not allowed on this path), 408 (the request did not
-arrive whole within 10 s), 413 (body over 64 KiB), 414 (request line over 4 KiB) or 431 (headers
-over 32 KiB); these close the connection.
+arrive whole within 10 s), 413 (body over 64 KiB; 10 MiB for an import), 414 (request line over
+4 KiB) or 431 (headers over 32 KiB); these close the connection.
 
 **Lists** ([guide](/docs/guides/tasks.md)) are keyset pages: follow the `Link: <…>; rel="next"`
 header; `X-Total-Count` counts the tasks matching the filters; the list's weak ETag in
@@ -82,7 +82,11 @@ chosen id is taken), `/problems/batch-failed` (the failed operation's status, wi
 changed since; read it and place again), `/problems/order-too-dense` (409: no room to place there),
 `/problems/too-many-lists`, `/problems/too-many-labels` and `/problems/too-many-webhooks` (422: a
 per-user cap), `/problems/too-many-members` (422: a shared list's 25 members and invitations),
-`/problems/url-refused` (422: a webhook URL that is not http(s) to a public address).
+`/problems/url-refused` (422: a webhook URL that is not http(s) to a public address),
+`/problems/too-many-tasks` (422: an import of more than 20,000 tasks: split it),
+`/problems/too-many-subscriptions` (422: 20 calendar subscriptions; revoke one first),
+`/problems/import-invalid` (422: a file that cannot be read, with `where`) and
+`/problems/import-rejected` (422: an import with problems, each in `problems`; nothing written).
 
 **Sharing** ([guide](/docs/guides/sharing.md)). The owner of a list invites by email (POST
 /api/{user_id}/lists/{list_id}/invitations), as an editor or a viewer; the invitee accepts

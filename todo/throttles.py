@@ -38,6 +38,7 @@ LOGINS_PER_ADDRESS = "RATELIMIT_LOGINS_PER_ADDRESS"
 SIGNUP_PER_ADDRESS = "RATELIMIT_SIGNUP_PER_ADDRESS"
 PASSWORD_CHECK_PER_USER = "RATELIMIT_PASSWORD_CHECK_PER_USER"
 INVITATIONS_PER_OWNER = "RATELIMIT_INVITATIONS_PER_OWNER"
+CALENDAR_PER_SUBSCRIPTION = "RATELIMIT_CALENDAR_PER_SUBSCRIPTION"
 # What a refused attempt was too many of, for the sentence that answers it.
 TOO_MANY = {
     LOGIN_PER_EMAIL_AND_ADDRESS: "Too many failed logins to this account from this address",
@@ -47,6 +48,7 @@ TOO_MANY = {
     SIGNUP_PER_ADDRESS: "Too many sign-ups from this address",
     PASSWORD_CHECK_PER_USER: "Too many wrong passwords for this account",
     INVITATIONS_PER_OWNER: "Too many invitations from this account today",
+    CALENDAR_PER_SUBSCRIPTION: "Too many polls of this calendar",
 }
 SETTINGS = tuple(TOO_MANY)
 

@@ -3,13 +3,15 @@ and what state of the list it shows (its ETag's version)."""
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Row, select
 
 from ..accounts.store import load_account
 from ..accounts.tokens import USER_GONE, Caller, TokenNotCurrent
+from ..columns import utcnow
 from ..database import first_row, first_value, statement_rows
-from .listing import count_statement, page_statement, version_statement
+from .listing import ZONED, count_statement, page_statement, version_statement
 from .models import ANSWER_ROW
 from .rows import not_found, owned, ownership
 
@@ -57,3 +59,17 @@ def list_version(caller: Caller, query: dict) -> str | None:
     """What state of the list a page would show now (one indexed read); None if the token
     is not current."""
     return first_value(*version_statement(caller, query))
+
+
+def prepared(caller: Caller, query: dict, trash_since: datetime) -> dict:
+    """A list query as its schema loaded it, made ready to run: the trash's bound, the zone
+    its dates are read in (`tz`, else the user's, else UTC) when it needs one, and the clock
+    for `overdue`."""
+    if query.pop("deleted"):
+        query["trash_since"] = trash_since
+    zone_name = query.pop("tz", None)
+    if ZONED & query.keys() or query["sort"].lstrip("-") == "due":
+        query["zone"] = zone_name or load_account(caller).timezone or "UTC"
+    if "overdue" in query:
+        query["now"] = utcnow()
+    return query

@@ -11,7 +11,6 @@ from marshmallow import RAISE
 from sqlalchemy import Row
 
 from .. import idempotency
-from ..accounts.store import load_account
 from ..blueprint import (
     LIST_IF_NONE_MATCH,
     NEXT_LINK_HEADER,
@@ -25,12 +24,11 @@ from ..blueprint import (
     revalidated,
     trash_since,
 )
-from ..columns import utcnow
 from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, fresh_or_tagged, if_match_versions
 from ..idempotency import Answer
 from ..sharing import access
 from . import creates, examples, reads, trash, writes
-from .listing import ZONED, cursor_after
+from .listing import cursor_after
 from .query_schemas import DeleteQuerySchema, ListQuerySchema
 from .schemas import (
     CompletionSchema,
@@ -82,15 +80,9 @@ def list_tasks(query, user_id):
     the tasks matching the filters. The answer's ETag changes with any change to the user's
     tasks; sent back in If-None-Match, it gets 304 for one indexed read.
     """
-    if query.pop("deleted"):
-        query["trash_since"] = trash_since()
+    query = reads.prepared(g.caller, query, trash_since())
     if g.caller.shared is not None:
         query["list_id"] = shared_list_asked(g.caller, query)
-    zone_name = query.pop("tz", None)
-    if ZONED & query.keys() or query["sort"].lstrip("-") == "due":
-        query["zone"] = zone_name or load_account(g.caller).timezone or "UTC"
-    if "overdue" in query:
-        query["now"] = utcnow()
     page = reads.list_page(g.caller, query)
     headers = {"X-Total-Count": str(page.total)}
     if "now" not in query:  # an answer that depends on the clock has no ETag to match later

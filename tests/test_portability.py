@@ -1,0 +1,217 @@
+"""Your data goes where you go: every task shape the API holds, exported (JSON, iCalendar,
+CSV) and imported into a fresh account, reads back equal on every field the format carries;
+imports are previewed, applied all or nothing in one change of the feed, and a second import
+of the same file creates nothing."""
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import assert_problem
+from tests.test_due import create, listed, patch
+from todo.extensions import db
+from todo.tasks.models import tasks
+
+# Every shape a task can take: the three due forms (with DST edges), the supported rules,
+# reminders before and at, priorities, labels, completed and open, a roll-over's history.
+SHAPES = [
+    {"title": "Plain", "description": 'Milk, eggs\nand bread; "quoted", comma'},
+    {"title": "All day", "due": {"date": "2026-03-29"}, "priority": 1, "labels": ["home"]},
+    {
+        "title": "Floating",
+        "due": {"date": "2026-10-25", "time": "02:30"},
+        "reminders": [{"before": "PT0S"}],
+        "priority": 2,
+    },
+    {
+        "title": "In Paris's DST gap",
+        "due": {"date": "2026-03-29", "time": "02:30", "timezone": "Europe/Paris"},
+        "reminders": [{"before": "PT15M"}, {"at": "2026-03-28T10:00:00.000000Z"}],
+        "priority": 3,
+        "labels": ["work", "Zürich"],
+    },
+    {
+        "title": "In New York's DST overlap",
+        "due": {"date": "2026-11-01", "time": "01:30", "timezone": "America/New_York"},
+        "reminders": [{"before": "P1DT2H"}],
+    },
+    {
+        "title": "Weekly",
+        "due": {"date": "2026-12-07"},
+        "recurrence": {"rule": "FREQ=WEEKLY;BYDAY=MO,TH"},
+    },
+    {
+        "title": "Last weekday of the month",
+        "due": {"date": "2026-12-31", "time": "18:00", "timezone": "Asia/Tokyo"},
+        "recurrence": {"rule": "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1"},
+    },
+    {
+        "title": "Every 3 days, 10 times",
+        "due": {"date": "2026-12-08", "time": "07:15"},
+        "recurrence": {"rule": "FREQ=DAILY;INTERVAL=3;COUNT=10"},
+    },
+    {
+        "title": "Yearly until",
+        "due": {"date": "2026-02-28", "time": "23:30", "timezone": "America/Los_Angeles"},
+        "recurrence": {"rule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1;UNTIL=20300301"},
+    },
+    {
+        "title": "After each completion",
+        "due": {"date": "2026-12-09"},
+        "recurrence": {"rule": "FREQ=WEEKLY;INTERVAL=2", "from": "completion"},
+    },
+    {"title": "Done", "completed": True, "labels": ["=SUM(A1)", "-minus"]},
+    {"title": '=HYPERLINK("http://x")', "description": "+1 @home\ttab"},
+]
+
+
+def carried(task: dict, fields: tuple[str, ...]) -> dict:
+    """What of a task a format carries, in a form two accounts can compare."""
+    values = {name: task[name] for name in fields if name not in ("due", "recurrence", "reminders")}
+    if "due" in fields:
+        values["due"] = task["due"]
+    if "recurrence" in fields:
+        rule = task["recurrence"]
+        values["recurrence"] = rule and (
+            dict(part.split("=") for part in rule["rule"].split(";")),
+            rule["from"],
+        )
+    if "reminders" in fields:
+        values["reminders"] = [(r["before"], r["at"], r["remind_at"]) for r in task["reminders"]]
+    return values
+
+
+ICS_FIELDS = (
+    *("id", "title", "description", "completed", "priority", "due", "recurrence"),
+    *("reminders", "labels", "parent_id"),
+)
+CSV_FIELDS = (*ICS_FIELDS, "position")
+JSON_FIELDS = (*CSV_FIELDS, "list_id")
+
+
+@pytest.fixture
+def account(client, user):
+    return with_every_shape(client, user)
+
+
+def with_every_shape(client, user):
+    """`user`, with tasks in every shape, one of them a subtask and one rolled over once,
+    one in a list; their zone is Europe/Paris."""
+    zone = client.patch("/api/auth/me", json={"timezone": "Europe/Paris"}, headers=user["headers"])
+    assert zone.status_code == 200, zone.get_json()
+    listed_in = client.post(
+        f"/api/{user['user_id']}/lists", json={"name": "Trip"}, headers=user["headers"]
+    ).get_json()
+    made = [create(client, user, **shape) for shape in SHAPES]
+    create(client, user, title="A subtask", parent_id=made[3]["id"], priority=1)
+    create(client, user, title="In the list", list_id=listed_in["id"])
+    rolled = client.patch(
+        f"/api/{user['user_id']}/tasks/{made[5]['id']}/complete", headers=user["headers"]
+    )
+    assert rolled.status_code == 200 and rolled.get_json()["recurrence"]["completed_count"] == 1
+    assert patch(client, user, made[0]["id"], {"position": "a0V"}).status_code == 200
+    return user
+
+
+def exported(client, user, path: str, **query):
+    answer = client.get(
+        f"/api/{user['user_id']}/{path}", query_string=query, headers=user["headers"]
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return answer
+
+
+def imported(client, user, body: bytes, content_type: str, preview=False, **query):
+    path = "imports/preview" if preview else "imports"
+    return client.post(
+        f"/api/{user['user_id']}/{path}",
+        data=body,
+        content_type=content_type,
+        query_string=query,
+        headers=user["headers"],
+    )
+
+
+def by_id(tasks: list[dict], fields) -> dict:
+    return {task["id"]: carried(task, fields) for task in tasks}
+
+
+FORMATS = {
+    "json": ("export", "application/json", JSON_FIELDS),
+    "icalendar": ("export/calendar", "text/calendar", ICS_FIELDS),
+    "csv": ("export/csv", "text/csv", CSV_FIELDS),
+}
+
+
+@pytest.mark.parametrize("kind", FORMATS)
+def test_every_task_shape_reads_back_equal_in_a_fresh_account(client, account, other_user, kind):
+    path, content_type, fields = FORMATS[kind]
+    zone = {"timezone": "Europe/Paris"}
+    assert client.patch("/api/auth/me", json=zone, headers=other_user["headers"]).status_code == 200
+    body = exported(client, account, path).data
+    answer = imported(client, other_user, body, content_type)
+    assert answer.status_code == 200, answer.get_json()
+    report = answer.get_json()
+    assert report["applied"] and report["problems"] == []
+    assert report["counts"]["created"] == len(SHAPES) + 2
+    before, after = listed(client, account), listed(client, other_user)
+    if kind != "json":  # the list a task is in is the import's to choose
+        before = [{**task, "list_id": None} for task in before]
+    assert by_id(after, fields) == by_id(before, fields)
+
+
+@pytest.mark.parametrize("kind", FORMATS)
+def test_a_second_import_of_the_same_file_creates_nothing(client, account, other_user, kind):
+    path, content_type, _ = FORMATS[kind]
+    body = exported(client, account, path).data
+    first = imported(client, other_user, body, content_type)
+    assert first.status_code == 200, first.get_json()
+    count = len(listed(client, other_user))
+    again = imported(client, other_user, body, content_type).get_json()
+    assert again["counts"]["created"] == 0 and again["applied"]
+    assert len(listed(client, other_user)) == count
+
+
+def test_a_preview_writes_nothing_and_says_what_an_import_would_do(client, account, other_user):
+    body = exported(client, account, "export/calendar").data
+    preview = imported(client, other_user, body, "text/calendar", preview=True)
+    assert preview.status_code == 200, preview.get_json()
+    report = preview.get_json()
+    assert not report["applied"] and report["counts"]["created"] == len(SHAPES) + 2
+    assert {task["title"] for task in report["created"]} >= {"Plain", "A subtask"}
+    assert listed(client, other_user) == []
+
+
+def test_an_import_is_one_change_of_the_feed(app, client, account, other_user):
+    feed = f"/api/{other_user['user_id']}/changes"
+    since = client.get(feed, headers=other_user["headers"]).get_json()["next"]
+    body = exported(client, account, "export/csv").data
+    assert imported(client, other_user, body, "text/csv").status_code == 200
+    changes = client.get(feed, query_string={"since": since}, headers=other_user["headers"])
+    assert len(changes.get_json()["tasks"]) == len(SHAPES) + 2
+    owner = uuid.UUID(other_user["user_id"])
+    with app.app_context():
+        numbers = db.session.scalars(
+            select(tasks.c.change_number).where(tasks.c.user_id == owner).distinct()
+        ).all()
+    assert len(numbers) == 1
+
+
+def test_an_import_into_a_chosen_list(client, account, other_user):
+    chosen = client.post(
+        f"/api/{other_user['user_id']}/lists",
+        json={"name": "Imported"},
+        headers=other_user["headers"],
+    ).get_json()
+    body = exported(client, account, "export/calendar").data
+    answer = imported(client, other_user, body, "text/calendar", list_id=chosen["id"])
+    assert answer.status_code == 200, answer.get_json()
+    assert {task["list_id"] for task in listed(client, other_user)} == {chosen["id"]}
+
+
+def test_an_import_into_no_list_of_the_users_is_404(client, account, other_user):
+    body = exported(client, account, "export/calendar").data
+    answer = imported(client, other_user, body, "text/calendar", list_id=str(uuid.uuid4()))
+    assert_problem(answer, 404)
+    assert listed(client, other_user) == []

@@ -1,0 +1,321 @@
+"""Portability blueprint, under /api/<user_id>/: the whole-account export, the tasks as
+iCalendar or CSV, and imports (preview, then apply). The views read the request and answer;
+the reads (store.py) and the import (imports.py) take the caller and raise."""
+
+import hashlib
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+from flask import Response, current_app, g, request, stream_with_context, url_for
+from marshmallow import RAISE, ValidationError
+
+from .. import throttles
+from ..blueprint import Blueprint, trash_since
+from ..errors import problem
+from ..lists.store import ListNotFound, read_list
+from ..tasks import reads
+from . import calendar, document, examples, imports, spreadsheet, store, subscriptions, todoist
+from .items import ImportInvalid, Parsed, loaded, text_of
+from .schemas import (
+    ExportQuerySchema,
+    ExportSchema,
+    ImportQuerySchema,
+    ImportReportSchema,
+    NewSubscriptionAnswerSchema,
+    NewSubscriptionSchema,
+    SubscriptionSchema,
+)
+
+blp = Blueprint(
+    "portability",
+    __name__,
+    url_prefix="/api/<user_id:user_id>",
+    description="Your data goes where you go: exports (JSON, iCalendar, CSV), imports, "
+    "calendar subscriptions",
+)
+CALENDAR, CSV = "text/calendar", "text/csv"
+REPORT = ImportReportSchema()
+LISTED = 1000  # entries each list of a report names
+TAGGED = {
+    "ETag": {"description": "The exported tasks' state (weak)", "schema": {"type": "string"}},
+}
+IMPORT_BODY = {
+    "required": True,
+    "description": "The file, its format told by its Content-Type: our JSON export, an "
+    "iCalendar file (VTODOs), a CSV file (ours, or Todoist's template). Up to 10 MiB and "
+    "20,000 tasks.",
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "description": "Our export (GET …/export)"},
+            "examples": examples.IMPORT_FILES,
+        },
+        **{
+            kind: {"schema": {"type": "string"}, "examples": files}
+            for kind, files in examples.OTHER_FILES.items()
+        },
+    },
+}
+
+
+@blp.before_request
+def import_body_limit():
+    """An import may carry a whole file, up to 10 MiB (the server lets it through too)."""
+    if request.endpoint in ("portability.preview_import", "portability.apply_import"):
+        request.max_content_length = current_app.config["IMPORT_BODY_LIMIT"]
+
+
+@blp.route("/export", methods=["GET"])
+@blp.response(200, ExportSchema, description="The whole account, streamed")
+@blp.problems(401, 403, 503)
+def export_account(user_id):
+    """Export everything the user owns, as one JSON document.
+
+    Version 1 of the `todo-export` format: the account's settings, lists, labels, every task
+    (the trash's too) and the completion history; never a password hash, a token or a
+    secret. Streamed a page at a time, whatever the account's size. The user's right to data
+    portability (GDPR article 20); POST it to …/imports to bring it back.
+    """
+    account = store.account(g.caller)
+    chunks = document.chunks(account, lambda section: store.rows_of(g.caller, section))
+    headers = {"Content-Disposition": 'attachment; filename="todo-export.json"'}
+    return streamed(chunks, "application/json", headers)
+
+
+def streamed(chunks: Iterator[bytes], mimetype: str, headers: dict) -> Response:
+    return current_app.response_class(
+        stream_with_context(chunks), mimetype=mimetype, headers=headers
+    )
+
+
+@blp.route("/export/calendar", methods=["GET"])
+@blp.arguments(ExportQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
+@blp.response(200, {"type": "string"}, content_type=CALENDAR, headers=TAGGED)
+@blp.alt_response(304, description="Not Modified: the tasks still have the ETag sent")
+@blp.problems(401, 403, 404, 503)
+def export_calendar(query, user_id):
+    """Export the user's tasks as iCalendar (VTODOs).
+
+    Any list query's filters and sort (GET …/tasks), every page: one VTODO a task, with its
+    due date in its form, rule, reminders (VALARM), priority, labels (CATEGORIES) and parent
+    (RELATED-TO). With `list_id`, the calendar is named after the list (X-WR-CALNAME).
+    Weak ETag; If-None-Match gets 304.
+    """
+    return exported(query, "calendar", CALENDAR, calendar_chunks)
+
+
+@blp.route("/export/csv", methods=["GET"])
+@blp.arguments(ExportQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
+@blp.response(200, {"type": "string"}, content_type=CSV, headers=TAGGED)
+@blp.alt_response(304, description="Not Modified: the tasks still have the ETag sent")
+@blp.problems(401, 403, 404, 503)
+def export_csv(query, user_id):
+    """Export the user's tasks as CSV.
+
+    Any list query's filters and sort, every page; the columns are documented in the
+    portability guide. A cell a spreadsheet would run as a formula starts with `'`.
+    """
+    return exported(query, "csv", CSV, lambda query, name: spreadsheet.lines(pages(query)))
+
+
+def exported(query: dict, kind: str, mimetype: str, chunks_of) -> Response:
+    """A filtered export: 304 while If-None-Match names its state, else streamed."""
+    name = read_list(g.caller, query["list_id"]).name if "list_id" in query else None
+    query = reads.prepared(g.caller, query, trash_since())
+    version = store.query_version(g.caller, query)
+    digest = hashlib.blake2b(urlencode(sorted(request.args.items(multi=True))).encode())
+    tag = f"{kind}-{version}-{digest.hexdigest()[:16]}"
+    headers = {"ETag": f'W/"{tag}"', "Cache-Control": "private, no-cache"}
+    if "now" not in query and request.if_none_match.contains_weak(tag):
+        return current_app.response_class(status=304, headers=headers)
+    if "now" in query:  # depends on the clock: nothing to match later
+        del headers["ETag"]
+    filename = f"tasks.{'ics' if kind == 'calendar' else 'csv'}"
+    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return streamed(chunks_of(query, name), mimetype, headers)
+
+
+def pages(query: dict):
+    return store.matching_tasks(g.caller, query)
+
+
+def calendar_chunks(query: dict, name: str | None) -> Iterator[bytes]:
+    zones: set[str] = set()
+    yield calendar.header(name or "Tasks")
+    for page in pages(query):
+        yield b"".join(calendar.component(row, zones) for row in page)
+    yield calendar.footer(zones)
+
+
+@blp.route("/imports/preview", methods=["POST"])
+@blp.arguments(ImportQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
+@blp.doc(requestBody=IMPORT_BODY)
+@blp.response(200, ImportReportSchema)
+@blp.problems(401, 403, 404, 413, 415, 422, 503, examples=examples.IMPORT_PROBLEMS)
+def preview_import(query, user_id):
+    """Preview an import: what it would create and update, and the file's problems.
+
+    Nothing is written. Each problem names where it is (a line, a component, a path) and the
+    field; `warnings` say what of a task would not be imported. Apply with POST …/imports.
+    """
+    return import_answer(query, keep=False)
+
+
+@blp.route("/imports", methods=["POST"])
+@blp.arguments(ImportQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
+@blp.doc(requestBody=IMPORT_BODY)
+@blp.response(200, ImportReportSchema)
+@blp.problems(401, 403, 404, 413, 415, 422, 503, examples=examples.IMPORT_PROBLEMS)
+def apply_import(query, user_id):
+    """Import a file: our JSON export, iCalendar (VTODO), our CSV or Todoist's.
+
+    All or nothing, in one change of the feed: a file with a problem is a 422
+    (/problems/import-rejected) listing them, and nothing is written. Idempotent: ids come
+    from the file (UIDs, ids, rows), so importing it again creates nothing new. Into
+    `list_id` if given. Up to 10 MiB (413) and 20,000 tasks (422).
+    """
+    return import_answer(query, keep=True)
+
+
+def import_answer(query: dict, keep: bool):
+    try:
+        parsed = parsed_body()
+        if parsed is not None and not parsed.items and not parsed.problems:
+            raise ImportInvalid("the file", f"no tasks in it (ignored: {parsed.ignored or 'none'})")
+    except ImportInvalid as error:
+        return problem(422, str(error), type=examples.IMPORT_INVALID, where=error.where)
+    if parsed is None:
+        return problem(415, examples.NOT_A_FILE)
+    try:
+        report = imports.run(g.caller, parsed, loaded(parsed), query.get("list_id"), keep)
+    except imports.ImportRejected as rejected:
+        problems = rejected.report.problems[:LISTED]
+        return problem(422, str(rejected), type=examples.IMPORT_REJECTED, problems=problems)
+    except ValidationError:  # the list asked for is not one of the user's live lists
+        raise ListNotFound() from None
+    return REPORT.dump(answered(report))
+
+
+def parsed_body() -> Parsed | None:
+    """The body read by the reader its Content-Type names; None for a type it is not."""
+    kind, body = request.mimetype, request.get_data()
+    if kind not in ("application/json", CALENDAR, CSV):
+        return None
+    if not body.strip():
+        raise ImportInvalid("the body", "empty")
+    if kind == "application/json":
+        return document.parsed(body)
+    text = text_of(body)
+    if kind == CALENDAR:
+        return calendar.parsed(text)
+    records = spreadsheet.rows(text)
+    header = next(records, (1, []))[1]
+    if todoist.is_todoist(header):
+        return todoist.parsed(header, records)
+    if "title" not in [name.strip().lower() for name in header]:
+        raise ImportInvalid("line 1", "a CSV header needs a title column (or TYPE and CONTENT)")
+    return spreadsheet.parsed(header, records)
+
+
+def answered(report: imports.Report) -> dict:
+    return {
+        "format": report.format,
+        "applied": report.applied,
+        "counts": {
+            "created": len(report.created),
+            "updated": len(report.updated),
+            "unchanged": report.unchanged,
+            "lists_created": report.lists_created,
+            "problems": len(report.problems),
+            "warnings": len(report.warnings),
+        },
+        "created": report.created[:LISTED],
+        "updated": report.updated[:LISTED],
+        "problems": report.problems[:LISTED],
+        "warnings": report.warnings[:LISTED],
+        "ignored": report.ignored,
+    }
+
+
+@blp.route("/calendar-subscriptions", methods=["POST"])
+@blp.arguments(NewSubscriptionSchema(), examples=examples.NEW_SUBSCRIPTION)
+@blp.response(201, NewSubscriptionAnswerSchema)
+@blp.problems(400, 401, 403, 404, 413, 415, 503, examples=examples.NEW_SUBSCRIPTION_PROBLEMS)
+def create_subscription(fields, user_id):
+    """Make a calendar subscription: a URL a calendar application polls with no token.
+
+    Its tasks with a due date (of one list, or all), as VTODOs or as events; the URL is
+    shown this once and works until revoked. At most 20 (422
+    /problems/too-many-subscriptions).
+    """
+    row, secret = subscriptions.subscribe(
+        g.caller, fields.get("list_id"), fields.get("events", False)
+    )
+    url = url_for("calendar_feeds.poll_calendar", secret=secret, _external=True)
+    webcal = "webcal://" + url.split("://", 1)[1]
+    return {**row._mapping, "url": url, "webcal_url": webcal}
+
+
+@blp.route("/calendar-subscriptions", methods=["GET"])
+@blp.response(200, SubscriptionSchema(many=True))
+@blp.problems(401, 403, 503)
+def list_subscriptions(user_id):
+    """List the user's calendar subscriptions.
+
+    Without their URLs, which are shown only when made: revoke one and make another to get
+    a new URL.
+    """
+    return subscriptions.subscriptions(g.caller)
+
+
+@blp.route("/calendar-subscriptions/<uuid:subscription_id>", methods=["DELETE"])
+@blp.response(204)
+@blp.problems(401, 403, 404, 503, examples=examples.SUBSCRIPTION_PROBLEMS)
+def revoke_subscription(user_id, subscription_id):
+    """Revoke a calendar subscription.
+
+    Its URL answers 404 from now on; the calendar applications polling it keep what they
+    last read.
+    """
+    subscriptions.revoke(g.caller, subscription_id)
+
+
+feeds = Blueprint(
+    "calendar_feeds",
+    __name__,
+    url_prefix="/calendar",
+    description="Calendar feeds: what calendar applications poll, with no token",
+    problem_examples=examples.FEED_PROBLEMS,
+)
+
+
+@feeds.route("/<secret>.ics", methods=["GET"])
+@feeds.public
+@feeds.response(200, {"type": "string"}, content_type=CALENDAR, headers=TAGGED)
+@feeds.alt_response(304, description="Not Modified: the tasks still have the ETag sent")
+@feeds.problems(404, 429, 503)
+def poll_calendar(secret):
+    """Read a calendar subscription's feed: what a calendar application polls.
+
+    The URL's secret is the only credential (no token): it is never logged. The tasks with
+    a due date, as the subscription says (VTODOs or events, one list or all). Weak ETag,
+    304; polls of one subscription are limited (RATELIMIT_CALENDAR_PER_SUBSCRIPTION, 429).
+    """
+    user_id, row = subscriptions.feed(secret)
+    with throttles.attempt((throttles.CALENDAR_PER_SUBSCRIPTION, row.id)) as counted:
+        counted.keep()
+    tag = f"feed-{row.id}-{subscriptions.feed_number(user_id)}"
+    headers = {"ETag": f'W/"{tag}"', "Cache-Control": "private, no-cache"}
+    if request.if_none_match.contains_weak(tag):
+        return current_app.response_class(status=304, headers=headers)
+    name = None
+    if row.list_id is not None:
+        name = subscriptions.list_name(user_id, row.list_id)
+    return streamed(feed_chunks(user_id, row, name), CALENDAR, headers)
+
+
+def feed_chunks(user_id, row, name: str | None) -> Iterator[bytes]:
+    zones: set[str] = set()
+    yield calendar.header(name or "Tasks")
+    for page in subscriptions.feed_tasks(user_id, row):
+        yield b"".join(calendar.component(task, zones, row.events) for task in page)
+    yield calendar.footer(zones)
