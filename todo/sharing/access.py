@@ -117,16 +117,16 @@ class NotSharedList(Exception):
         )
 
 
+# An owner's lists joined with their members (the owner's side: one shard).
+LISTS_AND_MEMBERS = lists.join(
+    list_members,
+    and_(list_members.c.user_id == lists.c.user_id, list_members.c.list_id == lists.c.id),
+)
 # The lists of the owner's shared with a member (live), their roles and the owner's token
 # generation: one statement on the owner's shard.
 SHARED_HERE = (
     select(list_members.c.list_id, list_members.c.role, users.c.token_generation)
-    .select_from(
-        list_members.join(users, users.c.id == list_members.c.user_id).join(
-            lists,
-            and_(lists.c.user_id == list_members.c.user_id, lists.c.id == list_members.c.list_id),
-        )
-    )
+    .select_from(LISTS_AND_MEMBERS.join(users, users.c.id == list_members.c.user_id))
     .where(
         list_members.c.user_id == OWNER_ID,
         users.c.id == OWNER_ID,
