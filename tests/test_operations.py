@@ -125,13 +125,15 @@ def test_api_calls_on_a_database_never_migrated_are_the_readiness_503(unmigrated
 
 
 def test_api_calls_on_a_database_behind_the_code_are_the_readiness_503(migrated_app, user):
-    """0014 moved the logged-out tokens onto the users row: at 0013 every task route's token
-    check finds a column missing."""
+    """0015 made every single-task statement ask whether the caller may act on the task
+    (list_members, shared lists): at 0014 a task read finds that table missing."""
     client = migrated_app.test_client()
+    tasks = f"/api/{user['user_id']}/tasks"
+    task = client.post(tasks, json={"title": "Read me"}, headers=user["headers"]).get_json()
     with migrated_app.app_context():
         downgrade(revision="-1")
     try:
-        answer = client.get(f"/api/{user['user_id']}/tasks", headers=user["headers"])
+        answer = client.get(f"{tasks}/{task['id']}", headers=user["headers"])
     finally:
         with migrated_app.app_context():
             upgrade()
