@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CPU time the app's server spends per request (user + system, all its processes), and
 # PostgreSQL's backends for its database, for a task read, the 20-task list, the 100-task list,
-# a PUT and a create (POST, into a user of its own): bench/cpu_per_request.sh [rounds] [commit]
+# a PUT and a create (POST, into a user of its own), and a shared list of 20 tasks read by its
+# owner and by a member (where the checkout has sharing): bench/cpu_per_request.sh [rounds] [commit]
 # One server of this checkout (gunicorn.conf.py, 2 workers) on :4580 and a fresh PostgreSQL
 # database. Given a commit, that commit is served too (a git worktree, :4581, a database of
 # its own) and each scenario runs on both in turn ("now", then "before"), so a change is
@@ -32,6 +33,29 @@ for side in "${sides[@]}"; do
 done
 
 declare -A url
+# A list of 20 tasks its owner shares with a member (docs/sharing.md): SHARED_URL lists them,
+# $2-owner.lua and $2-member.lua hold each one's token. Fails where sharing is not built.
+shared_list() {
+  local json='Content-Type: application/json' owner owner_token list invitation n
+  sign_in "$1" sharing-owner@example.com
+  owner=$USER owner_token=$TOKEN
+  list=$(curl -sf -X POST "$1/api/$owner/lists" -H "Authorization: Bearer $owner_token" -H "$json" \
+    -d '{"name": "Shared"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  for n in $(seq 20); do
+    curl -sf -o /dev/null -X POST "$1/api/$owner/tasks" -H "Authorization: Bearer $owner_token" \
+      -H "$json" -d "{\"title\": \"Task $n\", \"list_id\": \"$list\"}"
+  done
+  curl -sf -o /dev/null -X POST "$1/api/$owner/lists/$list/invitations" -H "$json" \
+    -H "Authorization: Bearer $owner_token" -d '{"email": "sharing-member@example.com", "role": "editor"}' ||
+    return 1
+  sign_in "$1" sharing-member@example.com
+  invitation=$(curl -sf "$1/api/$USER/invitations" -H "Authorization: Bearer $TOKEN" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+  curl -sf -o /dev/null -X POST "$1/api/$USER/invitations/$invitation/accept" -H "Authorization: Bearer $TOKEN"
+  printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$owner_token" >"$2-owner.lua"
+  printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN" >"$2-member.lua"
+  SHARED_URL="$1/api/$owner/tasks?list_id=$list"
+}
 for side in "${sides[@]}"; do
   base=http://127.0.0.1:${port[$side]}
   for _ in $(seq 60); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.5; done
@@ -51,13 +75,16 @@ for side in "${sides[@]}"; do
     printf 'wrk.method = "POST"\nwrk.body = %s\n' "'{\"title\": \"bench task\"}'"
     echo 'wrk.headers["Content-Type"] = "application/json"'; } >"$state/$side-post.lua"
   url[$side-post]=$base/api/$USER/tasks
+  shared_list "$base" "$state/$side" && url[$side-owner20]=$SHARED_URL url[$side-member20]=$SHARED_URL
 done
 
-declare -A script=([get]=twenty [list20]=twenty [list100]=hundred [put]=put [post]=post)
+declare -A script=([get]=twenty [list20]=twenty [list100]=hundred [put]=put [post]=post
+  [owner20]=owner [member20]=member)
 echo "round scenario side req/s cpu_us_per_request db_us_per_request p50 p99"
 for round in $(seq "$rounds"); do
-  for scenario in get list20 list100 put post; do
+  for scenario in get list20 list100 put post owner20 member20; do
     for side in "${sides[@]}"; do
+      [ -n "${url[$side-$scenario]:-}" ] || continue  # a scenario this checkout cannot run
       MEASURE_DATABASE=${database[$side]}
       echo "$round $scenario $side $(measure "${port[$side]}" "$state/$side-${script[$scenario]}.lua" \
         "${url[$side-$scenario]}")"

@@ -125,17 +125,20 @@ def test_api_calls_on_a_database_never_migrated_are_the_readiness_503(unmigrated
 
 
 def test_api_calls_on_a_database_behind_the_code_are_the_readiness_503(migrated_app, user):
-    """0016 added calendar subscriptions: a step behind it, listing them finds no table."""
+    """A database behind the code: since 0015 every single-task statement asks whether the
+    caller may act on the task (list_members, shared lists), so at 0014 a task read finds that
+    table missing."""
     client = migrated_app.test_client()
+    tasks = f"/api/{user['user_id']}/tasks"
+    task = client.post(tasks, json={"title": "Read me"}, headers=user["headers"]).get_json()
     with migrated_app.app_context():
-        downgrade(revision="-1")
+        downgrade(revision="0014")
     try:
-        url = f"/api/{user['user_id']}/calendar-subscriptions"
-        answer = client.get(url, headers=user["headers"])
+        answer = client.get(f"{tasks}/{task['id']}", headers=user["headers"])
     finally:
         with migrated_app.app_context():
             upgrade()
-    assert_schema_problem(answer, MIGRATIONS.get_revision(HEAD).down_revision)
+    assert_schema_problem(answer, "0014")
 
 
 def test_database_errors_are_logged_without_their_parameters(tmp_path, caplog):

@@ -65,6 +65,16 @@ def test_a_member_reads_the_shared_list_and_its_tasks_only(client, owner, editor
     assert_problem(client.get(f"{space['lists']}/{space['Private']}", headers=auth), 404)
 
 
+def test_a_member_lists_the_shared_lists_trash_only(client, owner, editor, space):
+    base = space["tasks"]
+    for hidden in ("Milk", "Diary", "Inbox"):
+        url = f"{base}/{space[hidden]['id']}"
+        assert client.delete(url, headers=owner["headers"]).status_code == 204
+    assert titles(client.get(f"{base}?deleted=true", headers=editor["headers"])) == ["Milk"]
+    emptied = client.delete(f"/api/{owner['user_id']}/trash", headers=editor["headers"])
+    assert_problem(emptied, 403)
+
+
 def test_an_editor_writes_the_shared_lists_tasks(client, owner, editor, space):
     tasks, auth = space["tasks"], editor["headers"]
     created = client.post(tasks, json={"title": "Eggs", "list_id": space["Shared"]}, headers=auth)

@@ -6,13 +6,14 @@ what the lists' ETag follows for them (the memberships and each owner's change n
 import hashlib
 import uuid
 
-from sqlalchemy import Row, and_, select
+from sqlalchemy import Row, select
 
 from ..accounts.models import users
 from ..accounts.tokens import OWNER, Caller
 from ..extensions import db
 from ..lists.models import lists
 from ..lists.store import COUNTED_ROW, LIVE, ListNotFound
+from . import access
 from .access import LIST_ID, MEMBER, MEMBER_ID, MEMBERSHIPS_OF, OWNER_ID, THE_LIST
 from .models import list_members
 
@@ -22,12 +23,7 @@ SHARED_ROW = (
 )
 SHARED_LISTS = (
     select(*SHARED_ROW)
-    .select_from(
-        lists.join(
-            list_members,
-            and_(list_members.c.user_id == lists.c.user_id, list_members.c.list_id == lists.c.id),
-        )
-    )
+    .select_from(access.LISTS_AND_MEMBERS)
     .where(
         lists.c.user_id == OWNER_ID,
         list_members.c.user_id == OWNER_ID,
