@@ -174,6 +174,34 @@ def test_a_user_who_shares_nothing_with_you_is_403_as_before(client, make_user, 
     assert assert_problem(answer, 403)["detail"] == "The token does not belong to this user."
 
 
+def test_a_members_write_of_an_owners_private_task_answers_as_an_unknown_id(
+    client, owner, editor, space
+):
+    """Whatever the write (a purge with If-Match, a PATCH, a toggle, a batch delete), the
+    owner's task outside the shared lists answers exactly as an id that does not exist, and
+    stays as it was."""
+    tasks, auth = space["tasks"], editor["headers"]
+    diary, unknown = space["Diary"], "00000000-0000-4000-8000-000000000000"
+    for task_id in (diary["id"], unknown):
+        guarded = {**auth, "If-Match": '"1"'}
+        answers = [
+            client.delete(f"{tasks}/{task_id}?purge=true", headers=guarded),
+            client.delete(f"{tasks}/{task_id}", headers=auth),
+            client.patch(f"{tasks}/{task_id}", json={"title": "Mine"}, headers=auth),
+            client.patch(f"{tasks}/{task_id}/complete", headers=auth),
+        ]
+        assert [answer.status_code for answer in answers] == [404] * 4, task_id
+        operation = {"op": "delete", "id": task_id, "purge": True}
+        batch = client.post(
+            f"/api/{owner['user_id']}/batch",
+            json={"atomic": False, "operations": [operation]},
+            headers=auth,
+        )
+        assert batch.get_json()["results"][0]["status"] == 404
+    stored = client.get(f"{tasks}/{diary['id']}", headers=owner["headers"]).get_json()
+    assert stored == diary
+
+
 def test_a_removed_member_is_refused_at_the_next_request(client, owner, editor, space):
     milk = f"{space['tasks']}/{space['Milk']['id']}"
     assert client.get(milk, headers=editor["headers"]).status_code == 200

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..lists.models import lists
 from ..lists.store import ListNotFound, not_found
 from ..tasks.models import tasks
+from ..tasks.rows import TaskNotFound
 from .models import list_members, memberships
 
 MEMBER_ROLE = "member"  # a Caller's role in a space where lists are shared with it
@@ -169,12 +170,17 @@ def list_role(caller: Caller, list_id: uuid.UUID | None) -> str | None:
 
 def writer(caller: Caller, task_id: uuid.UUID | None = None) -> Caller:
     """The caller about to write (a task, or a new one): a member writes as an editor only
-    (ReadOnly where they are a viewer), and their statements then ask for it."""
+    (ReadOnly where they are a viewer), and their statements then ask for it. A task outside
+    the lists shared with them is not found, whatever the write (a purge's If-Match included),
+    so no answer tells a member whether the owner has a task of that id."""
     if caller.shared is None:
         return caller
     if task_id is not None:
         list_id = db.session.scalar(TASK_LIST, {OWNER: caller.space_id, "task_id": task_id})
-        if list_role(caller, list_id) == "viewer":
+        role = list_role(caller, list_id)
+        if role is None:
+            raise TaskNotFound()
+        if role == "viewer":
             raise ReadOnly()
     elif "editor" not in caller.shared.values():
         raise ReadOnly()
