@@ -135,8 +135,9 @@ def test_revocation_ends_a_stream_saying_why(database_url, servers):
     stream.close()
 
 
-def test_a_ticket_opens_one_stream_only(database_url, servers):
-    server = servers(database_url)
+def test_a_ticket_opens_one_stream_only(database_url, servers, redis_url):
+    """On any worker: the nonce is spent in Redis (without it, in each worker's memory)."""
+    server = servers(database_url, **shared(redis_url))
     user_id, headers = sign_in(server)
     ticket = server.call("POST", f"/api/{user_id}/changes/tickets", headers=headers)[2]
     assert "Bearer" not in ticket["stream"] and headers["Authorization"][7:] not in ticket["stream"]
