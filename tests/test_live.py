@@ -296,3 +296,13 @@ def test_resumed_streams_miss_and_repeat_nothing_under_eight_writers(
             apply(state, event.page)
         stream.close()
     assert stored
+
+
+def test_an_idle_stream_sends_a_heartbeat_comment(database_url, servers):
+    server = servers(database_url, LIVE_HEARTBEAT_SECONDS="1")
+    user_id, headers = sign_in(server)
+    stream = EventStream(server, user_id, headers)
+    assert stream.next().page["tasks"] == []  # the first sync
+    line = stream.response.readline()  # nothing changes: what comes next is a heartbeat
+    assert line == b": heartbeat\n"
+    stream.close()
