@@ -57,7 +57,7 @@ export LOG_LEVEL=WARNING
 echo "scenario side instructions_per_request"
 for side in "${sides[@]}"; do
   cd "${checkout[$side]}"
-  fresh_database todo_instructions "$state/migrate.log"
+  fresh_database "${BENCH_DATABASE:-todo_instructions}" "$state/migrate.log"
   for scenario in get list20 list100; do
     echo "$scenario $side $(count "${checkout[$side]}" "$scenario")"
   done

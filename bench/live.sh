@@ -6,7 +6,8 @@
 # fresh PostgreSQL database and Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/14).
 # 1. A task read (wrk, 16 connections, 6 s) with no stream open, then with `streams` (2,000)
 #    open on the same worker, interleaved over `rounds`: req/s, CPU per request, p50/p99.
-# 2. The worker's memory (RSS) before and after the streams opened: bytes per stream.
+# 2. The worker's memory (RSS) before and after the streams opened: bytes per stream; and the
+#    CPU the worker spends on the open streams alone (heartbeats) over 15 s with no requests.
 # 3. 200 writes on :4601, each timed from its answer until the event arrives on a stream of
 #    :4600 (the other process): wake-up p50/p99.
 set -euo pipefail
@@ -48,6 +49,10 @@ for round in $(seq "$rounds"); do
   for _ in $(seq 600); do grep -q '^open' "$work/holder.log" && break; sleep 0.5; done
   sleep 2
   after=$(rss_kib)
+  idle=$(cpu_ticks 4600)
+  sleep 15
+  idle=$(($(cpu_ticks 4600) - idle))
+  echo "$round idle: $((idle * 100 / $(getconf CLK_TCK) / 15))% of a core for $streams open streams"
   echo "$round $streams $(measure 4600 "$work/auth.lua" "$url")"
   echo "$round memory: $(((after - before) * 1024 / streams)) bytes per stream (RSS $before -> $after KiB)"
   kill "$holder"

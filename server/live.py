@@ -221,7 +221,8 @@ class LiveHub:
             self.woken_at = {key: at for key, at in self.woken_at.items() if at > old}
 
     def drain(self) -> None:
-        """SIGTERM: every waiting poll is answered now, every stream ends with a retry hint."""
+        """SIGTERM: every waiting poll is answered now, every stream ends with a retry hint
+        (again as the worker stops: only what is still held)."""
         self.draining = True
         for held in list(self.held.values()):
             if held.stream is None:

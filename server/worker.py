@@ -143,6 +143,7 @@ class BufferingWorker(RequestRunning, Closing, base.Worker):
             if self.ppid != os.getppid():
                 self.log.info("Parent changed, shutting down: %s", self)
                 break
+        self.live.drain()  # held requests end now, whatever ended the loop (max_requests too)
         self.stop_listening()
         stop_by = time.monotonic() + self.cfg.graceful_timeout
         while self.nr_conns and time.monotonic() < stop_by:

@@ -135,8 +135,9 @@ def test_revocation_ends_a_stream_saying_why(database_url, servers):
     stream.close()
 
 
-def test_a_ticket_opens_one_stream_only(database_url, servers):
-    server = servers(database_url)
+def test_a_ticket_opens_one_stream_only(database_url, servers, redis_url):
+    """On any worker: the nonce is spent in Redis (without it, in each worker's memory)."""
+    server = servers(database_url, **shared(redis_url))
     user_id, headers = sign_in(server)
     ticket = server.call("POST", f"/api/{user_id}/changes/tickets", headers=headers)[2]
     assert "Bearer" not in ticket["stream"] and headers["Authorization"][7:] not in ticket["stream"]
@@ -295,3 +296,13 @@ def test_resumed_streams_miss_and_repeat_nothing_under_eight_writers(
             apply(state, event.page)
         stream.close()
     assert stored
+
+
+def test_an_idle_stream_sends_a_heartbeat_comment(database_url, servers):
+    server = servers(database_url, LIVE_HEARTBEAT_SECONDS="1")
+    user_id, headers = sign_in(server)
+    stream = EventStream(server, user_id, headers)
+    assert stream.next().page["tasks"] == []  # the first sync
+    line = stream.response.readline()  # nothing changes: what comes next is a heartbeat
+    assert line == b": heartbeat\n"
+    stream.close()

@@ -23,10 +23,11 @@ def start_clock():
 
 
 def log_request(response):
-    if held():  # a waiting poll is logged once, by the run that answers it
+    this = request._get_current_object()  # read several times: the proxy looked up once
+    if held(this):  # a waiting poll is logged once, by the run that answers it
         return response
     duration_ms = round((time.perf_counter() - g.started) * 1000, 2)
-    method, path, status = request.method, request.path, response.status_code
+    method, path, status = this.method, this.path, response.status_code
     message = f"{method} {path} {status}"
     fields = {
         "method": method,

@@ -8,7 +8,7 @@ answered at once, and a stream sends what there is and ends.
 
 import time
 
-from flask import Flask, g, request
+from flask import Flask, Request, g, request
 
 ENVIRON_KEY = "todo.live"  # server/gate.py's
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -32,17 +32,19 @@ def wait(key: str, seconds: int):
     return live.wait(key, live.deadline or time.monotonic() + seconds)
 
 
-def held() -> bool:
-    """This run's answer is thrown away (the request is held and runs again)."""
-    live = request.environ.get(ENVIRON_KEY)
+def held(this: Request) -> bool:
+    """The run of request `this` gives an answer that is thrown away (the request is held and
+    runs again)."""
+    live = this.environ.get(ENVIRON_KEY)
     return live is not None and live.held is not None
 
 
 def wake_on_write(response):
     """After a write that succeeded, its user's held requests look again, on every host. A
     hint: a write that changed nothing costs them one read."""
-    if request.method in WRITES and response.status_code < 400 and request.blueprint not in QUIET:
-        caller, live = g.get("caller"), request.environ.get(ENVIRON_KEY)
+    this = request._get_current_object()  # read several times: the proxy looked up once
+    if this.method in WRITES and response.status_code < 400 and this.blueprint not in QUIET:
+        caller, live = g.get("caller"), this.environ.get(ENVIRON_KEY)
         if caller is not None and live is not None:
             live.wake([str(caller.space_id)])
     return response

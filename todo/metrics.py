@@ -120,7 +120,7 @@ def init_app(app: Flask, engine: Engine) -> None:
         started = g.pop("metrics_started", None)
         if started is None:  # answered by a hook that ran before `start`
             return response
-        if held():  # a waiting poll counts once, by the run that answers it
+        if held(request._get_current_object()):  # counted once, by the run that answers it
             metrics.in_flight.dec()
             return response
         method, route = request.method, route_of(request.url_rule)
