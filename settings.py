@@ -438,7 +438,7 @@ DECLARED = [
         "120 per 15 minutes",
         request_budget,
         "120 per 15 minutes",
-        "each user's requests to the live stream's routes",
+        "each user's tickets to open the live stream (one per stream opened)",
     ),
     Setting(
         "RATELIMIT_BUDGET_SLICE",

@@ -111,3 +111,42 @@ def test_the_budget_is_shared_by_two_servers(database_url, servers, redis_url):
     status, answer_headers, _ = second.call("GET", "/api/auth/me", headers=headers)
     assert status == 429 and int(answer_headers["Retry-After"]) > 0
     assert answer_headers["RateLimit"].startswith('"default";r=0;t=')
+
+
+def test_opening_streams_spends_the_stream_budget(make_app):
+    """A stream is opened with a ticket (the stream itself has no token): each ticket spends
+    the stream's budget, so a user opens at most that many streams a window."""
+    app = make_app(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_BUDGET_STREAM="2 per hour",
+        RATELIMIT_STORAGE_URI="memory://",
+    )
+    client = app.test_client()
+    user_id, headers = signed_in(client)
+    tickets = f"/api/{user_id}/changes/tickets"
+    for left in (1, 0):
+        ticket = client.post(tickets, headers=headers)
+        assert ticket.status_code == 201
+        assert ticket.headers["RateLimit"].startswith(f'"stream";r={left};')
+    assert_problem(client.post(tickets, headers=headers), 429)
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+
+
+def test_a_waiting_poll_spends_one_unit_however_often_it_runs_again(database_url, servers):
+    """A poll held for 3 s runs again at every re-check (every 0.2 s here, no wake-up
+    channel): it is one request, and spends one unit of the feed's budget."""
+    server = servers(
+        database_url,
+        WEB_CONCURRENCY="1",
+        RATELIMIT_ENABLED="true",
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_BUDGET_FEED="5 per hour",
+        LIVE_FALLBACK_SECONDS="0.2",
+    )
+    user_id, headers = sign_in(server)
+    first = server.call("GET", f"/api/{user_id}/changes", headers=headers)
+    assert first[1]["RateLimit"].startswith('"feed";r=4;')
+    path = f"/api/{user_id}/changes?since={first[2]['next']}&wait=3"
+    status, answer_headers, page = server.call("GET", path, headers=headers, timeout=30)
+    assert status == 200, page
+    assert page["tasks"] == [] and answer_headers["RateLimit"].startswith('"feed";r=3;')

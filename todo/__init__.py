@@ -106,7 +106,13 @@ DOMAIN_PROBLEMS = {
 }
 # The routes that spend a request budget of their own (todo/budgets.py); every other
 # authenticated route spends the default one.
-BUDGETED_ROUTES = {"sync.list_changes": "feed", "sync.run_batch": "batch"}
+# The stream is opened with a ticket (public, no token): each ticket, one per stream opened,
+# spends the stream's budget.
+BUDGETED_ROUTES = {
+    "sync.list_changes": "feed",
+    "sync.run_batch": "batch",
+    "live.create_ticket": "stream",
+}
 # Routes that need no token besides the views marked public: the document, its page, and
 # Swagger UI's files.
 PUBLIC_ENDPOINTS = ("api-docs.openapi_json", "api-docs.openapi_swagger_ui", "docs_assets.static")
@@ -126,7 +132,7 @@ def create_app(config: Config | None = None) -> Flask:
     holding.init_app(app)
     register_extensions(app)
     register_blueprints(app)
-    budgets.init_app(app, BUDGETED_ROUTES)
+    budgets.init_app(app, BUDGETED_ROUTES, unspent=holding.rerun)
     register_error_handlers(app)
     database_errors.register(app)
     register_problems(app, DOMAIN_PROBLEMS)

@@ -74,7 +74,7 @@ class Slice:
 class Budgets:
     """One app's budgets, the slices this process holds, and where the counts live."""
 
-    def __init__(self, config: dict, throttles: Throttles, routes: dict[str, str]):
+    def __init__(self, config: dict, throttles: Throttles, routes: dict[str, str], unspent):
         self.enabled = config["RATELIMIT_ENABLED"]
         self.budgets = {}
         for name, setting in SETTINGS.items():
@@ -83,6 +83,7 @@ class Budgets:
         self.routes = {endpoint: self.budgets[name] for endpoint, name in routes.items()}
         self.largest_slice = config["RATELIMIT_BUDGET_SLICE"]
         self.throttles = throttles
+        self.unspent = unspent
         self.slices: dict[tuple[str, str], Slice] = {}
         self.lock = threading.Lock()
 
@@ -104,6 +105,18 @@ class Budgets:
             if held.left == 0:
                 raise OverBudget(budget, reset)
             held.left -= 1
+            return budget.quota - held.reserved + held.left, reset
+
+    def left(self, budget: Budget, caller: str) -> tuple[int, int]:
+        """What `spend` would say, without spending: (units left, seconds until the window
+        ends)."""
+        now = time.time()
+        window = int(now // budget.window)
+        reset = max(1, math.ceil((window + 1) * budget.window - now))
+        with self.lock:
+            held = self.slices.get((budget.name, caller))
+            if held is None or held.window != window:
+                return budget.quota, reset
             return budget.quota - held.reserved + held.left, reset
 
     def reserve(self, budget: Budget, caller: str, held: Slice) -> None:
@@ -134,6 +147,9 @@ def spend_budget() -> None:
         return
     budgets: Budgets = current_app.extensions["budgets"]
     budget = budgets.routes.get(request.endpoint) or budgets.budgets[DEFAULT]
+    if budgets.unspent():  # the request already spent its unit when it first ran
+        g.budget, g.budget_left = budget, budgets.left(budget, caller)
+        return
     try:
         g.budget_left = budgets.spend(budget, caller)
     except OverBudget as error:
@@ -154,10 +170,11 @@ def add_headers(response: Response) -> Response:
     return response
 
 
-def init_app(app: Flask, routes: dict[str, str]) -> None:
+def init_app(app: Flask, routes: dict[str, str], unspent=lambda: False) -> None:
     """Budgets for every authenticated route; `routes`: the endpoints that spend a named
-    budget (by name), every other spends `default`."""
-    budgets = Budgets(app.config, app.extensions["throttles"], routes)
+    budget (by name), every other spends `default`; `unspent()`: whether this run of a request
+    spends nothing (a waiting poll run again after a wake-up: one request, one unit)."""
+    budgets = Budgets(app.config, app.extensions["throttles"], routes, unspent)
     app.extensions["budgets"] = budgets
     if budgets.enabled:
         app.before_request(spend_budget)

@@ -12,9 +12,17 @@ from flask import Flask, Request, g, request
 
 ENVIRON_KEY = "todo.live"  # server/gate.py's
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Blueprints whose writes change nothing a held request reads (a ticket): they wake no one, or
-# every stream a user opens would wake every other of theirs.
-QUIET = frozenset({"live"})
+# Blueprints and routes whose writes change nothing a held request reads (a ticket, a webhook,
+# a calendar subscription, an import's preview): they wake no one, or every stream a user
+# opens would wake every other of theirs.
+QUIET = frozenset({"live", "webhooks"})
+QUIET_ROUTES = frozenset(
+    {
+        "portability.preview_import",
+        "portability.create_subscription",
+        "portability.revoke_subscription",
+    }
+)
 
 
 def gate():
@@ -32,6 +40,12 @@ def wait(key: str, seconds: int):
     return live.wait(key, live.deadline or time.monotonic() + seconds)
 
 
+def rerun() -> bool:
+    """This run is a held request's run again (after a wake-up, a re-check or its deadline)."""
+    live = gate()
+    return live is not None and live.deadline is not None
+
+
 def held(this: Request) -> bool:
     """The run of request `this` gives an answer that is thrown away (the request is held and
     runs again)."""
@@ -43,7 +57,12 @@ def wake_on_write(response):
     """After a write that succeeded, its user's held requests look again, on every host. A
     hint: a write that changed nothing costs them one read."""
     this = request._get_current_object()  # read several times: the proxy looked up once
-    if this.method in WRITES and response.status_code < 400 and this.blueprint not in QUIET:
+    if (
+        this.method in WRITES
+        and response.status_code < 400
+        and this.blueprint not in QUIET
+        and this.endpoint not in QUIET_ROUTES
+    ):
         caller, live = g.get("caller"), this.environ.get(ENVIRON_KEY)
         if caller is not None and live is not None:
             live.wake([str(caller.space_id)])
