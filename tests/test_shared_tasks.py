@@ -3,6 +3,7 @@ their own token, within their role; the owner's other tasks stay out of reach, a
 holds from the member's very next request."""
 
 import pytest
+from flask import url_for
 
 from tests.conftest import assert_problem
 from tests.test_sharing import join
@@ -363,3 +364,41 @@ def test_a_members_list_of_shared_tasks_is_304_until_the_list_changes(client, ow
     )
     changed = client.get(url, headers={**editor["headers"], "If-None-Match": etag})
     assert titles(changed) == ["Oat milk"]
+
+
+# The routes a member reaches in the owner's space (accounts/routes.py: member_route); the
+# owner's list routes other than reading one answer OwnerOnly (403) there.
+MEMBER_ROUTES = ("tasks.", "lists.read_list", "sync.run_batch")
+
+
+def test_every_other_route_in_the_owners_space_is_403_for_a_member(
+    app, client, owner, editor, space
+):
+    """A walk of the whole route map: whatever a future blueprint adds under
+    /api/<user_id>/, a member of one of the owner's lists reaches only the shared list's task
+    routes, reading the list and the batch; everything else of the owner's is 403, nothing
+    written."""
+    sample = {
+        "user_id": owner["user_id"],
+        "list_id": space["Shared"],
+        "task_id": space["Milk"]["id"],
+        "member_id": editor["user_id"],
+        "owner_id": owner["user_id"],
+        "name": "home",
+    }
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if "user_id" not in rule.arguments or rule.endpoint.startswith(MEMBER_ROUTES):
+            continue
+        with app.test_request_context():
+            arguments = {
+                name: sample.get(name, "00000000-0000-4000-8000-000000000000")
+                for name in rule.arguments
+            }
+            url = url_for(rule.endpoint, **arguments)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            answer = client.open(url, method=method, json={}, headers=editor["headers"])
+            assert answer.status_code == 403, (method, rule.rule, answer.get_json())
+            checked += 1
+    assert checked >= 30
+    assert client.get(space["tasks"], headers=owner["headers"]).status_code == 200
