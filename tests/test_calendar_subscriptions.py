@@ -4,6 +4,7 @@ as events; ETag and 304; polls limited per subscription."""
 
 import json
 import logging
+import sys
 import uuid
 
 import icalendar
@@ -170,3 +171,15 @@ def test_the_secret_is_never_logged(client, user, tasks, caplog):
     logged = "\n".join(JSONFormatter().format(record) for record in caplog.records)
     assert secret not in logged
     assert '"path": "/calendar/[secret]"' in logged or '"path":"/calendar/[secret]"' in logged
+
+
+def test_an_error_on_a_calendar_url_is_logged_without_its_secret(app, caplog):
+    """Flask's own line for an unhandled error names the path: a feed's secret is not in it."""
+    with app.test_request_context("/calendar/s3cr3t-in-the-path.ics"):
+        try:
+            raise RuntimeError("a failure while answering")
+        except RuntimeError:
+            app.log_exception(sys.exc_info())
+    logged = "\n".join(JSONFormatter().format(record) for record in caplog.records)
+    assert "s3cr3t-in-the-path" not in logged
+    assert "Exception on /calendar/[secret] [GET]" in logged

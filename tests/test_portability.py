@@ -215,3 +215,12 @@ def test_an_import_into_no_list_of_the_users_is_404(client, account, other_user)
     answer = imported(client, other_user, body, "text/calendar", list_id=str(uuid.uuid4()))
     assert_problem(answer, 404)
     assert listed(client, other_user) == []
+
+
+@pytest.mark.parametrize("path", ["export", "export/calendar", "export/csv"])
+def test_an_export_with_a_revoked_token_is_401_before_anything_is_sent(client, user, path):
+    """A stream cannot turn into a 401 once it has started: the token is checked first (the
+    filtered exports answered 200 and a cut body after a logout)."""
+    assert client.post("/api/auth/logout", headers=user["headers"]).status_code == 204
+    answer = client.get(f"/api/{user['user_id']}/{path}", headers=user["headers"])
+    assert_problem(answer, 401)

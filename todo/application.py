@@ -2,7 +2,9 @@
 
 from collections.abc import Callable
 
-from flask import Flask
+from flask import Flask, request
+
+from logs import redacted
 
 # Functions whose `ensure_sync` is remembered at most: views, hooks and error handlers are a
 # few dozen; a function made per request (`after_this_request`) must not make it grow.
@@ -27,3 +29,10 @@ class App(Flask):
             if len(self.synced) < REMEMBERED_AT_MOST:
                 self.synced[func] = synced
         return synced
+
+    def log_exception(self, exc_info) -> None:
+        """Flask's line for an unhandled error, with the path as the access log writes it: a
+        calendar feed's URL holds its secret, which no log line may keep."""
+        self.logger.error(
+            f"Exception on {redacted(request.path)} [{request.method}]", exc_info=exc_info
+        )

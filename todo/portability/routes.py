@@ -118,7 +118,9 @@ def export_csv(query, user_id):
 
 
 def exported(query: dict, kind: str, mimetype: str, chunks_of) -> Response:
-    """A filtered export: 304 while If-None-Match names its state, else streamed."""
+    """A filtered export: 304 while If-None-Match names its state, else streamed. The token
+    is checked before anything is answered (a stream cannot become a 401 once started)."""
+    store.account(g.caller)
     name = read_list(g.caller, query["list_id"]).name if "list_id" in query else None
     query = reads.prepared(g.caller, query, trash_since())
     version = store.query_version(g.caller, query)
