@@ -66,7 +66,7 @@ chosen id is taken), `/problems/batch-failed` (the failed operation's status, wi
 `/problems/parent-in-trash` (409: restore the parent first), `/problems/stale-order` (409: the order
 changed since; read it and place again), `/problems/order-too-dense` (409: no room to place there),
 `/problems/too-many-lists` and `/problems/too-many-labels` (422: a per-user cap),
-`/problems/too-many-tasks` (422: an import of more than 20,000 tasks: split it),
+`/problems/too-many-tasks` (422: an import of more than 5,000 tasks: split it),
 `/problems/too-many-subscriptions` (422: 20 calendar subscriptions; revoke one first),
 `/problems/import-invalid` (422: a file that cannot be read, with `where`) and
 `/problems/import-rejected` (422: an import with problems, each in `problems`; nothing written)."""
