@@ -16,7 +16,7 @@ from ..tasks.schemas import NewTaskSchema
 
 # A file with more is a 422: split it. 20,000 was the aim; on PostgreSQL one transaction of
 # 20,000 creates updates the user's counters row 20,000 times (a row trigger per task), and
-# each write after walks that row's versions: 5,000 took 38 s, 20,000 took a statement past
+# each write after walks that row's versions: 5,000 took 13 s, 20,000 took a statement past
 # its bound (bench/portability.sh, on a loaded 2-core machine).
 MOST_TASKS = 5_000
 # The namespace of the ids made from a file's own names (a UID that is not a UUID, a row).

@@ -46,17 +46,15 @@ TAKE_NUMBER = (
 CURRENT_NUMBER = select(users.c.change_number).where(CALLER_ROW_IS_CURRENT)
 
 
-NUMBERED_AT_ONCE = 1000  # rows a numbering statement writes: each within the statement bound
-
-
 def numbered(table):
-    """Give the change's number to up to NUMBERED_AT_ONCE of `table`'s rows it wrote (an
-    import writes thousands, whose row triggers would take one statement past its bound)."""
-    owner = bindparam(OWNER, type_=Uuid)
-    pending = (table.c.user_id == owner, table.c.change_number == PENDING)
-    some = select(table.c.id).where(*pending).limit(NUMBERED_AT_ONCE)
+    """Give the change's number to `table`'s rows it wrote."""
     return (
-        update(table).where(*pending, table.c.id.in_(some)).values(change_number=bindparam(NUMBER))
+        update(table)
+        .where(
+            table.c.user_id == bindparam(OWNER, type_=Uuid),
+            table.c.change_number == PENDING,
+        )
+        .values(change_number=bindparam(NUMBER))
     )
 
 
@@ -100,9 +98,7 @@ def change(user_id: uuid.UUID, of_lists: bool = False):
         number = db.session.scalar(TAKE_NUMBER, {OWNER: user_id})
         if number is not None:  # None: the user is gone, and with it every row written here
             for statement in NUMBERED + (NUMBERED_LISTS if of_lists else []):
-                parameters = {OWNER: user_id, NUMBER: number}
-                while db.session.execute(statement, parameters).rowcount == NUMBERED_AT_ONCE:
-                    pass  # more rows than one statement numbers
+                db.session.execute(statement, {OWNER: user_id, NUMBER: number})
 
 
 @contextmanager
