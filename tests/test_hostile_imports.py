@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from tests.test_due import listed
+from todo.portability.items import MOST_TASKS
 
 HEAD = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
 TAIL = "END:VCALENDAR\r\n"
@@ -116,8 +117,8 @@ def test_a_refused_import_lists_each_problem_with_its_place_and_field(client, us
     assert "Mars/Olympus_Mons" in only["message"]
 
 
-def test_more_than_20000_tasks_is_a_422_of_its_own_type(client, user):
-    body = "title\r\n" + "task\r\n" * 20_001
+def test_more_than_5000_tasks_is_a_422_of_its_own_type(client, user):
+    body = "title\r\n" + "task\r\n" * (MOST_TASKS + 1)
     problem = refused(client, user, body, "text/csv")
     assert problem["type"] == "/problems/too-many-tasks"
 

@@ -83,7 +83,7 @@ changed since; read it and place again), `/problems/order-too-dense` (409: no ro
 `/problems/too-many-lists`, `/problems/too-many-labels` and `/problems/too-many-webhooks` (422: a
 per-user cap), `/problems/too-many-members` (422: a shared list's 25 members and invitations),
 `/problems/url-refused` (422: a webhook URL that is not http(s) to a public address),
-`/problems/too-many-tasks` (422: an import of more than 20,000 tasks: split it),
+`/problems/too-many-tasks` (422: an import of more than 5,000 tasks: split it),
 `/problems/too-many-subscriptions` (422: 20 calendar subscriptions; revoke one first),
 `/problems/import-invalid` (422: a file that cannot be read, with `where`) and
 `/problems/import-rejected` (422: an import with problems, each in `problems`; nothing written).

@@ -23,7 +23,7 @@ from .items import ImportInvalid, Item, Parsed, duration_text, task_id
 PRODID = "-//todo//portability//EN"
 TO_PRIORITY = {3: 1, 2: 5, 1: 9}
 FROM_COMPLETION = "X-TODO-RECURRENCE-FROM"
-MOST_LINES = 400_000  # 20,000 tasks of 20 lines; a calendar with more is refused unread
+MOST_LINES = 400_000  # a calendar with more is refused unread
 MOST_LINE_LENGTH = 100_000  # characters of a line unfolded (a description holds 10,000)
 MOST_DEPTH = 3  # VCALENDAR > VTODO > VALARM
 MOST_COMPONENT_LINES = 200  # a task's lines, its five alarms' included

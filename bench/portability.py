@@ -1,0 +1,103 @@
+"""Exports and imports at size (bench/portability.sh): a user of 100,000 tasks exported as
+JSON, iCalendar and CSV, each streamed through the app (peak RSS growth of the process, and
+tasks/s), and a CSV of 5,000 tasks (the most an import takes) previewed, imported, and
+imported again."""
+
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import psycopg2
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from config import TestingConfig
+from todo import create_app
+from todo.extensions import db
+
+SERVER = os.environ.get("BENCH_PGURL", "postgresql://root@127.0.0.1:5432")
+DATABASE, TASKS, IMPORTED = "todo_portability_bench", 100_000, 5_000
+SEED = """
+INSERT INTO tasks (user_id, id, title, description, completed, completed_at, created_at,
+                   updated_at, due_date, due_time, priority, position, change_number, version)
+SELECT :owner, md5(n::text || :owner)::uuid, 'Task ' || n,
+       CASE WHEN n % 3 = 0 THEN 'Some words about task ' || n END, n % 5 = 0,
+       CASE WHEN n % 5 = 0 THEN now() END, now(), now(),
+       CASE WHEN n % 2 = 0 THEN DATE '2027-01-01' + n % 400 END,
+       CASE WHEN n % 4 = 0 THEN TIME '09:30' END, n % 4, 'a0', 0, 1
+FROM generate_series(:first, :first + 9999) AS n
+"""
+
+
+def peak_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def fresh_database() -> str:
+    admin = psycopg2.connect(f"{SERVER}/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        cursor.execute(f"CREATE DATABASE {DATABASE}")
+    admin.close()
+    return f"{SERVER}/{DATABASE}"
+
+
+def account(client, email: str) -> tuple[str, dict]:
+    body = {"email": email, "password": "password123"}
+    client.post("/api/auth/signup", json=body)
+    token = client.post("/api/auth/login", json=body).get_json()
+    return token["user_id"], {"Authorization": f"Bearer {token['token']}"}
+
+
+def streamed(client, url: str, headers: dict) -> tuple[int, float]:
+    started = time.perf_counter()
+    answer = client.get(url, headers=headers, buffered=False)
+    size = sum(len(chunk) for chunk in answer.response)
+    answer.close()
+    return size, time.perf_counter() - started
+
+
+def main() -> None:
+    app = create_app(TestingConfig(fresh_database()))
+    with app.app_context():
+        upgrade()
+    client = app.test_client()
+    user_id, headers = account(client, "big@example.com")
+    started = time.perf_counter()
+    with app.app_context():
+        for first in range(1, TASKS, 10_000):  # each statement well within the bound
+            db.session.execute(text(SEED), {"owner": user_id, "first": first})
+            db.session.commit()
+    print(f"seeded {TASKS:,} tasks in {time.perf_counter() - started:.1f} s")
+    streamed(client, f"/api/{user_id}/export/csv?q=Task%201", headers)  # warm the code paths
+    for name, path in (("JSON", "export"), ("iCalendar", "export/calendar"), ("CSV", "export/csv")):
+        before = peak_kib()
+        size, took = streamed(client, f"/api/{user_id}/{path}", headers)
+        growth = (peak_kib() - before) / 1024
+        print(
+            f"export {name:9}: {size / 2**20:6.1f} MiB in {took:5.1f} s, "
+            f"{TASKS / took:8,.0f} tasks/s, peak RSS growth {growth:5.1f} MiB"
+        )
+    rows = "".join(f"Imported {n},2027-01-{n % 28 + 1:02d},{n % 4}\r\n" for n in range(IMPORTED))
+    body = ("title,due_date,priority\r\n" + rows).encode()
+    other, other_headers = account(client, "mover@example.com")
+    for name, path in (("preview", "imports/preview"), ("apply", "imports"), ("again", "imports")):
+        started = time.perf_counter()
+        answer = client.post(
+            f"/api/{other}/{path}", data=body, content_type="text/csv", headers=other_headers
+        )
+        took = time.perf_counter() - started
+        counts = answer.get_json()["counts"]
+        print(
+            f"import {name:7}: {IMPORTED:,} CSV rows in {took:5.1f} s, "
+            f"{IMPORTED / took:6,.0f} tasks/s, created {counts['created']:,}, "
+            f"unchanged {counts['unchanged']:,} ({answer.status_code})"
+        )
+
+
+if __name__ == "__main__":
+    main()
