@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from limits import parse
 
 from .throttles import Throttles
@@ -55,10 +55,10 @@ class Budget:
     name: str
     quota: int
     window: int  # seconds
+    policy: str = ""  # its RateLimit-Policy field, written once
 
-    @property
-    def policy(self) -> str:
-        return f'"{self.name}";q={self.quota};w={self.window}'
+    def __post_init__(self):
+        object.__setattr__(self, "policy", f'"{self.name}";q={self.quota};w={self.window}')
 
 
 @dataclass
@@ -126,32 +126,37 @@ class Budgets:
             del self.slices[key]
 
 
-def spend_budget() -> None:
-    """Before every authenticated request (after the token check): spend a unit of the
-    caller's budget for this route, or refuse it (429)."""
-    caller = g.get("user_id")
-    if caller is None:  # a public route, or a preflight
-        return
-    budgets: Budgets = current_app.extensions["budgets"]
-    budget = budgets.routes.get(request.endpoint) or budgets.budgets[DEFAULT]
-    try:
-        g.budget_left = budgets.spend(budget, caller)
-    except OverBudget as error:
-        g.budget_left = (0, error.retry_after)
-        raise
-    finally:
-        g.budget = budget
+def hooks(budgets: Budgets):
+    """The before- and after-request hooks of an app's budgets. On every request: proxies
+    looked up once, the budget's policy written once (RateLimit-Policy is the same on every
+    answer of a route), the two fields added without a search for earlier ones."""
+    default = budgets.budgets[DEFAULT]
 
+    def spend_budget() -> None:
+        """Before every authenticated request (after the token check): spend a unit of the
+        caller's budget for this route, or refuse it (429)."""
+        context = g._get_current_object()
+        caller = context.get("user_id")
+        if caller is None:  # a public route, or a preflight
+            return
+        budget = budgets.routes.get(request.endpoint, default)
+        try:
+            left, reset = budgets.spend(budget, caller)
+        except OverBudget as error:
+            context.budget_fields = (budget.policy, f'"{budget.name}";r=0;t={error.retry_after}')
+            raise
+        context.budget_fields = (budget.policy, f'"{budget.name}";r={left};t={reset}')
 
-def add_headers(response: Response) -> Response:
-    """The budget's policy, and what is left of it, on every answer that spent from one."""
-    budget = g.get("budget")
-    if budget is not None:
-        left, reset = g.budget_left
-        headers = response.headers
-        headers["RateLimit-Policy"] = budget.policy
-        headers["RateLimit"] = f'"{budget.name}";r={left};t={reset}'
-    return response
+    def add_headers(response: Response) -> Response:
+        """The budget's policy, and what is left of it, on every answer that spent from one."""
+        fields = g.get("budget_fields")
+        if fields is not None:
+            add = response.headers.add
+            add("RateLimit-Policy", fields[0])
+            add("RateLimit", fields[1])
+        return response
+
+    return spend_budget, add_headers
 
 
 def init_app(app: Flask, routes: dict[str, str]) -> None:
@@ -160,5 +165,6 @@ def init_app(app: Flask, routes: dict[str, str]) -> None:
     budgets = Budgets(app.config, app.extensions["throttles"], routes)
     app.extensions["budgets"] = budgets
     if budgets.enabled:
+        spend_budget, add_headers = hooks(budgets)
         app.before_request(spend_budget)
         app.after_request(add_headers)
