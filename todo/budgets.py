@@ -16,14 +16,17 @@ caller spread over many processes may be refused up to a few slices early, never
 past the budget. RateLimit's `r` is what the store had left at the last reservation plus
 this process's unspent slice.
 
-Knows no feature: the factory names the routes that spend a named budget."""
+The token check spends (`spend_budget`), with the lookups it made already: the budgets cost
+a task read ~25,000 instructions of its ~1.19 million, most of them the two header fields
+(bench/RESULTS.md). Knows no feature: the factory names the routes that spend a named
+budget."""
 
 import math
 import threading
 import time
 from dataclasses import dataclass
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request
 from limits import parse
 
 from .throttles import Throttles
@@ -81,6 +84,7 @@ class Budgets:
             limit = parse(config[setting])
             self.budgets[name] = Budget(name, limit.amount, limit.get_expiry())
         self.routes = {endpoint: self.budgets[name] for endpoint, name in routes.items()}
+        self.default = self.budgets[DEFAULT]
         self.largest_slice = config["RATELIMIT_BUDGET_SLICE"]
         self.throttles = throttles
         self.slices: dict[tuple[str, str], Slice] = {}
@@ -126,45 +130,30 @@ class Budgets:
             del self.slices[key]
 
 
-def hooks(budgets: Budgets):
-    """The before- and after-request hooks of an app's budgets. On every request: proxies
-    looked up once, the budget's policy written once (RateLimit-Policy is the same on every
-    answer of a route), the two fields added without a search for earlier ones."""
-    default = budgets.budgets[DEFAULT]
-
-    def spend_budget() -> None:
-        """Before every authenticated request (after the token check): spend a unit of the
-        caller's budget for this route, or refuse it (429)."""
-        context = g._get_current_object()
-        caller = context.get("user_id")
-        if caller is None:  # a public route, or a preflight
-            return
-        budget = budgets.routes.get(request.endpoint, default)
-        try:
-            left, reset = budgets.spend(budget, caller)
-        except OverBudget as error:
-            context.budget_fields = (budget.policy, f'"{budget.name}";r=0;t={error.retry_after}')
-            raise
-        context.budget_fields = (budget.policy, f'"{budget.name}";r={left};t={reset}')
-
-    def add_headers(response: Response) -> Response:
-        """The budget's policy, and what is left of it, on every answer that spent from one."""
-        fields = g.get("budget_fields")
-        if fields is not None:
-            add = response.headers.add
-            add("RateLimit-Policy", fields[0])
-            add("RateLimit", fields[1])
-        return response
-
-    return spend_budget, add_headers
+def spend_budget(app: Flask, context, this: Request) -> None:
+    """Spend a unit of the caller's budget for this route, or refuse the request (429): for
+    the token check (todo/accounts/routes.py), once it has the caller, with the app, `g` and
+    the request it already looked up (each proxy lookup costs). The budget's fields join
+    the headers every answer gets (`g.labels`, todo/requests.py)."""
+    budgets: Budgets | None = app.extensions.get("budgets")
+    if budgets is None:
+        return
+    budget = budgets.routes.get(this.endpoint, budgets.default)
+    try:
+        left, reset = budgets.spend(budget, context.user_id)
+    except OverBudget as error:
+        left, reset = 0, error.retry_after
+        raise
+    finally:
+        context.labels += (
+            ("RateLimit-Policy", budget.policy),
+            ("RateLimit", f'"{budget.name}";r={left};t={reset}'),
+        )
 
 
 def init_app(app: Flask, routes: dict[str, str]) -> None:
     """Budgets for every authenticated route; `routes`: the endpoints that spend a named
     budget (by name), every other spends `default`."""
     budgets = Budgets(app.config, app.extensions["throttles"], routes)
-    app.extensions["budgets"] = budgets
     if budgets.enabled:
-        spend_budget, add_headers = hooks(budgets)
-        app.before_request(spend_budget)
-        app.after_request(add_headers)
+        app.extensions["budgets"] = budgets
