@@ -126,16 +126,16 @@ def test_api_calls_on_a_database_never_migrated_are_the_readiness_503(unmigrated
 
 def test_api_calls_on_a_database_behind_the_code_are_the_readiness_503(migrated_app, user):
     """0014 moved the logged-out tokens onto the users row: at 0013 every task route's token
-    check finds a column missing."""
+    check finds a column missing (later revisions add tables a task route does not read)."""
     client = migrated_app.test_client()
     with migrated_app.app_context():
-        downgrade(revision="-1")
+        downgrade(revision="0013")
     try:
         answer = client.get(f"/api/{user['user_id']}/tasks", headers=user["headers"])
     finally:
         with migrated_app.app_context():
             upgrade()
-    assert_schema_problem(answer, MIGRATIONS.get_revision(HEAD).down_revision)
+    assert_schema_problem(answer, "0013")
 
 
 def test_database_errors_are_logged_without_their_parameters(tmp_path, caplog):
