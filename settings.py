@@ -442,9 +442,9 @@ DECLARED = [
     ),
     Setting(
         "RATELIMIT_BUDGET_SLICE",
-        "100",
+        "500",
         whole_number(1, 100000),
-        "100",
+        "500",
         "the most units of a user's budget a process reserves from the store at once (fewer "
         "as the budget runs out): one store round trip per slice, not per request",
     ),

@@ -18,7 +18,10 @@ def assign_request_id():
     headers raise (and build) an exception for a header that is absent, as this one mostly
     is."""
     sent = request.environ.get("HTTP_X_REQUEST_ID", "")
-    g.request_id = sent if SANE_REQUEST_ID.fullmatch(sent) else f"{getrandbits(128):032x}"
+    context = g._get_current_object()
+    context.request_id = sent if SANE_REQUEST_ID.fullmatch(sent) else f"{getrandbits(128):032x}"
+    # The headers no view sets, which later hooks may add to (a request budget's fields).
+    context.labels = [("X-Request-ID", context.request_id), NOSNIFF]
 
 
 def canonical_bearer_scheme():
@@ -31,9 +34,9 @@ def canonical_bearer_scheme():
 
 
 def label_response(response):
-    """Headers no view sets: added, not set (werkzeug's `set` first looks for the name among
-    the answer's headers)."""
-    response.headers.extend((("X-Request-ID", g.request_id), NOSNIFF))
+    """Headers no view sets (`g.labels`): added, not set (werkzeug's `set` first looks for
+    the name among the answer's headers)."""
+    response.headers.extend(g.labels)
     if request.method == "OPTIONS" and not response.content_length:
         # Flask answers a preflight with an empty body it calls text/html; it has no type.
         del response.headers["Content-Type"]

@@ -6,6 +6,7 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from flask_smorest import abort
 
 from ..blueprint import Blueprint
+from ..budgets import spend_budget
 from ..sharing import access
 from ..tasks.writes import place_reminders
 from ..throttles import (
@@ -56,10 +57,12 @@ def never_cache(response):
 
 def require_token():
     """Before every request: a route is public only if it says so (`Blueprint.public`); any
-    other needs a valid bearer token (401), whose caller the views then find in `g.caller`.
+    other needs a valid bearer token (401), whose caller the views then find in `g.caller`,
+    and spends a unit of the caller's request budget (429 past it: todo/budgets.py).
     Whether the token still stands is checked by the route's own statement."""
     this = request._get_current_object()  # read several times: the proxy looked up once
-    view = current_app.view_functions.get(this.endpoint)
+    app = current_app._get_current_object()
+    view = app.view_functions.get(this.endpoint)
     if this.method == "OPTIONS" or view is None or getattr(view, "is_public", False):
         return
     authorization = this.environ.get("HTTP_AUTHORIZATION")
@@ -71,6 +74,7 @@ def require_token():
     # the caller for the views, its id for the request's log line
     context = g._get_current_object()
     context.claims, context.caller, context.user_id = bearer
+    spend_budget(app, context, this)  # 429 past the caller's request budget
 
 
 def require_url_user():
