@@ -55,6 +55,8 @@ class OverBudget(Exception):
 
 @dataclass(frozen=True)
 class Budget:
+    """A named budget: `quota` requests per `window` seconds, per user."""
+
     name: str
     quota: int
     window: int  # seconds
