@@ -2,6 +2,10 @@
 change delivered, signed, in order and once (as a receiver checking each message with the
 `standardwebhooks` package sees them), through failures, retries and the switch-off."""
 
+import socket
+import threading
+import time
+
 import pytest
 from sqlalchemy import event
 
@@ -301,3 +305,54 @@ def test_every_statement_of_a_delivery_routes_to_one_shard(
     hooks_client.delete(f"{webhooks_url(hooks_user)}/{made['id']}", headers=hooks_user["headers"])
     assert len(sent) > 10
     assert {s: b for s in sent if (b := statement_rule_breaks(s))} == {}
+
+
+class Trickler:
+    """An endpoint that takes the request, then sends its answer's head a byte at a time,
+    a byte every 0.2 s: each read gets a byte well within any per-read timeout."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        connection, _ = self.listener.accept()
+        with connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200:
+                if self.done.wait(0.2):
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:  # the sender hung up: what is expected
+                    return
+
+    def close(self):
+        self.done.set()
+        self.listener.close()
+
+
+def test_an_endpoint_that_trickles_its_answer_is_cut_at_the_timeout(make_app):
+    """WEBHOOK_TIMEOUT bounds the whole attempt, not each read: an endpoint sending a byte
+    every 0.2 s (40 s of answer) fails the ping once the second is up."""
+    app = make_app(WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8", WEBHOOK_TIMEOUT=1.0)
+    client = app.test_client()
+    credentials = {"email": "slow@example.com", "password": "password123"}
+    assert client.post("/api/auth/signup", json=credentials).status_code == 201
+    login = client.post("/api/auth/login", json=credentials).get_json()
+    headers = {"Authorization": f"Bearer {login['token']}"}
+    trickler = Trickler()
+    try:
+        hooks = f"/api/{login['user_id']}/webhooks"
+        made = client.post(hooks, json={"url": trickler.url}, headers=headers).get_json()
+        started = time.monotonic()
+        pinged = client.post(f"{hooks}/{made['id']}/ping", headers=headers).get_json()
+        took = time.monotonic() - started
+    finally:
+        trickler.close()
+    assert pinged["delivered"] is False
+    assert "WEBHOOK_TIMEOUT" in pinged["error"], pinged
+    assert took < 20  # the trickle lasts 40 s; the attempt ends at 1 s

@@ -8,10 +8,12 @@ that answers a public address, then a private one, cannot slip between the two).
 redirect is followed (a 3xx is a failed attempt); the whole exchange is bounded by a
 deadline, and at most ANSWER_READ bytes of the answer are read. Knows no database."""
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -135,6 +137,11 @@ def exchange(url, body, headers, allowed, timeout: float, deadline: float) -> in
         connection = PinnedHTTPSConnection(address, port, host, timeout)
     else:
         connection = http.client.HTTPConnection(address, port, timeout=timeout)
+    # The deadline holds for the whole exchange: a socket timeout bounds each read only, and
+    # an endpoint sending a byte a second would hold the attempt (and its lease) for hours.
+    watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), cut, (connection,))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         default_port = 443 if scheme == "https" else 80
         shown_host = host if port == default_port else f"{host}:{port}"
@@ -151,8 +158,20 @@ def exchange(url, body, headers, allowed, timeout: float, deadline: float) -> in
                 raise TimeoutError("the answer took longer than WEBHOOK_TIMEOUT")
             connection.sock.settimeout(max(0.001, deadline - time.monotonic()))
         return answer.status
+    except (OSError, http.client.HTTPException) as error:
+        if time.monotonic() >= deadline:
+            raise TimeoutError("the exchange took longer than WEBHOOK_TIMEOUT") from error
+        raise
     finally:
+        watchdog.cancel()
         connection.close()
+
+
+def cut(connection: http.client.HTTPConnection) -> None:
+    """At the deadline, the exchange ends, whatever the endpoint is still sending."""
+    if connection.sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            connection.sock.shutdown(socket.SHUT_RDWR)
 
 
 def elapsed_ms(started: float) -> int:
