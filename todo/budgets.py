@@ -155,7 +155,7 @@ def spend_budget(app: Flask, context, this: Request) -> None:
         return
     budget = budgets.routes.get(this.endpoint, budgets.default)
     # A held poll run again spent its unit when it first ran: one request, one unit.
-    count = budgets.left if budgets.unspent() else budgets.spend
+    count = budgets.left if budgets.unspent(this) else budgets.spend
     try:
         left, reset = count(budget, context.user_id)
     except OverBudget as error:
@@ -168,10 +168,11 @@ def spend_budget(app: Flask, context, this: Request) -> None:
         )
 
 
-def init_app(app: Flask, routes: dict[str, str], unspent=lambda: False) -> None:
+def init_app(app: Flask, routes: dict[str, str], unspent=lambda request: False) -> None:
     """Budgets for every authenticated route; `routes`: the endpoints that spend a named
-    budget (by name), every other spends `default`; `unspent()`: whether this run of a request
-    spends nothing (a waiting poll run again after a wake-up: one request, one unit)."""
+    budget (by name), every other spends `default`; `unspent(request)`: whether this run of
+    a request spends nothing (a waiting poll run again after a wake-up: one request, one
+    unit)."""
     budgets = Budgets(app.config, app.extensions["throttles"], routes, unspent)
     if budgets.enabled:
         app.extensions["budgets"] = budgets

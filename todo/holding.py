@@ -40,9 +40,10 @@ def wait(key: str, seconds: int):
     return live.wait(key, live.deadline or time.monotonic() + seconds)
 
 
-def rerun() -> bool:
-    """This run is a held request's run again (after a wake-up, a re-check or its deadline)."""
-    live = gate()
+def rerun(this: Request) -> bool:
+    """The run of request `this` is a held request's run again (after a wake-up, a re-check
+    or its deadline)."""
+    live = this.environ.get(ENVIRON_KEY)
     return live is not None and live.deadline is not None
 
 
