@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -190,6 +191,25 @@ def allowed_networks(text: str) -> str:
             except ValueError:
                 raise ValueError(f"{part.strip()!r} is not a network such as 10.0.0.0/8") from None
     return text
+
+
+def nameservers(text: str) -> tuple[tuple[str, int], ...]:
+    """Nameserver addresses, comma-separated, each with an optional port (53 otherwise):
+    `10.0.0.2`, `10.0.0.2:5353`, `fd00::53`, `[fd00::53]:5353`."""
+    found = []
+    for part in filter(None, (each.strip() for each in text.split(","))):
+        with suppress(ValueError):
+            found.append((str(ipaddress.ip_address(part)), 53))
+            continue
+        parts = urlsplit(f"//{part}")
+        try:
+            address, port = str(ipaddress.ip_address(parts.hostname or "")), parts.port or 53
+        except ValueError:
+            address = None
+        if address is None or parts.path or parts.query or parts.username:
+            raise ValueError(f"{part!r} is not a nameserver such as 10.0.0.2 or 10.0.0.2:5353")
+        found.append((address, port))
+    return tuple(found)
 
 
 def retry_schedule(text: str) -> tuple[float, ...]:
@@ -485,7 +505,17 @@ DECLARED = [
         "10",
         seconds(0.1),
         "10",
-        "seconds a webhook attempt may take, connecting and answering (then it failed)",
+        "seconds a webhook attempt may take, from resolving the name to the answer's last "
+        "byte (then it failed)",
+    ),
+    Setting(
+        "WEBHOOK_NAMESERVERS",
+        "",
+        nameservers,
+        "1.1.1.1,8.8.8.8",
+        "nameservers (address or address:port, comma-separated) webhook targets' names are "
+        "resolved with, asked directly; e.g. public ones, so that no internal name resolves",
+        "empty: the system's resolver",
     ),
     Setting(
         "WEBHOOK_RETRY_SCHEDULE",

@@ -516,6 +516,42 @@ def test_0018_adds_webhooks_and_a_downgrade_drops_them_keeping_the_tasks(empty_a
     add_task(TASK_IDS[0], False)
     upgrade(revision="0018")
     endpoint_id = uuid.uuid4().hex
+    add_endpoint_with_an_attempt(endpoint_id)
+    db.session.execute(
+        text("INSERT INTO webhook_schedule VALUES (1, :u, :e)"), {"u": USER_ID, "e": endpoint_id}
+    )
+    db.session.commit()
+    db.session.execute(text("DELETE FROM webhook_endpoints"))
+    db.session.commit()
+    assert db.session.execute(text("SELECT count(*) FROM webhook_attempts")).scalar() == 0
+    downgrade(revision="0014")
+    assert not {"webhook_endpoints", "webhook_attempts", "webhook_schedule"} & tables()
+    assert counts() == (1, 0)
+    upgrade()
+    assert {"webhook_endpoints", "webhook_attempts", "webhook_schedule"} <= tables()
+
+
+def test_0021_adds_a_pending_ping_and_a_downgrade_keeps_every_endpoint_and_its_log(empty_app):
+    """Revision 0021 adds webhook_endpoints.ping_id; its downgrade drops the column in place
+    (a rebuilt table would cascade its drop to the endpoints' logs)."""
+    upgrade(revision="0014")
+    add_user()
+    upgrade(revision="0018")
+    endpoint_id = uuid.uuid4().hex
+    add_endpoint_with_an_attempt(endpoint_id)
+    upgrade(revision="0021")
+    db.session.execute(text("UPDATE webhook_endpoints SET ping_id = 'msg_ping_1'"))
+    db.session.commit()
+    downgrade(revision="0018")
+    assert "ping_id" not in {c["name"] for c in inspect(db.engine).get_columns("webhook_endpoints")}
+    assert db.session.execute(text("SELECT count(*) FROM webhook_attempts")).scalar() == 1
+    assert db.session.execute(text("SELECT count(*) FROM webhook_endpoints")).scalar() == 1
+    upgrade()
+    pending = db.session.execute(text("SELECT ping_id FROM webhook_endpoints")).scalar()
+    assert pending is None
+
+
+def add_endpoint_with_an_attempt(endpoint_id: str) -> None:
     db.session.execute(
         text(
             "INSERT INTO webhook_endpoints (user_id, id, url, secret, enabled, created_at, "
@@ -532,18 +568,7 @@ def test_0018_adds_webhooks_and_a_downgrade_drops_them_keeping_the_tasks(empty_a
         ),
         {"u": USER_ID, "e": endpoint_id, "now": NOW},
     )
-    db.session.execute(
-        text("INSERT INTO webhook_schedule VALUES (1, :u, :e)"), {"u": USER_ID, "e": endpoint_id}
-    )
     db.session.commit()
-    db.session.execute(text("DELETE FROM webhook_endpoints"))
-    db.session.commit()
-    assert db.session.execute(text("SELECT count(*) FROM webhook_attempts")).scalar() == 0
-    downgrade(revision="0014")
-    assert not {"webhook_endpoints", "webhook_attempts", "webhook_schedule"} & tables()
-    assert counts() == (1, 0)
-    upgrade()
-    assert {"webhook_endpoints", "webhook_attempts", "webhook_schedule"} <= tables()
 
 
 def test_0016_adds_calendar_subscriptions_and_their_lookup(empty_app):

@@ -102,7 +102,7 @@ def test_every_bash_block_of_every_page_runs_as_written(database_url, servers, t
         "403",
     ]
     assert printed["docs/webhooks.md"].splitlines() == [
-        "True",
+        "202",
         "ping",
         "1 Feed the cat",
         "204",

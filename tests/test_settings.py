@@ -86,6 +86,7 @@ BAD_VALUES = [
     ("FEED_RETENTION_DAYS", "0"),
     ("WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/33"),
     ("WEBHOOK_TIMEOUT", "0"),
+    ("WEBHOOK_NAMESERVERS", "resolver.example.com"),
     ("WEBHOOK_RETRY_SCHEDULE", "5,never"),
     ("WEBHOOK_LEASE_SECONDS", "0.5"),
     ("WEBHOOK_POLL_SECONDS", "often"),

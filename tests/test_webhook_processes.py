@@ -155,3 +155,27 @@ def test_two_delivery_processes_never_deliver_one_attempt_twice_at_once(api, del
         receiver.wait_for(lambda receiver=receiver: receiver.task_titles() == titles, seconds=60)
         assert receiver.most_in_flight == 1
         assert receiver.duplicates == receiver.out_of_order == 0
+
+
+def test_a_ping_is_sent_by_a_delivery_process_and_logged(api, deliverers, receivers):
+    """The request that asks for the ping answers before anything reaches the endpoint (one
+    that would stall 30 s); a `flask todo deliver` process sends it, and the log shows it."""
+    user_id, headers = signed_in(api)
+    receiver = receivers()
+    register(api, user_id, headers, receiver)
+    [endpoint] = api.get(f"/api/{user_id}/webhooks", headers=headers).get_json()
+    one = f"/api/{user_id}/webhooks/{endpoint['id']}"
+    receiver.stall = 30
+    asked = api.post(f"{one}/ping", headers=headers)
+    assert asked.status_code == 202 and receiver.received == 0
+    message_id = asked.get_json()["message_id"]
+    receiver.stall = 0
+    deliverers()
+
+    def logged() -> list[dict]:
+        return api.get(f"{one}/attempts", headers=headers).get_json()
+
+    receiver.wait_for(lambda: logged() != [], seconds=60)
+    [attempt] = logged()
+    assert (attempt["message_id"], attempt["status"], attempt["error"]) == (message_id, 204, None)
+    assert [m["type"] for m in receiver.messages] == ["ping"] and receiver.received == 1

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import event
 
 from tests.conftest import assert_problem
+from tests.nameserver import Nameserver
 from tests.test_distributable import statement_rule_breaks
 from tests.webhook_receiver import Receiver
 from todo.extensions import db
-from todo.webhooks import delivery
+from todo.webhooks import delivery, sender
 
 FAST_RETRIES = (0.05, 0.05, 0.05)
 
@@ -38,9 +39,13 @@ def hooks_client(hooks_app):
 
 @pytest.fixture
 def hooks_user(hooks_client):
-    credentials = {"email": "hooks@example.com", "password": "password123"}
-    assert hooks_client.post("/api/auth/signup", json=credentials).status_code == 201
-    login = hooks_client.post("/api/auth/login", json=credentials).get_json()
+    return signed_up(hooks_client, "hooks@example.com")
+
+
+def signed_up(client, email: str) -> dict:
+    credentials = {"email": email, "password": "password123"}
+    assert client.post("/api/auth/signup", json=credentials).status_code == 201
+    login = client.post("/api/auth/login", json=credentials).get_json()
     return {**login, "headers": {"Authorization": f"Bearer {login['token']}"}}
 
 
@@ -48,9 +53,9 @@ def webhooks_url(user) -> str:
     return f"/api/{user['user_id']}/webhooks"
 
 
-def register(client, user, receiver, **fields) -> dict:
+def register(client, user, receiver, url: str | None = None, **fields) -> dict:
     made = client.post(
-        webhooks_url(user), json={"url": receiver.url, **fields}, headers=user["headers"]
+        webhooks_url(user), json={"url": url or receiver.url, **fields}, headers=user["headers"]
     )
     assert made.status_code == 201, made.get_json()
     receiver.secret = made.get_json()["secret"]
@@ -78,9 +83,20 @@ def deliver_until(app, condition, rounds: int = 200) -> None:
 
 
 def delivery_pause() -> None:
-    import time
-
     time.sleep(0.06)
+
+
+def attempts_of(client, user, endpoint_id) -> list[dict]:
+    log = f"{webhooks_url(user)}/{endpoint_id}/attempts"
+    return client.get(log, headers=user["headers"]).get_json()
+
+
+def timed_round(app) -> float:
+    """Seconds one delivery round took, in this process."""
+    started = time.monotonic()
+    with app.app_context():
+        delivery.deliver_round(delivery.Settings.of(app.config))
+    return time.monotonic() - started
 
 
 def test_register_shows_the_secret_once(client, user):
@@ -231,14 +247,43 @@ def test_an_endpoint_failing_every_retry_is_switched_off_with_the_reason(
     deliver_until(hooks_app, lambda: receiver.task_titles() == ["never"])
 
 
-def test_a_ping_is_signed_and_logged(hooks_client, hooks_user, receiver):
+def test_a_ping_is_asked_for_then_sent_by_delivery_and_logged(
+    hooks_app, hooks_client, hooks_user, receiver
+):
+    """The request answers at once (202) without reaching the endpoint; a delivery round
+    sends the ping, signed, and logs it under the id the request answered."""
     made = register(hooks_client, hooks_user, receiver)
     one = f"{webhooks_url(hooks_user)}/{made['id']}"
-    pinged = hooks_client.post(f"{one}/ping", headers=hooks_user["headers"]).get_json()
-    assert pinged["delivered"] is True and pinged["status"] == 204
-    assert receiver.messages[0]["type"] == "ping"
-    [logged] = hooks_client.get(f"{one}/attempts", headers=hooks_user["headers"]).get_json()
-    assert logged["message_id"] == pinged["message_id"]
+    asked = hooks_client.post(f"{one}/ping", headers=hooks_user["headers"])
+    assert asked.status_code == 202
+    assert asked.headers["Location"] == f"{one}/attempts"
+    message_id = asked.get_json()["message_id"]
+    assert receiver.received == 0
+    assert hooks_client.get(one, headers=hooks_user["headers"]).get_json()["pending_ping"] == (
+        message_id
+    )
+    again = hooks_client.post(f"{one}/ping", headers=hooks_user["headers"]).get_json()
+    assert again["message_id"] == message_id  # one ping waits at most
+    deliver_until(hooks_app, lambda: receiver.received == 1)
+    assert [m["type"] for m in receiver.messages] == ["ping"] and receiver.refused_signatures == 0
+    assert receiver.messages[0]["data"] == {"endpoint_id": made["id"]}
+    [logged] = attempts_of(hooks_client, hooks_user, made["id"])
+    assert (logged["message_id"], logged["status"], logged["error"]) == (message_id, 204, None)
+    assert hooks_client.get(one, headers=hooks_user["headers"]).get_json()["pending_ping"] is None
+
+
+def test_a_switched_off_endpoint_is_sent_its_ping_and_nothing_else(
+    hooks_app, hooks_client, hooks_user, receiver
+):
+    made = register(hooks_client, hooks_user, receiver)
+    one = f"{webhooks_url(hooks_user)}/{made['id']}"
+    hooks_client.patch(one, json={"enabled": False}, headers=hooks_user["headers"])
+    create_tasks(hooks_client, hooks_user, ["kept back"])
+    hooks_client.post(f"{one}/ping", headers=hooks_user["headers"])
+    deliver_until(hooks_app, lambda: receiver.received == 1)
+    timed_round(hooks_app)
+    assert [m["type"] for m in receiver.messages] == ["ping"] and receiver.received == 1
+    assert [each["status"] for each in attempts_of(hooks_client, hooks_user, made["id"])] == [204]
 
 
 def test_a_rotated_secret_signs_the_next_message(hooks_app, hooks_client, hooks_user, receiver):
@@ -308,21 +353,26 @@ def test_every_statement_of_a_delivery_routes_to_one_shard(
 
 
 class Trickler:
-    """An endpoint that takes the request, then sends its answer's head a byte at a time,
-    a byte every 0.2 s: each read gets a byte well within any per-read timeout."""
+    """An endpoint that takes the connection (and the request), then sends `answer` a byte
+    at a time, a byte every 0.2 s: each read gets a byte well within any per-read timeout."""
 
-    def __init__(self):
+    def __init__(self, answer: bytes = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200):
+        self.answer = answer
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        self.connected = threading.Event()
         self.done = threading.Event()
         self.thread = threading.Thread(target=self.serve, daemon=True)
         self.thread.start()
 
     def serve(self):
-        connection, _ = self.listener.accept()
+        try:
+            connection, _ = self.listener.accept()
+        except OSError:  # closed before anyone came
+            return
+        self.connected.set()
         with connection:
-            connection.recv(65536)
-            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200:
+            for byte in self.answer:
                 if self.done.wait(0.2):
                     return
                 try:
@@ -335,24 +385,96 @@ class Trickler:
         self.listener.close()
 
 
-def test_an_endpoint_that_trickles_its_answer_is_cut_at_the_timeout(make_app):
-    """WEBHOOK_TIMEOUT bounds the whole attempt, not each read: an endpoint sending a byte
-    every 0.2 s (40 s of answer) fails the ping once the second is up."""
+def test_a_ping_to_an_endpoint_that_trickles_its_answer_holds_no_request(make_app):
+    """The request asking for the ping does not wait on the endpoint (it is not even
+    reached); the delivery round that sends it is cut at WEBHOOK_TIMEOUT, which bounds the
+    whole attempt, not each read (the trickle lasts 40 s)."""
     app = make_app(WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8", WEBHOOK_TIMEOUT=1.0)
     client = app.test_client()
-    credentials = {"email": "slow@example.com", "password": "password123"}
-    assert client.post("/api/auth/signup", json=credentials).status_code == 201
-    login = client.post("/api/auth/login", json=credentials).get_json()
-    headers = {"Authorization": f"Bearer {login['token']}"}
+    user = signed_up(client, "slow@example.com")
     trickler = Trickler()
     try:
-        hooks = f"/api/{login['user_id']}/webhooks"
-        made = client.post(hooks, json={"url": trickler.url}, headers=headers).get_json()
-        started = time.monotonic()
-        pinged = client.post(f"{hooks}/{made['id']}/ping", headers=headers).get_json()
-        took = time.monotonic() - started
+        made = client.post(webhooks_url(user), json={"url": trickler.url}, headers=user["headers"])
+        one = f"{webhooks_url(user)}/{made.get_json()['id']}"
+        assert client.post(f"{one}/ping", headers=user["headers"]).status_code == 202
+        assert not trickler.connected.is_set()
+        took = timed_round(app)
     finally:
         trickler.close()
-    assert pinged["delivered"] is False
-    assert "WEBHOOK_TIMEOUT" in pinged["error"], pinged
-    assert took < 20  # the trickle lasts 40 s; the attempt ends at 1 s
+    [attempt] = attempts_of(client, user, made.get_json()["id"])
+    assert attempt["status"] is None
+    assert attempt["error"] == "TimeoutError: the exchange took longer than WEBHOOK_TIMEOUT"
+    assert took < 20
+
+
+def test_a_tls_handshake_trickled_is_cut_at_the_timeout():
+    """A TLS record's header announcing 16 KiB of handshake, then a byte every 0.2 s: the
+    handshake is part of the attempt, and WEBHOOK_TIMEOUT ends it too."""
+    trickler = Trickler(b"\x16\x03\x03\x40\x00" + b"\x02" * 200)
+    reach = sender.Reach(sender.networks("127.0.0.0/8"), 1.0)
+    try:
+        url = trickler.url.replace("http://", "https://")
+        outcome = sender.post(url, b"{}", {}, reach)
+    finally:
+        trickler.close()
+    assert trickler.connected.is_set()
+    assert outcome.error == "TimeoutError: the exchange took longer than WEBHOOK_TIMEOUT"
+    assert outcome.latency_ms < 20_000
+
+
+def test_a_nameserver_that_never_answers_fails_the_attempt_at_the_timeout(make_app):
+    """getaddrinfo, or a nameserver, can take minutes to answer, or never do: the lookup is
+    part of the attempt, and WEBHOOK_TIMEOUT ends it (here the nameservers asked are one that
+    never answers, as WEBHOOK_NAMESERVERS may point to). A registration waits for it a second
+    at most, and takes the URL."""
+    nameserver = Nameserver(silent=True)
+    app = make_app(WEBHOOK_NAMESERVERS=nameserver.setting, WEBHOOK_TIMEOUT=1.0)
+    client = app.test_client()
+    user = signed_up(client, "unresolved@example.com")
+    try:
+        made = client.post(
+            webhooks_url(user),
+            json={"url": "https://hooks.example.test/todo"},
+            headers=user["headers"],
+        )
+        assert made.status_code == 201
+        one = f"{webhooks_url(user)}/{made.get_json()['id']}"
+        assert client.post(f"{one}/ping", headers=user["headers"]).status_code == 202
+        took = timed_round(app)
+    finally:
+        nameserver.close()
+    [attempt] = attempts_of(client, user, made.get_json()["id"])
+    assert attempt["error"] == (
+        "TimeoutError: resolving hooks.example.test took longer than WEBHOOK_TIMEOUT"
+    )
+    assert nameserver.questions >= 2  # asked at the registration and at the attempt
+    assert took < 20
+
+
+def test_a_name_rebound_to_loopback_is_refused_at_delivery(make_app, receiver):
+    """A name that resolves to a public address at registration and to loopback at the
+    attempt (DNS rebinding) is refused then, and nothing is sent; where loopback is allowed,
+    the message goes to the address resolved, under the name."""
+    nameserver = Nameserver("93.184.215.14", "127.0.0.1")
+    strict = make_app(WEBHOOK_NAMESERVERS=nameserver.setting, WEBHOOK_RETRY_SCHEDULE=FAST_RETRIES)
+    client = strict.test_client()
+    user = signed_up(client, "rebound@example.com")
+    port = receiver.server.server_address[1]
+    try:
+        made = register(client, user, receiver, url=f"http://hooks.example.test:{port}/hooks")
+        create_tasks(client, user, ["kept home"])
+        timed_round(strict)
+        assert receiver.received == 0
+        [attempt] = attempts_of(client, user, made["id"])
+        assert attempt["error"] == (
+            "hooks.example.test (127.0.0.1) is not a public address; "
+            "webhooks go to public ones only."
+        )
+        allowing = make_app(
+            WEBHOOK_NAMESERVERS=nameserver.setting,
+            WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8",
+            WEBHOOK_RETRY_SCHEDULE=FAST_RETRIES,
+        )
+        deliver_until(allowing, lambda: receiver.task_titles() == ["kept home"])
+    finally:
+        nameserver.close()

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import Row, Uuid, bindparam, delete, insert, select, update
+from sqlalchemy import Row, Uuid, bindparam, delete, insert, or_, select, update
 
 from ..accounts.models import users
 from ..columns import UTCDateTime
@@ -40,6 +40,12 @@ def held(statement):
 SCHEDULED = select(schedule.c.user_id, schedule.c.endpoint_id).where(
     schedule.c.slot == bindparam("slot")
 )
+FREE = endpoints.c.lease_until < now
+# Messages are sent to an endpoint switched on and past its retry's wait; a ping, whenever it
+# is free (switched off or waiting: a ping is how its user learns whether it answers again).
+SENDING = or_(
+    endpoints.c.enabled & (endpoints.c.next_attempt_at <= now), endpoints.c.ping_id.is_not(None)
+)
 # A user's endpoints, with whether each is due and the user's change number (the user's row
 # and theirs are on one shard).
 ENDPOINTS = (
@@ -47,19 +53,17 @@ ENDPOINTS = (
         endpoints.c.id,
         endpoints.c.read_number,
         endpoints.c.pending_number,
+        endpoints.c.ping_id,
         users.c.change_number,
-        (
-            endpoints.c.enabled
-            & (endpoints.c.next_attempt_at <= now)
-            & (endpoints.c.lease_until < now)
-        ).label("due"),
+        (endpoints.c.enabled & (endpoints.c.next_attempt_at <= now) & FREE).label("due"),
+        FREE.label("free"),
     )
     .join(users, users.c.id == endpoints.c.user_id)
     .where(endpoints.c.user_id == OWNER_ID, users.c.id == OWNER_ID)
 )
 CLAIM = (
     mine(update(endpoints))
-    .where(endpoints.c.enabled, endpoints.c.lease_until < now, endpoints.c.next_attempt_at <= now)
+    .where(FREE, SENDING)
     .values(
         lease_until=bindparam(UNTIL, type_=UTCDateTime),
         lease_token=bindparam(TOKEN, type_=Uuid),
@@ -79,14 +83,15 @@ def scheduled(slot: int) -> list[Due]:
 
 
 def due(user_id: uuid.UUID, moment: datetime) -> tuple[list[uuid.UUID], set[uuid.UUID]]:
-    """The user's endpoints that have something to send now (a message in flight, or
-    changes past their place in the feed), and every endpoint the user has."""
+    """The user's endpoints that have something to send now (a ping asked for, a message in
+    flight, or changes past their place in the feed), and every endpoint the user has."""
     rows = db.session.execute(ENDPOINTS, {OWNER: user_id, NOW: moment}).all()
     db.session.commit()
     sending = [
         row.id
         for row in rows
-        if row.due and (row.pending_number is not None or row.change_number > row.read_number)
+        if (row.free and row.ping_id is not None)
+        or (row.due and (row.pending_number is not None or row.change_number > row.read_number))
     ]
     return sending, {row.id for row in rows}
 
@@ -106,7 +111,8 @@ def forget_gone(slot: int, user_id: uuid.UUID, gone: set[uuid.UUID]) -> None:
 
 def claim(user_id: uuid.UUID, endpoint_id: uuid.UUID, moment: datetime, lease: float):
     """The endpoint, held by this process until `moment + lease` (its `lease_token` this
-    claim's); None if another holds it, or it is not due."""
+    claim's); None if another holds it, or it has nothing due (no ping, and switched off or
+    waiting to retry)."""
     parameters = {
         OWNER: user_id,
         ENDPOINT_ID: endpoint_id,
@@ -152,13 +158,3 @@ def log_attempt(user_id: uuid.UUID, endpoint_id: uuid.UUID, number: int, outcome
         )
     )
     db.session.commit()
-
-
-def ping_number(user_id: uuid.UUID, endpoint_id: uuid.UUID) -> int | None:
-    """The number of a ping's attempt (a ping needs no lease; None: the endpoint is gone)."""
-    statement = mine(update(endpoints)).values(attempts_made=endpoints.c.attempts_made + 1)
-    number = db.session.execute(
-        statement.returning(endpoints.c.attempts_made), {OWNER: user_id, ENDPOINT_ID: endpoint_id}
-    ).scalar()
-    db.session.commit()
-    return number

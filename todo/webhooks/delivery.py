@@ -39,8 +39,7 @@ MESSAGES_PER_CLAIM = 20  # then the endpoint is let go, for the others' turn
 class Settings:
     """What delivery needs of the app's configuration (the WEBHOOK_* settings)."""
 
-    allowed: tuple[sender.Network, ...]
-    timeout: float
+    reach: sender.Reach
     retries: tuple[float, ...]
     lease: float
     poll: float
@@ -48,9 +47,13 @@ class Settings:
 
     @classmethod
     def of(cls, config) -> "Settings":
-        return cls(
+        reach = sender.Reach(
             sender.networks(config["WEBHOOK_ALLOWED_NETWORKS"]),
             config["WEBHOOK_TIMEOUT"],
+            config["WEBHOOK_NAMESERVERS"],
+        )
+        return cls(
+            reach,
             config["WEBHOOK_RETRY_SCHEDULE"],
             config["WEBHOOK_LEASE_SECONDS"],
             config["WEBHOOK_POLL_SECONDS"],
@@ -103,24 +106,33 @@ class Held:
 def deliver_endpoint(
     user_id: uuid.UUID, endpoint_id: uuid.UUID, settings: Settings, stop=None
 ) -> int:
-    """Claim the endpoint and send its messages in order until it has none, one fails, or
-    MESSAGES_PER_CLAIM were sent; the number of attempts made."""
-    row = claims.claim(user_id, endpoint_id, utcnow(), settings.lease)
+    """Claim the endpoint, send the ping asked for if any, then its messages in order until
+    it has none, one fails, or MESSAGES_PER_CLAIM were sent; the number of attempts made."""
+    moment = utcnow()
+    row = claims.claim(user_id, endpoint_id, moment, settings.lease)
     if row is None:
         return 0  # another process has it, or it stopped being due
-    pending = None
-    if row.pending_number is not None:
-        pending = Position(row.pending_number, row.pending_after)
-    held = Held(row, Position(row.read_number, row.read_after), pending, row.sequence, row.failures)
     made = 0
     try:
-        while made < MESSAGES_PER_CLAIM and not (stop is not None and stop.is_set()):
+        if row.ping_id is not None:
+            if not ping(row, settings):
+                return 1  # the lease was lost
+            made = 1
+        if not (row.enabled and row.next_attempt_at <= moment):
+            return made  # claimed for the ping only: switched off, or waiting to retry
+        pending = None
+        if row.pending_number is not None:
+            pending = Position(row.pending_number, row.pending_after)
+        read = Position(row.read_number, row.read_after)
+        held = Held(row, read, pending, row.sequence, row.failures)
+        sent = 0
+        while sent < MESSAGES_PER_CLAIM and not (stop is not None and stop.is_set()):
             if made and not renewed(row, settings.lease):
                 break
             outcome = send_next(held, settings)
             if outcome is None:
                 break
-            made += 1
+            made, sent = made + 1, sent + 1
             if not outcome:
                 break
     finally:
@@ -216,17 +228,20 @@ def send(row, message_id: str, kind: str, data: dict, settings: Settings) -> sen
         "webhook-signature": Webhook(row.secret).sign(message_id, moment, body),
         "User-Agent": "todo-webhooks/1",
     }
-    return sender.post(row.url, body.encode(), headers, settings.allowed, settings.timeout)
+    return sender.post(row.url, body.encode(), headers, settings.reach)
 
 
-def ping(row, settings: Settings) -> tuple[str, sender.Outcome]:
-    """Send a ping to the endpoint now, outside its sequence; its message id and outcome."""
-    message_id = f"msg_ping_{uuid.uuid4().hex}"
-    outcome = send(row, message_id, "ping", {"endpoint_id": str(row.id)}, settings)
-    number = claims.ping_number(row.user_id, row.id)
-    if number is not None:
-        claims.log_attempt(row.user_id, row.id, number, logged(outcome, None, row, message_id))
-    return message_id, outcome
+def ping(row, settings: Settings) -> bool:
+    """Send the ping asked for, outside the endpoint's sequence, and log how it went (its
+    outcome changes nothing else: no retry, no switch-off); whether the lease still held. A
+    ping whose sender stopped before logging it stays asked for, and is sent again under
+    the same id."""
+    outcome = send(row, row.ping_id, "ping", {"endpoint_id": str(row.id)}, settings)
+    number = claims.fenced(row, True, ping_id=None)
+    if number is None:
+        return False
+    claims.log_attempt(row.user_id, row.id, number, logged(outcome, None, row, row.ping_id))
+    return True
 
 
 def logged(outcome: sender.Outcome, sequence, row, message_id: str | None = None) -> dict:

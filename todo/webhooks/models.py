@@ -22,7 +22,8 @@ class Endpoint(db.Model):
     `sequence` messages were acknowledged. A message in flight is frozen at its end
     (pending_number, pending_after) before it is first sent, so every retry sends the same
     rows under the same id. A delivery process holds the endpoint while `lease_until` is
-    ahead and `lease_token` is its own."""
+    ahead and `lease_token` is its own. A test ping asked for waits in `ping_id` (its
+    `webhook-id`) until a delivery process sends it: a request never waits on an endpoint."""
 
     __tablename__ = "webhook_endpoints"
 
@@ -47,6 +48,7 @@ class Endpoint(db.Model):
     lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_token: Mapped[uuid.UUID | None]
     attempts_made: Mapped[int] = mapped_column(BigInteger)
+    ping_id: Mapped[str | None] = mapped_column(String(100))
 
 
 class Attempt(db.Model):

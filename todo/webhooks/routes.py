@@ -1,7 +1,8 @@
 """Webhooks blueprint, under /api/<user_id>/webhooks: a user's endpoints, their secrets, their
 delivery logs and a test ping. The views read the request and answer; the statements
-(store.py) take the caller and raise, and the factory maps their errors. Deliveries are
-`flask todo deliver`'s (delivery.py), not a request's."""
+(store.py) take the caller and raise, and the factory maps their errors. Deliveries, pings
+too, are `flask todo deliver`'s (delivery.py), not a request's: no request waits on an
+endpoint."""
 
 from flask import current_app, g, url_for
 
@@ -24,6 +25,9 @@ blp = Blueprint(
     problem_examples=examples.ENDPOINT_PROBLEMS,
 )
 LOCATION = {"Location": {"description": "The endpoint's URL", "schema": {"type": "string"}}}
+LOG_LOCATION = {
+    "Location": {"description": "The endpoint's attempts", "schema": {"type": "string"}}
+}
 
 
 def settings() -> delivery.Settings:
@@ -33,7 +37,7 @@ def settings() -> delivery.Settings:
 def checked_kinds(fields: dict) -> dict:
     """The URL checked now (a refused one is 422), the events as the table keeps them."""
     if "url" in fields:
-        sender.check_url(fields["url"], settings().allowed)
+        sender.check_url(fields["url"], settings().reach)
     if "events" in fields:
         events = fields.pop("events")
         fields["kinds"] = ",".join(dict.fromkeys(events)) if events else None
@@ -130,19 +134,15 @@ def list_webhook_attempts(user_id, endpoint_id):
 
 
 @blp.route("/<uuid:endpoint_id>/ping", methods=["POST"])
-@blp.response(200, PingSchema)
+@blp.response(202, PingSchema, headers=LOG_LOCATION)
 @blp.problems(401, 403, 404, 503)
 def ping_webhook(user_id, endpoint_id):
-    """Send a webhook endpoint a signed `ping` message now, and say how it went.
+    """Ask for a signed `ping` message to be sent to a webhook endpoint.
 
-    Outside the endpoint's sequence of messages; logged with its attempts. The answer waits
-    for the endpoint's, up to WEBHOOK_TIMEOUT seconds.
+    The delivery processes send it, outside the endpoint's sequence of messages, switched off
+    or not; how it went is logged with its attempts, under this `message_id`. Asked for again
+    before it was sent, it is the same ping.
     """
-    message_id, outcome = delivery.ping(store.signing_target(g.caller, endpoint_id), settings())
-    return {
-        "message_id": message_id,
-        "delivered": outcome.delivered,
-        "status": outcome.status,
-        "latency_ms": outcome.latency_ms,
-        "error": outcome.error,
-    }
+    message_id = store.ask_ping(g.caller, endpoint_id)
+    log = url_for("webhooks.list_webhook_attempts", user_id=user_id, endpoint_id=endpoint_id)
+    return {"message_id": message_id}, 202, {"Location": log}

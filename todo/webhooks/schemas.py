@@ -66,6 +66,13 @@ class EndpointSchema(Schema):
         metadata={"description": "Failed attempts of the message it is being sent"},
     )
     next_attempt_at = UTCTimestamp(dump_only=True, required=True)
+    pending_ping = fields.String(
+        attribute="ping_id",
+        dump_only=True,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The `message_id` of a ping asked for and not yet sent"},
+    )
     created_at = UTCTimestamp(dump_only=True, required=True)
     updated_at = UTCTimestamp(dump_only=True, required=True)
 
@@ -130,13 +137,13 @@ class AttemptSchema(Schema):
 
 
 class PingSchema(Schema):
-    """How the ping went."""
+    """A ping asked for: its `webhook-id`, under which the endpoint's attempts log it."""
 
     class Meta:
         name = "WebhookPing"
 
-    message_id = fields.String(dump_only=True, required=True)
-    delivered = fields.Boolean(dump_only=True, required=True)
-    status = fields.Integer(dump_only=True, required=True, allow_none=True)
-    latency_ms = fields.Integer(dump_only=True, required=True)
-    error = fields.String(dump_only=True, required=True, allow_none=True)
+    message_id = fields.String(
+        dump_only=True,
+        required=True,
+        metadata={"example": "msg_ping_0f1e2d3c4b5a69788796a5b4c3d2e1f0"},
+    )

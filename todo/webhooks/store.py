@@ -39,6 +39,7 @@ SHOWN = (
     endpoints.c.sequence,
     endpoints.c.failures,
     endpoints.c.next_attempt_at,
+    endpoints.c.ping_id,
 )
 
 
@@ -191,13 +192,17 @@ def endpoint_log(caller: Caller, endpoint_id: uuid.UUID) -> list[Row]:
     return db.session.execute(LOG, {OWNER: caller.space_id, ENDPOINT_ID: endpoint_id}).all()
 
 
-def signing_target(caller: Caller, endpoint_id: uuid.UUID) -> Row:
-    """The endpoint's URL and secret, for a ping the caller asked for."""
+def ask_ping(caller: Caller, endpoint_id: uuid.UUID) -> str:
+    """A ping for the delivery processes to send the endpoint; its `webhook-id`. One waits at
+    most per endpoint: asked for again before it was sent, it is the same ping."""
     load_account(caller)
-    row = db.session.execute(
-        mine(select(endpoints.c.id, endpoints.c.user_id, endpoints.c.url, endpoints.c.secret)),
+    asked = db.session.execute(
+        mine(update(endpoints))
+        .values(ping_id=func.coalesce(endpoints.c.ping_id, f"msg_ping_{uuid.uuid4().hex}"))
+        .returning(endpoints.c.ping_id),
         {OWNER: caller.space_id, ENDPOINT_ID: endpoint_id},
-    ).first()
-    if row is None:
+    ).scalar()
+    db.session.commit()
+    if asked is None:
         raise EndpointNotFound()
-    return row
+    return asked
