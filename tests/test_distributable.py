@@ -296,7 +296,7 @@ def webhooks_through(client, tasks: str, auth: dict) -> None:
     assert client.get(one, headers=auth).status_code == 200
     assert client.patch(one, json={"events": ["task"]}, headers=auth).status_code == 200
     assert client.post(f"{one}/rotate", headers=auth).status_code == 200
-    assert client.post(f"{one}/ping", headers=auth).status_code == 200
+    assert client.post(f"{one}/ping", headers=auth).status_code == 202
     assert client.get(f"{one}/attempts", headers=auth).status_code == 200
     assert client.delete(one, headers=auth).status_code == 204
 

@@ -341,6 +341,9 @@ def test_every_statement_of_a_delivery_routes_to_one_shard(
         engine, "before_cursor_execute", lambda _c, _k, statement, *_: sent.append(statement)
     )
     made = register(hooks_client, hooks_user, receiver, events=["task"])
+    hooks_client.post(
+        f"{webhooks_url(hooks_user)}/{made['id']}/ping", headers=hooks_user["headers"]
+    )
     create_tasks(hooks_client, hooks_user, ["one"])
     receiver.fail_with = 500
     with hooks_app.app_context():
