@@ -5,9 +5,10 @@ change delivered, signed, in order and once (as a receiver checking each message
 import socket
 import threading
 import time
+import uuid
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from tests.conftest import assert_problem
 from tests.nameserver import Nameserver
@@ -15,6 +16,7 @@ from tests.test_distributable import statement_rule_breaks
 from tests.webhook_receiver import Receiver
 from todo.extensions import db
 from todo.webhooks import delivery, sender
+from todo.webhooks.models import endpoints
 
 FAST_RETRIES = (0.05, 0.05, 0.05)
 
@@ -171,6 +173,7 @@ def test_an_eleventh_endpoint_is_refused(client, user):
         "http://[2002:7f00:1::]/hooks",
         "ftp://hooks.example.com/hooks",
         "http://user:pass@hooks.example.com/hooks",
+        "http://hooks..example.com/hooks",
     ],
 )
 def test_a_private_or_odd_target_is_refused_at_registration(client, user, url):
@@ -295,6 +298,67 @@ def test_a_rotated_secret_signs_the_next_message(hooks_app, hooks_client, hooks_
     create_tasks(hooks_client, hooks_user, ["signed anew"])
     deliver_until(hooks_app, lambda: receiver.task_titles() == ["signed anew"])
     assert receiver.refused_signatures == 0
+
+
+def test_a_url_beyond_ascii_is_sent_as_its_ascii_form(
+    hooks_app, hooks_client, hooks_user, receiver
+):
+    """A path or query beyond ASCII goes percent-encoded (UTF-8), as browsers send it
+    (http.client raised on it, and the exception ended every delivery round there, for
+    good)."""
+    register(hooks_client, hooks_user, receiver, url=f"{receiver.url}/bücher?für=ü")
+    create_tasks(hooks_client, hooks_user, ["read"])
+    deliver_until(hooks_app, lambda: receiver.task_titles() == ["read"])
+    assert receiver.paths == ["/hooks/b%C3%BCcher?f%C3%BCr=%C3%BC"]
+
+
+def test_the_next_message_of_a_claim_goes_as_the_endpoint_stands_then(
+    hooks_app, hooks_client, hooks_user, receiver
+):
+    """A secret rotated while a delivery process holds the endpoint signs its next message
+    (not the one after the claim ends): the second message, sent in the same round, passes
+    the receiver's check."""
+    made = register(hooks_client, hooks_user, receiver)
+    one = f"{webhooks_url(hooks_user)}/{made['id']}"
+    create_tasks(hooks_client, hooks_user, ["first"])
+
+    def rotate_once(message):
+        receiver.after_message = None
+        rotated = hooks_client.post(f"{one}/rotate", headers=hooks_user["headers"])
+        receiver.secret = rotated.get_json()["secret"]
+        create_tasks(hooks_client, hooks_user, ["second"])
+
+    receiver.after_message = rotate_once
+    timed_round(hooks_app)
+    assert receiver.task_titles() == ["first", "second"]
+    assert receiver.refused_signatures == 0
+
+
+def test_an_endpoint_failing_unforeseen_is_passed_over_and_the_others_delivered(
+    hooks_app, hooks_client, hooks_user, receiver
+):
+    """One endpoint whose delivery raises (here its secret spoilt in the database) is logged
+    and passed over: the round goes on, and the other endpoint gets its messages (the
+    exception ended every round, before or after the other, for good)."""
+    other = Receiver()
+    try:
+        spoilt = register(hooks_client, hooks_user, other)
+        register(hooks_client, hooks_user, receiver)
+        with hooks_app.app_context():
+            db.session.execute(
+                update(endpoints)
+                .where(
+                    endpoints.c.user_id == uuid.UUID(hooks_user["user_id"]),
+                    endpoints.c.id == uuid.UUID(spoilt["id"]),
+                )
+                .values(secret="whsec_")
+            )
+            db.session.commit()
+        create_tasks(hooks_client, hooks_user, ["still sent"])
+        deliver_until(hooks_app, lambda: receiver.task_titles() == ["still sent"])
+    finally:
+        other.close()
+    assert other.received == 0
 
 
 def test_a_redirect_is_not_followed(hooks_app, hooks_client, hooks_user, receiver):

@@ -1,7 +1,8 @@
 """A webhook receiver for the tests, as a user would write one: every message checked with
 the `standardwebhooks` package from PyPI (not the app's own code), each message applied once
 (by its `webhook-id`), in the order of its `sequence`. It can be told to fail, to stall or to
-redirect, and it counts the deliveries it is in at once."""
+redirect, or to do something once it applied a message, before it answers; it counts the
+deliveries it is in at once, and keeps the paths it was sent to."""
 
 import json
 import threading
@@ -22,6 +23,8 @@ class Receiver:
         self.fail_with: int | None = None  # answer this status instead of 2xx
         self.redirect_to: str | None = None
         self.stall = 0.0  # seconds to wait before answering
+        self.after_message = None  # called with each message applied, before the 2xx
+        self.paths: list[str] = []
         self.in_flight = 0
         self.most_in_flight = 0
         self.lock = threading.Lock()
@@ -39,6 +42,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.paths.append(self.path)
                 status = receiver.take(body, dict(self.headers))
                 self.send_response(status)
                 if status == 302:
@@ -71,6 +75,8 @@ class Receiver:
                 return 400
             with self.lock:
                 self.apply(headers["webhook-id"], message)
+            if self.after_message is not None:
+                self.after_message(message)
             return 204
         finally:
             with self.lock:

@@ -139,6 +139,26 @@ def fenced(endpoint: Row, counted: bool = False, **values) -> int | None:
     return number
 
 
+def renew(endpoint: Row, moment: datetime, lease: float) -> Row | None:
+    """The endpoint held for another lease from `moment`, as it stands now (a URL, secret or
+    filter changed while this process held it applies from the next message on); None if
+    this process no longer holds it."""
+    parameters = {
+        OWNER: endpoint.user_id,
+        ENDPOINT_ID: endpoint.id,
+        TOKEN: endpoint.lease_token,
+        UNTIL: moment + timedelta(seconds=lease),
+    }
+    row = db.session.execute(
+        held(update(endpoints))
+        .values(lease_until=bindparam(UNTIL, type_=UTCDateTime))
+        .returning(*endpoints.c),
+        parameters,
+    ).first()
+    db.session.commit()
+    return row
+
+
 def release(endpoint: Row, **values) -> int | None:
     """Let the endpoint go (writing `values`), while this process holds it."""
     return fenced(endpoint, lease_until=NEVER, lease_token=None, **values)

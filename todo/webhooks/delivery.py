@@ -88,8 +88,19 @@ def deliver_round(settings: Settings, stop: threading.Event | None = None) -> in
             for endpoint_id in sending:
                 if stop is not None and stop.is_set():
                     return made
-                made += deliver_endpoint(user_id, endpoint_id, settings, stop)
+                made += guarded(user_id, endpoint_id, settings, stop)
     return made
+
+
+def guarded(user_id: uuid.UUID, endpoint_id: uuid.UUID, settings: Settings, stop) -> int:
+    """deliver_endpoint, where an endpoint that fails in a way not foreseen is logged and
+    passed over: the round goes on to the others (a fault that came back every round would
+    otherwise stop every endpoint after it, for good)."""
+    try:
+        return deliver_endpoint(user_id, endpoint_id, settings, stop)
+    except Exception:
+        log.exception("delivering to webhook endpoint %s failed", endpoint_id)
+        return 0
 
 
 @dataclass
@@ -127,8 +138,12 @@ def deliver_endpoint(
         held = Held(row, read, pending, row.sequence, row.failures)
         sent = 0
         while sent < MESSAGES_PER_CLAIM and not (stop is not None and stop.is_set()):
-            if made and not renewed(row, settings.lease):
-                break
+            if made:
+                # Held for another lease before the next message (an attempt takes at most
+                # WEBHOOK_TIMEOUT, less than a lease), as the endpoint stands now.
+                held.row = claims.renew(row, utcnow(), settings.lease)
+                if held.row is None or not held.row.enabled:
+                    break
             outcome = send_next(held, settings)
             if outcome is None:
                 break
@@ -138,12 +153,6 @@ def deliver_endpoint(
     finally:
         claims.release(row)
     return made
-
-
-def renewed(row, lease: float) -> bool:
-    """Hold the endpoint for another lease, before its next message (an attempt takes at
-    most WEBHOOK_TIMEOUT, less than a lease); whether it is still this process's."""
-    return claims.fenced(row, lease_until=utcnow() + timedelta(seconds=lease)) is not None
 
 
 def send_next(held: Held, settings: Settings) -> bool | None:

@@ -18,7 +18,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import dns.exception
 import dns.resolver
@@ -31,6 +31,7 @@ REGISTRATION_LOOKUP = 1.0  # seconds a registration waits for the URL's name to 
 NOT_HTTP = "The URL must be http:// or https:// with a host."
 NOT_PUBLIC = "{} is not a public address; webhooks go to public ones only."
 TOO_LONG = "{} took longer than WEBHOOK_TIMEOUT"
+URL_SAFE = "/?:@!$&'()*+,;=%~"  # what a path or query keeps as it is (RFC 3986's delimiters)
 TLS = ssl.create_default_context()
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -81,7 +82,9 @@ def refused(address: str, allowed: tuple[Network, ...]) -> bool:
 
 
 def target(url: str) -> tuple[str, str, int, str]:
-    """(scheme, host, port, path) of an endpoint URL; Refused if it is not one."""
+    """(scheme, host, port, path) of an endpoint URL, as they go on the wire: the host in
+    IDNA (ASCII), the path and query with anything not ASCII percent-encoded (UTF-8);
+    Refused if it is not one."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Refused(NOT_HTTP)
@@ -91,8 +94,17 @@ def target(url: str) -> tuple[str, str, int, str]:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise Refused("The URL's port is not a port.") from None
-    path = parts.path or "/"
-    return parts.scheme, parts.hostname, port, path + (f"?{parts.query}" if parts.query else "")
+    try:
+        host = parts.hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise Refused("The URL's host is not a name or an address.") from None
+    path = quote(parts.path or "/", safe=URL_SAFE)
+    return (
+        parts.scheme,
+        host,
+        port,
+        path + (f"?{quote(parts.query, safe=URL_SAFE)}" if parts.query else ""),
+    )
 
 
 def resolved(host: str, port: int, reach: Reach, deadline: float) -> list[str]:
@@ -179,7 +191,8 @@ def post(url: str, body: bytes, headers: dict, reach: Reach) -> Outcome:
         status = exchange(url, body, headers, reach, started + reach.timeout)
     except Refused as error:
         return Outcome(None, elapsed_ms(started), str(error))
-    except (OSError, http.client.HTTPException) as error:
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        # ValueError: what http.client raises for what it cannot send (a header's value…)
         return Outcome(None, elapsed_ms(started), f"{type(error).__name__}: {error}"[:500])
     if 300 <= status < 400:
         return Outcome(status, elapsed_ms(started), "A redirect, which is not followed.")
