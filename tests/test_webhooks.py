@@ -174,6 +174,11 @@ def test_an_eleventh_endpoint_is_refused(client, user):
         "ftp://hooks.example.com/hooks",
         "http://user:pass@hooks.example.com/hooks",
         "http://hooks..example.com/hooks",
+        "http://[64:ff9b::7f00:1]/hooks",
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hooks",
+        "http://[::7f00:1]/hooks",
+        "http://2130706433/hooks",
+        "http://127.1/hooks",
     ],
 )
 def test_a_private_or_odd_target_is_refused_at_registration(client, user, url):
