@@ -243,8 +243,8 @@ def send(row, message_id: str, kind: str, data: dict, settings: Settings) -> sen
 def ping(row, settings: Settings) -> bool:
     """Send the ping asked for, outside the endpoint's sequence, and log how it went (its
     outcome changes nothing else: no retry, no switch-off); whether the lease still held. A
-    ping whose sender stopped before logging it stays asked for, and is sent again under
-    the same id."""
+    ping whose sender stopped (or lost its lease) before it was answered stays asked for,
+    and is sent again under the same id."""
     outcome = send(row, row.ping_id, "ping", {"endpoint_id": str(row.id)}, settings)
     number = claims.fenced(row, True, ping_id=None)
     if number is None:
