@@ -1,6 +1,6 @@
 """Exports and imports at size (bench/portability.sh): a user of 100,000 tasks exported as
 JSON, iCalendar and CSV, each streamed through the app (peak RSS growth of the process, and
-tasks/s), and a CSV of 5,000 tasks (the most an import takes) previewed, imported, and
+tasks/s), and a CSV of 20,000 tasks (the most an import takes) previewed, imported, and
 imported again."""
 
 import os
@@ -19,7 +19,7 @@ from todo import create_app
 from todo.extensions import db
 
 SERVER = os.environ.get("BENCH_PGURL", "postgresql://root@127.0.0.1:5432")
-DATABASE, TASKS, IMPORTED = "todo_portability_bench", 100_000, 5_000
+DATABASE, TASKS, IMPORTED = "todo_portability_bench", 100_000, 20_000
 SEED = """
 INSERT INTO tasks (user_id, id, title, description, completed, completed_at, created_at,
                    updated_at, due_date, due_time, priority, position, change_number, version)

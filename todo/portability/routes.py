@@ -15,7 +15,7 @@ from ..errors import problem
 from ..lists.store import ListNotFound, read_list
 from ..tasks import reads
 from . import calendar, document, examples, imports, spreadsheet, store, subscriptions, todoist
-from .items import ImportInvalid, Parsed, loaded, text_of
+from .items import ImportInvalid, Parsed, checked, loaded, text_of
 from .schemas import (
     ExportQuerySchema,
     ExportSchema,
@@ -204,6 +204,7 @@ def parsed_body() -> Parsed | None:
         return None
     if not body.strip():
         raise ImportInvalid("the body", "empty")
+    body = checked(body, csv=kind == CSV)
     if kind == "application/json":
         return document.parsed(body)
     text = text_of(body)

@@ -31,6 +31,10 @@ from ..lists.models import lists, purged_lists
 from .models import purged_tasks, tasks
 
 PENDING = -1  # the number of a row written by a change still in progress
+# Likewise, for a new task its writer counts (the user's counters, its parent's subtasks)
+# with one statement for all it adds, where the triggers would update those rows once per
+# task (migration 0019: portability/bulk.py).
+COUNTED = -2
 NUMBER = "change_number"  # the bind parameter for it
 NOW = "now"  # the bind parameter of the instant a write stamps (created_at, updated_at)
 now = bindparam(NOW, type_=UTCDateTime)
@@ -52,7 +56,7 @@ def numbered(table):
         update(table)
         .where(
             table.c.user_id == bindparam(OWNER, type_=Uuid),
-            table.c.change_number == PENDING,
+            table.c.change_number.in_((PENDING, COUNTED)),
         )
         .values(change_number=bindparam(NUMBER))
     )
