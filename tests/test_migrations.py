@@ -578,8 +578,8 @@ def test_0016_adds_calendar_subscriptions_and_their_lookup(empty_app):
 
 
 def test_0019_leaves_the_counting_of_tasks_stamped_counted_to_their_writer(empty_app):
-    """Revision 0019: a task inserted with change_number -2 (an import's, written in bulk)
-    moves neither the user's counters nor its parent's subtask counts (its writer moves
+    """Revision 0019: a task inserted with its number (an import's, written in bulk) moves
+    neither the user's counters nor its parent's subtask counts (its writer moves
     them once for all); any other insert is counted as before, and a downgrade counts
     every insert again."""
     upgrade(revision="0019")
@@ -591,13 +591,13 @@ def test_0019_leaves_the_counting_of_tasks_stamped_counted_to_their_writer(empty
         " :parent, :number)"
     )
     row = {"user_id": USER_ID, "now": NOW, "parent": TASK_IDS[0]}
-    db.session.execute(insert, {**row, "id": TASK_IDS[1], "number": -2})
+    db.session.execute(insert, {**row, "id": TASK_IDS[1], "number": 7})
     db.session.commit()
     badge = text("SELECT subtasks_total, subtasks_completed FROM tasks WHERE id = :id")
     assert counts() == (1, 0)
     assert tuple(db.session.execute(badge, {"id": TASK_IDS[0]}).one()) == (0, 0)
     downgrade(revision="0018")
-    db.session.execute(insert, {**row, "id": TASK_IDS[2], "number": -2})
+    db.session.execute(insert, {**row, "id": TASK_IDS[2], "number": 8})
     db.session.commit()
     assert counts() == (2, 1)
     assert tuple(db.session.execute(badge, {"id": TASK_IDS[0]}).one()) == (1, 1)

@@ -1,12 +1,13 @@
 """tasks counted by their writer
 
-A task inserted with change_number -2 (COUNTED, todo/tasks/changes.py) is pending in a change,
-like -1, and counted by the statement that wrote it rather than by the row triggers: neither
+A task inserted with its change's number (above 0: taken before it, todo/tasks/changes.py's
+number_now) is counted by the statement that wrote it rather than by the row triggers: neither
 the user's counters (users.task_count, completed_count: 0007) nor its parent's subtask counts
-(0012) move for it. An import of thousands of tasks adds them to each counter once, instead
-of updating the user's row once per task: in one transaction, each of those updates walks
-every version of that row the transaction made before it (20,000 tasks took a statement past
-its bound). Every other write is counted as before.
+(0012) move for it. Every other insert carries 0 (numbered by the trigger) or -1 (pending in
+a change, numbered at its end) and is counted as before. An import of thousands of tasks
+adds them to each counter once, instead of updating the user's row once per task: in one
+transaction, each of those updates walks every version of that row the transaction made
+before it (20,000 tasks took a statement past its bound).
 
 Downgrade restores the triggers of 0007 and 0012.
 
@@ -22,13 +23,12 @@ down_revision = "0018"
 branch_labels = None
 depends_on = None
 
-COUNTED = -2
-COUNT_HERE = f"NEW.change_number <> {COUNTED}"
+COUNT_HERE = "NEW.change_number <= 0"
 # The trigger function of 0007, which leaves a row its writer counts as it is.
 BEGIN = "    BEGIN\n        IF TG_OP = 'DELETE' THEN"
-BEGIN_COUNTED = f"""    BEGIN
-        IF TG_OP = 'INSERT' AND NEW.change_number = {COUNTED} THEN
-            RETURN NEW;  -- counted by its writer, numbered at its change's end
+BEGIN_COUNTED = """    BEGIN
+        IF TG_OP = 'INSERT' AND NEW.change_number > 0 THEN
+            RETURN NEW;  -- numbered and counted by its writer
         END IF;
         IF TG_OP = 'DELETE' THEN"""
 

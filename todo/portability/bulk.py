@@ -1,10 +1,11 @@
 """An import's new tasks written at once: the rules of a create (where a task sits, its newer
-fields, its labels) checked for all of them with a few reads, then multi-row INSERTs, and
-the user's counters and the parents' subtask counts moved once for all (their rows carry
-COUNTED, which the triggers leave to this writer: migration 0019). Written one at a time,
-each task's counter update walked every version of the user's row the import had made:
-5,000 tasks took 13 s, 20,000 a statement past its bound. Like the other stores it takes
-the caller, raises domain errors and knows no HTTP."""
+fields, its labels) checked for all of them with a few reads, then multi-row INSERTs of rows
+that carry their change's number already (taken first: numbered at the change's end, each
+row would be written twice), and the user's counters and the parents' subtask counts moved
+once for all (the triggers leave a row inserted with its number to its writer: migration
+0019). Written one at a time, each task's counter update walked every version of the user's
+row the import had made: 5,000 tasks took 13 s, 20,000 a statement past its bound. Like the
+other stores it takes the caller, raises domain errors and knows no HTTP."""
 
 from collections import Counter
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from marshmallow import ValidationError
 from sqlalchemy import Uuid, bindparam, insert, select, update
 
 from ..accounts.models import users
-from ..accounts.tokens import OWNER, Caller
+from ..accounts.tokens import OWNER, USER_GONE, Caller, TokenNotCurrent
 from ..columns import utcnow
 from ..database import dialect_insert
 from ..extensions import db
@@ -22,7 +23,7 @@ from ..labels import store as label_store
 from ..labels.models import task_labels
 from ..lists.models import lists
 from ..tasks import ordering, revision
-from ..tasks.changes import COUNTED, Change
+from ..tasks.changes import Change, number_now
 from ..tasks.creates import OPTIONAL_VALUES
 from ..tasks.models import purged_tasks, tasks
 from ..tasks.rows import USER_ZONE, IdConflict
@@ -36,8 +37,9 @@ SOME_IDS = bindparam(IDS, type_=Uuid, expanding=True)
 LIVE_LISTS = select(lists.c.id).where(
     lists.c.user_id == OWNER_ID, lists.c.id.in_(SOME_IDS), lists.c.deleted_at.is_(None)
 )
-# The parents the new tasks name that the user has: locked, as a create locks its parent.
-PARENTS = (
+# Live tasks of the user's, locked: the parents the new tasks name (as a create locks its
+# parent), the tasks to update after them (before the change's number locks the user's row).
+LOCKED = (
     select(tasks.c.id, tasks.c.parent_id, tasks.c.list_id)
     .where(tasks.c.user_id == OWNER_ID, tasks.c.id.in_(SOME_IDS), tasks.c.deleted_at.is_(None))
     .with_for_update(of=tasks)
@@ -45,7 +47,6 @@ PARENTS = (
 PURGED = select(purged_tasks.c.id).where(
     purged_tasks.c.user_id == OWNER_ID, purged_tasks.c.id.in_(SOME_IDS)
 )
-NEXT_NUMBER = select(users.c.change_number + 1).where(users.c.id == OWNER_ID)
 COUNT_USER = (
     update(users)
     .where(users.c.id == OWNER_ID)
@@ -77,19 +78,21 @@ def found_ids(statement, caller: Caller, ids) -> dict:
 
 
 def add_tasks(
-    caller: Caller, new: list[tuple[Item, dict]], within: Change, failed: Failed
+    caller: Caller, new: list[tuple[Item, dict]], within: Change, failed: Failed, keep: bool
 ) -> list[tuple[Item, dict]]:
     """Create `new` (each item with its task as the schema loaded it, its id free), or, if
-    any breaks a rule (told to `failed`), nothing. The items created, top-level ones first."""
+    any breaks a rule (told to `failed`), nothing; with `keep` False (a preview) only find
+    out whether they would be (a row that passes these checks is one the database takes).
+    The items created, top-level ones first. The change's number is taken here: the change
+    locks no existing task after this."""
     creating = {fields["id"]: fields for _, fields in new}
     outside = {f["parent_id"] for f in creating.values() if f.get("parent_id")} - creating.keys()
-    parents = found_ids(PARENTS, caller, outside)
+    parents = found_ids(LOCKED, caller, outside)
     named_lists = {f["list_id"] for f in creating.values() if f.get("list_id")}
     live_lists = found_ids(LIVE_LISTS, caller, named_lists).keys()
     purged = found_ids(PURGED, caller, creating).keys()
     zone_name = db.session.scalar(USER_ZONE, {OWNER: caller.space_id})
-    now, number = utcnow(), db.session.scalar(NEXT_NUMBER, {OWNER: caller.space_id})
-    rows, written = [], []
+    now, rows, written = utcnow(), [], []
     for item, fields in sorted(new, key=lambda pair: pair[1].get("parent_id") is not None):
         try:
             if fields["id"] in purged:
@@ -102,7 +105,13 @@ def add_tasks(
     if len(rows) < len(new) or not rows:
         return []
     labelled(caller, rows)
+    if not keep:
+        return written
+    number = number_now(within)
+    if number is None:
+        raise TokenNotCurrent(USER_GONE)
     for row in rows:
+        row["change_number"] = number
         if row["position"] is None:
             row["position"] = ordering.appended_key(number, next(within.appended))
     counted(caller, rows)
@@ -137,7 +146,7 @@ def placed(fields: dict, creating: dict, parents: dict, live_lists) -> dict:
 
 def row_of(caller: Caller, fields: dict, place: dict, zone_name, now) -> dict:
     """The new task's row as creates.py would insert it (its labels as sent until they are
-    resolved, its position None until its key is made)."""
+    resolved, its position and number None until the change's number is taken)."""
     columns = {name: value for name, value in fields.items() if name not in SET_BY_THE_SERVER}
     if revision.MERGED_FIELDS & fields.keys():
         columns.update(revision.new_task(fields, zone_name))
@@ -155,7 +164,7 @@ def row_of(caller: Caller, fields: dict, place: dict, zone_name, now) -> dict:
         "created_at": now,
         "updated_at": now,
         "completed_at": now if completed else None,
-        "change_number": COUNTED,
+        "change_number": None,
         "version": 1,
         "subtasks_total": 0,
         "subtasks_completed": 0,

@@ -98,10 +98,16 @@ def run(
             else:
                 add_lists(caller, parsed.lists, within, report)
             new, stored = split(caller, loaded, report)
-            written = write_new(caller, new, within, report)
-            report.created = [entry(item, fields) for item, fields in written]
             zone_name = db.session.scalar(USER_ZONE, {OWNER: caller.space_id})
-            for known in stored:
+            new_ids = {fields["id"] for _, fields in new}
+            now = [known for known in stored if known[1].get("parent_id") not in new_ids]
+            later = [known for known in stored if known[1].get("parent_id") in new_ids]
+            bulk.found_ids(bulk.LOCKED, caller, (fields["id"] for _, fields, _ in later))
+            for known in now:
+                write_stored(caller, known, zone_name, within, report)
+            written = write_new(caller, new, within, report, keep)
+            report.created = [entry(item, fields) for item, fields in written]
+            for known in later:  # under a new parent
                 write_stored(caller, known, zone_name, within, report)
             if report.problems:
                 raise ImportRejected(report)
@@ -139,11 +145,11 @@ def split(caller: Caller, loaded: list[tuple[Item, dict]], report: Report) -> tu
     return new, known
 
 
-def write_new(caller: Caller, new: list, within: Change, report: Report) -> list:
+def write_new(caller: Caller, new: list, within: Change, report: Report, keep: bool) -> list:
     """The new tasks, all at once (bulk.py); none if one has a problem."""
     try:
         return bulk.add_tasks(
-            caller, new, within, lambda item, error: problem_of(report, item, error)
+            caller, new, within, lambda item, error: problem_of(report, item, error), keep
         )
     except TooManyLabels as error:
         report.problems.append({"where": "the file", "field": "labels", "message": str(error)})

@@ -31,10 +31,6 @@ from ..lists.models import lists, purged_lists
 from .models import purged_tasks, tasks
 
 PENDING = -1  # the number of a row written by a change still in progress
-# Likewise, for a new task its writer counts (the user's counters, its parent's subtasks)
-# with one statement for all it adds, where the triggers would update those rows once per
-# task (migration 0019: portability/bulk.py).
-COUNTED = -2
 NUMBER = "change_number"  # the bind parameter for it
 NOW = "now"  # the bind parameter of the instant a write stamps (created_at, updated_at)
 now = bindparam(NOW, type_=UTCDateTime)
@@ -56,7 +52,7 @@ def numbered(table):
         update(table)
         .where(
             table.c.user_id == bindparam(OWNER, type_=Uuid),
-            table.c.change_number.in_((PENDING, COUNTED)),
+            table.c.change_number == PENDING,
         )
         .values(change_number=bindparam(NUMBER))
     )
@@ -87,10 +83,25 @@ def stamped(values: dict, changed, dialect: str, pending: bool) -> dict:
 @dataclass(frozen=True, slots=True)
 class Change:
     """A change of several statements in progress, for one user: its rows carry PENDING. The
-    tasks it adds at the end are counted (`appended`), so that each gets a key of its own."""
+    tasks it adds at the end are counted (`appended`), so that each gets a key of its own.
+    Its number, if taken before its end (`number_now`), is `taken`'s."""
 
     user_id: uuid.UUID
     appended: Iterator[int] = field(default_factory=count)
+    taken: list[int] = field(default_factory=list)
+
+
+def number_now(within: Change) -> int | None:
+    """The change's number, taken now rather than at its end, for rows written after this
+    with their number (an import's new tasks, portability/bulk.py: numbering them at the
+    end would write each twice); the user's row stays locked until the change commits, so
+    take it after the change's last lock of an existing task. None if the user is gone."""
+    if not within.taken:
+        number = db.session.scalar(TAKE_NUMBER, {OWNER: within.user_id})
+        if number is None:
+            return None
+        within.taken.append(number)
+    return within.taken[0]
 
 
 @contextmanager
@@ -98,8 +109,8 @@ def change(user_id: uuid.UUID, of_lists: bool = False):
     """One transaction whose writes (stamped PENDING) all get one number, taken at its end;
     nothing of it lands if the block raises. A change `of_lists` may write lists too."""
     with transaction():
-        yield Change(user_id)
-        number = db.session.scalar(TAKE_NUMBER, {OWNER: user_id})
+        yield (within := Change(user_id))
+        number = number_now(within)
         if number is not None:  # None: the user is gone, and with it every row written here
             for statement in NUMBERED + (NUMBERED_LISTS if of_lists else []):
                 db.session.execute(statement, {OWNER: user_id, NUMBER: number})
