@@ -7,7 +7,9 @@ the user's counters (users.task_count, completed_count: 0007) nor its parent's s
 a change, numbered at its end) and is counted as before. An import of thousands of tasks
 adds them to each counter once, instead of updating the user's row once per task: in one
 transaction, each of those updates walks every version of that row the transaction made
-before it (20,000 tasks took a statement past its bound).
+before it (20,000 tasks took a statement past its bound). On PostgreSQL a new subtask is
+counted on its parent by 0007's function, before the insert, instead of by 0012's trigger
+after it (which sees the number that function gave the row, not the one it was written with).
 
 Downgrade restores the triggers of 0007 and 0012.
 
@@ -24,11 +26,19 @@ branch_labels = None
 depends_on = None
 
 COUNT_HERE = "NEW.change_number <= 0"
-# The trigger function of 0007, which leaves a row its writer counts as it is.
+# PostgreSQL: the trigger function of 0007 leaves a row its writer counts as it is, and counts
+# a new subtask on its parent itself, before the insert, where 0012's trigger did after it:
+# there the row's number is the one 0007's function gave it, which cannot be told apart from
+# one its writer gave.
 BEGIN = "    BEGIN\n        IF TG_OP = 'DELETE' THEN"
 BEGIN_COUNTED = """    BEGIN
         IF TG_OP = 'INSERT' AND NEW.change_number > 0 THEN
             RETURN NEW;  -- numbered and counted by its writer
+        END IF;
+        IF TG_OP = 'INSERT' AND NEW.parent_id IS NOT NULL AND NEW.deleted_at IS NULL THEN
+            UPDATE tasks SET subtasks_total = subtasks_total + 1,
+                subtasks_completed = subtasks_completed + NEW.completed::int
+            WHERE user_id = NEW.user_id AND id = NEW.parent_id;
         END IF;
         IF TG_OP = 'DELETE' THEN"""
 
@@ -42,50 +52,51 @@ def function_of_0007() -> str:
     return function.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
 
 
-def subtask_added(dialect: str, counted_here: bool) -> list[str]:
-    """0012's trigger on a new subtask; `counted_here`: not for a row its writer counts."""
+def subtask_added(dialect: str) -> str:
+    """0012's trigger on a new subtask."""
     module = context.script.get_revision("0012").module
     [trigger] = [
         statement
         for statement in (module.POSTGRESQL if dialect == "postgresql" else module.SQLITE)
         if "tasks_subtask_added" in statement
     ]
-    when = "NEW.parent_id IS NOT NULL"
-    if counted_here:
-        trigger = trigger.replace(when, f"{when} AND {COUNT_HERE}")
-    drop = "DROP TRIGGER tasks_subtask_added" + (" ON tasks" if dialect == "postgresql" else "")
-    return [drop, trigger]
+    return trigger
 
 
-def added_counted_on_sqlite(counted_here: bool) -> list[str]:
-    """0007's counting of a new task on SQLite; `counted_here`: not for a row its writer
-    counts."""
-    [trigger] = [
+def on_sqlite(counted_here: bool) -> list[str]:
+    """0007's counting of a new task and 0012's of a new subtask; `counted_here`: not for a
+    row its writer counts (SQLite's triggers all read a new row as it was inserted)."""
+    [added] = [
         statement
         for statement in context.script.get_revision("0007").module.SQLITE
         if "tasks_added_counted" in statement
     ]
-    when = "WHEN NEW.deleted_at IS NULL"
+    subtask = subtask_added("sqlite")
     if counted_here:
-        trigger = trigger.replace(when, f"{when} AND {COUNT_HERE}")
-    return ["DROP TRIGGER tasks_added_counted", trigger]
+        added = added.replace(
+            "WHEN NEW.deleted_at IS NULL", f"WHEN NEW.deleted_at IS NULL AND {COUNT_HERE}"
+        )
+        subtask = subtask.replace(
+            "WHEN NEW.parent_id IS NOT NULL", f"WHEN NEW.parent_id IS NOT NULL AND {COUNT_HERE}"
+        )
+    return ["DROP TRIGGER tasks_added_counted", added, "DROP TRIGGER tasks_subtask_added", subtask]
 
 
-def statements(dialect: str, counted_here: bool) -> list[str]:
-    if dialect == "postgresql":
-        function = function_of_0007()
-        if counted_here:
-            assert BEGIN in function
-            function = function.replace(BEGIN, BEGIN_COUNTED)
-        return [function, *subtask_added(dialect, counted_here)]
-    return [*added_counted_on_sqlite(counted_here), *subtask_added(dialect, counted_here)]
+def on_postgresql(counted_here: bool) -> list[str]:
+    function = function_of_0007()
+    if not counted_here:
+        return [function, subtask_added("postgresql")]
+    assert BEGIN in function
+    return [function.replace(BEGIN, BEGIN_COUNTED), "DROP TRIGGER tasks_subtask_added ON tasks"]
 
 
 def upgrade():
-    for statement in statements(op.get_bind().dialect.name, counted_here=True):
+    dialect = op.get_bind().dialect.name
+    for statement in on_postgresql(True) if dialect == "postgresql" else on_sqlite(True):
         op.execute(statement)
 
 
 def downgrade():
-    for statement in statements(op.get_bind().dialect.name, counted_here=False):
+    dialect = op.get_bind().dialect.name
+    for statement in on_postgresql(False) if dialect == "postgresql" else on_sqlite(False):
         op.execute(statement)
