@@ -14,10 +14,8 @@ from marshmallow import ValidationError
 from ..errors import by_path
 from ..tasks.schemas import NewTaskSchema
 
-# A file with more is a 422: split it. 20,000 was the aim; on PostgreSQL one transaction of
-# 20,000 creates updates the user's counters row 20,000 times (a row trigger per task), and
-# each write after walks that row's versions: 5,000 took 13 s, 20,000 took a statement past
-# its bound (bench/portability.sh, on a loaded 2-core machine).
+# A file with more is a 422: split it. Its new tasks are written at once (bulk.py): 20,000
+# take a few seconds (bench/portability.sh).
 MOST_TASKS = 20_000
 # The namespace of the ids made from a file's own names (a UID that is not a UUID, a row).
 NAMESPACE = uuid.UUID("5f0e6a4c-6f1d-4e8b-9a43-2f6f2b1d9c11")
