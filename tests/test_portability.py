@@ -301,3 +301,19 @@ def test_twenty_thousand_tasks_are_imported_in_one_change(client, user, database
     assert counted(client, user) == 20_000 and counted(client, user, completed="true") == 4_000
     again = imported(client, user, body, "text/csv").get_json()
     assert again["counts"]["unchanged"] == 20_000 and again["counts"]["created"] == 0
+
+
+def test_a_task_the_user_has_is_updated_even_under_a_task_the_file_brings(client, user):
+    """A second file moves a task it gave before under a new one: the new task is written
+    first, then the update; a task as the file has it is left alone."""
+    socks, pack, hat = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    first = f"id,title\r\n{socks},Socks\r\n{hat},Hat\r\n"
+    assert imported(client, user, first.encode(), "text/csv").status_code == 200
+    second = f"id,title,parent_id\r\n{socks},Socks,{pack}\r\n{pack},Pack,\r\n{hat},Hat,\r\n"
+    answer = imported(client, user, second.encode(), "text/csv")
+    assert answer.status_code == 200, answer.get_json()
+    counts = answer.get_json()["counts"]
+    assert (counts["created"], counts["updated"], counts["unchanged"]) == (1, 1, 1)
+    tasks = {task["title"]: task for task in listed(client, user)}
+    assert tasks["Socks"]["parent_id"] == str(pack)
+    assert tasks["Pack"]["subtasks"] == {"total": 1, "completed": 0}

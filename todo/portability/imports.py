@@ -98,17 +98,7 @@ def run(
             else:
                 add_lists(caller, parsed.lists, within, report)
             new, stored = split(caller, loaded, report)
-            zone_name = db.session.scalar(USER_ZONE, {OWNER: caller.space_id})
-            new_ids = {fields["id"] for _, fields in new}
-            now = [known for known in stored if known[1].get("parent_id") not in new_ids]
-            later = [known for known in stored if known[1].get("parent_id") in new_ids]
-            bulk.found_ids(bulk.LOCKED, caller, (fields["id"] for _, fields, _ in later))
-            for known in now:
-                write_stored(caller, known, zone_name, within, report)
-            written = write_new(caller, new, within, report, keep)
-            report.created = [entry(item, fields) for item, fields in written]
-            for known in later:  # under a new parent
-                write_stored(caller, known, zone_name, within, report)
+            write(caller, (new, stored), within, report, keep)
             if report.problems:
                 raise ImportRejected(report)
             if not keep:
@@ -117,6 +107,25 @@ def run(
         return report
     report.applied = True
     return report
+
+
+def write(caller: Caller, tasks: tuple[list, list], within: Change, report, keep: bool):
+    """The tasks the user has, updated, then the new ones created at once, which takes the
+    change's number and with it the user's row: after the last task locked, as every write
+    locks them. An update that moves a task under a new one waits for its parent, its task
+    locked first."""
+    new, stored = tasks
+    zone_name = db.session.scalar(USER_ZONE, {OWNER: caller.space_id})
+    new_ids = {fields["id"] for _, fields in new}
+    now = [known for known in stored if known[1].get("parent_id") not in new_ids]
+    later = [known for known in stored if known[1].get("parent_id") in new_ids]
+    bulk.found_ids(bulk.LOCKED, caller, (fields["id"] for _, fields, _ in later))
+    for known in now:
+        write_stored(caller, known, zone_name, within, report)
+    written = write_new(caller, new, within, report, keep)
+    report.created = [entry(item, fields) for item, fields in written]
+    for known in later:
+        write_stored(caller, known, zone_name, within, report)
 
 
 def entry(item: Item, fields: dict) -> dict:
@@ -184,7 +193,7 @@ def write_stored(caller: Caller, known: tuple, zone_name, within: Change, report
 
 def as_stored(fields: dict, current, zone_name) -> bool:
     """Whether the task the file has is the one stored, on every field the file gives."""
-    plain = {n: v for n, v in fields.items() if n not in ("id", "labels", *revision.MERGED)}
+    plain = {n: v for n, v in fields.items() if n not in bulk.SET_BY_THE_SERVER}
     if any(getattr(current, name) != value for name, value in plain.items()):
         return False
     if "labels" in fields and list(names.distinct(fields["labels"])) != list(
