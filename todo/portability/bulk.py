@@ -83,8 +83,8 @@ def add_tasks(
     """Create `new` (each item with its task as the schema loaded it, its id free), or, if
     any breaks a rule (told to `failed`), nothing; with `keep` False (a preview) only find
     out whether they would be (a row that passes these checks is one the database takes).
-    The items created, top-level ones first. The change's number is taken here: the change
-    locks no existing task after this."""
+    The items created, top-level ones first. The change's number is taken here, and with it
+    the user's row: the caller locks every task it writes later before this."""
     creating = {fields["id"]: fields for _, fields in new}
     outside = {f["parent_id"] for f in creating.values() if f.get("parent_id")} - creating.keys()
     parents = found_ids(LOCKED, caller, outside)
