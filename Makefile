@@ -18,6 +18,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # one changes.
 NODE_PACKAGES := tests/clients/lint tests/clients/typescript tests/clients/browser tests/clients/ical
 NODE_MODULES := $(addsuffix /node_modules/.package-lock.json,$(NODE_PACKAGES))
+# recurring-ical-events, for the exports' occurrences, in a virtual environment of its own (it
+# needs python-dateutil < 3; the app pins 4), made again whenever its requirements change.
+RECURRING := tests/clients/recurring
 
 .PHONY: run migrate test lint format bench bench-reads clean pgbouncer chromium node-packages
 
@@ -39,13 +42,18 @@ run: migrate
 migrate: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
 
-test: lint pgbouncer chromium node-packages
+test: lint pgbouncer chromium node-packages $(RECURRING)/.venv/.installed
 	$(BIN)/pytest
 
 node-packages: $(NODE_MODULES)
 
 %/node_modules/.package-lock.json: %/package-lock.json
 	cd $* && npm ci --no-audit --no-fund
+
+$(RECURRING)/.venv/.installed: $(RECURRING)/requirements.txt
+	python3 -m venv --clear $(RECURRING)/.venv
+	$(RECURRING)/.venv/bin/pip install --quiet -r $<
+	touch $@
 
 pgbouncer:
 	@command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer || \
@@ -76,4 +84,5 @@ bench-reads: $(VENV)/.runtime
 	bench/reads.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache $(addsuffix /node_modules,$(NODE_PACKAGES))
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(addsuffix /node_modules,$(NODE_PACKAGES)) \
+	  $(RECURRING)/.venv

@@ -1,11 +1,13 @@
 """Real parsers agree with the calendars the API exports: every VTODO of every task shape reads
 the same in `icalendar` (PyPI) and in ical.js (npm, the parser Thunderbird uses), and both
 say what the API says of the task; each supported rule's occurrences, expanded from the
-export by ical.js and by python-dateutil, are the due dates the API moves a task to as it is
-completed, over two years."""
+export by ical.js, by `recurring-ical-events` (PyPI, in a virtual environment of its own:
+tests/clients/recurring) and by python-dateutil, are the due dates the API moves a task to
+as it is completed, over two years."""
 
 import json
 import subprocess
+import sys
 from datetime import date, datetime, time, timedelta
 
 import icalendar
@@ -27,6 +29,34 @@ def read_by_icaljs(text: str, until: date | None = None) -> dict[str, dict]:
     )
     assert ran.returncode == 0, ran.stderr
     return {entry["uid"]: entry for entry in json.loads(ran.stdout)}
+
+
+RECURRING = CLIENTS / "recurring"
+
+
+def recurring_python() -> str:
+    """The Python of recurring-ical-events' own environment, made as `make test` makes it
+    when it is not there yet."""
+    python = RECURRING / ".venv" / "bin" / "python"
+    if not (RECURRING / ".venv" / ".installed").exists():
+        for arguments in (
+            [sys.executable, "-m", "venv", "--clear", str(RECURRING / ".venv")],
+            [str(python), "-m", "pip", "install", "-q", "-r", str(RECURRING / "requirements.txt")],
+        ):
+            done = subprocess.run(arguments, capture_output=True, text=True, timeout=600)
+            assert done.returncode == 0, done.stderr
+        (RECURRING / ".venv" / ".installed").touch()
+    return str(python)
+
+
+def read_by_recurring_ical_events(text: str, start: date, end: date) -> dict[str, list[str]]:
+    """Each recurring VTODO's due dates from `start` to `end`, by UID."""
+    arguments = [recurring_python(), "occurrences.py", start.isoformat(), end.isoformat()]
+    ran = subprocess.run(
+        arguments, cwd=RECURRING, input=text, capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 0, ran.stderr
+    return json.loads(ran.stdout)
 
 
 def wall(value) -> tuple[str, bool, str | None]:
@@ -144,7 +174,10 @@ def test_occurrences_from_the_export_are_the_apis_over_two_years(client, user, r
     # ical.js stops before its bound: a date, which sorts before that day's times.
     by_icaljs = read_by_icaljs(text, end + timedelta(days=1))[task["id"]]["occurrences"]
     by_icaljs = [day for day in by_icaljs if date.fromisoformat(day) <= end]
+    start = date.fromisoformat(due["date"])
+    by_recurring = read_by_recurring_ical_events(text, start, end)[task["id"]]
     expected = api_occurrences(client, user, task, end)
     assert len(expected) >= 2
     assert by_icaljs == expected
+    assert by_recurring == expected
     assert dateutil_occurrences(entry, end) == expected

@@ -1,6 +1,8 @@
 """Imports of hostile or broken files answer 4xx within bounded time, naming where, and write
-nothing; files that are merely unusual (a byte order mark, mixed line ends, events beside
-tasks, Todoist's template with what has no place here) are read as they mean."""
+nothing (a byte order mark anywhere but at the start of a CSV file, lines that do not all end
+alike, among them); files that are merely unusual (Excel's byte order mark, line breaks in
+quoted cells, all-LF calendars, events beside tasks, Todoist's template with what has no
+place here) are read as they mean."""
 
 import time
 
@@ -94,6 +96,59 @@ HOSTILE = {
     "not our export": ('{"tasks": []}', "application/json"),
     "an export of another version": ('{"format": "todo-export", "version": 2}', "application/json"),
 }
+EXPORT = '{"format": "todo-export", "version": 1, "tasks": [{"title": "x"}]}'
+# Where each file is refused: a byte order mark where it has no place, or a line that ends
+# otherwise than the lines before it.
+MISLEADING = {
+    "a JSON file with a byte order mark": ("\ufeff" + EXPORT, "application/json", "line 1"),
+    "a calendar with a byte order mark": (
+        "\ufeff" + HEAD + vtodo("b") + TAIL,
+        "text/calendar",
+        "line 1",
+    ),
+    "U+FEFF inside a CSV file": ("\ufefftitle\r\nfirst\r\n\ufeffsecond\r\n", "text/csv", "line 3"),
+    "U+FEFF inside a JSON file": (EXPORT.replace('"x"', '"\ufeffx"'), "application/json", "line 1"),
+    "U+FEFF inside a calendar": (
+        HEAD + vtodo("b", "DESCRIPTION:\ufeff") + TAIL,
+        "text/calendar",
+        "line 7",
+    ),
+    "a CSV file of CRLF records, one ending in LF": (
+        'title,description\r\nfirst,"two\nlines"\nsecond,x\r\n',
+        "text/csv",
+        "line 3",
+    ),
+    "a CSV file of LF records, one ending in CRLF": (
+        "title\nfirst\nsecond\r\n",
+        "text/csv",
+        "line 3",
+    ),
+    "a calendar of CRLF lines, one ending in LF": (
+        HEAD + vtodo("m").replace("SUMMARY:task\r\n", "SUMMARY:task\n") + TAIL,
+        "text/calendar",
+        "line 6",
+    ),
+    "a calendar of LF lines, one ending in CRLF": (
+        (HEAD + vtodo("m") + TAIL).replace("\r\n", "\n").replace("UID:m\n", "UID:m\r\n"),
+        "text/calendar",
+        "line 5",
+    ),
+    "a JSON file of mixed line ends": (
+        '{"format": "todo-export",\r\n"version": 1\n}',
+        "application/json",
+        "line 2",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", MISLEADING)
+def test_a_stray_byte_order_mark_or_mixed_line_ends_are_a_422_that_names_the_line(
+    client, user, name
+):
+    body, content_type, where = MISLEADING[name]
+    problem = refused(client, user, body, content_type)
+    assert problem["type"] == "/problems/import-invalid"
+    assert problem["where"] == where, problem
 
 
 @pytest.mark.parametrize("name", HOSTILE)
@@ -117,7 +172,8 @@ def test_a_refused_import_lists_each_problem_with_its_place_and_field(client, us
     assert "Mars/Olympus_Mons" in only["message"]
 
 
-def test_more_than_5000_tasks_is_a_422_of_its_own_type(client, user):
+def test_more_than_20000_tasks_is_a_422_of_its_own_type(client, user):
+    assert MOST_TASKS == 20_000
     body = "title\r\n" + "task\r\n" * (MOST_TASKS + 1)
     problem = refused(client, user, body, "text/csv")
     assert problem["type"] == "/problems/too-many-tasks"
@@ -137,13 +193,21 @@ def imported(client, user, body, content_type) -> dict:
     return answer.get_json()
 
 
-def test_a_byte_order_mark_and_mixed_line_ends_are_read_as_meant(client, user):
-    csv_file = '\ufefftitle,description\r\nfirst,"two\nlines"\nsecond,x\r\n'
+def test_excels_byte_order_mark_line_breaks_in_cells_and_lf_calendars_are_read_as_meant(
+    client, user
+):
+    """Excel's "CSV UTF-8" starts with a byte order mark and ends records with CRLF, a line
+    break inside a cell with LF; many calendars end their lines with LF alone, though RFC
+    5545 asks for CRLF."""
+    csv_file = '\ufefftitle,description\r\nfirst,"two\nlines"\r\nsecond,x\r\n'
     assert imported(client, user, csv_file.encode(), "text/csv")["counts"]["created"] == 2
-    calendar = "\ufeff" + HEAD.replace("\r\n", "\n", 2) + vtodo("m", "DESCRIPTION:a\\nb") + TAIL
+    lf_file = 'title,description\nthird,"a\r\nb"\n'
+    assert imported(client, user, lf_file.encode(), "text/csv")["counts"]["created"] == 1
+    calendar = (HEAD + vtodo("m", "DESCRIPTION:a\\nb") + TAIL).replace("\r\n", "\n")
     assert imported(client, user, calendar.encode(), "text/calendar")["counts"]["created"] == 1
     tasks = {task["title"]: task for task in listed(client, user)}
     assert tasks["first"]["description"] == "two\nlines"
+    assert tasks["third"]["description"] == "a\r\nb"
     assert tasks["task"]["description"] == "a\nb"
 
 

@@ -39,7 +39,7 @@ STORES = {
     "todo.sharing": ("access", "members", "invitations", "endings", "shared_lists"),
     "todo.live": ("tickets",),
     "todo.webhooks": ("store", "claims", "feed"),
-    "todo.portability": ("store", "imports", "subscriptions"),
+    "todo.portability": ("store", "imports", "bulk", "subscriptions"),
 }
 STORE_MODULES = {f"{feature}.{name}" for feature, names in STORES.items() for name in names}
 # Rules with no database and no HTTP: what a due date, a reminder, a recurrence, an order key

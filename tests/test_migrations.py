@@ -600,3 +600,33 @@ def test_0016_adds_calendar_subscriptions_and_their_lookup(empty_app):
     assert not {"calendar_subscriptions", "calendar_feeds"} & tables()
     upgrade()
     assert {"calendar_subscriptions", "calendar_feeds"} <= tables()
+
+
+def test_0022_leaves_the_counting_of_tasks_stamped_counted_to_their_writer(empty_app):
+    """Revision 0022: a task inserted with its number (an import's, written in bulk) moves
+    neither the user's counters nor its parent's subtask counts (its writer moves
+    them once for all); any other insert is counted as before, and a downgrade counts
+    every insert again."""
+    upgrade(revision="0022")
+    add_user()
+    add_task(TASK_IDS[0], False)
+    insert = text(
+        "INSERT INTO tasks (id, user_id, title, completed, completed_at, created_at, updated_at,"
+        " parent_id, change_number) VALUES (:id, :user_id, 'task', true, :now, :now, :now,"
+        " :parent, :number)"
+    )
+    row = {"user_id": USER_ID, "now": NOW, "parent": TASK_IDS[0]}
+    db.session.execute(insert, {**row, "id": TASK_IDS[1], "number": 7})
+    db.session.commit()
+    badge = text("SELECT subtasks_total, subtasks_completed FROM tasks WHERE id = :id")
+    assert counts() == (1, 0)
+    assert tuple(db.session.execute(badge, {"id": TASK_IDS[0]}).one()) == (0, 0)
+    downgrade(revision="0021")
+    db.session.execute(insert, {**row, "id": TASK_IDS[2], "number": 8})
+    db.session.commit()
+    assert counts() == (2, 1)
+    assert tuple(db.session.execute(badge, {"id": TASK_IDS[0]}).one()) == (1, 1)
+    upgrade()
+    db.session.execute(insert, {**row, "id": uuid.uuid4().hex, "number": -1})
+    db.session.commit()
+    assert counts() == (3, 2)

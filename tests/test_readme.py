@@ -109,10 +109,10 @@ def test_every_bash_block_of_every_page_runs_as_written(database_url, servers, t
         "204",
     ]
     portability = printed["docs/portability.md"].splitlines()
-    url, polled, revoked, gone = portability[13:]
+    url, polled, revoked, gone = portability[15:]
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/calendar/<secret>\.ics", url), url
     assert int(polled) > 0 and (revoked, gone) == ("204", "404")
-    assert portability[:13] == [
+    assert portability[:15] == [
         "todo-export 1 False",
         "CATEGORIES:home",
         "DUE;VALUE=DATE:20261224",
@@ -126,6 +126,8 @@ def test_every_bash_block_of_every_page_runs_as_written(database_url, servers, t
         "True 0 2 2",
         "True 1 0 0",
         "Water the ficus 2026-12-24 FREQ=WEEKLY ['home']",
+        "True True True 0",
+        "True False False 0",
     ]
 
 

@@ -14,11 +14,9 @@ from marshmallow import ValidationError
 from ..errors import by_path
 from ..tasks.schemas import NewTaskSchema
 
-# A file with more is a 422: split it. 20,000 was the aim; on PostgreSQL one transaction of
-# 20,000 creates updates the user's counters row 20,000 times (a row trigger per task), and
-# each write after walks that row's versions: 5,000 took 13 s, 20,000 took a statement past
-# its bound (bench/portability.sh, on a loaded 2-core machine).
-MOST_TASKS = 5_000
+# A file with more is a 422: split it. Its new tasks are written at once (bulk.py): 20,000
+# take a few seconds (bench/portability.sh).
+MOST_TASKS = 20_000
 # The namespace of the ids made from a file's own names (a UID that is not a UUID, a row).
 NAMESPACE = uuid.UUID("5f0e6a4c-6f1d-4e8b-9a43-2f6f2b1d9c11")
 NEW_TASK = NewTaskSchema()
@@ -108,14 +106,54 @@ def loaded(parsed: Parsed) -> list[tuple[Item, dict]]:
     return found
 
 
+BOM = "\ufeff".encode()
+BARE_LF, CRLF, ANY_END = re.compile(rb"(?<!\r)\n"), re.compile(rb"\r\n"), re.compile(rb"\r?\n")
+
+
+def checked(body: bytes, csv: bool) -> bytes:
+    """A body whose bytes say one thing only: a byte order mark starts a CSV file at most
+    (Excel's "CSV UTF-8" writes one; it is left out), and is nowhere else in any file; its
+    lines all end alike, CRLF or LF (in a CSV, its records: a quoted cell may hold an LF,
+    as Excel writes one). ImportInvalid naming where it is not."""
+    if body.startswith(BOM):
+        if not csv:
+            raise ImportInvalid("line 1", "a byte order mark (U+FEFF) before the first line")
+        body = body[len(BOM) :]
+    stray = body.find(BOM)
+    if stray >= 0:
+        line = body.count(b"\n", 0, stray) + 1
+        raise ImportInvalid(f"line {line}", f"a byte order mark (U+FEFF) inside (byte {stray})")
+    if b"\r" in body and b"\n" in body:
+        mixed_line_ends(body, csv)
+    return body
+
+
+def mixed_line_ends(body: bytes, csv: bool) -> None:
+    """ImportInvalid on the first line that ends otherwise than the first (outside a CSV's
+    quoted cells): each is searched for, so a file of one kind costs two scans."""
+    first = ANY_END.search(body)
+    other = BARE_LF if first.group() == b"\r\n" else CRLF
+    at, quotes = 0, 0
+    while found := other.search(body, at):
+        if csv:
+            quotes += body.count(b'"', at, found.start())
+            at = found.end()
+            if quotes % 2:  # inside a quoted cell
+                continue
+        line = body.count(b"\n", 0, found.start()) + 1
+        ending = "LF" if other is BARE_LF else "CRLF"
+        raise ImportInvalid(
+            f"line {line}", f"ends with {ending}, the lines before it otherwise: one line end"
+        )
+
+
 def text_of(body: bytes) -> str:
-    """A body as text: UTF-8, a byte order mark left out; ImportInvalid where it is not."""
+    """A body as text: UTF-8; ImportInvalid where it is not."""
     try:
-        text = body.decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError as error:
         line = body[: error.start].count(b"\n") + 1
         raise ImportInvalid(f"line {line}", f"not UTF-8 (byte {error.start})") from None
-    return text.removeprefix("\ufeff")
 
 
 def duration_text(length: timedelta) -> str:

@@ -15,7 +15,7 @@ from ..errors import problem
 from ..lists.store import ListNotFound, read_list
 from ..tasks import reads
 from . import calendar, document, examples, imports, spreadsheet, store, subscriptions, todoist
-from .items import ImportInvalid, Parsed, loaded, text_of
+from .items import ImportInvalid, Parsed, checked, loaded, text_of
 from .schemas import (
     ExportQuerySchema,
     ExportSchema,
@@ -43,7 +43,8 @@ IMPORT_BODY = {
     "required": True,
     "description": "The file, its format told by its Content-Type: our JSON export, an "
     "iCalendar file (VTODOs), a CSV file (ours, or Todoist's template). Up to 10 MiB and "
-    "5,000 tasks.",
+    "20,000 tasks; a byte order mark only at the start of a CSV file, and every line ending "
+    "alike (CRLF or LF).",
     "content": {
         "application/json": {
             "schema": {"type": "object", "description": "Our export (GET …/export)"},
@@ -173,7 +174,7 @@ def apply_import(query, user_id):
     All or nothing, in one change of the feed: a file with a problem is a 422
     (/problems/import-rejected) listing them, and nothing is written. Idempotent: ids come
     from the file (UIDs, ids, rows), so importing it again creates nothing new. Into
-    `list_id` if given. Up to 10 MiB (413) and 5,000 tasks (422).
+    `list_id` if given. Up to 10 MiB (413) and 20,000 tasks (422).
     """
     return import_answer(query, keep=True)
 
@@ -204,6 +205,7 @@ def parsed_body() -> Parsed | None:
         return None
     if not body.strip():
         raise ImportInvalid("the body", "empty")
+    body = checked(body, csv=kind == CSV)
     if kind == "application/json":
         return document.parsed(body)
     text = text_of(body)

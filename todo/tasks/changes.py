@@ -83,10 +83,25 @@ def stamped(values: dict, changed, dialect: str, pending: bool) -> dict:
 @dataclass(frozen=True, slots=True)
 class Change:
     """A change of several statements in progress, for one user: its rows carry PENDING. The
-    tasks it adds at the end are counted (`appended`), so that each gets a key of its own."""
+    tasks it adds at the end are counted (`appended`), so that each gets a key of its own.
+    Its number, if taken before its end (`number_now`), is `taken`'s."""
 
     user_id: uuid.UUID
     appended: Iterator[int] = field(default_factory=count)
+    taken: list[int] = field(default_factory=list)
+
+
+def number_now(within: Change) -> int | None:
+    """The change's number, taken now rather than at its end, for rows written after this
+    with their number (an import's new tasks, portability/bulk.py: numbering them at the
+    end would write each twice); the user's row stays locked until the change commits, so
+    take it after the change's last lock of an existing task. None if the user is gone."""
+    if not within.taken:
+        number = db.session.scalar(TAKE_NUMBER, {OWNER: within.user_id})
+        if number is None:
+            return None
+        within.taken.append(number)
+    return within.taken[0]
 
 
 @contextmanager
@@ -94,8 +109,8 @@ def change(user_id: uuid.UUID, of_lists: bool = False):
     """One transaction whose writes (stamped PENDING) all get one number, taken at its end;
     nothing of it lands if the block raises. A change `of_lists` may write lists too."""
     with transaction():
-        yield Change(user_id)
-        number = db.session.scalar(TAKE_NUMBER, {OWNER: user_id})
+        yield (within := Change(user_id))
+        number = number_now(within)
         if number is not None:  # None: the user is gone, and with it every row written here
             for statement in NUMBERED + (NUMBERED_LISTS if of_lists else []):
                 db.session.execute(statement, {OWNER: user_id, NUMBER: number})

@@ -51,6 +51,16 @@ def appended_fraction(index: int) -> str:
     return BASE_62_DIGITS[high] + BASE_62_DIGITS[low] + "V"
 
 
+def appended_key(number: int, index: int) -> str:
+    """The key `creates.appended_position` makes in SQL, made here: of the `index`th task a
+    change appends when the user's next change number is `number` (a bulk write's)."""
+    return (
+        APPENDED_HEAD
+        + str(number).zfill(APPENDED_DIGITS)[-APPENDED_DIGITS:]
+        + (appended_fraction(index))
+    )
+
+
 def between(before: str | None, after: str | None) -> str:
     """A key sorting after `before` and before `after` (None: no bound); NoRoom if there is
     none short enough."""

@@ -18,6 +18,12 @@ from .models import tasks
 PARENT, CHILD_OF, THE_LIST = "parent", "child_of", "the_list"
 FIELDS = frozenset({"list_id", "parent_id"})
 OWNER_ID = bindparam(OWNER, type_=Uuid)
+# What a broken rule says (a bulk write, portability/bulk.py, checks the same rules).
+NO_LIST = "No such list (or it is in the trash)."
+IN_PARENTS_LIST = "A subtask is in its parent's list: move the parent instead."
+OWN_PARENT = "A task cannot be its own parent."
+NO_PARENT = "No such task (or it is in the trash)."
+ONE_LEVEL = "Subtasks go one level deep: that task is a subtask itself."
 
 LIVE_LIST = select(lists.c.id).where(
     lists.c.user_id == OWNER_ID,
@@ -46,7 +52,7 @@ def check_list(caller: Caller, list_id: uuid.UUID | None) -> None:
     """The Inbox (None) or one of the caller's live lists; else a 422 on list_id."""
     parameters = {OWNER: caller.space_id, THE_LIST: list_id}
     if list_id is not None and db.session.scalar(LIVE_LIST, parameters) is None:
-        invalid("list_id", "No such list (or it is in the trash).")
+        invalid("list_id", NO_LIST)
 
 
 def placed(
@@ -66,7 +72,7 @@ def placed(
             list_id = parent_list(caller, task_id, parent_id)
     if parent_id is not None:
         if "list_id" in values and values["list_id"] != list_id:
-            invalid("list_id", "A subtask is in its parent's list: move the parent instead.")
+            invalid("list_id", IN_PARENTS_LIST)
         place["list_id"] = list_id
     elif "list_id" in values:
         check_list(caller, values["list_id"])
@@ -77,12 +83,12 @@ def placed(
 def parent_list(caller: Caller, task_id: uuid.UUID | None, parent_id: uuid.UUID):
     """The list of the task that becomes `task_id`'s parent, once the rules hold."""
     if parent_id == task_id:
-        invalid("parent_id", "A task cannot be its own parent.")
+        invalid("parent_id", OWN_PARENT)
     parent = db.session.execute(PARENT_ROW, {OWNER: caller.space_id, PARENT: parent_id}).first()
     if parent is None:
-        invalid("parent_id", "No such task (or it is in the trash).")
+        invalid("parent_id", NO_PARENT)
     if parent.parent_id is not None:
-        invalid("parent_id", "Subtasks go one level deep: that task is a subtask itself.")
+        invalid("parent_id", ONE_LEVEL)
     if task_id is not None and db.session.scalar(
         HAS_SUBTASKS, {OWNER: caller.space_id, CHILD_OF: task_id}
     ):
