@@ -7,9 +7,12 @@ from ..fields import CalendarDate, QueryInteger, StrictBoolean, UTCTimestamp
 from ..lists.schemas import TaskListSchema
 from ..openapi import OneOf, form
 from ..serializer import EncodedSchema
+from ..sharing.events import REASONS as ENDINGS
 from ..tasks.schemas import NewTaskSchema, TaskChangesSchema, TaskInputSchema, TaskSchema
+from .shared import MOVED
 
 FEED_LIMIT = 500
+REASONS = (*ENDINGS, MOVED)  # why a shared row left a member's view (sync/shared.py)
 MAX_WAIT = 60  # seconds a feed poll may wait for a change
 MAX_OPERATIONS = 100
 OPERATIONS = ("create", "patch", "replace", "complete", "delete", "restore")
@@ -64,6 +67,18 @@ class DeletedTaskSchema(EncodedSchema):
     purged = fields.Boolean(
         required=True,
         metadata={"description": "false: in the trash (restorable); true: gone for good"},
+    )
+    reason = fields.String(
+        required=True,
+        allow_none=True,
+        validate=validate.OneOf(REASONS),
+        metadata={
+            "description": "null, except for a row of a list shared with the caller that "
+            "they can no longer see: `removed` (the owner removed them), `left` (they "
+            "left), `list_deleted` (the owner deleted the list for good), `owner_deleted` "
+            "(the owner deleted their account), `moved` (the owner moved the task to a "
+            "list not shared with them)"
+        },
     )
 
 

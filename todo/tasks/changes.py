@@ -28,6 +28,7 @@ from ..columns import UTCDateTime
 from ..database import first_value, transaction
 from ..extensions import db
 from ..lists.models import lists, purged_lists
+from ..sharing.models import list_departures
 from .models import purged_tasks, tasks
 
 PENDING = -1  # the number of a row written by a change still in progress
@@ -58,7 +59,7 @@ def numbered(table):
     )
 
 
-NUMBERED = [numbered(tasks), numbered(purged_tasks)]
+NUMBERED = [numbered(tasks), numbered(purged_tasks), numbered(list_departures)]
 # A change of lists writes these too (only such a change reads them).
 NUMBERED_LISTS = [numbered(lists), numbered(purged_lists)]
 
