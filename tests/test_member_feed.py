@@ -304,3 +304,106 @@ def test_a_101st_shared_list_is_refused(app, client, owner, member, shared):
     )
     assert accepted.status_code == 422
     assert accepted.get_json()["type"] == "/problems/too-many-shared-lists"
+
+
+def readable(client, user) -> tuple[dict, dict]:
+    """Every task and list `user` can read through the API: their own, and each shared
+    list's at its owner's URL."""
+    me, auth = user["user_id"], user["headers"]
+    lists = {row["id"]: row for row in client.get(f"/api/{me}/lists", headers=auth).get_json()}
+    answer = client.get(f"/api/{me}/tasks", query_string={"limit": 500}, headers=auth)
+    tasks = {row["id"]: row for row in answer.get_json()}
+    for listed in lists.values():
+        if listed["owner_id"] != me:
+            query = {"limit": 500, "list_id": listed["id"]}
+            url = f"/api/{listed['owner_id']}/tasks"
+            tasks.update(
+                {
+                    row["id"]: row
+                    for row in client.get(url, query_string=query, headers=auth).get_json()
+                }
+            )
+    return tasks, lists
+
+
+def test_followers_of_three_feeds_end_equal_to_what_each_reads_under_8_writers(
+    app, client, make_user, database_kind
+):
+    """3 users, 2 shared lists (Ann's with Bob and Cy, Bob's with Ann and Cy as a viewer),
+    8 threads writing across all of them while each user's follower syncs."""
+    if database_kind == "sqlite":
+        pytest.skip("SQLite runs one writer at a time: nothing interleaves")
+    ann, bob, cy = (make_user(f"{name}@example.com") for name in ("ann", "bob", "cy"))
+    made = {}
+    for person in (ann, bob, cy):
+        for name in ("Shared", "Own"):
+            answer = client.post(
+                owner_url(person, "/lists"), json={"name": name}, headers=person["headers"]
+            )
+            made[person["user_id"], name] = answer.get_json()["id"]
+    a_shared, b_shared = made[ann["user_id"], "Shared"], made[bob["user_id"], "Shared"]
+    join(client, ann, bob, a_shared)
+    join(client, ann, cy, a_shared)
+    join(client, bob, ann, b_shared)
+    join(client, bob, cy, b_shared, "viewer")
+    # Who may write where: (writer, space owner, lists the writer may put tasks in there).
+    places = [
+        (ann, ann, [a_shared, made[ann["user_id"], "Own"], None]),
+        (bob, bob, [b_shared, made[bob["user_id"], "Own"], None]),
+        (cy, cy, [made[cy["user_id"], "Own"], None]),
+        (bob, ann, [a_shared]),
+        (cy, ann, [a_shared]),
+        (ann, bob, [b_shared]),
+    ]
+    followers = [Follower(app.test_client(), person, limit=7) for person in (ann, bob, cy)]
+    done = threading.Event()
+
+    def follow():
+        while not done.is_set():
+            for follower in followers:
+                follower.sync()
+
+    seeds = iter(range(8))
+
+    def write(one):
+        rng = random.Random(next(seeds))
+        made_here = []
+        for _ in range(25):
+            writer, space, list_ids = rng.choice(places)
+            base, auth = owner_url(space, "/tasks"), writer["headers"]
+            mine = [task for task in made_here if task[0] is space and task[2] is writer]
+            roll = rng.random()
+            if not mine or roll < 0.4:
+                body = {"title": f"t{rng.random():.6f}", "list_id": rng.choice(list_ids)}
+                answer = one.post(base, json=body, headers=auth)
+                assert answer.status_code == 201, answer.get_data(as_text=True)
+                made_here.append((space, answer.get_json()["id"], writer))
+                continue
+            _, task_id, _ = rng.choice(mine)
+            if roll < 0.6:
+                one.patch(f"{base}/{task_id}", json={"list_id": rng.choice(list_ids)}, headers=auth)
+            elif roll < 0.8:
+                one.patch(f"{base}/{task_id}/complete", headers=auth)
+            elif roll < 0.9:
+                one.delete(f"{base}/{task_id}", headers=auth)
+            else:
+                one.delete(f"{base}/{task_id}?purge=true", headers=auth)
+
+    follower_thread = threading.Thread(target=follow)
+    follower_thread.start()
+    try:
+        at_once(app, 8, write)
+    finally:
+        done.set()
+        follower_thread.join()
+    for follower in followers:
+        follower.sync()
+        tasks, lists = readable(client, follower.user)
+        assert follower.tasks == tasks
+        # A list's counts are as of its own last change (docs/sync.md): the rest is equal.
+        assert uncounted(follower.lists) == uncounted(lists)
+
+
+def uncounted(lists: dict) -> dict:
+    counts = ("task_count", "completed_count")
+    return {key: {k: v for k, v in row.items() if k not in counts} for key, row in lists.items()}
