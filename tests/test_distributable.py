@@ -348,6 +348,9 @@ def test_distribute_puts_each_user_beside_its_rows(app, database_kind):
         "SELECT create_distributed_table('task_completions', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('list_members', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('memberships', 'user_id', colocate_with => 'users')",
+        "SELECT create_distributed_table('membership_changes', 'user_id', "
+        "colocate_with => 'users')",
+        "SELECT create_distributed_table('list_departures', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('list_invitations', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('user_emails', 'email')",
         "SELECT create_distributed_table('invitations', 'email', colocate_with => 'user_emails')",
