@@ -9,7 +9,9 @@
 - list_departures: the owner's side of each task that left a shared list (moved to another
   list or the Inbox), keyed (user_id: the owner, change_number, task_id, list_id): what a
   member's feed reads to tell the member the task is no longer theirs to see. Written by a
-  trigger on tasks, only when the list left has members.
+  trigger on tasks, only when the list left has members; inside a change (PENDING) numbered
+  at its end, on SQLite by a trigger on users, on PostgreSQL by the statement that takes the
+  number.
 - purged_tasks.list_id: the list a task was in when purged, so a member's feed tells the
   members of that list (null for the Inbox, and for tasks purged before this revision).
 
@@ -72,7 +74,17 @@ SQLITE = [
         SELECT NEW.user_id, -1, NEW.id, OLD.list_id WHERE {SHARED_LIST_LEFT};
     END""",
 ]
+SQLITE += [
+    # A change's number (taken at its end) given to the departures it wrote: PostgreSQL
+    # does it in the statement that takes the number (todo/tasks/changes.py).
+    """CREATE TRIGGER users_departures_numbered AFTER UPDATE OF change_number ON users
+    BEGIN
+        UPDATE list_departures SET change_number = NEW.change_number
+        WHERE user_id = NEW.id AND change_number = -1;
+    END""",
+]
 SQLITE_DOWN = [
+    "DROP TRIGGER users_departures_numbered",
     "DROP TRIGGER tasks_departed_pending",
     "DROP TRIGGER tasks_change_numbered",
     f"""CREATE TRIGGER tasks_change_numbered {NUMBERED_WHEN}
