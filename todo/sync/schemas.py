@@ -89,22 +89,35 @@ class ChangesSchema(Schema):
     tasks = fields.List(
         fields.Nested(TaskSchema),
         required=True,
-        metadata={"description": "Live tasks created or changed, each in its newest state"},
+        metadata={
+            "description": "Live tasks created or changed, each in its newest state: the "
+            "caller's, and those of the lists shared with them (a join brings all of a list's)"
+        },
     )
     deleted = fields.List(
         fields.Nested(DeletedTaskSchema),
         required=True,
-        metadata={"description": "Tasks moved to the trash, or purged"},
+        metadata={
+            "description": "Tasks moved to the trash, or purged; and tasks of a shared list "
+            "the caller no longer sees, with the `reason`"
+        },
     )
     lists = fields.List(
         fields.Nested(TaskListSchema),
         required=True,
-        metadata={"description": "Live lists created or changed, each in its newest state"},
+        metadata={
+            "description": "Live lists created or changed, each in its newest state; a list "
+            "shared with the caller says its owner and the caller's role"
+        },
     )
     deleted_lists = fields.List(
         fields.Nested(DeletedTaskSchema),
         required=True,
-        metadata={"description": "Lists moved to the trash, or purged (with their tasks)"},
+        metadata={
+            "description": "Lists moved to the trash, or purged (with their tasks); and "
+            "shared lists the caller no longer sees, with the `reason` (and each of their "
+            "tasks under `deleted`)"
+        },
     )
     next = fields.String(
         required=True, metadata={"description": "Send as `since` for the changes after these"}
