@@ -3,6 +3,7 @@ with them; a join brings the list and its live tasks, an end (removed, left, lis
 owner deleted) each of them removed with the reason and nothing more; an empty poll reads once
 per space."""
 
+import json
 import random
 import threading
 import uuid
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import insert
 
 from tests.conftest import PASSWORD
+from tests.test_live_routes import events_in, ticket_of
 from tests.test_sharing import join
 from tests.threads import at_once
 from todo.columns import utcnow
@@ -407,3 +409,21 @@ def test_followers_of_three_feeds_end_equal_to_what_each_reads_under_8_writers(
 def uncounted(lists: dict) -> dict:
     counts = ("task_count", "completed_count")
     return {key: {k: v for k, v in row.items() if k not in counts} for key, row in lists.items()}
+
+
+def test_without_the_serving_worker_a_members_stream_ends_after_the_removal(
+    client, owner, member, shared
+):
+    """The stream sends the page that takes the list away, then its end (access_lost) and no
+    `not_held`: nothing follows a lost access."""
+    join(client, owner, member, shared["Shared"])
+    follower = Follower(client, member)
+    follower.sync()
+    url = owner_url(owner, f"/lists/{shared['Shared']}/members/{member['user_id']}")
+    assert client.delete(url, headers=owner["headers"]).status_code == 204
+    ticket = ticket_of(client, member)
+    body = client.get(ticket["stream"], headers={"Last-Event-ID": follower.cursor})
+    page, ended = events_in(body.get_data(as_text=True))
+    removed = json.loads(page["data"])
+    assert [gone["reason"] for gone in removed["deleted_lists"]] == ["removed"]
+    assert ended["event"] == "end" and json.loads(ended["data"])["reason"] == "access_lost"
