@@ -2,7 +2,9 @@
 # CPU time the app's server spends per request (user + system, all its processes), and
 # PostgreSQL's backends for its database, for a task read, the 20-task list, the 100-task list,
 # a PUT and a create (POST, into a user of its own), and a shared list of 20 tasks read by its
-# owner and by a member (where the checkout has sharing): bench/cpu_per_request.sh [rounds] [commit]
+# owner and by a member (where the checkout has sharing), and a member's feed poll with nothing
+# new, the member of 10 lists of 10 owners (where the feed brings shared lists):
+# bench/cpu_per_request.sh [rounds] [commit]
 # One server of this checkout (gunicorn.conf.py, 2 workers) on :4580 and a fresh PostgreSQL
 # database. Given a commit, that commit is served too (a git worktree, :4581, a database of
 # its own) and each scenario runs on both in turn ("now", then "before"), so a change is
@@ -56,6 +58,33 @@ shared_list() {
   printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN" >"$2-member.lua"
   SHARED_URL="$1/api/$owner/tasks?list_id=$list"
 }
+# A member of 10 lists shared by 10 owners, synced: FEED_URL polls their feed from where the
+# sync ended (nothing new), $2-feed.lua holds the member's token. Fails where the feed's
+# cursor does not follow the owners.
+member_feed() {
+  local json='Content-Type: application/json' n owner_token list invitation member member_token next
+  sign_in "$1" feed-member@example.com
+  member=$USER member_token=$TOKEN
+  for n in $(seq 10); do
+    sign_in "$1" "feed-owner$n@example.com"
+    owner_token=$TOKEN
+    list=$(curl -sf -X POST "$1/api/$USER/lists" -H "Authorization: Bearer $owner_token" -H "$json" \
+      -d '{"name": "Shared"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    curl -sf -o /dev/null -X POST "$1/api/$USER/tasks" -H "Authorization: Bearer $owner_token" \
+      -H "$json" -d "{\"title\": \"Task $n\", \"list_id\": \"$list\"}"
+    curl -sf -o /dev/null -X POST "$1/api/$USER/lists/$list/invitations" -H "$json" \
+      -H "Authorization: Bearer $owner_token" -d '{"email": "feed-member@example.com", "role": "editor"}'
+    invitation=$(curl -sf "$1/api/$member/invitations" -H "Authorization: Bearer $member_token" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+    curl -sf -o /dev/null -X POST "$1/api/$member/invitations/$invitation/accept" \
+      -H "Authorization: Bearer $member_token"
+  done
+  next=$(curl -sf "$1/api/$member/changes" -H "Authorization: Bearer $member_token" |
+    python3 -c 'import json,sys; page = json.load(sys.stdin); print(page["next"] if len(page["lists"]) == 10 else "")')
+  [ -n "$next" ] || return 1
+  printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$member_token" >"$2-feed.lua"
+  FEED_URL="$1/api/$member/changes?since=$next"
+}
 for side in "${sides[@]}"; do
   base=http://127.0.0.1:${port[$side]}
   for _ in $(seq 60); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.5; done
@@ -76,13 +105,14 @@ for side in "${sides[@]}"; do
     echo 'wrk.headers["Content-Type"] = "application/json"'; } >"$state/$side-post.lua"
   url[$side-post]=$base/api/$USER/tasks
   shared_list "$base" "$state/$side" && url[$side-owner20]=$SHARED_URL url[$side-member20]=$SHARED_URL
+  member_feed "$base" "$state/$side" && url[$side-feed10]=$FEED_URL
 done
 
 declare -A script=([get]=twenty [list20]=twenty [list100]=hundred [put]=put [post]=post
-  [owner20]=owner [member20]=member)
+  [owner20]=owner [member20]=member [feed10]=feed)
 echo "round scenario side req/s cpu_us_per_request db_us_per_request p50 p99"
 for round in $(seq "$rounds"); do
-  for scenario in get list20 list100 put post owner20 member20; do
+  for scenario in get list20 list100 put post owner20 member20 feed10; do
     for side in "${sides[@]}"; do
       [ -n "${url[$side-$scenario]:-}" ] || continue  # a scenario this checkout cannot run
       MEASURE_DATABASE=${database[$side]}

@@ -1,14 +1,16 @@
 """What the app sees of the worker's live requests (server/live.py): one Gate per request, in
 the WSGI environ under `todo.live`, through which a view asks the worker to hold its request.
 
-A view that has nothing to answer yet calls `wait(key, deadline)`: the worker sends nothing,
-keeps the connection without a thread, and runs the same request again when `key` is woken,
-at a periodic re-check, or at `deadline` (then `over` is true and the view answers as it is).
-A view that opens an event stream calls `stream(key, stream)`: the worker sends the view's
-answer (the stream's head) and then, without a thread, holds the connection and writes what
-`stream.step(beat)` gives, run in a thread, each time `key` is woken and at least every
-heartbeat (`beat`: a heartbeat is due): `data` to send, `more` (step again at once) and `end`
-(the stream ends after it); as the server drains, `stream.drained()` gives its last bytes.
+A view that has nothing to answer yet calls `wait(keys, deadline)`: the worker sends nothing,
+keeps the connection without a thread, and runs the same request again when any of `keys` is
+woken, at a periodic re-check, or at `deadline` (then `over` is true and the view answers as
+it is). A view that opens an event stream calls `stream(keys, stream)`: the worker sends the
+view's answer (the stream's head) and then, without a thread, holds the connection and writes
+what `stream.step(beat)` gives, run in a thread, each time one of its keys is woken and at
+least every heartbeat (`beat`: a heartbeat is due): `data` to send, `more` (step again at
+once), `end` (the stream ends after it) and `keys` (when not empty: the keys it waits on from
+now); as the server drains, `stream.drained()` gives its last bytes. The first key is the
+user's, by which the holding is admitted (a member's feed waits on the owners' too).
 Both return None once admitted, or a Refusal (a per-user or per-worker limit) to answer.
 `wake(keys)` tells every worker on every host that the users `keys` have a change.
 """
@@ -38,25 +40,25 @@ class Gate:
         self.hub = hub
         self.deadline, self.over = deadline, over
         self.slot = slot  # the admission this request holds (kept across its re-runs)
-        self.held = None  # (key, deadline) once the view asked to wait
-        self.streamed = None  # (key, stream) once the view opened a stream
+        self.held = None  # (keys, deadline) once the view asked to wait
+        self.streamed = None  # (keys, stream) once the view opened a stream
         self.chunked = False  # the stream's answer is sent in chunks
 
-    def wait(self, key: str, deadline: float) -> Refusal | None:
+    def wait(self, keys: tuple[str, ...], deadline: float) -> Refusal | None:
         if self.slot is None:
-            admitted = self.hub.admit(key, deadline)
+            admitted = self.hub.admit(keys[0], deadline)
             if isinstance(admitted, Refusal):
                 return admitted
             self.slot = admitted
-        self.held = (key, deadline)
+        self.held = (keys, deadline)
         return None
 
-    def stream(self, key: str, stream) -> Refusal | None:
-        admitted = self.hub.admit(key, None)
+    def stream(self, keys: tuple[str, ...], stream) -> Refusal | None:
+        admitted = self.hub.admit(keys[0], None)
         if isinstance(admitted, Refusal):
             return admitted
         self.slot = admitted
-        self.streamed = (key, stream)
+        self.streamed = (keys, stream)
         return None
 
     def wake(self, keys: list[str]) -> None:

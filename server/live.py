@@ -1,11 +1,12 @@
 """Waiting polls and event streams, held by a worker's main thread without a thread.
 
 A request whose view asked to wait (server/gate.py) is kept as it is: its connection watched
-for the client leaving, its bytes kept, and the same request handed to a thread again when its
-key is woken, at a periodic re-check, or at its deadline. An event stream is a connection whose
-head a thread has sent; from then on its stream's `step()` runs in a thread each time its key is
-woken and at each heartbeat, and what it gives is written here without blocking (a client that
-stops reading is dropped once MAX_UNSENT bytes wait for it; no step runs while any wait).
+for the client leaving, its bytes kept, and the same request handed to a thread again when one
+of its keys is woken, at a periodic re-check, or at its deadline. An event stream is a
+connection whose head a thread has sent; from then on its stream's `step()` runs in a thread
+each time one of its keys is woken and at each heartbeat, and what it gives is written here
+without blocking (a client that stops reading is dropped once MAX_UNSENT bytes wait for it; no
+step runs while any wait).
 
 Wake-ups come from every worker on every host (server/wake_channel.py). They are only hints:
 every held request is re-checked at least every `heartbeat` seconds, and every `fallback`
@@ -43,18 +44,18 @@ class Held:
         "deadline",
         "ending",
         "gate",
-        "key",
+        "keys",
         "next_beat",
         "next_check",
         "out",
         "stream",
     )
 
-    def __init__(self, conn: Connection, gate, key: str, deadline: float, stream=None):
-        self.conn, self.gate, self.key, self.deadline, self.stream = (
+    def __init__(self, conn: Connection, gate, keys: tuple, deadline: float, stream=None):
+        self.conn, self.gate, self.keys, self.deadline, self.stream = (
             conn,
             gate,
-            key,
+            keys,
             deadline,
             stream,
         )
@@ -108,11 +109,11 @@ class LiveHub:
     def park(self, conn: Connection, gate) -> None:
         """A thread's run ended in a wait: hold the request, or run it again at once if its
         key was woken since it was handed over (or the server drains)."""
-        key, deadline = gate.held
-        held = Held(conn, gate, key, deadline)
+        keys, deadline = gate.held
+        held = Held(conn, gate, keys, deadline)
         if self.draining:
             self.rerun(held, over=True, registered=False)
-        elif self.woken_at.get(key, float("-inf")) >= conn.ready_at:
+        elif max(self.woken_at.get(key, float("-inf")) for key in keys) >= conn.ready_at:
             self.rerun(held, over=False, registered=False)
         else:
             held.next_check = time.monotonic() + self.interval()
@@ -120,8 +121,8 @@ class LiveHub:
 
     def open(self, conn: Connection, gate) -> None:
         """A thread has sent a stream's head: hold it and take its first step."""
-        key, stream = gate.streamed
-        held = Held(conn, gate, key, 0.0, stream)
+        keys, stream = gate.streamed
+        held = Held(conn, gate, keys, 0.0, stream)
         held.chunked = gate.chunked
         conn.sock.setblocking(False)
         held.next_beat = time.monotonic() + self.heartbeat
@@ -133,19 +134,27 @@ class LiveHub:
 
     def hold(self, held: Held) -> None:
         self.held[held.conn] = held
-        self.by_key[held.key].add(held)
+        self.listen(held)
         self.worker.poller.register(
             held.conn.sock, selectors.EVENT_READ, partial(self.on_readable, held)
         )
 
     def unhold(self, held: Held) -> None:
         self.held.pop(held.conn, None)
-        waiting = self.by_key.get(held.key)
-        if waiting is not None:
-            waiting.discard(held)
-            if not waiting:
-                del self.by_key[held.key]
+        self.unlisten(held)
         self.worker.poller.unregister(held.conn.sock)
+
+    def listen(self, held: Held) -> None:
+        for key in held.keys:
+            self.by_key[key].add(held)
+
+    def unlisten(self, held: Held) -> None:
+        for key in held.keys:
+            waiting = self.by_key.get(key)
+            if waiting is not None:
+                waiting.discard(held)
+                if not waiting:
+                    del self.by_key[key]
 
     def rerun(self, held: Held, over: bool, registered: bool = True) -> None:
         """Hand the held request to a thread again; `over`: its wait has ended."""
@@ -265,6 +274,10 @@ class LiveHub:
         elif result.end:
             self.end(held, result.data)
         else:
+            if result.keys and result.keys != held.keys:  # a member's owners changed
+                self.unlisten(held)
+                held.keys = result.keys
+                self.listen(held)
             held.again = held.again or result.more
             self.send(held, result.data)
 

@@ -247,7 +247,8 @@ def organize_through(client, tasks: str, auth: dict) -> None:
 
 def share_through(client, a: dict, b: dict, b_email: str) -> None:
     """Sharing: an invitation accepted, declined and cancelled, members listed and changed,
-    the shared list among b's lists, b removed and leaving, a shared list purged."""
+    the shared list among b's lists and in b's feed (tasks changed, moved out, purged), b
+    removed and leaving, a shared list purged."""
     owned = f"/api/{a['id']}/lists"
     shared = client.post(owned, json={"name": "Shared"}, headers=a["auth"]).get_json()["id"]
     invitations, members = f"{owned}/{shared}/invitations", f"{owned}/{shared}/members"
@@ -265,7 +266,21 @@ def share_through(client, a: dict, b: dict, b_email: str) -> None:
     assert client.patch(f"{members}/{b['id']}", json=role, headers=a["auth"]).status_code == 200
     assert len(client.get(f"/api/{b['id']}/lists", headers=b["auth"]).get_json()) == 1
     assert client.get(f"/api/{b['id']}/memberships", headers=b["auth"]).status_code == 200
+    feed = f"/api/{b['id']}/changes"
+    cursor = client.get(feed, headers=b["auth"]).get_json()["next"]
+    tasks = f"/api/{a['id']}/tasks"
+    for title in ("Moved", "Purged"):
+        body = {"title": title, "list_id": shared}
+        made = client.post(tasks, json=body, headers=a["auth"]).get_json()["id"]
+        gone = client.patch(f"{tasks}/{made}", json={"list_id": None}, headers=a["auth"])
+        if title == "Purged":
+            gone = client.delete(f"{tasks}/{made}?purge=true", headers=a["auth"])
+        assert gone.status_code < 300
+    page = client.get(feed, query_string={"since": cursor}, headers=b["auth"]).get_json()
+    assert len(page["deleted"]) == 2
     assert client.delete(f"{members}/{b['id']}", headers=a["auth"]).status_code == 204
+    page = client.get(feed, query_string={"since": page["next"]}, headers=b["auth"]).get_json()
+    assert [gone["reason"] for gone in page["deleted_lists"]] == ["removed"]
     for answer in ("decline", "accept"):
         body = {"email": b_email, "role": "editor"}
         invitation = client.post(invitations, json=body, headers=a["auth"]).get_json()
@@ -348,6 +363,9 @@ def test_distribute_puts_each_user_beside_its_rows(app, database_kind):
         "SELECT create_distributed_table('task_completions', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('list_members', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('memberships', 'user_id', colocate_with => 'users')",
+        "SELECT create_distributed_table('membership_changes', 'user_id', "
+        "colocate_with => 'users')",
+        "SELECT create_distributed_table('list_departures', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('list_invitations', 'user_id', colocate_with => 'users')",
         "SELECT create_distributed_table('user_emails', 'email')",
         "SELECT create_distributed_table('invitations', 'email', colocate_with => 'user_emails')",

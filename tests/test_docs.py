@@ -221,7 +221,7 @@ def test_every_operation_has_a_stable_readable_operation_id(spec):
         ("Reminder", {"before", "at", "remind_at"}),
         ("CompletionEntry", {"id", "task_id", "title", "completed_at", "occurrence"}),
         ("Changes", {"tasks", "deleted", "lists", "deleted_lists", "next", "has_more"}),
-        ("DeletedTask", {"id", "deleted_at", "purged"}),
+        ("DeletedTask", {"id", "deleted_at", "purged", "reason"}),
         ("User", {"user_id", "email", "created_at", "timezone"}),
         ("Token", {"user_id", "email", "token", "token_type", "expires_at"}),
         ("Problem", {"type", "title", "status", "detail"}),

@@ -630,3 +630,73 @@ def test_0022_leaves_the_counting_of_tasks_stamped_counted_to_their_writer(empty
     db.session.execute(insert, {**row, "id": uuid.uuid4().hex, "number": -1})
     db.session.commit()
     assert counts() == (3, 2)
+
+
+def test_0019_records_a_task_leaving_a_shared_list_and_a_downgrade_drops_the_feeds_tables(
+    empty_app,
+):
+    """Revision 0019 (a member's feed) adds the members' membership changes and the owners'
+    departures, written by a trigger when a task leaves a list with members (numbered with
+    the move), and the list of a purged task's tombstone; its downgrade drops them and keeps
+    every task, and a move then records nothing."""
+    upgrade(revision="0018")
+    add_user()
+    shared, private = uuid.uuid4().hex, uuid.uuid4().hex
+    for list_id in (shared, private):
+        db.session.execute(
+            text(
+                "INSERT INTO lists (user_id, id, name, position, created_at, updated_at) "
+                "VALUES (:u, :l, 'L', 'a0', :now, :now)"
+            ),
+            {"u": USER_ID, "l": list_id, "now": NOW},
+        )
+    row = {"u": USER_ID, "l": shared, "m": uuid.uuid4().hex, "now": NOW}
+    db.session.execute(text("INSERT INTO list_members VALUES (:u, :l, :m, 'editor', :now)"), row)
+    add_task(TASK_IDS[0], False)
+    upgrade(revision="0019")
+    moves = {"u": USER_ID, "t": TASK_IDS[0]}
+    for list_id in (shared, private, shared, None):
+        db.session.execute(
+            text(
+                "UPDATE tasks SET list_id = :l, version = version + 1 "
+                "WHERE user_id = :u AND id = :t"
+            ),
+            {**moves, "l": list_id},
+        )
+    db.session.commit()
+    departed = db.session.execute(
+        text("SELECT change_number, list_id FROM list_departures ORDER BY change_number")
+    ).all()
+    number = db.session.execute(text("SELECT change_number FROM users")).scalar()
+    # Out of the shared list twice (to the private one, then to the Inbox); leaving the
+    # private list, which has no members, records nothing.
+    assert [(n, uuid.UUID(str(left)).hex) for n, left in departed] == [
+        (number - 2, shared),
+        (number, shared),
+    ]
+    db.session.execute(
+        text(
+            "INSERT INTO membership_changes (user_id, change_number, owner_id, list_id, kind, "
+            "happened_at, task_ids) VALUES (:u, 1, :u, :l, 'removed', :now, '[]')"
+        ),
+        row,
+    )
+    db.session.execute(
+        text(
+            "INSERT INTO purged_tasks (user_id, id, change_number, deleted_at, purged_at, "
+            "list_id) VALUES (:u, :t, 1, :now, :now, :l)"
+        ),
+        {**row, "t": TASK_IDS[1]},
+    )
+    db.session.commit()
+    downgrade(revision="0018")
+    assert not {"membership_changes", "list_departures"} & tables()
+    assert "list_id" not in {c["name"] for c in inspect(db.engine).get_columns("purged_tasks")}
+    db.session.execute(
+        text("UPDATE tasks SET list_id = :l, version = version + 1 WHERE user_id = :u"),
+        {**moves, "l": shared},
+    )
+    db.session.commit()
+    assert db.session.execute(text("SELECT count(*) FROM tasks")).scalar() == 1
+    upgrade()
+    assert db.session.execute(text("SELECT count(*) FROM list_departures")).scalar() == 0

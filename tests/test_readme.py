@@ -97,8 +97,10 @@ def test_every_bash_block_of_every_page_runs_as_written(database_url, servers, t
         "['editor']",
         "201",
         "['Bread', 'Milk']",
+        "['Bread', 'Milk']",
         "204",
         "[]",
+        "2 [('left', True)]",
         "403",
     ]
     assert printed["docs/webhooks.md"].splitlines() == [

@@ -54,7 +54,7 @@ from .sharing.access import (
     ReadOnly,
 )
 from .sharing.invitations import InvitationNotFound, TooManyMembers
-from .sharing.members import MembershipNotFound
+from .sharing.members import MembershipNotFound, TooManySharedLists
 from .sync import routes as sync
 from .sync.store import CursorExpired, InvalidCursor
 from .tasks import routes as tasks
@@ -99,6 +99,7 @@ DOMAIN_PROBLEMS = {
     MembershipNotFound: DomainProblem(404),
     InvitationNotFound: DomainProblem(404),
     TooManyMembers: DomainProblem(422, "/problems/too-many-members"),
+    TooManySharedLists: DomainProblem(422, "/problems/too-many-shared-lists"),
     OwnListInvitation: DomainProblem(422),
     ReadOnly: DomainProblem(403),
     OwnerOnly: DomainProblem(403),

@@ -46,6 +46,8 @@ DISTRIBUTION = [
     ("task_completions", "user_id", "users"),
     ("list_members", "user_id", "users"),
     ("memberships", "user_id", "users"),
+    ("membership_changes", "user_id", "users"),
+    ("list_departures", "user_id", "users"),
     ("list_invitations", "user_id", "users"),
     ("user_emails", "email", None),
     ("invitations", "email", "user_emails"),

@@ -30,14 +30,15 @@ def gate():
     return request.environ.get(ENVIRON_KEY)
 
 
-def wait(key: str, seconds: int):
-    """Hold this request until `key` is woken or `seconds` pass; the view's answer is then
-    thrown away and the request runs again. None when held, or when it is to be answered now
-    (no hub, the wait is over, the server drains); else the hub's Refusal to answer."""
+def wait(keys: tuple[str, ...], seconds: int):
+    """Hold this request until one of `keys` (the user's first) is woken or `seconds` pass;
+    the view's answer is then thrown away and the request runs again. None when held, or
+    when it is to be answered now (no hub, the wait is over, the server drains); else the
+    hub's Refusal to answer."""
     live = gate()
     if live is None or live.over or live.draining:
         return None
-    return live.wait(key, live.deadline or time.monotonic() + seconds)
+    return live.wait(keys, live.deadline or time.monotonic() + seconds)
 
 
 def rerun(this: Request) -> bool:

@@ -82,6 +82,7 @@ chosen id is taken), `/problems/batch-failed` (the failed operation's status, wi
 changed since; read it and place again), `/problems/order-too-dense` (409: no room to place there),
 `/problems/too-many-lists`, `/problems/too-many-labels` and `/problems/too-many-webhooks` (422: a
 per-user cap), `/problems/too-many-members` (422: a shared list's 25 members and invitations),
+`/problems/too-many-shared-lists` (422: accepting a 101st list shared with one account),
 `/problems/url-refused` (422: a webhook URL that is not http(s) to a public address),
 `/problems/too-many-tasks` (422: an import of more than 5,000 tasks: split it),
 `/problems/too-many-subscriptions` (422: 20 calendar subscriptions; revoke one first),

@@ -136,7 +136,9 @@ TAKEN = select(or_(TOMBSTONE, exists(mine(select(lists.c.id)))))
 LIST_SCOPE = positions.Scope(lists, LIVE)
 # A list's tasks: trashed with it (live ones), restored with it (those trashed with it).
 OF_LIST = (tasks.c.user_id == OWNER_ID, tasks.c.list_id == bindparam(LIST_ID, type_=Uuid))
-PURGE_TASKS = delete(tasks).where(*OF_LIST).returning(tasks.c.id, tasks.c.deleted_at)
+PURGE_TASKS = (
+    delete(tasks).where(*OF_LIST).returning(tasks.c.id, tasks.c.deleted_at, tasks.c.list_id)
+)
 PURGE_LIST = mine(delete(lists))
 
 

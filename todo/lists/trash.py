@@ -121,7 +121,7 @@ EXPIRED = (
 TASKS_OF_EXPIRED_LISTS = (
     delete(tasks)
     .where(tasks.c.user_id == OWNER_ID, tasks.c.list_id.in_(select(lists.c.id).where(*EXPIRED)))
-    .returning(tasks.c.id, tasks.c.deleted_at)
+    .returning(*task_trash.TOMBSTONED)
 )
 EXPIRED_LISTS = delete(lists).where(*EXPIRED).returning(lists.c.id, lists.c.deleted_at)
 LOCK_EXPIRED_LISTS = select(lists.c.id).where(*EXPIRED).with_for_update(key_share=True)

@@ -20,6 +20,8 @@ ENDINGS = {
     "server_draining": "This server is shutting down: get a new ticket and reopen from the "
     "last id.",
     "not_held": "This server cannot hold streams: it sent what there was; poll the feed.",
+    "access_lost": "A list shared with you is no longer yours to see (the events before say "
+    "which, and why): reopen from the last id to go on.",
 }
 
 

@@ -60,8 +60,9 @@ def stream_changes(query):
     Opened with a ticket (no Authorization header), which names the user. Each event's
     `data` is a feed page and its `id` the cursor after it: reopen with `Last-Event-ID` (or
     `since`) and a new ticket to miss and repeat nothing. Ends, with an `end` event saying
-    why, when the token expires or is revoked and when the server drains (with a short
-    `retry`). 429/503 with `Retry-After` when the user or the server holds too many.
+    why, when the token expires or is revoked, when a list shared with the user is taken
+    away (after the events that say so) and when the server drains (with a short `retry`).
+    429/503 with `Retry-After` when the user or the server holds too many.
     """
     key = cursor_key()
     user_id = tickets.user_of(query["ticket"], key)
@@ -78,7 +79,7 @@ def stream_changes(query):
     if live is None:
         body = OPENING + stream.all_at_once()
     else:
-        refused = live.stream(str(user_id), stream)
+        refused = live.stream((str(user_id),), stream)
         if refused is not None:
             retry = {"Retry-After": str(refused.retry_after)}
             return problem(refused.status, refused.detail, retry)

@@ -4,7 +4,9 @@ worker runs for it in a thread (server/live.py) when its user is woken or a hear
 A step checks the token (its expiry here; its revocation by the feed's own read, which reads
 the user's number only for a current token), then reads the feed after the stream's position
 and sends what there is as one event, the position moved past it. So a stream ends at the
-latest on the heartbeat after its token stops being valid, saying why."""
+latest on the heartbeat after its token stops being valid, saying why; and a member's, after
+the page that takes a shared list away from them (once the whole of that change is sent). A
+member's stream is woken by the writes of every owner who shares a list with them too."""
 
 import time
 import uuid
@@ -15,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..accounts.tokens import TokenNotCurrent
 from ..sync import store
-from ..sync.pages import is_empty, page_answer
+from ..sync.pages import ends_access, is_empty, page_answer, wake_keys
 from ..sync.schemas import FEED_LIMIT
 from .events import DRAIN_RETRY_MS, HEARTBEAT, end_event, page_event
 from .tickets import Ticket
@@ -23,11 +25,13 @@ from .tickets import Ticket
 
 class Step(NamedTuple):
     """What one step gives the worker (server/gate.py): bytes to send, whether another step
-    should follow at once (`more`: a page ended inside the feed), whether the stream ends."""
+    should follow at once (`more`: a page ended inside the feed), whether the stream ends,
+    and the keys it waits on from now (a member's owners; empty: as before)."""
 
     data: bytes = b""
     more: bool = False
     end: bool = False
+    keys: tuple[str, ...] = ()
 
 
 class FeedStream:
@@ -35,6 +39,7 @@ class FeedStream:
         self.app, self.ticket, self.key = app, ticket, key
         self.position = since
         self.user_id: uuid.UUID = ticket.caller.space_id
+        self.access_lost = False  # a page took a shared list away: end once it is all sent
 
     def step(self, beat: bool) -> Step:
         """In a thread of the worker's: what to send now."""
@@ -58,8 +63,12 @@ class FeedStream:
             return idle
         self.position = changes.position
         page = page_answer(changes, self.user_id, self.key)
-        data = self.app.json.dumps(page).encode()
-        return Step(page_event(page["next"], data), more=changes.has_more)
+        event = page_event(page["next"], self.app.json.dumps(page).encode())
+        self.access_lost = self.access_lost or ends_access(changes)
+        if self.access_lost and not changes.has_more:
+            return Step(event + end_event("access_lost"), end=True)
+        keys = wake_keys(self.user_id, changes.position)
+        return Step(event, more=changes.has_more, keys=keys)
 
     def drained(self) -> bytes:
         """On the main thread, as the server drains: the last words."""
@@ -70,6 +79,8 @@ class FeedStream:
         sent = []
         while (step := self.next_step(False)).data:
             sent.append(step.data)
-            if step.end or not step.more:
+            if step.end:
+                return b"".join(sent)
+            if not step.more:
                 break
         return b"".join(sent) + end_event("not_held")

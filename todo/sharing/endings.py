@@ -10,6 +10,7 @@ from sqlalchemy import Uuid, bindparam, delete, select
 from ..accounts.tokens import OWNER
 from ..extensions import db
 from ..lists.models import lists
+from . import events
 from .models import invitations, list_invitations, list_members, memberships
 
 LIST_IDS, MEMBER, EMAIL, INVITATION = "the_lists", "member", "the_email", "invitation"
@@ -48,11 +49,16 @@ MEMBERSHIPS_OF = select(memberships.c.owner_id, memberships.c.list_id).where(
 )
 
 
-def end_membership(owner_id: uuid.UUID, list_id: uuid.UUID, member_id: uuid.UUID) -> bool:
-    """Remove both sides of one membership; whether there was one (on the owner's side)."""
+def end_membership(
+    owner_id: uuid.UUID, list_id: uuid.UUID, member_id: uuid.UUID, reason: str | None
+) -> bool:
+    """Remove both sides of one membership; whether there was one (on the owner's side). The
+    member's feed is told why (`reason`; None: the member's own account is going)."""
     parameters = {OWNER: owner_id, "the_list": list_id, MEMBER: member_id}
     ended = db.session.execute(OWNER_SIDE, parameters).rowcount
     db.session.execute(MEMBER_SIDE, parameters)
+    if ended and reason is not None:
+        events.ended(member_id, owner_id, list_id, reason)
     return ended > 0
 
 
@@ -62,14 +68,16 @@ def invitation_gone(owner_id: uuid.UUID, invitation_id: uuid.UUID, email: str) -
     db.session.execute(INVITEE_SIDE, parameters)
 
 
-def lists_gone(owner_id: uuid.UUID, list_ids: list[uuid.UUID]) -> None:
+def lists_gone(
+    owner_id: uuid.UUID, list_ids: list[uuid.UUID], reason: str = events.LIST_DELETED
+) -> None:
     """Before the owner's lists are deleted for good (their rows locked): every member's side
     of their memberships, every invitee's side of their invitations."""
     if not list_ids:
         return
     parameters = {OWNER: owner_id, LIST_IDS: list_ids}
     for list_id, member_id in db.session.execute(MEMBERS_OF_LISTS, parameters).all():
-        end_membership(owner_id, list_id, member_id)
+        end_membership(owner_id, list_id, member_id, reason)
     for invitation_id, email in db.session.execute(INVITATIONS_OF_LISTS, parameters).all():
         invitation_gone(owner_id, invitation_id, email)
 
@@ -78,6 +86,6 @@ def account_gone(user_id: uuid.UUID) -> None:
     """Before an account is deleted: what it shared ends for its members and invitees, and
     the lists shared with it lose it as a member."""
     owned = list(db.session.scalars(LOCK_LISTS_OF, {OWNER: user_id}))
-    lists_gone(user_id, owned)
+    lists_gone(user_id, owned, events.OWNER_DELETED)
     for owner_id, list_id in db.session.execute(MEMBERSHIPS_OF, {MEMBER: user_id}).all():
-        end_membership(owner_id, list_id, user_id)
+        end_membership(owner_id, list_id, user_id, None)

@@ -8,7 +8,7 @@ from ..lists.store import ListNotFound
 from ..throttles import INVITATIONS_PER_OWNER, Throttled
 from .access import MemberNotFound, OwnListInvitation
 from .invitations import InvitationNotFound, TooManyMembers
-from .members import MembershipNotFound
+from .members import MembershipNotFound, TooManySharedLists
 
 UNKNOWN_ROLE = invalid_example(
     "A role that is neither editor nor viewer", {"role": ["Must be one of: editor, viewer."]}
@@ -43,4 +43,11 @@ ROLE_CHANGE = {
     "viewer": example("Make a member a viewer", {"role": "viewer"}),
 }
 ROLE_CHANGE_PROBLEMS = {422: {"unknownRole": UNKNOWN_ROLE}}
-ACCEPT_PROBLEMS = {422: {"ownList": problem_example(422, str(OwnListInvitation()))}}
+ACCEPT_PROBLEMS = {
+    422: {
+        "ownList": problem_example(422, str(OwnListInvitation())),
+        "tooManySharedLists": problem_example(
+            422, str(TooManySharedLists()), type="/problems/too-many-shared-lists"
+        ),
+    }
+}

@@ -4,16 +4,16 @@ row first and writes both sides in one transaction."""
 
 import uuid
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 
 from ..accounts.store import load_account
 from ..accounts.tokens import Caller
 from ..columns import utcnow
 from ..database import transaction
 from ..extensions import db
-from . import access, endings
+from . import access, endings, events
 from .access import MEMBER, MEMBER_ID, OWNER_ID, THE_LIST, MemberNotFound
-from .models import list_members, memberships
+from .models import MOST_SHARED, list_members, memberships
 
 NEW_ROLE = "new_role"
 MEMBER_ROW = (list_members.c.member_id, list_members.c.role, list_members.c.created_at)
@@ -44,6 +44,16 @@ MEMBER_SIDE_ROLE = (
 )
 
 
+SHARED_COUNT = select(func.count()).where(memberships.c.user_id == MEMBER_ID)
+
+
+class TooManySharedLists(Exception):
+    def __init__(self):
+        super().__init__(
+            f"At most {MOST_SHARED} lists may be shared with one account: leave one first."
+        )
+
+
 class MembershipNotFound(Exception):
     def __init__(self):
         super().__init__("Membership not found")
@@ -70,6 +80,7 @@ def change_role(caller: Caller, list_id: uuid.UUID, member_id: uuid.UUID, role: 
         changed = set_role(caller.space_id, list_id, member_id, role)
         if changed is None:
             raise MemberNotFound()
+        events.record(member_id, caller.space_id, list_id, events.ROLE)
         return changed
 
 
@@ -77,7 +88,7 @@ def remove_member(caller: Caller, list_id: uuid.UUID, member_id: uuid.UUID) -> N
     """Remove a member from the caller's list: both sides, at once."""
     with transaction():
         access.lock_own_list(caller, list_id)
-        if not endings.end_membership(caller.space_id, list_id, member_id):
+        if not endings.end_membership(caller.space_id, list_id, member_id, events.REMOVED):
             raise MemberNotFound()
 
 
@@ -92,15 +103,19 @@ def leave(caller: Caller, owner_id: uuid.UUID, list_id: uuid.UUID) -> None:
     with transaction():
         load_account(caller)
         access.lock_list_of(owner_id, list_id)
-        if not endings.end_membership(owner_id, list_id, caller.actor_id):
+        if not endings.end_membership(owner_id, list_id, caller.actor_id, events.LEFT):
             raise MembershipNotFound()
 
 
 def join(owner_id: uuid.UUID, list_id: uuid.UUID, member_id: uuid.UUID, role: str) -> None:
     """Both sides of a membership (the owner's list locked by the caller): a new one, or the
-    role of one that exists."""
+    role of one that exists. TooManySharedLists past MOST_SHARED lists shared with the
+    member."""
     if set_role(owner_id, list_id, member_id, role) is not None:
+        events.record(member_id, owner_id, list_id, events.ROLE)
         return
+    if db.session.scalar(SHARED_COUNT, {MEMBER: member_id}) >= MOST_SHARED:
+        raise TooManySharedLists()
     now = utcnow()
     db.session.execute(
         insert(list_members).values(
@@ -112,3 +127,4 @@ def join(owner_id: uuid.UUID, list_id: uuid.UUID, member_id: uuid.UUID, role: st
             user_id=member_id, owner_id=owner_id, list_id=list_id, role=role, created_at=now
         )
     )
+    events.joined(member_id, owner_id, list_id)

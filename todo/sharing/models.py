@@ -11,6 +11,8 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     ForeignKeyConstraint,
@@ -26,6 +28,9 @@ ROLES = ("editor", "viewer")
 ROLE_LENGTH = 16
 EMAIL_LENGTH = 320  # as users.email
 MOST_MEMBERS = 25  # members and pending invitations of one list
+# Lists shared with one member: bounds what a poll of the member's feed reads (a read per
+# owner) and its cursor (a position per owner).
+MOST_SHARED = 100
 ROLE_CHECK = "role IN ('editor', 'viewer')"
 
 
@@ -100,5 +105,42 @@ class Invitation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class MembershipChange(db.Model):
+    """The member's side of a join, a role change or an end of a membership, numbered with
+    the member's own changes so that their feed brings it in order (todo/sync/shared.py). An
+    end keeps the ids of the list's tasks as they were (`task_ids`): the feed sends them as
+    removals, even once the owner's account, and every row of it, is gone."""
+
+    __tablename__ = "membership_changes"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )  # the member
+    change_number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    owner_id: Mapped[uuid.UUID]
+    list_id: Mapped[uuid.UUID]
+    kind: Mapped[str] = mapped_column(String(16))
+    happened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    owner_number: Mapped[int | None] = mapped_column(BigInteger)  # a join's: the owner's then
+    task_ids: Mapped[list | None] = mapped_column(JSON)
+
+
+class ListDeparture(db.Model):
+    """The owner's side of a task that left a shared list (to another list, or the Inbox),
+    numbered with the change that moved it: the members' feeds read it to take the task away
+    (no fan-out: one row, however many members). Written by a trigger (migration 0019), only
+    when the list left has members."""
+
+    __tablename__ = "list_departures"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )  # the owner
+    change_number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    task_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    list_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+
+
 list_members, memberships = ListMember.__table__, Membership.__table__
+membership_changes, list_departures = MembershipChange.__table__, ListDeparture.__table__
 list_invitations, invitations = ListInvitation.__table__, Invitation.__table__

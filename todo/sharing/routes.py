@@ -113,8 +113,9 @@ def list_my_invitations(user_id):
 def accept_invitation(user_id, invitation_id):
     """Accept an invitation: the list is shared with you.
 
-    It appears among your lists with its owner and your role. 404 once the owner cancelled
-    it or deleted the list.
+    It appears among your lists with its owner and your role, and your change feed brings
+    it with its tasks. 404 once the owner cancelled it or deleted the list; 422
+    (/problems/too-many-shared-lists) when 100 lists are shared with you already.
     """
     invitations.answer(g.caller, invitation_id, accepted=True)
 

@@ -7,6 +7,7 @@ import uuid
 from flask import current_app
 
 from ..lists.schemas import TaskListSchema
+from ..sharing.events import REASONS as ENDINGS
 from ..tasks.schemas import TaskSchema
 from . import store
 from .schemas import DeletedTaskSchema
@@ -28,6 +29,17 @@ def page_answer(changes: store.Changes, user_id: uuid.UUID, key: bytes) -> dict:
         "next": store.feed_cursor(user_id, changes.position, key),
         "has_more": changes.has_more,
     }
+
+
+def wake_keys(user_id: uuid.UUID, position: store.Position) -> tuple[str, ...]:
+    """What a held poll or a stream at `position` waits on: its user's writes, and those of
+    every owner of a list shared with them (todo/holding.py)."""
+    return (str(user_id), *(str(owner) for owner, _ in position.spaces))
+
+
+def ends_access(changes: store.Changes) -> bool:
+    """The page takes a shared list away from its member (removed, left, deleted)."""
+    return any(gone.reason in ENDINGS for gone in changes.deleted_lists)
 
 
 def is_empty(changes: store.Changes) -> bool:

@@ -13,7 +13,7 @@ from ..idempotency import Answer
 from ..sharing import access
 from ..tasks import trash as task_trash
 from . import batch, examples, store
-from .pages import TASK, cursor_key, is_empty, page_answer
+from .pages import TASK, cursor_key, is_empty, page_answer, wake_keys
 from .schemas import (
     BatchResultSchema,
     BatchSchema,
@@ -53,9 +53,9 @@ def list_changes(query, user_id):
     `next` while `has_more`; keep the last `next` for the next sync. 410
     (`/problems/cursor-expired`): the cursor is older than the feed remembers deletions
     (FEED_RETENTION_DAYS); sync again without `since`. With `wait` (seconds, up to 60) and
-    nothing new, the answer comes as soon as a change commits, or after `wait` seconds the
-    empty page; 429 or 503 with `Retry-After` when too many are waiting (see
-    [Live](/docs/guides/live.md)).
+    nothing new, the answer comes as soon as a change commits (the user's, or one to a list
+    shared with them), or after `wait` seconds the empty page; 429 or 503 with `Retry-After`
+    when too many are waiting (see [Live](/docs/guides/live.md)).
     """
     since, key = None, cursor_key()
     if "since" in query:
@@ -63,7 +63,7 @@ def list_changes(query, user_id):
         since = store.cursor_position(query["since"], g.caller.space_id, key, retention)
     changes = store.read_changes(g.caller, since, query["limit"])
     if query["wait"] and is_empty(changes):
-        refused = holding.wait(str(g.caller.space_id), query["wait"])
+        refused = holding.wait(wake_keys(g.caller.space_id, changes.position), query["wait"])
         if refused is not None:
             return problem(
                 refused.status, refused.detail, {"Retry-After": str(refused.retry_after)}

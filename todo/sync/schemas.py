@@ -7,9 +7,12 @@ from ..fields import CalendarDate, QueryInteger, StrictBoolean, UTCTimestamp
 from ..lists.schemas import TaskListSchema
 from ..openapi import OneOf, form
 from ..serializer import EncodedSchema
+from ..sharing.events import REASONS as ENDINGS
 from ..tasks.schemas import NewTaskSchema, TaskChangesSchema, TaskInputSchema, TaskSchema
+from .shared import MOVED
 
 FEED_LIMIT = 500
+REASONS = (*ENDINGS, MOVED)  # why a shared row left a member's view (sync/shared.py)
 MAX_WAIT = 60  # seconds a feed poll may wait for a change
 MAX_OPERATIONS = 100
 OPERATIONS = ("create", "patch", "replace", "complete", "delete", "restore")
@@ -65,6 +68,18 @@ class DeletedTaskSchema(EncodedSchema):
         required=True,
         metadata={"description": "false: in the trash (restorable); true: gone for good"},
     )
+    reason = fields.String(
+        required=True,
+        allow_none=True,
+        validate=validate.OneOf(REASONS),
+        metadata={
+            "description": "null, except for a row of a list shared with the caller that "
+            "they can no longer see: `removed` (the owner removed them), `left` (they "
+            "left), `list_deleted` (the owner deleted the list for good), `owner_deleted` "
+            "(the owner deleted their account), `moved` (the owner moved the task to a "
+            "list not shared with them)"
+        },
+    )
 
 
 class ChangesSchema(Schema):
@@ -74,22 +89,35 @@ class ChangesSchema(Schema):
     tasks = fields.List(
         fields.Nested(TaskSchema),
         required=True,
-        metadata={"description": "Live tasks created or changed, each in its newest state"},
+        metadata={
+            "description": "Live tasks created or changed, each in its newest state: the "
+            "caller's, and those of the lists shared with them (a join brings all of a list's)"
+        },
     )
     deleted = fields.List(
         fields.Nested(DeletedTaskSchema),
         required=True,
-        metadata={"description": "Tasks moved to the trash, or purged"},
+        metadata={
+            "description": "Tasks moved to the trash, or purged; and tasks of a shared list "
+            "the caller no longer sees, with the `reason`"
+        },
     )
     lists = fields.List(
         fields.Nested(TaskListSchema),
         required=True,
-        metadata={"description": "Live lists created or changed, each in its newest state"},
+        metadata={
+            "description": "Live lists created or changed, each in its newest state; a list "
+            "shared with the caller says its owner and the caller's role"
+        },
     )
     deleted_lists = fields.List(
         fields.Nested(DeletedTaskSchema),
         required=True,
-        metadata={"description": "Lists moved to the trash, or purged (with their tasks)"},
+        metadata={
+            "description": "Lists moved to the trash, or purged (with their tasks); and "
+            "shared lists the caller no longer sees, with the `reason` (and each of their "
+            "tasks under `deleted`)"
+        },
     )
     next = fields.String(
         required=True, metadata={"description": "Send as `since` for the changes after these"}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import BigInteger, Integer, Row, Uuid, bindparam, select, tuple_, type_coerce
+from sqlalchemy import Row, select, type_coerce
 
 from .. import cursors
 from ..accounts.store import load_account
@@ -24,12 +24,22 @@ from ..database import statement_rows
 from ..lists.models import purged_lists
 from ..lists.store import COUNTED_ROW
 from ..tasks.changes import current_number
-from ..tasks.models import ANSWER_ROW, purged_tasks, tasks
-
-SINCE, AFTER, UPTO, LIMIT = "since", "after", "upto", "limit"
-# The id above every id: a position after the whole of a number.
-LAST_ID = uuid.UUID(int=2**128 - 1)
-TASK, LIST = "task", "list"  # the kinds of row in the feed
+from . import shared
+from .rows import (
+    AFTER,
+    LAST_ID,
+    LIMIT,
+    LIST,
+    SINCE,
+    START,
+    TASK,
+    TASK_ENTRY,
+    TOMBSTONE_ROW,
+    UPTO,
+    Entry,
+    Position,
+    changed,
+)
 
 
 class InvalidCursor(Exception):
@@ -45,23 +55,22 @@ class CursorExpired(Exception):
         )
 
 
-class Position(NamedTuple):
-    """Where a client stands: every change up to `number` read, and of the next one the rows
-    up to the id `after`, if a page ended inside it (else LAST_ID)."""
-
-    number: int
-    after: uuid.UUID = LAST_ID
-
-
-START = Position(0)
-
-
 def feed_cursor(user_id: uuid.UUID, position: Position, key: bytes) -> str:
-    """A cursor at `position` for this user, stamped with the time it was issued."""
+    """A cursor at `position` for this user, stamped with the time it was issued; a member's
+    ends with its position in each owner's numbers ([owner, number(, after)] each, ids as
+    32 hex digits; a page stops inside one owner's changes at most): 100 owners make a cursor
+    of about 6.1 KB, within the server's 8 KiB request line (server/framing.py)."""
     parts = [str(user_id), position.number, int(utcnow().timestamp())]
     if position.after != LAST_ID:
         parts.append(str(position.after))
+    if position.spaces:
+        parts.append([space_part(owner, at) for owner, at in position.spaces])
     return cursors.signed(parts, key)
+
+
+def space_part(owner: uuid.UUID, at: Position) -> list:
+    part = [owner.hex, at.number]
+    return part if at.after == LAST_ID else [*part, at.after.hex]
 
 
 def cursor_position(token: str, user_id: uuid.UUID, key: bytes, retention_days: int) -> Position:
@@ -69,43 +78,26 @@ def cursor_position(token: str, user_id: uuid.UUID, key: bytes, retention_days: 
     CursorExpired if it was issued more than `retention_days` ago (FEED_RETENTION_DAYS: how
     long a client may stay away and still sync incrementally)."""
     try:
-        owner, number, issued, *after = cursors.verified(token, key)
-        position = Position(number, *(uuid.UUID(each) for each in after[:1]))
+        owner, number, issued, *rest = cursors.verified(token, key)
+        spaces = rest.pop() if rest and isinstance(rest[-1], list) else []
+        after = [uuid.UUID(each) for each in rest]
+        position = Position(number, *after[:1], spaces=tuple(map(space_position, spaces)))
     except (ValueError, TypeError, AttributeError) as error:
         raise InvalidCursor() from error
     if owner != str(user_id) or type(number) is not int or type(issued) is not int:
+        raise InvalidCursor()
+    if len(rest) > 1 or any(type(at.number) is not int for _, at in position.spaces):
         raise InvalidCursor()
     if datetime.fromtimestamp(issued, UTC) < utcnow() - timedelta(days=retention_days):
         raise CursorExpired()
     return position
 
 
-def changed(statement, live_only: bool):
-    """`statement` over tasks or tombstones, narrowed to the user's rows after (SINCE, AFTER)
-    in (number, id) order and up to UPTO, LIMIT of them, in that order.
-
-    UPTO is the user's number read first: every change up to it has committed, so the tasks
-    and the tombstones, read by two statements, agree on it. A change committed between them
-    (a purge that turns a task into a tombstone) is above it, and waits for the next page."""
-    table = statement.get_final_froms()[0]
-    number = table.c.change_number
-    statement = statement.where(
-        table.c.user_id == bindparam(OWNER, type_=Uuid),
-        tuple_(number, table.c.id)
-        > tuple_(bindparam(SINCE, type_=BigInteger), bindparam(AFTER, type_=Uuid)),
-        number <= bindparam(UPTO, type_=BigInteger),
-    ).limit(bindparam(LIMIT, type_=Integer))
-    if live_only:
-        statement = statement.where(table.c.deleted_at.is_(None))
-    return statement.order_by(number, table.c.id)
+def space_position(part: list) -> tuple[uuid.UUID, Position]:
+    owner, number, *after = part
+    return uuid.UUID(hex=owner), Position(number, *(uuid.UUID(hex=each) for each in after[:1]))
 
 
-TOMBSTONE_ROW = (
-    type_coerce(purged_tasks.c.id, UUIDText()).label("id"),
-    purged_tasks.c.deleted_at,
-    purged_tasks.c.change_number,
-)
-TASK_ENTRY = (*ANSWER_ROW, tasks.c.change_number)
 TASKS_AFTER = changed(select(*TASK_ENTRY), live_only=False)
 LIVE_TASKS_AFTER = changed(select(*TASK_ENTRY), live_only=True)
 PURGED_AFTER = changed(select(*TOMBSTONE_ROW), live_only=False)
@@ -132,6 +124,7 @@ class Deleted(NamedTuple):
     id: str
     deleted_at: datetime
     purged: bool
+    reason: str | None = None  # why a shared list's row left a member's view
 
 
 @dataclass
@@ -146,45 +139,87 @@ class Changes:
     has_more: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A row of the feed: a task or a list, or a purged one's tombstone."""
-
-    number: int
-    id: str
-    row: Row
-    purged: bool
-    kind: str
-
-
 def read_changes(caller: Caller, since: Position | None, limit: int) -> Changes:
     """The caller's changes after `since` (None: every live task, for a first sync), at most
-    `limit` rows: a change of more rows spans pages, the cursor standing inside it."""
+    `limit` rows: a change of more rows spans pages, the cursor standing inside it.
+
+    A member's page holds their own changes first (with their memberships' changes), then,
+    while there is room, each owner's changes to the lists shared with them, owner by owner:
+    each position moves only past what the page holds, so no page misses or repeats a row of
+    any. An owner the cursor does not know yet is followed from their number now (a join
+    brings the list as it is), or from the start in a first sync. An empty poll reads the
+    caller's number and each followed owner's: one indexed read per space."""
     number = check_current(caller)
     if since is not None and since.number > number:
         raise CursorExpired()  # from a database restored to an earlier state: start over
-    if since == Position(number):
-        return Changes(position=since)
     first_sync, since = since is None, since or START
-    parameters = {
-        OWNER: caller.space_id,
-        SINCE: since.number,
-        AFTER: since.after,
-        UPTO: number,
-        LIMIT: limit + 1,
-    }
-    return page_upto(entries_of(parameters, first_sync)[: limit + 1], limit, number)
+    own_done = not first_sync and since.number == number and since.after == LAST_ID
+    # Memberships change only with the caller's own number: while it stands, so do they.
+    owners = [one for one, _ in since.spaces] if own_done else shared.owners_of(caller.space_id)
+    spaces, ends = followed(owners, dict(since.spaces), first_sync)
+    if own_done and all(at == Position(ends[owner]) for owner, at in spaces.items()):
+        return Changes(position=since)
+    entries, position, has_more = [], Position(since.number, since.after), False
+    if not own_done:
+        parameters = {
+            OWNER: caller.space_id,
+            SINCE: since.number,
+            AFTER: since.after,
+            UPTO: number,
+            LIMIT: limit + 1,
+        }
+        entries = entries_of(parameters, first_sync)
+        if not first_sync:
+            entries += shared.event_entries(caller.space_id, since, number, limit + 1)
+            entries.sort(key=lambda entry: (entry.number, entry.id))
+        entries, position, has_more = cut(entries[: limit + 1], limit, number)
+    room = limit - len(entries)
+    for owner, at in sorted(spaces.items()) if not has_more else ():
+        if at == Position(ends[owner]):
+            continue
+        if room == 0:
+            has_more = True
+            break
+        found = shared.space_entries(owner, caller.space_id, at, ends[owner], room + 1)
+        taken, spaces[owner], has_more = cut(found[: room + 1], room, ends[owner])
+        entries, room = entries + taken, room - len(taken)
+        if has_more:
+            break
+    position = Position(position.number, position.after, tuple(sorted(spaces.items())))
+    return page_of(entries, position, has_more)
 
 
-def page_upto(entries: list["Entry"], limit: int, number: int) -> Changes:
+def followed(
+    owners: list[uuid.UUID], held: dict, first_sync: bool
+) -> tuple[dict[uuid.UUID, Position], dict[uuid.UUID, int]]:
+    """Where the caller stands in each owner's numbers, and each owner's number now (one
+    read each; an owner whose account is gone is left out)."""
+    spaces, ends = {}, {}
+    for owner in owners:
+        number = shared.owner_number(owner)
+        if number is None:
+            continue
+        at = held.get(owner) or (START if first_sync else Position(number))
+        if at.number > number:
+            raise CursorExpired()
+        spaces[owner], ends[owner] = at, number
+    return spaces, ends
+
+
+def page_upto(entries: list[Entry], limit: int, number: int) -> Changes:
     """The page of the first `limit` of `entries` (read up to the user's `number`, one more
     than a page asked for): its position ends inside a change if the next entry is of it."""
+    return page_of(*cut(entries, limit, number))
+
+
+def cut(entries: list[Entry], limit: int, number: int) -> tuple[list[Entry], Position, bool]:
+    """The first `limit` of `entries` (one more than a page holds, if there are more), where
+    the next page starts, and whether there is more up to `number`."""
     if len(entries) <= limit:
-        return page_of(entries, Position(number), False)
+        return entries, Position(number), False
     last, following = entries[limit - 1], entries[limit]
     inside = following.number == last.number
-    position = Position(last.number, uuid.UUID(last.id) if inside else LAST_ID)
-    return page_of(entries[:limit], position, True)
+    return entries[:limit], Position(last.number, uuid.UUID(last.id) if inside else LAST_ID), True
 
 
 def check_current(caller: Caller) -> int:
@@ -220,5 +255,5 @@ def page_of(entries: list[Entry], position: Position, has_more: bool) -> Changes
         if live:
             rows.append(entry.row)
         else:
-            deleted.append(Deleted(entry.id, entry.row.deleted_at, entry.purged))
+            deleted.append(Deleted(entry.id, entry.row.deleted_at, entry.purged, entry.reason))
     return page

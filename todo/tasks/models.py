@@ -144,6 +144,9 @@ class PurgedTask(Tombstone, db.Model):
         Index("ix_purged_tasks_user_id_change_number_id", "user_id", "change_number", "id"),
     )
 
+    # The list the task was in, for the feeds of that list's members (todo/sync/shared.py).
+    list_id: Mapped[uuid.UUID | None]
+
 
 class TaskCompletion(db.Model):
     """One completion of a task, kept as it was (its title then, and the occurrence of a

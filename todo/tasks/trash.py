@@ -38,6 +38,9 @@ from .rows import (
 )
 from .writes import RACE_RETRIES, TaskWrite, guarded_write
 
+# What a tombstone keeps of a task purged for good (its list: for the list's members' feeds).
+TOMBSTONED = (tasks.c.id, tasks.c.deleted_at, tasks.c.list_id)
+
 
 class ParentInTrash(Exception):
     def __init__(self):
@@ -101,11 +104,11 @@ def restore_shape(dialect: str, pending: bool, by_version: bool):
 @cache
 def purge_shape(by_version: bool):
     """Delete a task, live or trashed, for good; what its tombstone needs."""
-    return guarded(delete(tasks), by_version).returning(tasks.c.id, tasks.c.deleted_at)
+    return guarded(delete(tasks), by_version).returning(*TOMBSTONED)
 
 
 # A task's subtasks, live or trashed: purged with it (first: they reference it).
-PURGE_SUBTASKS = delete(tasks).where(*SUBTASKS_OF_TASK).returning(tasks.c.id, tasks.c.deleted_at)
+PURGE_SUBTASKS = delete(tasks).where(*SUBTASKS_OF_TASK).returning(*TOMBSTONED)
 EMPTY_TRASH = (
     delete(tasks)
     .where(
@@ -113,7 +116,7 @@ EMPTY_TRASH = (
         tasks.c.deleted_at.is_not(None),
         TOKEN_IS_CURRENT,
     )
-    .returning(tasks.c.id, tasks.c.deleted_at)
+    .returning(*TOMBSTONED)
 )
 EXPIRED_TRASH = (
     delete(tasks)
@@ -121,7 +124,7 @@ EXPIRED_TRASH = (
         tasks.c.user_id == bindparam(OWNER, type_=Uuid),
         tasks.c.deleted_at < bindparam(KEPT_SINCE, type_=UTCDateTime),
     )
-    .returning(tasks.c.id, tasks.c.deleted_at)
+    .returning(*TOMBSTONED)
 )
 
 
@@ -183,6 +186,7 @@ def entomb(within: Change, removed: list[Row]) -> None:
                     "change_number": PENDING,
                     "deleted_at": row.deleted_at or purged_at,
                     "purged_at": purged_at,
+                    "list_id": row.list_id,
                 }
                 for row in removed
             ],
