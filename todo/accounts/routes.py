@@ -7,6 +7,7 @@ from flask_smorest import abort
 
 from ..blueprint import Blueprint
 from ..budgets import spend_budget
+from ..holding import wake_after_write
 from ..sharing import access
 from ..tasks.writes import place_reminders
 from ..throttles import (
@@ -58,7 +59,8 @@ def never_cache(response):
 def require_token():
     """Before every request: a route is public only if it says so (`Blueprint.public`); any
     other needs a valid bearer token (401), whose caller the views then find in `g.caller`,
-    and spends a unit of the caller's request budget (429 past it: todo/budgets.py).
+    and spends a unit of the caller's request budget (429 past it: todo/budgets.py); a write
+    will wake its user's held requests (todo/holding.py).
     Whether the token still stands is checked by the route's own statement."""
     this = request._get_current_object()  # read several times: the proxy looked up once
     app = current_app._get_current_object()
@@ -75,6 +77,7 @@ def require_token():
     context = g._get_current_object()
     context.claims, context.caller, context.user_id = bearer
     spend_budget(app, context, this)  # 429 past the caller's request budget
+    wake_after_write(this)  # a write wakes its user's held requests once answered
 
 
 def require_url_user():
