@@ -64,7 +64,8 @@ def require_token():
     Whether the token still stands is checked by the route's own statement."""
     this = request._get_current_object()  # read several times: the proxy looked up once
     app = current_app._get_current_object()
-    view = app.view_functions.get(this.endpoint)
+    endpoint = this.endpoint
+    view = app.view_functions.get(endpoint)
     if this.method == "OPTIONS" or view is None or getattr(view, "is_public", False):
         return
     authorization = this.environ.get("HTTP_AUTHORIZATION")
@@ -76,7 +77,7 @@ def require_token():
     # the caller for the views, its id for the request's log line
     context = g._get_current_object()
     context.claims, context.caller, context.user_id = bearer
-    spend_budget(app, context, this)  # 429 past the caller's request budget
+    spend_budget(app, context, this, endpoint)  # 429 past the caller's request budget
     wake_after_write(this)  # a write wakes its user's held requests once answered
 
 
