@@ -75,10 +75,6 @@ def a_user_with_tasks() -> dict:
         "jti": claims["jti"],
         "task_id": task.get_json()["id"],
         "limit": 21,
-        # a task statement's space condition, where it has one (the owner's: everywhere)
-        "everywhere": True,
-        "actor": login["user_id"],
-        "reading": True,
     }
 
 

@@ -13,13 +13,13 @@ from ..columns import utcnow
 from ..database import first_row, first_value, statement_rows
 from .listing import ZONED, count_statement, page_statement, version_statement
 from .models import ANSWER_ROW
-from .rows import not_found, owned, ownership
+from .rows import not_found, owned, ownership, run_by
 
 READ_TASK = owned(select(*ANSWER_ROW))  # for the answer alone (models.ANSWER_ROW)
 
 
 def read_task(caller: Caller, task_id: uuid.UUID) -> Row:
-    task = first_row(READ_TASK, ownership(caller, task_id))
+    task = first_row(run_by(caller, READ_TASK), ownership(caller, task_id))
     return task if task is not None else not_found(caller)
 
 
