@@ -1,6 +1,8 @@
 """Auth blueprint: sign-up, login, logout, password change, the current account; and the
 check that every route not marked public runs for a caller with a valid token."""
 
+import uuid
+
 from flask import current_app, g, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from flask_smorest import abort
@@ -41,7 +43,7 @@ from .store import (
     set_password,
     set_timezone,
 )
-from .tokens import bearer_of, expiry, issue_token
+from .tokens import Caller, bearer_of, expiry, issue_token
 from .verified_tokens import remember, remembered
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
@@ -85,18 +87,43 @@ def require_url_user():
     """Before every route under /api/<user_id>/: the caller (a valid token: `require_token`)
     is the URL's user (403), or a member of a list the URL's user shares with them, on the
     routes a member may use (the tasks', a batch, reading the list: `as_member`). Whether the
-    token is still current is checked by the route's own statement."""
+    token is still current is checked by the route's own statement. A member's read of one
+    list's tasks asks whether it is shared with them in its own statement (`member_reading`)."""
     if request.method == "OPTIONS":
         return
     space = request.view_args["user_id"]
     if g.caller.actor_id != space:
-        member = None
-        if not isinstance(space, str) and member_route(request.endpoint):  # a user id
-            member = access.member_caller(g.caller, space)  # checks the token first (401)
-        if member is None:
-            load_account(g.caller)  # a token that is not current is 401 before it is 403
-            abort(403, message="The token does not belong to this user.")
-        g.caller = as_member(member)
+        list_id = listed_by_member(space)
+        if list_id is not None:
+            g.caller = access.member_reading(g.caller, space, list_id)  # checks the token (401)
+        else:
+            g.caller = as_member(member_in(space))
+
+
+def member_in(space) -> Caller:
+    """The caller as a member of the lists the URL's user shares with them; 403 if none is,
+    or on a route a member may not use."""
+    member = None
+    if not isinstance(space, str) and member_route(request.endpoint):  # a user id
+        member = access.member_caller(g.caller, space)  # checks the token first (401)
+    if member is None:
+        load_account(g.caller)  # a token that is not current is 401 before it is 403
+        abort(403, message="The token does not belong to this user.")
+    return member
+
+
+def listed_by_member(space) -> uuid.UUID | None:
+    """The list whose tasks the caller asks for in another user's space, when this request
+    is that read alone (GET of the task list with a `list_id`); else None."""
+    if request.endpoint != "tasks.list_tasks" or request.method not in ("GET", "HEAD"):
+        return None
+    named = request.args.get("list_id")
+    if named is None or isinstance(space, str):
+        return None
+    try:
+        return uuid.UUID(named)
+    except ValueError:
+        return None  # the query's own check answers 400
 
 
 def member_route(endpoint: str) -> bool:

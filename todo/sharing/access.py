@@ -22,6 +22,8 @@ from ..tasks.rows import TaskNotFound
 from .models import list_members, memberships
 
 MEMBER_ROLE = "member"  # a Caller's role in a space where lists are shared with it
+# A Caller's role reading one list's tasks, whose sharing that read asks (`member_reading`).
+READER_ROLE = "reader"
 
 LIST_ID, MEMBER = "the_list", "member"
 OWNER_ID = bindparam(OWNER, type_=Uuid)
@@ -143,14 +145,20 @@ TASK_LIST = select(tasks.c.list_id).where(
 )
 
 
+def token_stands(caller: Caller) -> None:
+    """TokenNotCurrent unless the caller's token stands, asked of its own users row alone
+    (compiled once, run outside the ORM session: database.first_value)."""
+    if first_value(TOKEN_STANDS, caller.token_parameters) is None:
+        load_account(caller)  # raises, saying why
+
+
 def member_caller(caller: Caller, owner_id: uuid.UUID) -> Caller | None:
     """The caller acting in `owner_id`'s space as a member of the lists shared with them
     there; None if none is. The caller's token is checked on its own users row first
     (TokenNotCurrent), then the lists are read on the owner's side: two statements, each
     compiled once and run outside the ORM session (database.statement_rows), ~the cost of
     one task read each."""
-    if first_value(TOKEN_STANDS, caller.token_parameters) is None:
-        load_account(caller)  # raises, saying why
+    token_stands(caller)
     rows = statement_rows(SHARED_HERE, {OWNER: owner_id, ACTOR: caller.actor_id})
     if not rows:
         return None
@@ -159,6 +167,18 @@ def member_caller(caller: Caller, owner_id: uuid.UUID) -> Caller | None:
     return replace(
         caller, space_id=owner_id, role=MEMBER_ROLE, shared=shared, space_generation=generation
     )
+
+
+def member_reading(caller: Caller, owner_id: uuid.UUID, list_id: uuid.UUID) -> Caller:
+    """The caller reading the tasks of `owner_id`'s list `list_id`, which may be shared with
+    them: the token checked on the caller's own users row (TokenNotCurrent), and nothing read
+    on the owner's side yet, for the page's own statement asks whether the list is live and
+    shared with them (tasks/listing.py: SHARED_WITH_ACTOR; ListNotFound if not). A member's
+    list is then two statements, as the owner's is one (with `member_caller` first, three).
+    The caller is a viewer of that list alone, whatever their role: it reads."""
+    token_stands(caller)
+    shared = MappingProxyType({list_id: "viewer"})
+    return replace(caller, space_id=owner_id, role=READER_ROLE, shared=shared)
 
 
 def list_role(caller: Caller, list_id: uuid.UUID | None) -> str | None:
