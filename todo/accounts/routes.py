@@ -108,7 +108,7 @@ def member_in(space) -> Caller:
         member = access.member_caller(g.caller, space)  # checks the token first (401)
     if member is None:
         load_account(g.caller)  # a token that is not current is 401 before it is 403
-        abort(403, message="The token does not belong to this user.")
+        abort(403, message=access.FOREIGN_SPACE)
     return member
 
 

@@ -18,7 +18,6 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
-    exists,
     func,
     literal,
     or_,
@@ -30,13 +29,12 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from .. import cursors
 from ..accounts.models import users
-from ..accounts.tokens import ACTOR, CALLER_ROW_IS_CURRENT, OWNER, Caller
+from ..accounts.tokens import OWNER, Caller
 from ..columns import UTCDateTime
 from ..fields import storable
 from ..labels import names
 from ..labels.models import labels, task_labels
-from ..lists.models import lists
-from ..sharing.models import list_members
+from ..sharing.access import page_readable
 from . import due
 from .models import ANSWER_ROW, tasks
 
@@ -233,31 +231,6 @@ def carries_every_label():
     return carried == bindparam(LABEL_COUNT, type_=Integer)
 
 
-# Where a member's page reads the list's version: the owner's users row, while the list it
-# names (LIST_ID, which the page's filter reads too) is live and shared with the member, on
-# the owner's side (lists, list_members: the owner's shard, this statement); the member's
-# token is asked on their own row (sharing/access.py). A null version: not theirs to read.
-SHARED_WITH_ACTOR = and_(
-    users.c.id == OWNER_ID,
-    exists().where(
-        list_members.c.user_id == OWNER_ID,
-        list_members.c.list_id == bindparam(LIST_ID, type_=Uuid),
-        list_members.c.member_id == bindparam(ACTOR, type_=Uuid),
-    ),
-    exists().where(
-        lists.c.user_id == OWNER_ID,
-        lists.c.id == bindparam(LIST_ID, type_=Uuid),
-        lists.c.deleted_at.is_(None),
-    ),
-)
-
-
-def readable(member: bool):
-    """The condition on the space's users row under which a page is answered: the caller's
-    token current (its own space), or the list shared with the member."""
-    return SHARED_WITH_ACTOR if member else CALLER_ROW_IS_CURRENT
-
-
 def condition(name: str):
     """The condition of one filter; its values are bound parameters."""
     if name == "label":
@@ -316,12 +289,9 @@ kept_since = bindparam(KEPT_SINCE, type_=UTCDateTime)  # the oldest deletion sti
 
 # Each shape of list query is built once and reused: only the parameters change per request.
 @cache
-def page_shape(
-    sort: str, after_cursor: bool, filters: tuple[str, ...], in_trash: bool, member: bool
-) -> Select:
+def page_shape(sort: str, after: bool, filters: tuple, in_trash: bool, member: bool) -> Select:
     """One page (plus one row, to tell whether another page follows) in the asked order, and
-    the list's version with each row, null while the token is not current (for a member:
-    while the list is not shared with them, `readable`).
+    the list's version with each row, null while the token is not current (`page_readable`).
 
     The token is checked where the version is read, in the one subquery over the caller's
     users row: a condition of its own (TOKEN_IS_CURRENT) would have PostgreSQL plan and run a
@@ -330,11 +300,11 @@ def page_shape(
     column = sort.lstrip("-")
     key = (sort_key(column), tasks.c.id)
     descending = sort.startswith("-")
-    number = select(users.c.change_number).where(readable(member)).scalar_subquery()
+    number = select(users.c.change_number).where(page_readable(member)).scalar_subquery()
     extra = [key[0].label("sort_key")] if column in EXPRESSION_SORTS else []
     page = select(*ANSWER_ROW, version_column(number, in_trash), *extra)
     statement = filtered(page, filters, in_trash)
-    if after_cursor:
+    if after:
         bound = tuple_(*key)
         value_type = UTCDateTime() if column in TIMESTAMP_SORTS else key[0].type
         after = tuple_(bindparam(AFTER_VALUE, type_=value_type), bindparam(AFTER_ID, type_=Uuid))
@@ -345,10 +315,9 @@ def page_shape(
 
 @cache
 def version_shape(in_trash: bool, member: bool) -> Select:
-    """The list's version alone, read from the space's users row while the token is current
-    (a member's: while the list is shared with them): what If-None-Match is checked against,
-    before any page is read."""
-    return select(version_column(users.c.change_number, in_trash)).where(readable(member))
+    """The list's version alone, read as the page reads it (`page_readable`): what
+    If-None-Match is checked against, before any page is read."""
+    return select(version_column(users.c.change_number, in_trash)).where(page_readable(member))
 
 
 @cache
@@ -373,13 +342,8 @@ def used_filters(query: dict) -> tuple[str, ...]:
 def page_statement(caller: Caller, query: dict) -> tuple[Select, dict]:
     """The statement for this page of the list (one row more than the page, to tell whether
     another follows), and its parameters."""
-    statement = page_shape(
-        query["sort"],
-        "cursor" in query,
-        used_filters(query),
-        "trash_since" in query,
-        caller.shared is not None,
-    )
+    shape = (query["sort"], "cursor" in query, used_filters(query), "trash_since" in query)
+    statement = page_shape(*shape, caller.shared is not None)
     parameters = {**caller.parameters, **filter_parameters(query), LIMIT: query["limit"] + 1}
     if "cursor" in query:
         _, parameters[AFTER_VALUE], parameters[AFTER_ID] = query["cursor"]

@@ -11,7 +11,6 @@ from marshmallow import RAISE
 from sqlalchemy import Row
 
 from .. import idempotency
-from ..accounts.routes import member_in
 from ..blueprint import (
     LIST_IF_NONE_MATCH,
     NEXT_LINK_HEADER,
@@ -92,9 +91,12 @@ def list_tasks(query, user_id):
             raise
         # A member's read that found the list not shared with them: 403 if nothing of the
         # user's is, as for any other route; else ListNotFound, or the list if shared since.
-        g.caller = member_in(user_id)
-        access.readable_list(g.caller, query["list_id"])
-        page = reads.list_page(g.caller, query)
+        member = access.member_caller(g.caller, user_id)
+        if member is None:
+            abort(403, message=access.FOREIGN_SPACE)
+        access.readable_list(member, query["list_id"])
+        page = reads.list_page(member, query)
+        g.caller = member
     headers = {"X-Total-Count": str(page.total)}
     if "now" not in query:  # an answer that depends on the clock has no ETag to match later
         headers.update(list_headers(page.version))
