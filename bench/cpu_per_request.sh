@@ -16,7 +16,11 @@ source "$root/bench/lib.sh"
 ensure_wrk
 rounds=${1:-3}
 sides=(now)
-declare -A port=([now]=4580 [before]=4581) database=([now]=todo_cpu_app [before]=todo_cpu_before)
+# Ports and databases of their own per run (BENCH_PORT, BENCH_DATABASE) where several people
+# measure on one machine: a second run with the defaults drops the first's database.
+first_port=${BENCH_PORT:-4580} database_name=${BENCH_DATABASE:-todo_cpu}
+declare -A port=([now]=$first_port [before]=$((first_port + 1)))
+declare -A database=([now]=${database_name}_app [before]=${database_name}_before)
 declare -A checkout=([now]=$root)
 servers=""
 trap 'kill $servers 2>/dev/null' EXIT

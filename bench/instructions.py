@@ -2,10 +2,15 @@
 process, straight through its WSGI callable (no server, no client), between two gate files,
 so that callgrind counts the instructions of those requests alone.
 
-    python bench/instructions.py <get|list20|list100> <requests> <gate>
+    python bench/instructions.py <scenario> <requests> <gate>
 
-Run from the checkout to measure (its `wsgi:app`), with the production settings the script
-exports. Signs up and fills its user on first use (the database is the script's, fresh).
+Scenarios: `get` (a task read), `list20` and `list100` (the lists of 20 and 100 tasks), `put`
+(a PUT of a task's title and description) and `toggle` (PATCH .../complete), and a list of
+20 tasks shared with a member, read by its owner (`owner20`) and by the member (`member20`),
+/api/<owner>/tasks?list_id=<the list>. Run from the checkout to measure (its `wsgi:app`),
+with the production settings the script exports. Signs up and fills its users on first use
+(the database is the script's, fresh). Exits with CANNOT_RUN where the checkout has no
+sharing.
 """
 
 import io
@@ -19,30 +24,63 @@ sys.path.insert(0, os.getcwd())
 from wsgi import app  # the checkout's, from the working directory
 
 WARM_UP = 30  # requests served before the gate: caches filled, statements compiled
-TASKS = {"get": 20, "list20": 20, "list100": 100}
+TASKS = {"get": 20, "list20": 20, "list100": 100, "put": 20, "toggle": 20}
+CANNOT_RUN = 3  # the exit status for a scenario this checkout has no routes for
+PUT_BODY = b'{"title": "put", "description": "A task replaced"}'
+client = app.test_client()
+
+
+def signed_in(name: str) -> tuple[str, str]:
+    """The token and user id of a new user."""
+    credentials = {"email": f"{name}@example.com", "password": "password123"}
+    client.post("/api/auth/signup", json=credentials)
+    login = client.post("/api/auth/login", json=credentials).get_json()
+    return login["token"], login["user_id"]
+
+
+def created(token: str, user_id: str, tasks: int, **fields) -> str:
+    """The last id of `tasks` new tasks of the user."""
+    headers = {"Authorization": f"Bearer {token}"}
+    for number in range(tasks):
+        body = {"title": f"Task {number}", "description": f"About task {number}", **fields}
+        last = client.post(f"/api/{user_id}/tasks", json=body, headers=headers).get_json()["id"]
+    return last
 
 
 def user_with_tasks(scenario: str) -> tuple[str, str, str]:
-    """The token, user id and last task id of the scenario's user, with its tasks."""
-    client = app.test_client()
-    credentials = {"email": f"{scenario}@example.com", "password": "password123"}
-    client.post("/api/auth/signup", json=credentials)
-    login = client.post("/api/auth/login", json=credentials).get_json()
-    headers = {"Authorization": f"Bearer {login['token']}"}
-    tasks_url = f"/api/{login['user_id']}/tasks"
-    for number in range(TASKS[scenario]):
-        body = {"title": f"Task {number}", "description": f"About task {number}"}
-        last = client.post(tasks_url, json=body, headers=headers).get_json()["id"]
-    return login["token"], login["user_id"], last
+    """The token, path and query string of the scenario's requests, with its users and tasks."""
+    token, user_id = signed_in(scenario)
+    if scenario not in ("owner20", "member20"):
+        last = created(token, user_id, TASKS[scenario])
+        task = {"get": f"/{last}", "put": f"/{last}", "toggle": f"/{last}/complete"}
+        return token, f"/api/{user_id}/tasks" + task.get(scenario, ""), ""
+    owner = {"Authorization": f"Bearer {token}"}
+    made = client.post(f"/api/{user_id}/lists", json={"name": "Shared"}, headers=owner)
+    list_id = made.get_json()["id"]
+    created(token, user_id, 20, list_id=list_id)
+    invited = client.post(
+        f"/api/{user_id}/lists/{list_id}/invitations",
+        json={"email": "member@example.com", "role": "editor"},
+        headers=owner,
+    )
+    if invited.status_code == 404:
+        sys.exit(CANNOT_RUN)
+    member_token, member_id = signed_in("member")
+    member = {"Authorization": f"Bearer {member_token}"}
+    invitation = client.get(f"/api/{member_id}/invitations", headers=member).get_json()[0]
+    client.post(f"/api/{member_id}/invitations/{invitation['id']}/accept", headers=member)
+    reader = token if scenario == "owner20" else member_token
+    return reader, f"/api/{user_id}/tasks", f"list_id={list_id}"
 
 
 def main(scenario: str, requests: int, gate: Path) -> None:
-    token, user_id, last_task = user_with_tasks(scenario)
-    path = f"/api/{user_id}/tasks" + (f"/{last_task}" if scenario == "get" else "")
+    token, path, query = user_with_tasks(scenario)
+    method = {"put": "PUT", "toggle": "PATCH"}.get(scenario, "GET")
+    body = PUT_BODY if method == "PUT" else b""
     environ = {
-        "REQUEST_METHOD": "GET",
+        "REQUEST_METHOD": method,
         "PATH_INFO": path,
-        "QUERY_STRING": "",
+        "QUERY_STRING": query,
         "SERVER_NAME": "127.0.0.1",
         "SERVER_PORT": "4000",
         "SERVER_PROTOCOL": "HTTP/1.1",
@@ -56,13 +94,15 @@ def main(scenario: str, requests: int, gate: Path) -> None:
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
+    if body:
+        environ.update(CONTENT_TYPE="application/json", CONTENT_LENGTH=str(len(body)))
     statuses = []
 
     def start_response(status, _headers, _exc_info=None):
         statuses.append(status)
 
     def serve_one() -> None:
-        answer = app({**environ, "wsgi.input": io.BytesIO()}, start_response)
+        answer = app({**environ, "wsgi.input": io.BytesIO(body)}, start_response)
         b"".join(answer)
         answer.close()
 

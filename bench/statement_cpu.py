@@ -32,10 +32,14 @@ def statements(checkout: str) -> dict:
     except ImportError:
         from todo.tasks.store import READ_TASK
 
+    try:  # the owner's page, where a member's has a shape of its own
+        page = page_shape("created_at", False, (), False, False)
+    except TypeError:
+        page = page_shape("created_at", False, (), False)
     with create_app().app_context():
         compiled = {
             "get": READ_TASK.compile(dialect=db.engine.dialect),
-            "list": page_shape("created_at", False, (), False).compile(dialect=db.engine.dialect),
+            "list": page.compile(dialect=db.engine.dialect),
         }
     # Each as that commit's app sends it: alone since the statement bound is the server's
     # (todo/postgresql.py), after a `SET LOCAL statement_timeout` in the same message before.

@@ -12,7 +12,9 @@ once), `end` (the stream ends after it) and `keys` (when not empty: the keys it 
 now); as the server drains, `stream.drained()` gives its last bytes. The first key is the
 user's, by which the holding is admitted (a member's feed waits on the owners' too).
 Both return None once admitted, or a Refusal (a per-user or per-worker limit) to answer.
-`wake(keys)` tells every worker on every host that the users `keys` have a change.
+`wake(keys)` tells every worker on every host that the users `keys` have a change, once this
+request's answer is out: the worker's main thread takes the keys from the gate as it takes the
+connection back (server/worker.py), so the request's thread does no I/O for it.
 """
 
 from dataclasses import dataclass
@@ -34,7 +36,7 @@ class Gate:
     """One request's way to the worker's hub; `deadline`/`over`: the wait it was held for,
     when this run is a re-run of a held request (else None/False)."""
 
-    __slots__ = ("chunked", "deadline", "held", "hub", "over", "slot", "streamed")
+    __slots__ = ("chunked", "deadline", "held", "hub", "over", "slot", "streamed", "woken")
 
     def __init__(self, hub, deadline: float | None = None, over: bool = False, slot=None):
         self.hub = hub
@@ -43,6 +45,7 @@ class Gate:
         self.held = None  # (keys, deadline) once the view asked to wait
         self.streamed = None  # (keys, stream) once the view opened a stream
         self.chunked = False  # the stream's answer is sent in chunks
+        self.woken = None  # the keys to wake once the answer is out
 
     def wait(self, keys: tuple[str, ...], deadline: float) -> Refusal | None:
         if self.slot is None:
@@ -62,7 +65,7 @@ class Gate:
         return None
 
     def wake(self, keys: list[str]) -> None:
-        self.hub.wake_everywhere(keys)
+        self.woken = keys if self.woken is None else [*self.woken, *keys]
 
     @property
     def draining(self) -> bool:

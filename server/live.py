@@ -66,8 +66,8 @@ class Held:
 
 
 class LiveHub:
-    """One worker's held requests, by key. Runs on the main thread, except `admit` and
-    `wake_everywhere` (a request's thread) and the steps and releases (the worker's threads)."""
+    """One worker's held requests, by key. Runs on the main thread, except `admit` (a
+    request's thread) and the steps and releases (the worker's threads)."""
 
     def __init__(self, worker, settings):
         self.worker = worker
@@ -97,9 +97,6 @@ class LiveHub:
             return Refusal(503, 1, "The server is shutting down; try again shortly.")
         seconds = (deadline - time.monotonic()) if deadline else 3 * self.heartbeat
         return self.admissions.admit(key, seconds + self.heartbeat)
-
-    def wake_everywhere(self, keys: list[str]) -> None:
-        self.channel.publish(keys)
 
     # -- holding (main thread) -------------------------------------------------------------
 
@@ -194,6 +191,11 @@ class LiveHub:
             self.worker.request_threads.call(partial(self.admissions.release, slot))
 
     # -- wake-ups and time (main thread) ---------------------------------------------------
+
+    def wake_everywhere(self, keys: list[str]) -> None:
+        """A write's answer is out (server/gate.py: `wake`): its users' held requests, here
+        and on every other worker, look again."""
+        self.channel.publish(keys)
 
     def deliver(self, keys) -> None:
         now = time.monotonic()

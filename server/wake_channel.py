@@ -2,13 +2,18 @@
 publish/subscribe on one channel, each message the comma-separated keys (user ids) woken.
 
 A thread of the worker's own (not one of its request threads) listens, and hands what arrives
-to the main thread. The channel is a hint: it pings the server every PING_SECONDS and takes
-itself as down when no answer comes within three of them, or the connection breaks; while it
-is down the hub re-checks every held request every LIVE_FALLBACK_SECONDS, and as it goes down
-or comes back every held request is re-checked once. Without Redis, a wake-up reaches this
+to the main thread; another publishes what the main thread gives it, once a write's answer is
+out (server/worker.py), every key given meanwhile in one message: no request's thread waits on
+Redis, and a burst of writes is one round trip.
+
+The channel is a hint: it pings the server every PING_SECONDS and takes itself as down when
+no answer comes within three of them, or the connection breaks; while it is down the hub
+re-checks every held request every LIVE_FALLBACK_SECONDS, and as it goes down or comes back
+every held request is re-checked once. Without Redis, a wake-up reaches this
 worker only, and the others re-check at the fallback pace.
 """
 
+import queue
 import threading
 import time
 
@@ -28,6 +33,7 @@ class WakeChannel:
         self.deliver, self.recheck, self.defer, self.log = deliver, recheck, defer, log
         self.up = False
         self.publisher = None
+        self.to_publish = queue.SimpleQueue()
         if url:
             self.publisher = redis.Redis.from_url(
                 url,
@@ -39,17 +45,25 @@ class WakeChannel:
     def start(self) -> None:
         if self.url:
             threading.Thread(target=self.listen, daemon=True, name="wake-channel").start()
+            threading.Thread(target=self.publishing, daemon=True, name="wake-publisher").start()
 
     def publish(self, keys: list[str]) -> None:
-        """From a request's thread, after its commit."""
+        """From the main thread, once a write's answer is out."""
         if not self.up:  # this worker hears itself even when the channel is away
-            self.defer(self.deliver, keys)
-        if self.publisher is None:
-            return
-        try:
-            self.publisher.publish(CHANNEL, ",".join(keys))
-        except redis.RedisError as error:
-            self.log.debug("wake-up not published: %s", error)
+            self.deliver(keys)
+        if self.publisher is not None:
+            self.to_publish.put(keys)
+
+    def publishing(self) -> None:
+        """The publisher's thread: the keys given since its last message, in one."""
+        while True:
+            keys = dict.fromkeys(self.to_publish.get())
+            while not self.to_publish.empty():
+                keys.update(dict.fromkeys(self.to_publish.get()))
+            try:
+                self.publisher.publish(CHANNEL, ",".join(keys))
+            except redis.RedisError as error:
+                self.log.debug("wake-up not published: %s", error)
 
     def listen(self) -> None:
         while True:

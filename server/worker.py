@@ -342,6 +342,8 @@ class BufferingWorker(RequestRunning, Closing, base.Worker):
         """Back on the main thread: read the next request, or close, or let the live hub
         hold the connection (server/live.py)."""
         gate, conn.live = conn.live, None
+        if gate is not None and gate.woken is not None:  # a write's answer is out: wake now
+            self.live.wake_everywhere(gate.woken)
         if keep_alive is PARKED:
             self.live.park(conn, gate)
             return

@@ -3,6 +3,7 @@ woken by a write in another process (Redis), by polling when the channel is cut,
 revocation and drain, bounded per user and per worker."""
 
 import http.client
+import logging
 import random
 import threading
 import time
@@ -13,12 +14,15 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
 from config import TestingConfig, normalise_database_url
+from server.wake_channel import CHANNEL, WakeChannel
 from tests.databases import scratch_database
 from tests.servers import create_task, sign_in, wait_for
 from tests.sse import EventStream, apply
 from tests.tcp_proxy import TCPProxy
 from todo import create_app
 from todo.extensions import db
+
+LOG = logging.getLogger(__name__)
 
 # Wake-ups must be what delivers within these tests' bounds: no re-check comes sooner.
 SLOW_RECHECKS = {"LIVE_HEARTBEAT_SECONDS": "15", "LIVE_FALLBACK_SECONDS": "15"}
@@ -101,6 +105,26 @@ def test_a_write_in_one_server_wakes_a_waiting_poll_and_a_stream_in_another(
     assert event.id == event.page["next"]
     assert stream.retry is not None
     stream.close()
+
+
+def test_a_wake_up_is_sent_by_the_channels_own_thread_never_the_writers(redis_url):
+    """A write's answer never waits on Redis: `publish` hands the keys over, and the
+    channel's publisher thread sends them (server/wake_channel.py)."""
+    heard = redis.Redis.from_url(redis_url).pubsub()
+    heard.subscribe(CHANNEL)
+    assert heard.get_message(timeout=5)["type"] == "subscribe"  # before anything is sent
+    channel = WakeChannel(redis_url, [].extend, list, lambda call, *args: call(*args), LOG)
+    sent_by = []
+    send = channel.publisher.publish
+    channel.publisher.publish = lambda *message: (
+        sent_by.append(threading.get_ident()) or send(*message)
+    )
+    threading.Thread(target=channel.publishing, daemon=True).start()
+    channel.publish(["a-user"])
+    wait_for(lambda: sent_by)
+    assert threading.get_ident() not in sent_by
+    assert heard.get_message(timeout=5)["data"] == b"a-user"
+    heard.close()
 
 
 def test_on_sqlite_one_server_wakes_its_waiting_poll(tmp_path, servers):

@@ -366,6 +366,28 @@ def test_a_members_list_of_shared_tasks_is_304_until_the_list_changes(client, ow
     assert titles(changed) == ["Oat milk"]
 
 
+def test_a_members_read_of_a_shared_list_is_two_statements_each_on_one_users_rows(
+    client, make_user, owner, editor, space, sent_statements
+):
+    """The member's token on their own users row, then the page on the owner's side, which
+    asks itself whether the list is shared with them (issue 38: within 10% of the owner's
+    one statement); a list not shared with them is answered as before (404, or 403 where
+    nothing is shared with them)."""
+    url = f"{space['tasks']}?list_id={space['Shared']}"
+    sent_statements.clear()
+    assert titles(client.get(url, headers=editor["headers"])) == ["Milk"]
+    token, page = sent_statements
+    assert "users" in token and "tasks" not in token and "list_members" not in token
+    assert "FROM tasks" in page and "list_members" in page
+    private = f"{space['tasks']}?list_id={space['Private']}"
+    assert_problem(client.get(private, headers=editor["headers"]), 404)
+    stranger = make_user("stranger@example.com")
+    refused = assert_problem(client.get(url, headers=stranger["headers"]), 403)
+    assert refused["detail"] == "The token does not belong to this user."
+    client.delete(f"{space['lists']}/{space['Shared']}", headers=owner["headers"])
+    assert_problem(client.get(url, headers=editor["headers"]), 403)  # nothing shared now
+
+
 # The routes a member reaches in the owner's space (accounts/routes.py: member_route); the
 # owner's list routes other than reading one answer OwnerOnly (403) there.
 MEMBER_ROUTES = ("tasks.", "lists.read_list", "sync.run_batch")

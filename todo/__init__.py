@@ -130,7 +130,6 @@ def create_app(config: Config | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_request_id(app)
     register_access_log(app)
-    holding.init_app(app)
     register_extensions(app)
     register_blueprints(app)
     budgets.init_app(app, BUDGETED_ROUTES, unspent=holding.rerun)

@@ -60,10 +60,13 @@ class Budget:
     name: str
     quota: int
     window: int  # seconds
-    policy: str = ""  # its RateLimit-Policy field, written once
+    policy: tuple = ()  # its RateLimit-Policy field, written once
+    remaining: str = ""  # the start of its RateLimit field, up to the units left
 
     def __post_init__(self):
-        object.__setattr__(self, "policy", f'"{self.name}";q={self.quota};w={self.window}')
+        policy = f'"{self.name}";q={self.quota};w={self.window}'
+        object.__setattr__(self, "policy", ("RateLimit-Policy", policy))
+        object.__setattr__(self, "remaining", f'"{self.name}";r=')
 
 
 @dataclass
@@ -145,15 +148,16 @@ class Budgets:
             del self.slices[key]
 
 
-def spend_budget(app: Flask, context, this: Request) -> None:
+def spend_budget(app: Flask, context, this: Request, endpoint: str) -> None:
     """Spend a unit of the caller's budget for this route, or refuse the request (429): for
-    the token check (todo/accounts/routes.py), once it has the caller, with the app, `g` and
-    the request it already looked up (each proxy lookup costs). The budget's fields join
-    the headers every answer gets (`g.labels`, todo/requests.py)."""
+    the token check (todo/accounts/routes.py), once it has the caller, with the app, `g`,
+    the request and its endpoint it already looked up (each proxy or property lookup
+    costs). The budget's fields join the headers every answer gets (`g.labels`,
+    todo/requests.py)."""
     budgets: Budgets | None = app.extensions.get("budgets")
     if budgets is None:
         return
-    budget = budgets.routes.get(this.endpoint, budgets.default)
+    budget = budgets.routes.get(endpoint, budgets.default)
     # A held poll run again spent its unit when it first ran: one request, one unit.
     count = budgets.left if budgets.unspent(this) else budgets.spend
     try:
@@ -162,10 +166,7 @@ def spend_budget(app: Flask, context, this: Request) -> None:
         left, reset = 0, error.retry_after
         raise
     finally:
-        context.labels += (
-            ("RateLimit-Policy", budget.policy),
-            ("RateLimit", f'"{budget.name}";r={left};t={reset}'),
-        )
+        context.labels.extend((budget.policy, ("RateLimit", f"{budget.remaining}{left};t={reset}")))
 
 
 def init_app(app: Flask, routes: dict[str, str], unspent=lambda request: False) -> None:

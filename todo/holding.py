@@ -8,7 +8,7 @@ answered at once, and a stream sends what there is and ends.
 
 import time
 
-from flask import Flask, Request, g, request
+from flask import Request, after_this_request, g, request
 
 ENVIRON_KEY = "todo.live"  # server/gate.py's
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -55,21 +55,25 @@ def held(this: Request) -> bool:
     return live is not None and live.held is not None
 
 
+def wake_after_write(this: Request) -> None:
+    """For the token check, with the request it looked up: a write served by the worker
+    wakes its user's held requests once answered (`wake_on_write`). Reads, most requests,
+    and every request outside the worker register nothing."""
+    if this.method in WRITES and ENVIRON_KEY in this.environ:
+        after_this_request(wake_on_write)
+
+
 def wake_on_write(response):
-    """After a write that succeeded, its user's held requests look again, on every host. A
-    hint: a write that changed nothing costs them one read."""
+    """After a write that succeeded, its user's held requests look again, on every host (the
+    worker wakes them once the answer is out: server/gate.py). A hint: a write that changed
+    nothing costs them one read."""
     this = request._get_current_object()  # read several times: the proxy looked up once
     if (
-        this.method in WRITES
-        and response.status_code < 400
+        response.status_code < 400
         and this.blueprint not in QUIET
         and this.endpoint not in QUIET_ROUTES
     ):
-        caller, live = g.get("caller"), this.environ.get(ENVIRON_KEY)
-        if caller is not None and live is not None:
-            live.wake([str(caller.space_id)])
+        caller = g.get("caller")
+        if caller is not None:
+            this.environ[ENVIRON_KEY].wake([str(caller.space_id)])
     return response
-
-
-def init_app(app: Flask) -> None:
-    app.after_request(wake_on_write)

@@ -1,12 +1,15 @@
 """Auth blueprint: sign-up, login, logout, password change, the current account; and the
 check that every route not marked public runs for a caller with a valid token."""
 
+import uuid
+
 from flask import current_app, g, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from flask_smorest import abort
 
 from ..blueprint import Blueprint
 from ..budgets import spend_budget
+from ..holding import wake_after_write
 from ..sharing import access
 from ..tasks.writes import place_reminders
 from ..throttles import (
@@ -40,7 +43,7 @@ from .store import (
     set_password,
     set_timezone,
 )
-from .tokens import bearer_of, expiry, issue_token
+from .tokens import Caller, bearer_of, expiry, issue_token
 from .verified_tokens import remember, remembered
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
@@ -58,11 +61,13 @@ def never_cache(response):
 def require_token():
     """Before every request: a route is public only if it says so (`Blueprint.public`); any
     other needs a valid bearer token (401), whose caller the views then find in `g.caller`,
-    and spends a unit of the caller's request budget (429 past it: todo/budgets.py).
+    and spends a unit of the caller's request budget (429 past it: todo/budgets.py); a write
+    will wake its user's held requests (todo/holding.py).
     Whether the token still stands is checked by the route's own statement."""
     this = request._get_current_object()  # read several times: the proxy looked up once
     app = current_app._get_current_object()
-    view = app.view_functions.get(this.endpoint)
+    endpoint = this.endpoint
+    view = app.view_functions.get(endpoint)
     if this.method == "OPTIONS" or view is None or getattr(view, "is_public", False):
         return
     authorization = this.environ.get("HTTP_AUTHORIZATION")
@@ -74,25 +79,51 @@ def require_token():
     # the caller for the views, its id for the request's log line
     context = g._get_current_object()
     context.claims, context.caller, context.user_id = bearer
-    spend_budget(app, context, this)  # 429 past the caller's request budget
+    spend_budget(app, context, this, endpoint)  # 429 past the caller's request budget
+    wake_after_write(this)  # a write wakes its user's held requests once answered
 
 
 def require_url_user():
     """Before every route under /api/<user_id>/: the caller (a valid token: `require_token`)
     is the URL's user (403), or a member of a list the URL's user shares with them, on the
     routes a member may use (the tasks', a batch, reading the list: `as_member`). Whether the
-    token is still current is checked by the route's own statement."""
+    token is still current is checked by the route's own statement. A member's read of one
+    list's tasks asks whether it is shared with them in its own statement (`member_reading`)."""
     if request.method == "OPTIONS":
         return
     space = request.view_args["user_id"]
     if g.caller.actor_id != space:
-        member = None
-        if not isinstance(space, str) and member_route(request.endpoint):  # a user id
-            member = access.member_caller(g.caller, space)  # checks the token first (401)
-        if member is None:
-            load_account(g.caller)  # a token that is not current is 401 before it is 403
-            abort(403, message="The token does not belong to this user.")
-        g.caller = as_member(member)
+        list_id = listed_by_member(space)
+        if list_id is not None:
+            g.caller = access.member_reading(g.caller, space, list_id)  # checks the token (401)
+        else:
+            g.caller = as_member(member_in(space))
+
+
+def member_in(space) -> Caller:
+    """The caller as a member of the lists the URL's user shares with them; 403 if none is,
+    or on a route a member may not use."""
+    member = None
+    if not isinstance(space, str) and member_route(request.endpoint):  # a user id
+        member = access.member_caller(g.caller, space)  # checks the token first (401)
+    if member is None:
+        load_account(g.caller)  # a token that is not current is 401 before it is 403
+        abort(403, message=access.FOREIGN_SPACE)
+    return member
+
+
+def listed_by_member(space) -> uuid.UUID | None:
+    """The list whose tasks the caller asks for in another user's space, when this request
+    is that read alone (GET of the task list with a `list_id`); else None."""
+    if request.endpoint != "tasks.list_tasks" or request.method not in ("GET", "HEAD"):
+        return None
+    named = request.args.get("list_id")
+    if named is None or isinstance(space, str):
+        return None
+    try:
+        return uuid.UUID(named)
+    except ValueError:
+        return None  # the query's own check answers 400
 
 
 def member_route(endpoint: str) -> bool:

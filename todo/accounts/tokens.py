@@ -28,9 +28,9 @@ from .verified_tokens import jwt
 # The bind parameters of TOKEN_IS_CURRENT: every statement that carries it takes these, as
 # `Caller.parameters` gives them.
 OWNER, GENERATION, JTI = "owner", "generation", "jti"
-# The bind parameters of a task statement's space condition (todo/tasks/rows.py: IN_SPACE):
-# everywhere in one's own space; a member, in the lists shared with them (writing: as editor).
-EVERYWHERE, ACTOR, READING = "everywhere", "actor", "reading"
+# The bind parameters of a member's task statements (todo/tasks/rows.py: IN_SPACE): in the
+# lists shared with them (writing: as editor). An owner's statements have none.
+ACTOR, READING = "actor", "reading"
 
 USER_GONE = "The token's user no longer exists."
 REVOKED = "The token has been revoked; log in again."
@@ -71,19 +71,11 @@ class Caller:
         """The bind parameters of a statement over the space that carries TOKEN_IS_CURRENT,
         which asks it of the space's users row: the actor's, in one's own space."""
         if self.shared is None:
-            return {
-                OWNER: self.space_id,
-                GENERATION: self.generation,
-                JTI: self.jti,
-                EVERYWHERE: True,
-                ACTOR: self.actor_id,
-                READING: True,
-            }
+            return {OWNER: self.space_id, GENERATION: self.generation, JTI: self.jti}
         return {
             OWNER: self.space_id,
             GENERATION: self.space_generation,
             JTI: self.jti,
-            EVERYWHERE: False,
             ACTOR: self.actor_id,
             READING: self.reading,
         }

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import replace
 from types import MappingProxyType
 
-from sqlalchemy import Row, Uuid, and_, bindparam, select
+from sqlalchemy import Row, Uuid, and_, bindparam, exists, select
 
 from ..accounts.models import users
 from ..accounts.store import load_account
@@ -22,6 +22,10 @@ from ..tasks.rows import TaskNotFound
 from .models import list_members, memberships
 
 MEMBER_ROLE = "member"  # a Caller's role in a space where lists are shared with it
+# Why a caller is refused another user's URL space where nothing of it is shared with them.
+FOREIGN_SPACE = "The token does not belong to this user."
+# A Caller's role reading one list's tasks, whose sharing that read asks (`member_reading`).
+READER_ROLE = "reader"
 
 LIST_ID, MEMBER = "the_list", "member"
 OWNER_ID = bindparam(OWNER, type_=Uuid)
@@ -64,6 +68,31 @@ ROLE_OF_MEMBER = select(list_members.c.role).where(
     list_members.c.list_id == THE_LIST,
     list_members.c.member_id == MEMBER_ID,
 )
+# Where a member's page of a list's tasks reads the list's version (tasks/listing.py): the
+# owner's users row, while the list the page names (its `list_id` filter's own parameter) is
+# live and shared with the member, on the owner's side (lists, list_members: the owner's
+# shard, the page's statement); the member's token is asked on their own row
+# (`member_reading`). A null version: not theirs to read.
+PAGE_LIST = bindparam("list_id", type_=Uuid)
+SHARED_WITH_ACTOR = and_(
+    users.c.id == OWNER_ID,
+    exists().where(
+        list_members.c.user_id == OWNER_ID,
+        list_members.c.list_id == PAGE_LIST,
+        list_members.c.member_id == bindparam(ACTOR, type_=Uuid),
+    ),
+    exists().where(
+        lists.c.user_id == OWNER_ID, lists.c.id == PAGE_LIST, lists.c.deleted_at.is_(None)
+    ),
+)
+
+
+def page_readable(member: bool):
+    """The condition on the space's users row under which a page of tasks is answered: the
+    caller's token current (one's own space), or the list shared with the member."""
+    return SHARED_WITH_ACTOR if member else CALLER_ROW_IS_CURRENT
+
+
 # What is shared with a member, read on the member's side.
 MEMBERSHIPS_OF = (
     select(memberships)
@@ -143,14 +172,20 @@ TASK_LIST = select(tasks.c.list_id).where(
 )
 
 
+def token_stands(caller: Caller) -> None:
+    """TokenNotCurrent unless the caller's token stands, asked of its own users row alone
+    (compiled once, run outside the ORM session: database.first_value)."""
+    if first_value(TOKEN_STANDS, caller.token_parameters) is None:
+        load_account(caller)  # raises, saying why
+
+
 def member_caller(caller: Caller, owner_id: uuid.UUID) -> Caller | None:
     """The caller acting in `owner_id`'s space as a member of the lists shared with them
     there; None if none is. The caller's token is checked on its own users row first
     (TokenNotCurrent), then the lists are read on the owner's side: two statements, each
     compiled once and run outside the ORM session (database.statement_rows), ~the cost of
     one task read each."""
-    if first_value(TOKEN_STANDS, caller.token_parameters) is None:
-        load_account(caller)  # raises, saying why
+    token_stands(caller)
     rows = statement_rows(SHARED_HERE, {OWNER: owner_id, ACTOR: caller.actor_id})
     if not rows:
         return None
@@ -159,6 +194,18 @@ def member_caller(caller: Caller, owner_id: uuid.UUID) -> Caller | None:
     return replace(
         caller, space_id=owner_id, role=MEMBER_ROLE, shared=shared, space_generation=generation
     )
+
+
+def member_reading(caller: Caller, owner_id: uuid.UUID, list_id: uuid.UUID) -> Caller:
+    """The caller reading the tasks of `owner_id`'s list `list_id`, which may be shared with
+    them: the token checked on the caller's own users row (TokenNotCurrent), and nothing read
+    on the owner's side yet, for the page's own statement asks whether the list is live and
+    shared with them (SHARED_WITH_ACTOR; tasks/reads.py: ListNotFound if not). A member's
+    list is then two statements, as the owner's is one (with `member_caller` first, three).
+    The caller is a viewer of that list alone, whatever their role: it reads."""
+    token_stands(caller)
+    shared = MappingProxyType({list_id: "viewer"})
+    return replace(caller, space_id=owner_id, role=READER_ROLE, shared=shared)
 
 
 def list_role(caller: Caller, list_id: uuid.UUID | None) -> str | None:

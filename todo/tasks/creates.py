@@ -44,6 +44,7 @@ from .rows import (
     IdConflict,
     not_found,
     ownership,
+    run_by,
     shape_for,
 )
 
@@ -246,7 +247,8 @@ def replay_of_id(caller: Caller, task_id: uuid.UUID, request_hash: str) -> Answe
         replay = idempotency.stored_answer(caller.space_id, id_key(task_id), request_hash)
     except idempotency.KeyReused:
         raise IdConflict() from None
-    live = db.session.scalar(SELECT_TASK_VERSION, ownership(caller, task_id)) is not None
+    version = run_by(caller, SELECT_TASK_VERSION)
+    live = db.session.scalar(version, ownership(caller, task_id)) is not None
     if replay is None or not live:
         raise IdConflict()
     return replay

@@ -29,11 +29,12 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from .. import cursors
 from ..accounts.models import users
-from ..accounts.tokens import CALLER_ROW_IS_CURRENT, OWNER, Caller
+from ..accounts.tokens import OWNER, Caller
 from ..columns import UTCDateTime
 from ..fields import storable
 from ..labels import names
 from ..labels.models import labels, task_labels
+from ..sharing.access import page_readable
 from . import due
 from .models import ANSWER_ROW, tasks
 
@@ -288,9 +289,9 @@ kept_since = bindparam(KEPT_SINCE, type_=UTCDateTime)  # the oldest deletion sti
 
 # Each shape of list query is built once and reused: only the parameters change per request.
 @cache
-def page_shape(sort: str, after_cursor: bool, filters: tuple[str, ...], in_trash: bool) -> Select:
+def page_shape(sort: str, after: bool, filters: tuple, in_trash: bool, member: bool) -> Select:
     """One page (plus one row, to tell whether another page follows) in the asked order, and
-    the list's version with each row, null while the token is not current.
+    the list's version with each row, null while the token is not current (`page_readable`).
 
     The token is checked where the version is read, in the one subquery over the caller's
     users row: a condition of its own (TOKEN_IS_CURRENT) would have PostgreSQL plan and run a
@@ -299,11 +300,11 @@ def page_shape(sort: str, after_cursor: bool, filters: tuple[str, ...], in_trash
     column = sort.lstrip("-")
     key = (sort_key(column), tasks.c.id)
     descending = sort.startswith("-")
-    number = select(users.c.change_number).where(CALLER_ROW_IS_CURRENT).scalar_subquery()
+    number = select(users.c.change_number).where(page_readable(member)).scalar_subquery()
     extra = [key[0].label("sort_key")] if column in EXPRESSION_SORTS else []
     page = select(*ANSWER_ROW, version_column(number, in_trash), *extra)
     statement = filtered(page, filters, in_trash)
-    if after_cursor:
+    if after:
         bound = tuple_(*key)
         value_type = UTCDateTime() if column in TIMESTAMP_SORTS else key[0].type
         after = tuple_(bindparam(AFTER_VALUE, type_=value_type), bindparam(AFTER_ID, type_=Uuid))
@@ -313,10 +314,10 @@ def page_shape(sort: str, after_cursor: bool, filters: tuple[str, ...], in_trash
 
 
 @cache
-def version_shape(in_trash: bool) -> Select:
-    """The list's version alone, read from the caller's users row while the token is current:
-    what If-None-Match is checked against, before any page is read."""
-    return select(version_column(users.c.change_number, in_trash)).where(CALLER_ROW_IS_CURRENT)
+def version_shape(in_trash: bool, member: bool) -> Select:
+    """The list's version alone, read as the page reads it (`page_readable`): what
+    If-None-Match is checked against, before any page is read."""
+    return select(version_column(users.c.change_number, in_trash)).where(page_readable(member))
 
 
 @cache
@@ -341,9 +342,8 @@ def used_filters(query: dict) -> tuple[str, ...]:
 def page_statement(caller: Caller, query: dict) -> tuple[Select, dict]:
     """The statement for this page of the list (one row more than the page, to tell whether
     another follows), and its parameters."""
-    statement = page_shape(
-        query["sort"], "cursor" in query, used_filters(query), "trash_since" in query
-    )
+    shape = (query["sort"], "cursor" in query, used_filters(query), "trash_since" in query)
+    statement = page_shape(*shape, caller.shared is not None)
     parameters = {**caller.parameters, **filter_parameters(query), LIMIT: query["limit"] + 1}
     if "cursor" in query:
         _, parameters[AFTER_VALUE], parameters[AFTER_ID] = query["cursor"]
@@ -356,7 +356,8 @@ def count_statement(caller: Caller, query: dict) -> tuple[Select, dict]:
 
 
 def version_statement(caller: Caller, query: dict) -> tuple[Select, dict]:
-    return version_shape("trash_since" in query), {**caller.parameters, **filter_parameters(query)}
+    shape = version_shape("trash_since" in query, caller.shared is not None)
+    return shape, {**caller.parameters, **filter_parameters(query)}
 
 
 def filter_parameters(query: dict) -> dict:

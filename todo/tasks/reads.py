@@ -11,15 +11,16 @@ from ..accounts.store import load_account
 from ..accounts.tokens import USER_GONE, Caller, TokenNotCurrent
 from ..columns import utcnow
 from ..database import first_row, first_value, statement_rows
+from ..lists.store import ListNotFound
 from .listing import ZONED, count_statement, page_statement, version_statement
 from .models import ANSWER_ROW
-from .rows import not_found, owned, ownership
+from .rows import not_found, owned, ownership, run_by
 
 READ_TASK = owned(select(*ANSWER_ROW))  # for the answer alone (models.ANSWER_ROW)
 
 
 def read_task(caller: Caller, task_id: uuid.UUID) -> Row:
-    task = first_row(READ_TASK, ownership(caller, task_id))
+    task = first_row(run_by(caller, READ_TASK), ownership(caller, task_id))
     return task if task is not None else not_found(caller)
 
 
@@ -47,6 +48,8 @@ def list_page(caller: Caller, query: dict) -> Page:
         version = rows[0].list_version
     if version is None:  # the token stopped being current since load_account read it
         load_account(caller)
+        if caller.shared is not None:  # a member's: the list is not (or no longer) shared
+            raise ListNotFound()
     if len(rows) <= query["limit"] and "cursor" not in query:
         return Page(rows, len(rows), False, version)  # the whole list: nothing to count
     total = first_value(*count_statement(caller, query))

@@ -26,6 +26,7 @@ from ..blueprint import (
 )
 from ..etags import ETAG_HEADER, IF_MATCH, IF_NONE_MATCH, etag, fresh_or_tagged, if_match_versions
 from ..idempotency import Answer
+from ..lists.store import ListNotFound
 from ..sharing import access
 from . import creates, examples, reads, trash, writes
 from .listing import cursor_after
@@ -83,7 +84,19 @@ def list_tasks(query, user_id):
     query = reads.prepared(g.caller, query, trash_since())
     if g.caller.shared is not None:
         query["list_id"] = shared_list_asked(g.caller, query)
-    page = reads.list_page(g.caller, query)
+    try:
+        page = reads.list_page(g.caller, query)
+    except ListNotFound:
+        if g.caller.role != access.READER_ROLE:
+            raise
+        # A member's read that found the list not shared with them: 403 if nothing of the
+        # user's is, as for any other route; else ListNotFound, or the list if shared since.
+        member = access.member_caller(g.caller, user_id)
+        if member is None:
+            abort(403, message=access.FOREIGN_SPACE)
+        access.readable_list(member, query["list_id"])
+        page = reads.list_page(member, query)
+        g.caller = member
     headers = {"X-Total-Count": str(page.total)}
     if "now" not in query:  # an answer that depends on the clock has no ETag to match later
         headers.update(list_headers(page.version))

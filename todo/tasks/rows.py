@@ -11,13 +11,14 @@ in Python after reading the row, where both could pass.)
 """
 
 import uuid
+from functools import cache
 from typing import NoReturn
 
-from sqlalchemy import Boolean, Row, Uuid, and_, bindparam, exists, or_, select
+from sqlalchemy import Boolean, Row, Uuid, bindparam, exists, or_, select
 
 from ..accounts.models import users
 from ..accounts.store import load_account
-from ..accounts.tokens import ACTOR, EVERYWHERE, OWNER, READING, TOKEN_IS_CURRENT, Caller
+from ..accounts.tokens import ACTOR, OWNER, READING, TOKEN_IS_CURRENT, Caller
 from ..columns import UTCDateTime
 from ..extensions import db
 from ..sharing.models import list_members
@@ -62,20 +63,32 @@ kept = bindparam(KEPT_SINCE, type_=UTCDateTime)
 IN_TRASH = tasks.c.deleted_at >= kept
 
 
-# Where in the space the caller may act: everywhere in one's own; a member, on the tasks of
-# the lists the owner's side (list_members, on the owner's shard: the same statement) shares
-# with them, and when writing only as an editor. Asked by the statement itself, so a removal
-# or a role change holds from the member's very next statement (docs/sharing.md).
-IN_SPACE = or_(
-    bindparam(EVERYWHERE, type_=Boolean),
-    exists().where(
-        list_members.c.user_id == bindparam(OWNER, type_=Uuid),
-        list_members.c.list_id == tasks.c.list_id,
-        list_members.c.member_id == bindparam(ACTOR, type_=Uuid),
-        or_(bindparam(READING, type_=Boolean), list_members.c.role == "editor"),
-    ),
+# Where in the space a member may act: on the tasks of the lists the owner's side
+# (list_members, on the owner's shard: the same statement) shares with them, and when writing
+# only as an editor. Asked by the statement itself, so a removal or a role change holds from
+# the member's very next statement (docs/sharing.md). An owner acts everywhere in their own
+# space: their statements are built without it (CALLER_MAY alone), and a member's are the
+# same statements with it (`run_by`), each compiled once; an owner's statement carrying it
+# with a bound `true` cost a task read ~5% of its instructions (bench/RESULTS.md).
+IN_SPACE = exists().where(
+    list_members.c.user_id == bindparam(OWNER, type_=Uuid),
+    list_members.c.list_id == tasks.c.list_id,
+    list_members.c.member_id == bindparam(ACTOR, type_=Uuid),
+    or_(bindparam(READING, type_=Boolean), list_members.c.role == "editor"),
 )
-CALLER_MAY = and_(TOKEN_IS_CURRENT, IN_SPACE)
+CALLER_MAY = TOKEN_IS_CURRENT
+
+
+@cache
+def for_member(statement):
+    """A statement over one task (or its subtasks) of the space, as a member runs it."""
+    return statement.where(IN_SPACE)
+
+
+def run_by(caller: Caller, statement):
+    """`statement` (built with CALLER_MAY) as `caller` runs it: as it is in one's own space,
+    narrowed to the lists shared with a member in another's."""
+    return statement if caller.shared is None else for_member(statement)
 
 
 def mine(statement):

@@ -34,6 +34,7 @@ from .rows import (
     mine,
     not_found,
     ownership,
+    run_by,
     shape_for,
 )
 from .writes import RACE_RETRIES, TaskWrite, guarded_write
@@ -140,7 +141,7 @@ def restore_task(write: TaskWrite, since: datetime) -> Row:
     applies); TaskGone if it was purged or expired; ParentInTrash for a subtask whose parent
     is in the trash."""
     caller, task_id, versions = write.caller, write.task_id, write.versions
-    shape = shape_for(restore_shape, write.within, versions is not None)
+    shape = run_by(caller, shape_for(restore_shape, write.within, versions is not None))
     parameters = {**ownership(caller, task_id), KEPT_SINCE: since, VERSIONS: versions}
     for _ in range(RACE_RETRIES):
         restored = db.session.execute(shape, {**parameters, NOW: utcnow()}).all()
@@ -150,8 +151,10 @@ def restore_task(write: TaskWrite, since: datetime) -> Row:
                 return task
             # Its subtasks came back too, and their triggers counted them after the row the
             # statement returned: the task as it is now.
-            return db.session.execute(SELECT_TASK, ownership(caller, task_id)).first()
-        task = db.session.execute(SELECT_ANY_TASK, ownership(caller, task_id)).first()
+            select_task = run_by(caller, SELECT_TASK)
+            return db.session.execute(select_task, ownership(caller, task_id)).first()
+        task = db.session.execute(run_by(caller, SELECT_ANY_TASK), ownership(caller, task_id))
+        task = task.first()
         if task is None:
             if db.session.scalar(select(TOMBSTONE), ownership(caller, task_id)):
                 raise TaskGone()
@@ -199,7 +202,8 @@ def purge_task(write: TaskWrite) -> None:
     parameters = {**ownership(write.caller, write.task_id), VERSIONS: write.versions}
     with joined(write.caller.space_id, write.within) as within:
         subtasks = db.session.execute(PURGE_SUBTASKS, parameters).all()
-        removed = db.session.execute(purge_shape(write.versions is not None), parameters).first()
+        purge = run_by(write.caller, purge_shape(write.versions is not None))
+        removed = db.session.execute(purge, parameters).first()
         if removed is None:
             if db.session.scalar(SELECT_MINE_ID, parameters) is None:
                 not_found(write.caller)

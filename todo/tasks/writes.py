@@ -40,6 +40,7 @@ from .rows import (
     new_value,
     not_found,
     ownership,
+    run_by,
     shape_for,
     where,
 )
@@ -155,8 +156,8 @@ def stored_row(write: TaskWrite) -> Row | None:
     the write depends on it; If-Match checked against it. None when nothing stored matters."""
     if not depends_on_stored(write):
         return None
-    current = db.session.execute(SELECT_TASK_LOCKED, ownership(write.caller, write.task_id))
-    current = current.first()
+    locked = run_by(write.caller, SELECT_TASK_LOCKED)
+    current = db.session.execute(locked, ownership(write.caller, write.task_id)).first()
     if current is None:
         not_found(write.caller)
     if write.versions is not None and current.version not in write.versions:
@@ -292,12 +293,12 @@ def guarded_write(shape, write: TaskWrite, values: dict, completes: bool) -> Row
     run it again if it raced a change it could not see. A write that `completes` a task is
     written for a task without recurrence only: Recurring if that is why no row was written."""
     parameters = {**ownership(write.caller, write.task_id), **values, VERSIONS: write.versions}
+    shape, read_state = run_by(write.caller, shape), run_by(write.caller, SELECT_TASK_STATE)
     for _ in range(RACE_RETRIES):
         result = first_row(shape, {**parameters, NOW: utcnow()})
         if result is not None:
             return result
-        state = db.session.execute(SELECT_TASK_STATE, ownership(write.caller, write.task_id))
-        state = state.first()
+        state = db.session.execute(read_state, ownership(write.caller, write.task_id)).first()
         if state is None:
             not_found(write.caller)
         if write.versions is not None and state.version not in write.versions:
