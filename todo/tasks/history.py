@@ -57,6 +57,7 @@ def keep(caller: Caller, current: Row, revision: Revision, within: Change | None
                 title=revision.columns.get("title", current.title),
                 completed_at=revision.recorded_at,
                 occurrence=revision.record,
+                completed_by=caller.actor_id,
             )
         )
         if current.subtasks_completed:

@@ -78,6 +78,8 @@ FILTERS = (
     "inbox",
     "parent_id",
     "none",
+    "assignee",
+    "unassigned",
     "completed",
     "q",
     "has_due",
@@ -91,6 +93,8 @@ FILTERS = (
 ZONED = {"due_from", "due_to", "overdue", "completed_from", "completed_to"}
 OWNER_ID = bindparam(OWNER, type_=Uuid)
 LIST_ID, PARENT_ID, LABEL_KEYS, LABEL_COUNT = "list_id", "parent_id", "label_keys", "label_count"
+ASSIGNEE = "assignee"
+ME, UNASSIGNED = "me", "unassigned"  # assignee=me (the caller); assignee=none, as its filter
 
 
 def cursor_after(sort: str, task) -> str:
@@ -242,6 +246,10 @@ def condition(name: str):
         return tasks.c.parent_id == bindparam(PARENT_ID, type_=Uuid)
     if name == "none":
         return tasks.c.parent_id.is_(None)
+    if name == "assignee":
+        return tasks.c.assignee_id == bindparam(ASSIGNEE, type_=Uuid)
+    if name == "unassigned":
+        return tasks.c.assignee_id.is_(None)
     if name == "completed":
         return tasks.c.completed == bindparam(COMPLETED, type_=Boolean)
     if name == "q":
@@ -370,6 +378,8 @@ def filter_parameters(query: dict) -> dict:
         parameters[LIST_ID] = query["list_id"]
     if "parent_id" in query:
         parameters[PARENT_ID] = query["parent_id"]
+    if "assignee" in query:
+        parameters[ASSIGNEE] = query["assignee"]
     if "completed" in query:
         parameters[COMPLETED] = query["completed"]
     if "q" in query:

@@ -46,6 +46,13 @@ LIST_ID = fields.UUID(
     allow_none=True,
     metadata={"description": "One of the user's live lists; null: the Inbox"},
 )
+ASSIGNEE_ID = fields.UUID(
+    allow_none=True,
+    metadata={
+        "description": "Whom the task is assigned to: its owner, or a member of its list; "
+        "null: nobody (and once that member leaves the list)"
+    },
+)
 PARENT_ID = fields.UUID(
     allow_none=True,
     metadata={
@@ -149,6 +156,34 @@ class TaskSchema(EncodedSchema):
             "example": ["home", "errands"],
         },
     )
+    created_by = fields.String(
+        dump_only=True,
+        required=True,
+        metadata={"format": "uuid", "description": "The user who created the task"},
+    )
+    updated_by = fields.String(
+        dump_only=True,
+        required=True,
+        metadata={
+            "format": "uuid",
+            "description": "The user whose write last changed the task (docs/sharing.md)",
+        },
+    )
+    completed_by = fields.String(
+        dump_only=True,
+        required=True,
+        allow_none=True,
+        metadata={
+            "format": "uuid",
+            "description": "The user who completed the task; null while it is open",
+        },
+    )
+    assignee_id = fields.String(
+        dump_only=True,
+        required=True,
+        allow_none=True,
+        metadata={"format": "uuid", "description": ASSIGNEE_ID.metadata["description"]},
+    )
     due = Composed(
         DueSchema,
         due.COLUMNS,
@@ -201,6 +236,7 @@ class TaskChangesSchema(Schema):
     )
     list_id = LIST_ID
     parent_id = PARENT_ID
+    assignee_id = ASSIGNEE_ID
     labels = fields.List(
         LabelName(),
         validate=validate.Length(max=MOST_PER_TASK),
