@@ -97,9 +97,11 @@ def test_every_bash_block_of_every_page_runs_as_written(database_url, servers, t
         "['editor']",
         "201",
         "['Bread', 'Milk']",
+        "Bread True",
         "204",
         "[]",
         "403",
+        "['Bread', 'Milk']",
     ]
     assert printed["docs/webhooks.md"].splitlines() == [
         "True",

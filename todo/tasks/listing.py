@@ -73,21 +73,8 @@ DUE_FROM, DUE_FROM_AT, DUE_TO, DUE_TO_AT, COMPLETED_FROM_AT, COMPLETED_TO_AT = (
 )
 # The list's filters, by their query parameter, in a fixed order (a shape's cache key).
 FILTERS = (
-    "label",
-    "list_id",
-    "inbox",
-    "parent_id",
-    "none",
-    "assignee",
-    "unassigned",
-    "completed",
-    "q",
-    "has_due",
-    "due_from",
-    "due_to",
-    "overdue",
-    "completed_from",
-    "completed_to",
+    *("label", "list_id", "inbox", "parent_id", "none", "assignee", "unassigned", "completed"),
+    *("q", "has_due", "due_from", "due_to", "overdue", "completed_from", "completed_to"),
 )
 # Parameters whose answer depends on the user's zone (the `tz` parameter, or their own).
 ZONED = {"due_from", "due_to", "overdue", "completed_from", "completed_to"}
