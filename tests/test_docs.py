@@ -139,6 +139,7 @@ def test_list_documents_its_query_parameters_and_headers(spec):
             "list_id",
             "parent_id",
             "label",
+            "assignee",
         ),
         *("has_due", "due_from", "due_to", "overdue", "completed_from", "completed_to", "tz"),
     }
