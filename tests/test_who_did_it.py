@@ -305,3 +305,15 @@ def test_an_assignment_racing_the_members_removal_never_outlives_it(
     assert {answers[n] for n in range(10)} <= {200, 201, 422}
     page = client.get(f"{home['tasks']}?assignee={editor['user_id']}", headers=owner["headers"])
     assert ok(page) == []
+
+
+def test_subtasks_reopened_by_their_parents_roll_over_say_nobody_completed_them(
+    client, owner, editor, home
+):
+    due = {"due": {"date": "2026-12-24"}, "recurrence": {"rule": "FREQ=DAILY"}}
+    parent = create(client, home, owner, list_id=home["Home"], **due)
+    child = create(client, home, owner, parent_id=parent["id"], completed=True)
+    assert child["completed_by"] == owner["user_id"]
+    ok(client.patch(f"{home['tasks']}/{parent['id']}/complete", headers=editor["headers"]))
+    reopened = ok(client.get(f"{home['tasks']}/{child['id']}", headers=owner["headers"]))
+    assert (reopened["completed"], reopened["completed_by"]) == (False, None)
