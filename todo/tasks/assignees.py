@@ -1,9 +1,9 @@
 """Whom a task is assigned to: its owner, or a member of its list (docs/sharing.md).
 
-An assignment to a member is checked with the list's row locked FOR SHARE before the task's
-own lock, the lock that ending a membership takes FOR NO KEY UPDATE before it unassigns the
-member's tasks (`unassign`): the two wait for each other, so an assignment never outlives
-the membership it was checked against. An assignment to the owner, or to nobody, reads
+An assignment to a member is checked once the list's row is locked FOR SHARE, before the
+task's own lock: ending a membership locks that row FOR NO KEY UPDATE before it unassigns the
+member's tasks (`unassign`), so the two wait for each other, and an assignment never
+outlives the membership it was checked against. An assignment to the owner, or to nobody, reads
 nothing: the write is what it was. A task that changes lists keeps its assignee only if
 they may be assigned there (`kept_in`, in the write's own UPDATE).
 """
@@ -12,7 +12,7 @@ import uuid
 from functools import cache
 
 from marshmallow import ValidationError
-from sqlalchemy import Uuid, and_, bindparam, case, exists, or_, select, true, update
+from sqlalchemy import Uuid, bindparam, case, exists, or_, select, true, update
 
 from ..accounts.tokens import OWNER, Caller
 from ..columns import utcnow
@@ -28,22 +28,19 @@ NOT_ASSIGNABLE = (
     "Not someone this task can be assigned to: its owner, or a member of its list (null: nobody)."
 )
 
-# Whether the assignee is a member of the list, the list's row locked FOR SHARE meanwhile.
-MEMBER_OF_LIST = (
-    select(list_members.c.member_id)
-    .select_from(
-        lists.join(
-            list_members,
-            and_(list_members.c.user_id == lists.c.user_id, list_members.c.list_id == lists.c.id),
-        )
-    )
-    .where(
-        lists.c.user_id == OWNER_ID,
-        lists.c.id == bindparam(THE_LIST, type_=Uuid),
-        list_members.c.user_id == OWNER_ID,
-        list_members.c.member_id == bindparam(ASSIGNEE, type_=Uuid),
-    )
-    .with_for_update(read=True, of=lists)
+# The owner's list, locked FOR SHARE: what ending a membership locks FOR NO KEY UPDATE first.
+SHARE_LIST = (
+    select(lists.c.id)
+    .where(lists.c.user_id == OWNER_ID, lists.c.id == bindparam(THE_LIST, type_=Uuid))
+    .with_for_update(read=True)
+)
+# Whether the assignee is a member of the list: read once the list is locked, by a statement
+# of its own (under READ COMMITTED a statement sees what committed before it started; a
+# join locking the list would see the membership as it was when it began waiting).
+MEMBER_OF_LIST = select(list_members.c.member_id).where(
+    list_members.c.user_id == OWNER_ID,
+    list_members.c.list_id == bindparam(THE_LIST, type_=Uuid),
+    list_members.c.member_id == bindparam(ASSIGNEE, type_=Uuid),
 )
 # The list of a task, read before its lock (the list's lock comes first).
 LIST_OF_TASK = select(tasks.c.list_id).where(
@@ -91,7 +88,9 @@ def check(caller: Caller, list_id: uuid.UUID | None, changes: dict) -> None:
     """A 422 on assignee_id unless the write's assignee may be assigned a task of `list_id`
     (None: the Inbox, the owner's alone); the list's row stays locked FOR SHARE."""
     parameters = {OWNER: caller.space_id, THE_LIST: list_id, ASSIGNEE: changes["assignee_id"]}
-    if list_id is None or db.session.scalar(MEMBER_OF_LIST, parameters) is None:
+    if list_id is None or db.session.scalar(SHARE_LIST, parameters) is None:
+        raise ValidationError({"assignee_id": [NOT_ASSIGNABLE]})
+    if db.session.scalar(MEMBER_OF_LIST, parameters) is None:
         raise ValidationError({"assignee_id": [NOT_ASSIGNABLE]})
 
 
