@@ -320,3 +320,31 @@ def test_subtasks_reopened_by_their_parents_roll_over_say_nobody_completed_them(
     ok(client.patch(f"{home['tasks']}/{parent['id']}/complete", headers=editor["headers"]))
     reopened = ok(client.get(f"{home['tasks']}/{child['id']}", headers=owner["headers"]))
     assert (reopened["completed"], reopened["completed_by"]) == (False, None)
+
+
+def test_a_move_racing_the_assignees_removal_from_the_new_list_never_outlives_it(
+    app, client, owner, editor, home, database_kind
+):
+    """Tasks assigned to the editor move from one list the editor shares to another while
+    the editor is removed from the second: none is left there assigned to them."""
+    if database_kind == "sqlite":
+        pytest.skip("SQLite runs one writer at a time: nothing interleaves")
+    member = f"{home['base']}/lists/{home['Private']}/members/{editor['user_id']}"
+    assigned = {"list_id": home["Home"], "assignee_id": editor["user_id"]}
+    for round_number in range(3):
+        join(client, owner, editor, home["Private"])
+        tasks = [create(client, home, owner, **assigned) for _ in range(8)]
+        counter = iter(range(9))
+
+        def run(one, tasks=tasks, counter=counter):
+            n = next(counter)
+            if n == 0:
+                return one.delete(member, headers=owner["headers"]).status_code
+            url, body = f"{home['tasks']}/{tasks[n - 1]['id']}", {"list_id": home["Private"]}
+            if n % 2:
+                return one.patch(url, json=body, headers=owner["headers"]).status_code
+            return one.post(f"{url}/move", json=body, headers=owner["headers"]).status_code
+
+        assert sorted(at_once(app, 9, run)) == [200] * 8 + [204]
+        url = f"{home['tasks']}?list_id={home['Private']}&assignee={editor['user_id']}"
+        assert ok(client.get(url, headers=owner["headers"])) == [], round_number

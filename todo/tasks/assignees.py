@@ -94,6 +94,19 @@ def check(caller: Caller, list_id: uuid.UUID | None, changes: dict) -> None:
         raise ValidationError({"assignee_id": [NOT_ASSIGNABLE]})
 
 
+def lock_for_move(caller: Caller, current, list_id: uuid.UUID | None) -> None:
+    """A task going into another list, assigned to a member or taking subtasks along: that
+    list locked FOR SHARE before the UPDATE that keeps their assignees only if they are its
+    members (`kept_in`), so that a member removed from it meanwhile is seen, or waits for
+    the move and unassigns it. (A removal from the new list never waits for this task,
+    which is not in it yet.) `current` is the task as stored and locked."""
+    assigned = current.assignee_id not in (None, current.user_id)
+    if list_id is None or str(list_id) == current.list_id:
+        return
+    if assigned or current.subtasks_total:
+        db.session.execute(SHARE_LIST, {OWNER: caller.space_id, THE_LIST: list_id})
+
+
 def kept_in(list_id):
     """A task's assignee once it is in the list `list_id` (an expression): kept if it is
     the owner or a member of that list, else null."""

@@ -163,10 +163,12 @@ def with_assignee(write: TaskWrite) -> TaskWrite:
 
 
 def assignee_holds(write: TaskWrite, current: Row | None) -> None:
-    """The new assignee checked again if the task is not where it was when they were."""
+    """The new assignee checked again if the task is not where it was when they were; a
+    move's new list locked if assignees go there (assignees.lock_for_move)."""
     if current is not None:
         list_id = write.changes.get("list_id", where(current)[1])
         assignees.recheck(write.caller, write.assignee_checked_in, list_id, write.changes)
+        assignees.lock_for_move(write.caller, current, list_id)
 
 
 def stored_row(write: TaskWrite) -> Row | None:
