@@ -245,6 +245,10 @@ def test_the_completion_history_says_who(client, owner, editor, home):
     assert by_task[task["id"]] == editor["user_id"]
     assert by_task[recurring["id"]] == editor["user_id"]
     assert sorted(by_task.values()) == sorted([editor["user_id"]] * 2 + [owner["user_id"]])
+    exported = ok(client.get(f"{home['base']}/export", headers=owner["headers"]))
+    assert {entry["task_id"]: entry["completed_by"] for entry in exported["completions"]} == (
+        by_task
+    )
 
 
 def test_a_batch_assigns_as_its_routes_do(client, owner, editor, stranger, home):
