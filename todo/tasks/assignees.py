@@ -1,11 +1,11 @@
 """Whom a task is assigned to: its owner, or a member of its list (docs/sharing.md).
 
 An assignment to a member is checked once the list's row is locked FOR SHARE, before the
-task's own lock: ending a membership locks that row FOR NO KEY UPDATE before it unassigns the
-member's tasks (`unassign`), so the two wait for each other, and an assignment never
-outlives the membership it was checked against. An assignment to the owner, or to nobody, reads
-nothing: the write is what it was. A task that changes lists keeps its assignee only if
-they may be assigned there (`kept_in`, in the write's own UPDATE).
+task's own lock: ending a membership locks that row FOR NO KEY UPDATE before it unassigns
+the member's tasks (`unassign`), so the two wait for each other, and an assignment never
+outlives the membership it was checked against. An assignment to the owner, or to nobody,
+reads nothing: the write is what it was. A task that changes lists keeps its assignee only
+if they may be assigned there (`kept_in`, in the write's own UPDATE).
 """
 
 import uuid
@@ -28,12 +28,18 @@ NOT_ASSIGNABLE = (
     "Not someone this task can be assigned to: its owner, or a member of its list (null: nobody)."
 )
 
-# The owner's list, locked FOR SHARE: what ending a membership locks FOR NO KEY UPDATE first.
-SHARE_LIST = (
-    select(lists.c.id)
-    .where(lists.c.user_id == OWNER_ID, lists.c.id == bindparam(THE_LIST, type_=Uuid))
-    .with_for_update(read=True)
-)
+
+def list_row(**lock):
+    """The owner's list, locked as `lock` says (with_for_update's arguments)."""
+    return (
+        select(lists.c.id)
+        .where(lists.c.user_id == OWNER_ID, lists.c.id == bindparam(THE_LIST, type_=Uuid))
+        .with_for_update(**lock)
+    )
+
+
+# Locked FOR SHARE by an assignment; FOR NO KEY UPDATE by the end of a membership, first.
+SHARE_LIST, LOCK_LIST = list_row(read=True), list_row(key_share=True)
 # Whether the assignee is a member of the list: read once the list is locked, by a statement
 # of its own (under READ COMMITTED a statement sees what committed before it started; a
 # join locking the list would see the membership as it was when it began waiting).
@@ -100,10 +106,9 @@ def lock_for_move(caller: Caller, current, list_id: uuid.UUID | None) -> None:
     members (`kept_in`), so that a member removed from it meanwhile is seen, or waits for
     the move and unassigns it. (A removal from the new list never waits for this task,
     which is not in it yet.) `current` is the task as stored and locked."""
-    assigned = current.assignee_id not in (None, current.user_id)
     if list_id is None or str(list_id) == current.list_id:
         return
-    if assigned or current.subtasks_total:
+    if current.assignee_id not in (None, current.user_id) or current.subtasks_total:
         db.session.execute(SHARE_LIST, {OWNER: caller.space_id, THE_LIST: list_id})
 
 
@@ -133,13 +138,6 @@ def unassign_shape(dialect: str):
         )
         .values(**values)
     )
-
-
-LOCK_LIST = (
-    select(lists.c.id)
-    .where(lists.c.user_id == OWNER_ID, lists.c.id == bindparam(THE_LIST, type_=Uuid))
-    .with_for_update(key_share=True)
-)
 
 
 def unassign(owner_id: uuid.UUID, list_id: uuid.UUID, member_id: uuid.UUID) -> None:
