@@ -82,6 +82,12 @@ PRIORITY = {
 }
 
 
+def user_field(description: str, **options) -> fields.String:
+    """A user id an answer gives (already text, as the rows' ids are)."""
+    metadata = {"format": "uuid", "description": description}
+    return fields.String(dump_only=True, required=True, metadata=metadata, **options)
+
+
 class SubtaskCountsSchema(Schema):
     """A task's live subtasks and the completed ones among them (a "2/5" badge), kept by the
     database."""
@@ -156,34 +162,12 @@ class TaskSchema(EncodedSchema):
             "example": ["home", "errands"],
         },
     )
-    created_by = fields.String(
-        dump_only=True,
-        required=True,
-        metadata={"format": "uuid", "description": "The user who created the task"},
+    created_by = user_field("The user who created the task")
+    updated_by = user_field("The user whose write last changed the task (docs/sharing.md)")
+    completed_by = user_field(
+        "The user who completed the task; null while it is open", allow_none=True
     )
-    updated_by = fields.String(
-        dump_only=True,
-        required=True,
-        metadata={
-            "format": "uuid",
-            "description": "The user whose write last changed the task (docs/sharing.md)",
-        },
-    )
-    completed_by = fields.String(
-        dump_only=True,
-        required=True,
-        allow_none=True,
-        metadata={
-            "format": "uuid",
-            "description": "The user who completed the task; null while it is open",
-        },
-    )
-    assignee_id = fields.String(
-        dump_only=True,
-        required=True,
-        allow_none=True,
-        metadata={"format": "uuid", "description": ASSIGNEE_ID.metadata["description"]},
-    )
+    assignee_id = user_field(ASSIGNEE_ID.metadata["description"], allow_none=True)
     due = Composed(
         DueSchema,
         due.COLUMNS,
