@@ -139,6 +139,7 @@ def test_list_documents_its_query_parameters_and_headers(spec):
             "list_id",
             "parent_id",
             "label",
+            "assignee",
         ),
         *("has_due", "due_from", "due_to", "overdue", "completed_from", "completed_to", "tz"),
     }
@@ -203,7 +204,7 @@ def test_every_operation_has_a_stable_readable_operation_id(spec):
                 *("id", "user_id", "title", "description", "completed", "created_at"),
                 *("updated_at", "version", "deleted_at", "priority", "completed_at", "due"),
                 *("recurrence", "reminders", "position", "list_id", "parent_id", "subtasks"),
-                "labels",
+                *("labels", "created_by", "updated_by", "completed_by", "assignee_id"),
             },
         ),
         ("Label", {"name", "task_count"}),
@@ -219,7 +220,10 @@ def test_every_operation_has_a_stable_readable_operation_id(spec):
         ("SubtaskCounts", {"total", "completed"}),
         ("Recurrence", {"rule", "from", "completed_count", "last_completed_at"}),
         ("Reminder", {"before", "at", "remind_at"}),
-        ("CompletionEntry", {"id", "task_id", "title", "completed_at", "occurrence"}),
+        (
+            "CompletionEntry",
+            {"id", "task_id", "title", "completed_at", "completed_by", "occurrence"},
+        ),
         ("Changes", {"tasks", "deleted", "lists", "deleted_lists", "next", "has_more"}),
         ("DeletedTask", {"id", "deleted_at", "purged", "reason"}),
         ("User", {"user_id", "email", "created_at", "timezone"}),

@@ -292,6 +292,8 @@ def test_a_rename_over_5000_tasks_is_one_statement_and_older_if_match_gets_412(
                     "user_id": owner,
                     "id": task_id,
                     "title": f"t{n}",
+                    "created_by": owner,
+                    "updated_by": owner,
                     "created_at": now,
                     "updated_at": now,
                     "labels": ["home"],

@@ -30,7 +30,7 @@ STORES = {
     "todo.accounts": ("store",),
     "todo.tasks": (
         *("rows", "reads", "creates", "writes", "trash", "placement", "history"),
-        *("changes", "structure", "positions", "listing"),
+        *("changes", "structure", "positions", "listing", "assignees"),
     ),
     "todo.sync": ("store", "shared", "batch"),
     "todo.completions": ("store",),

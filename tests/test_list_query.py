@@ -41,6 +41,8 @@ def many_tasks(app, user):
             db.session.add(
                 Task(
                     user_id=owner,
+                    created_by=owner,
+                    updated_by=owner,
                     title=f"task {n // 3:03d}",
                     description="groceries" if n % 10 == 0 else None,
                     completed=done,

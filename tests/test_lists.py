@@ -335,6 +335,8 @@ def test_a_list_of_10000_tasks_goes_and_comes_back_in_one_statement_and_change_e
                     "user_id": owner,
                     "id": uuid.uuid4(),
                     "title": f"t{n}",
+                    "created_by": owner,
+                    "updated_by": owner,
                     "created_at": now,
                     "updated_at": now,
                     "list_id": list_id,

@@ -700,3 +700,56 @@ def test_0019_records_a_task_leaving_a_shared_list_and_a_downgrade_drops_the_fee
     assert db.session.execute(text("SELECT count(*) FROM tasks")).scalar() == 1
     upgrade()
     assert db.session.execute(text("SELECT count(*) FROM list_departures")).scalar() == 0
+
+
+def test_0020_credits_existing_tasks_to_their_owner_and_a_downgrade_keeps_them(empty_app):
+    """Revision 0020 (who did it) credits existing tasks and completions to their owner and
+    assigns nothing, touching no version or number; the completion triggers then say who
+    (the owner when a write names nobody); its downgrade drops who and keeps the tasks, the
+    history and the triggers that keep it."""
+    upgrade(revision="0018")
+    add_user()
+    insert = text(
+        "INSERT INTO tasks (id, user_id, title, completed, completed_at, created_at, updated_at) "
+        "VALUES (:id, :user_id, 'task', :done, :at, :now, :now)"
+    )
+    for n, done in enumerate([True, False, False]):
+        row = {"id": TASK_IDS[n], "user_id": USER_ID, "done": done, "now": NOW}
+        db.session.execute(insert, {**row, "at": NOW if done else None})
+    db.session.commit()
+    number = text("SELECT change_number FROM users")
+    before = db.session.execute(number).scalar()
+    upgrade(revision="0020")
+    who = text(
+        "SELECT id, created_by, updated_by, completed_by, assignee_id, version FROM tasks "
+        "ORDER BY completed DESC, id"
+    )
+
+    def hexed(value):
+        return None if value is None else uuid.UUID(str(value)).hex
+
+    rows = [(*map(hexed, row[1:5]), row[5]) for row in db.session.execute(who)]
+    assert rows[0] == (USER_ID, USER_ID, USER_ID, None, 1)
+    assert rows[1:] == [(USER_ID, USER_ID, None, None, 1)] * 2
+    assert db.session.execute(number).scalar() == before
+    complete = text(
+        "UPDATE tasks SET completed = :done, completed_at = :now, version = version + 1 "
+        "WHERE id = :id"
+    )
+    db.session.execute(complete, {"done": True, "now": NOW, "id": TASK_IDS[1]})
+    db.session.commit()
+    history = text("SELECT task_id, completed_by FROM task_completions ORDER BY task_id")
+    entries = {hexed(task_id): hexed(by) for task_id, by in db.session.execute(history)}
+    assert entries == {TASK_IDS[0]: USER_ID, TASK_IDS[1]: USER_ID}
+    downgrade(revision="0018")
+    columns = {column["name"] for column in inspect(db.engine).get_columns("tasks")}
+    assert not {"created_by", "updated_by", "completed_by", "assignee_id"} & columns
+    db.session.execute(complete, {"done": True, "now": NOW, "id": TASK_IDS[2]})
+    db.session.commit()
+    assert db.session.execute(text("SELECT count(*) FROM task_completions")).scalar() == 3
+    assert counts() == (3, 3)
+    upgrade()
+    credited = (
+        "SELECT count(*) FROM tasks WHERE created_by IS NOT NULL AND completed_by IS NOT NULL"
+    )
+    assert db.session.execute(text(credited)).scalar() == 3

@@ -202,7 +202,7 @@ def tasks_sharing_one_key(app, user, count: int) -> list[uuid.UUID]:
             insert(tasks),
             [
                 {"user_id": owner, "id": task_id, "title": "t", "position": "a0"}
-                | {"created_at": now, "updated_at": now}
+                | {"created_at": now, "updated_at": now, "created_by": owner, "updated_by": owner}
                 for task_id in ids
             ],
         )

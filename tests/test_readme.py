@@ -97,11 +97,13 @@ def test_every_bash_block_of_every_page_runs_as_written(database_url, servers, t
         "['editor']",
         "201",
         "['Bread', 'Milk']",
+        "Bread True",
         "['Bread', 'Milk']",
         "204",
         "[]",
         "2 [('left', True)]",
         "403",
+        "['Bread', 'Milk']",
     ]
     assert printed["docs/webhooks.md"].splitlines() == [
         "202",

@@ -233,7 +233,9 @@ def test_the_history_keeps_each_completion_as_it_was(client, user):
         ("other", other["id"]),
         ("water plants", first["id"]),
     ]
-    assert set(entries[0]) == {"id", "task_id", "title", "completed_at", "occurrence"}
+    assert set(entries[0]) == {
+        *("id", "task_id", "title", "completed_at", "completed_by", "occurrence"),
+    }
     complete(client, user, other["id"])  # reopened: its entry goes
     assert [e["task_id"] for e in history(client, user)] == [first["id"]]
     assert history(client, user, task_id=other["id"]) == []

@@ -25,7 +25,8 @@ Row = namedtuple(
     "id user_id title description completed created_at updated_at version deleted_at "
     "priority completed_at due_date due_time due_timezone due_at reminders "
     "recurrence_rule recurrence_from recurrence_completed_count recurrence_last_completed_at "
-    "position list_id parent_id subtasks_total subtasks_completed labels",
+    "position list_id parent_id subtasks_total subtasks_completed labels "
+    "created_by updated_by completed_by assignee_id",
 )
 REMINDERS = [
     [],
@@ -93,6 +94,10 @@ def rows():
             which,
             which // 2,
             LABELS[(which + completed) % len(LABELS)],
+            str(uuid.uuid4()),
+            str(uuid.uuid4()),
+            str(uuid.uuid4()) if completed else None,
+            [None, str(uuid.uuid4())][which % 2],
         )
 
 

@@ -74,6 +74,8 @@ SQLITE = [
         SELECT NEW.user_id, -1, NEW.id, OLD.list_id WHERE {SHARED_LIST_LEFT};
     END""",
 ]
+# This revision's triggers on tasks, which a later rebuild of the table re-creates (0020).
+SQLITE_TASK_TRIGGERS = SQLITE[1:]
 SQLITE += [
     # A change's number (taken at its end) given to the departures it wrote: PostgreSQL
     # does it in the statement that takes the number (todo/tasks/changes.py).

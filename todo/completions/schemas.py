@@ -22,6 +22,13 @@ class CompletionEntrySchema(EncodedSchema):
     task_id = fields.String(required=True, metadata={"format": "uuid"})
     title = fields.String(required=True, metadata={"description": "The title it had then"})
     completed_at = UTCTimestamp(required=True)
+    completed_by = fields.String(
+        required=True,
+        metadata={
+            "format": "uuid",
+            "description": "The user who completed it (the owner, or a member of its list)",
+        },
+    )
     occurrence = fields.String(
         required=True,
         allow_none=True,

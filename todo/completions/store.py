@@ -24,6 +24,7 @@ FROM_AT, TO_AT, TASK_ID, AFTER_AT, AFTER_ID, LIMIT = (
 ENTRY = (
     type_coerce(task_completions.c.id, UUIDText()).label("id"),
     type_coerce(task_completions.c.task_id, UUIDText()).label("task_id"),
+    type_coerce(task_completions.c.completed_by, UUIDText()).label("completed_by"),
     task_completions.c.title,
     task_completions.c.completed_at,
     # As text (YYYY-MM-DD on both databases): what the answer carries.

@@ -164,6 +164,11 @@ def row_of(caller: Caller, fields: dict, place: dict, zone_name, now) -> dict:
         "created_at": now,
         "updated_at": now,
         "completed_at": now if completed else None,
+        # An import is its caller's write, and assigns nobody (no member is checked here).
+        "created_by": caller.actor_id,
+        "updated_by": caller.actor_id,
+        "completed_by": caller.actor_id if completed else None,
+        "assignee_id": None,
         "change_number": None,
         "version": 1,
         "subtasks_total": 0,

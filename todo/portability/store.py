@@ -49,6 +49,7 @@ COMPLETION_PAGE = paged(
     type_coerce(task_completions.c.task_id, UUIDText()).label("task_id"),
     task_completions.c.title,
     task_completions.c.completed_at,
+    type_coerce(task_completions.c.completed_by, UUIDText()).label("completed_by"),
     task_completions.c.occurrence,
 )
 SECTIONS = {

@@ -10,6 +10,7 @@ from sqlalchemy import Uuid, bindparam, delete, select
 from ..accounts.tokens import OWNER
 from ..extensions import db
 from ..lists.models import lists
+from ..tasks import assignees
 from . import events
 from .models import invitations, list_invitations, list_members, memberships
 
@@ -84,8 +85,10 @@ def lists_gone(
 
 def account_gone(user_id: uuid.UUID) -> None:
     """Before an account is deleted: what it shared ends for its members and invitees, and
-    the lists shared with it lose it as a member."""
+    the lists shared with it lose it as a member (and the tasks there assigned to it, their
+    assignee)."""
     owned = list(db.session.scalars(LOCK_LISTS_OF, {OWNER: user_id}))
     lists_gone(user_id, owned, events.OWNER_DELETED)
     for owner_id, list_id in db.session.execute(MEMBERSHIPS_OF, {MEMBER: user_id}).all():
+        assignees.unassign(owner_id, list_id, user_id)
         end_membership(owner_id, list_id, user_id, None)

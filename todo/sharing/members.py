@@ -11,6 +11,7 @@ from ..accounts.tokens import Caller
 from ..columns import utcnow
 from ..database import transaction
 from ..extensions import db
+from ..tasks import assignees
 from . import access, endings, events
 from .access import MEMBER, MEMBER_ID, OWNER_ID, THE_LIST, MemberNotFound
 from .models import MOST_SHARED, list_members, memberships
@@ -88,6 +89,7 @@ def remove_member(caller: Caller, list_id: uuid.UUID, member_id: uuid.UUID) -> N
     """Remove a member from the caller's list: both sides, at once."""
     with transaction():
         access.lock_own_list(caller, list_id)
+        assignees.unassign(caller.space_id, list_id, member_id)
         if not endings.end_membership(caller.space_id, list_id, member_id, events.REMOVED):
             raise MemberNotFound()
 
@@ -103,6 +105,7 @@ def leave(caller: Caller, owner_id: uuid.UUID, list_id: uuid.UUID) -> None:
     with transaction():
         load_account(caller)
         access.lock_list_of(owner_id, list_id)
+        assignees.unassign(owner_id, list_id, caller.actor_id)
         if not endings.end_membership(owner_id, list_id, caller.actor_id, events.LEFT):
             raise MembershipNotFound()
 

@@ -27,13 +27,20 @@ from sqlalchemy.exc import IntegrityError
 from .. import idempotency
 from ..accounts.models import users
 from ..accounts.store import load_account
-from ..accounts.tokens import CALLER_ROW_IS_CURRENT, OWNER, USER_GONE, Caller, TokenNotCurrent
+from ..accounts.tokens import (
+    ACTOR,
+    CALLER_ROW_IS_CURRENT,
+    OWNER,
+    USER_GONE,
+    Caller,
+    TokenNotCurrent,
+)
 from ..columns import utcnow
 from ..database import dialect_insert, first_row, transaction
 from ..extensions import db
 from ..idempotency import Answer
 from ..labels import store as label_store
-from . import due, ordering, placement, revision, structure
+from . import assignees, due, ordering, placement, revision, structure
 from .changes import NOW, PENDING, Change, change, joined, now
 from .models import TASK_ROW, tasks
 from .rows import (
@@ -59,6 +66,7 @@ OPTIONAL_VALUES = {
     "list_id": None,
     "parent_id": None,
     "labels": [],
+    "assignee_id": None,
 }
 OPTIONAL_COLUMNS = tuple(OPTIONAL_VALUES)
 # What makes a create a change of its own: a placement (which may re-space its neighbours),
@@ -74,6 +82,7 @@ def insert_shape(dialect: str, pending: bool, chosen: bool, placed: bool = False
     was ever purged (a deleted id is never resurrected). A `placed` task's position is a
     parameter; otherwise it goes to the end (`appended_position`)."""
     completed = bindparam(COMPLETED, type_=Boolean)
+    actor = bindparam(ACTOR, type_=Uuid)
     row = select(
         bindparam(TASK_ID, type_=Uuid),
         users.c.id,
@@ -91,6 +100,9 @@ def insert_shape(dialect: str, pending: bool, chosen: bool, placed: bool = False
         ),
         literal_column(str(PENDING if pending else 0)),
         literal_column("1"),
+        actor,
+        actor,
+        case((completed, actor), else_=None),
     ).where(CALLER_ROW_IS_CURRENT)
     columns = [
         *("id", "user_id", "title", "description", "completed", "created_at", "updated_at"),
@@ -102,7 +114,9 @@ def insert_shape(dialect: str, pending: bool, chosen: bool, placed: bool = False
         row = row.where(~TOMBSTONE)
         statement = dialect_insert(tasks, dialect)
     statement = statement.from_select(
-        [*columns, "change_number", "version"], row, include_defaults=False
+        [*columns, "change_number", "version", "created_by", "updated_by", "completed_by"],
+        row,
+        include_defaults=False,
     )
     if chosen:
         statement = statement.on_conflict_do_nothing()
@@ -127,7 +141,10 @@ def insert_task(caller: Caller, fields: dict, within: Change | None) -> tuple[Ro
     task placed `after` and/or `before` others, or with labels, is written in a change (the
     one given, or its own); how many tasks were re-spaced to place it is the second value."""
     if within is None and not CHANGE_FIELDS & fields.keys():
-        return inserted(caller, fields, None)
+        if not assignees.assigns_member(caller, fields):
+            return inserted(caller, fields, None)
+        with transaction():  # the membership's lock held to the INSERT's commit
+            return inserted(caller, fields, None)
     with joined(caller.space_id, within) as within:
         return inserted(caller, fields, within)
 
@@ -136,8 +153,10 @@ def inserted(caller: Caller, fields: dict, within: Change | None) -> tuple[Row |
     """`insert_task`'s steps, in the change (or not) it runs in: the task's place checked
     (list and parent, structure.py), its key between neighbours, the newer fields as the
     rules make them (revision.py), the labels resolved; the INSERT; the labels linked."""
+    checked_in = assignees.checked(caller, None, fields)
     if structure.FIELDS & fields.keys():
         fields = {**fields, **structure.placed(caller, None, (None, None), fields)}
+    assignees.recheck(caller, checked_in, fields.get("list_id"), fields)
     task_id = fields.get("id") or uuid.uuid4()
     skipped = ("id", *revision.MERGED, *placement.NEIGHBOURS)
     columns = {name: v for name, v in fields.items() if name not in skipped}

@@ -4,7 +4,7 @@
 
 from ..errors import example, invalid_example, problem_example
 from ..idempotency import KeyReused
-from . import positions
+from . import assignees, positions
 from .positions import BadNeighbour, StaleOrder
 from .rows import IdConflict, TaskChanged, TaskGone, TaskNotFound
 from .trash import ParentInTrash
@@ -21,6 +21,12 @@ TASK_PROBLEMS = {
 }
 EMPTY_TITLE = invalid_example(
     "A title of nothing but spaces", {"title": ["Length must be between 1 and 500."]}
+)
+# Someone who is neither the task's owner nor a member of its list (docs/sharing.md).
+STRANGER_ID = "0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a"
+NOT_ASSIGNABLE = invalid_example(
+    "Assigned to someone who is neither its owner nor a member of its list",
+    {"assignee_id": [assignees.NOT_ASSIGNABLE]},
 )
 
 NEW_TASK = {
@@ -55,13 +61,17 @@ NEW_TASK = {
         "The chosenId example's id again, with another body", {"id": CHOSEN_TASK_ID, "title": "Tea"}
     ),
     "emptyTitle": example("A title of nothing but spaces", {"title": "   "}),
+    "notAssignable": example(
+        "Assigned to someone who is neither its owner nor a member of its list",
+        {"title": "Take out the bins", "assignee_id": STRANGER_ID},
+    ),
 }
 NEW_TASK_PROBLEMS = {
     409: {
         "idTaken": problem_example(409, str(IdConflict()), type="/problems/id-conflict"),
         "keyReused": problem_example(409, str(KeyReused())),
     },
-    422: {"emptyTitle": EMPTY_TITLE},
+    422: {"emptyTitle": EMPTY_TITLE, "notAssignable": NOT_ASSIGNABLE},
 }
 
 WHOLE_TASK = {
@@ -83,9 +93,14 @@ TASK_CHANGES = {
         {"due": {"date": "2026-12-24", "time": None}},
     ),
     "noDue": example("No due date any more", {"due": None}),
+    "unassigned": example("Assigned to nobody", {"assignee_id": None}),
     "emptyTitle": example("A title of nothing but spaces", {"title": "   "}),
+    "notAssignable": example(
+        "Assigned to someone who is neither its owner nor a member of its list",
+        {"assignee_id": STRANGER_ID},
+    ),
 }
-INVALID_TASK = {422: {"emptyTitle": EMPTY_TITLE}}
+INVALID_TASK = {422: {"emptyTitle": EMPTY_TITLE, "notAssignable": NOT_ASSIGNABLE}}
 
 COMPLETION = {
     "complete": example("Completed, whatever it was (safe to retry)", {"completed": True}),

@@ -57,6 +57,7 @@ def keep(caller: Caller, current: Row, revision: Revision, within: Change | None
                 title=revision.columns.get("title", current.title),
                 completed_at=revision.recorded_at,
                 occurrence=revision.record,
+                completed_by=caller.actor_id,
             )
         )
         if current.subtasks_completed:
@@ -73,7 +74,8 @@ def keep(caller: Caller, current: Row, revision: Revision, within: Change | None
 @cache
 def reopen_shape(dialect: str, pending: bool):
     """A parent's completed live subtasks open again, in one statement."""
-    values = stamped({"completed": False, "completed_at": None}, true(), dialect, pending)
+    values = {"completed": False, "completed_at": None, "completed_by": None}
+    values = stamped(values, true(), dialect, pending)
     return update(tasks).where(*SUBTASKS_OF_TASK, tasks.c.completed, LIVE).values(**values)
 
 

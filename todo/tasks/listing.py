@@ -74,24 +74,15 @@ DUE_FROM, DUE_FROM_AT, DUE_TO, DUE_TO_AT, COMPLETED_FROM_AT, COMPLETED_TO_AT = (
 )
 # The list's filters, by their query parameter, in a fixed order (a shape's cache key).
 FILTERS = (
-    "label",
-    "list_id",
-    "inbox",
-    "parent_id",
-    "none",
-    "completed",
-    "q",
-    "has_due",
-    "due_from",
-    "due_to",
-    "overdue",
-    "completed_from",
-    "completed_to",
+    *("label", "list_id", "inbox", "parent_id", "none", "assignee", "unassigned", "completed"),
+    *("q", "has_due", "due_from", "due_to", "overdue", "completed_from", "completed_to"),
 )
 # Parameters whose answer depends on the user's zone (the `tz` parameter, or their own).
 ZONED = {"due_from", "due_to", "overdue", "completed_from", "completed_to"}
 OWNER_ID = bindparam(OWNER, type_=Uuid)
 LIST_ID, PARENT_ID, LABEL_KEYS, LABEL_COUNT = "list_id", "parent_id", "label_keys", "label_count"
+ASSIGNEE = "assignee"
+ME, UNASSIGNED = "me", "unassigned"  # assignee=me (the caller); assignee=none, as its filter
 
 
 def cursor_after(sort: str, task) -> str:
@@ -243,6 +234,10 @@ def condition(name: str):
         return tasks.c.parent_id == bindparam(PARENT_ID, type_=Uuid)
     if name == "none":
         return tasks.c.parent_id.is_(None)
+    if name == "assignee":
+        return tasks.c.assignee_id == bindparam(ASSIGNEE, type_=Uuid)
+    if name == "unassigned":
+        return tasks.c.assignee_id.is_(None)
     if name == "completed":
         return tasks.c.completed == bindparam(COMPLETED, type_=Boolean)
     if name == "q":
@@ -371,6 +366,8 @@ def filter_parameters(query: dict) -> dict:
         parameters[LIST_ID] = query["list_id"]
     if "parent_id" in query:
         parameters[PARENT_ID] = query["parent_id"]
+    if "assignee" in query:
+        parameters[ASSIGNEE] = query["assignee"]
     if "completed" in query:
         parameters[COMPLETED] = query["completed"]
     if "q" in query:

@@ -78,6 +78,14 @@ class Task(db.Model):
         # The change feed reads a user's tasks above a number; the trash, by deletion time.
         Index("ix_tasks_user_id_change_number_id", "user_id", "change_number", "id"),
         Index("ix_tasks_user_id_deleted_at_id", "user_id", "deleted_at", "id"),
+        # The `assignee=` filter, in the list's default order (migration 0020).
+        Index(
+            "ix_tasks_user_id_assignee_id_created_at_id",
+            "user_id",
+            "assignee_id",
+            "created_at",
+            "id",
+        ),
     )
 
     # Keyed on user_id first so the table can be distributed by user (Citus).
@@ -131,6 +139,14 @@ class Task(db.Model):
     labels: Mapped[list] = mapped_column(
         JSON().with_variant(JSONB(), "postgresql"), default=list, server_default=text("'[]'")
     )
+    # Who did it (todo/tasks/assignees.py, docs/sharing.md): the user who created the task,
+    # who last wrote it, who completed it (null while it is open), all user ids with no key
+    # (a member's account may go; the ids stay); and whom it is assigned to: its owner or a
+    # member of its list, null when that member leaves.
+    created_by: Mapped[uuid.UUID]
+    updated_by: Mapped[uuid.UUID]
+    completed_by: Mapped[uuid.UUID | None]
+    assignee_id: Mapped[uuid.UUID | None]
 
 
 class PurgedTask(Tombstone, db.Model):
@@ -170,12 +186,15 @@ class TaskCompletion(db.Model):
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     completed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     occurrence: Mapped[date | None] = mapped_column(Date)
+    # Who completed it (migration 0020; entries from before it: the task's owner).
+    completed_by: Mapped[uuid.UUID]
 
 
+WHO = ("created_by", "updated_by", "completed_by", "assignee_id")  # the user ids a task answers
 tasks, purged_tasks = Task.__table__, PurgedTask.__table__
 task_completions = TaskCompletion.__table__
 # A task as the statements of store.py and listing.py give it back.
-TEXT_IDS = ("id", "user_id", "list_id", "parent_id")
+TEXT_IDS = ("id", "user_id", "list_id", "parent_id", *WHO)
 TASK_ROW = (
     *(type_coerce(tasks.c[name], UUIDText()).label(name) for name in TEXT_IDS),
     *(column for column in tasks.c if column.name not in TEXT_IDS),

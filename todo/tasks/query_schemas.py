@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from ..fields import CalendarDate, QueryBoolean, QueryInteger, Text
 from ..labels.names import MOST_PER_TASK
 from ..labels.schemas import LabelName
-from .listing import SORTS, TRASH_SORTS, position
+from .listing import ME, SORTS, TRASH_SORTS, UNASSIGNED, position
 from .newer_schemas import ZONE_EXAMPLE, ZoneName
 
 
@@ -36,22 +36,24 @@ INBOX, TOP_LEVEL = "inbox", "none"
 
 
 class IdFilter(fields.String):
-    """An id, or a `word` that stands for no id (`inbox`: in no list, `none`: no parent)."""
+    """An id, or a word that stands for one or for none (`inbox`: in no list, `none`: no
+    parent or no assignee, `me`: the caller)."""
 
-    default_error_messages = {"invalid": "Not an id, nor `{word}`."}
+    default_error_messages = {"invalid": "Not an id, nor {words}."}
 
-    def __init__(self, word: str, **kwargs):
+    def __init__(self, *words: str, **kwargs):
         super().__init__(**kwargs)
-        self.word = word
+        self.words = words
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if text == self.word:
+        if text in self.words:
             return text
         try:
             return uuid.UUID(text)
         except ValueError:
-            raise self.make_error("invalid", word=self.word) from None
+            words = " nor ".join(f"`{word}`" for word in self.words)
+            raise self.make_error("invalid", words=words) from None
 
 
 class DeleteQuerySchema(Schema):
@@ -72,6 +74,14 @@ class ListQuerySchema(Schema):
     parent_id = IdFilter(
         TOP_LEVEL,
         metadata={"description": "Only the subtasks of this task; none: only top-level tasks"},
+    )
+    assignee = IdFilter(
+        ME,
+        TOP_LEVEL,
+        metadata={
+            "description": "Only the tasks assigned to this user; me: to the caller (a member "
+            "too, in a shared list); none: to nobody"
+        },
     )
     label = fields.List(
         LabelName(),
@@ -151,6 +161,8 @@ class ListQuerySchema(Schema):
         for name, word in (("list_id", INBOX), ("parent_id", TOP_LEVEL)):
             if data.get(name) == word:
                 data[word] = data.pop(name)
+        if data.get("assignee") == TOP_LEVEL:
+            data[UNASSIGNED] = data.pop("assignee")
         return data
 
 

@@ -12,7 +12,7 @@ from ..accounts.tokens import USER_GONE, Caller, TokenNotCurrent
 from ..columns import utcnow
 from ..database import first_row, first_value, statement_rows
 from ..lists.store import ListNotFound
-from .listing import ZONED, count_statement, page_statement, version_statement
+from .listing import ME, ZONED, count_statement, page_statement, version_statement
 from .models import ANSWER_ROW
 from .rows import not_found, owned, ownership, run_by
 
@@ -65,11 +65,14 @@ def list_version(caller: Caller, query: dict) -> str | None:
 
 
 def prepared(caller: Caller, query: dict, trash_since: datetime) -> dict:
-    """A list query as its schema loaded it, made ready to run: the trash's bound, the zone
+    """A list query as its schema loaded it, made ready to run: the trash's bound, `me` as
+    the caller's own id (a member's, in a shared list), the zone
     its dates are read in (`tz`, else the user's, else UTC) when it needs one, and the clock
     for `overdue`."""
     if query.pop("deleted"):
         query["trash_since"] = trash_since
+    if query.get("assignee") == ME:
+        query["assignee"] = caller.actor_id
     zone_name = query.pop("tz", None)
     if ZONED & query.keys() or query["sort"].lstrip("-") == "due":
         query["zone"] = zone_name or load_account(caller).timezone or "UTC"

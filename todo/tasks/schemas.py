@@ -46,6 +46,13 @@ LIST_ID = fields.UUID(
     allow_none=True,
     metadata={"description": "One of the user's live lists; null: the Inbox"},
 )
+ASSIGNEE_ID = fields.UUID(
+    allow_none=True,
+    metadata={
+        "description": "Whom the task is assigned to: its owner, or a member of its list; "
+        "null: nobody (and once that member leaves the list)"
+    },
+)
 PARENT_ID = fields.UUID(
     allow_none=True,
     metadata={
@@ -73,6 +80,12 @@ PRIORITY = {
     "validate": validate.Range(min=0, max=PRIORITY_MAX),
     "metadata": {"description": "0 none, 1 low, 2 medium, 3 high"},
 }
+
+
+def user_field(description: str, **options) -> fields.String:
+    """A user id an answer gives (already text, as the rows' ids are)."""
+    metadata = {"format": "uuid", "description": description}
+    return fields.String(dump_only=True, required=True, metadata=metadata, **options)
 
 
 class SubtaskCountsSchema(Schema):
@@ -149,6 +162,12 @@ class TaskSchema(EncodedSchema):
             "example": ["home", "errands"],
         },
     )
+    created_by = user_field("The user who created the task")
+    updated_by = user_field("The user whose write last changed the task (docs/sharing.md)")
+    completed_by = user_field(
+        "The user who completed the task; null while it is open", allow_none=True
+    )
+    assignee_id = user_field(ASSIGNEE_ID.metadata["description"], allow_none=True)
     due = Composed(
         DueSchema,
         due.COLUMNS,
@@ -201,6 +220,7 @@ class TaskChangesSchema(Schema):
     )
     list_id = LIST_ID
     parent_id = PARENT_ID
+    assignee_id = ASSIGNEE_ID
     labels = fields.List(
         LabelName(),
         validate=validate.Length(max=MOST_PER_TASK),

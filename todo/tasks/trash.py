@@ -10,7 +10,7 @@ from functools import cache
 from sqlalchemy import Row, Uuid, and_, bindparam, delete, exists, insert, or_, select, true, update
 
 from ..accounts.store import load_account
-from ..accounts.tokens import OWNER, TOKEN_IS_CURRENT, Caller
+from ..accounts.tokens import ACTOR, OWNER, TOKEN_IS_CURRENT, Caller
 from ..columns import UTCDateTime, utcnow
 from ..extensions import db
 from .changes import NOW, PENDING, Change, change, joined, now, stamped
@@ -41,6 +41,7 @@ from .writes import RACE_RETRIES, TaskWrite, guarded_write
 
 # What a tombstone keeps of a task purged for good (its list: for the list's members' feeds).
 TOMBSTONED = (tasks.c.id, tasks.c.deleted_at, tasks.c.list_id)
+BY_ACTOR = {"updated_by": bindparam(ACTOR, type_=Uuid)}  # a trash or a restore is the caller's
 
 
 class ParentInTrash(Exception):
@@ -54,7 +55,7 @@ def trash_shape(dialect: str, pending: bool, by_version: bool):
     share its deleted_at, by which its restore knows them. A subtask goes if its parent is
     live (and at a version If-Match allows) or was just trashed by this statement (SQLite
     may visit the parent first)."""
-    values = stamped({"deleted_at": now}, true(), dialect, pending)
+    values = stamped({**BY_ACTOR, "deleted_at": now}, true(), dialect, pending)
     task_id, parent = bindparam(TASK_ID, type_=Uuid), tasks.alias("parent")
     the_task, parent_live = [tasks.c.id == task_id], [parent.c.deleted_at.is_(None)]
     if by_version:
@@ -81,7 +82,7 @@ def restore_shape(dialect: str, pending: bool, by_version: bool):
     parent is in the trash) and, in the same statement, its subtasks trashed with it: those
     whose deleted_at is its own (read by a subquery, which sees the rows as the statement
     found them)."""
-    values = stamped({"deleted_at": None}, true(), dialect, pending)
+    values = stamped({**BY_ACTOR, "deleted_at": None}, true(), dialect, pending)
     task_id, owner = bindparam(TASK_ID, type_=Uuid), bindparam(OWNER, type_=Uuid)
     parent, this = tasks.alias("parent"), tasks.alias("this")
     parent_live = exists().where(

@@ -19,12 +19,12 @@ from typing import NamedTuple
 
 from sqlalchemy import Row, Uuid, bindparam, case, false, not_, or_, select, true, update
 
-from ..accounts.tokens import OWNER, Caller
+from ..accounts.tokens import ACTOR, OWNER, Caller
 from ..columns import utcnow
 from ..database import first_row, transaction
 from ..extensions import db
 from ..labels import store as label_store
-from . import due, history, placement, reminders, revision, structure
+from . import assignees, due, history, placement, reminders, revision, structure
 from .changes import NOW, Change, change, joined, now, stamped
 from .models import TASK_ROW, tasks
 from .rows import (
@@ -69,6 +69,7 @@ class TaskWrite:
     plain: bool = True
     label_ids: tuple = ()
     rebalanced: int = 0
+    assignee_checked_in: tuple = ()  # (the list the new assignee was checked against,)
 
     def but(self, **fields) -> "TaskWrite":
         return replace(self, **fields)
@@ -104,8 +105,10 @@ def write_task(write: TaskWrite) -> Written:
             write = write.but(stored=True)
     with change_for(write) as write:
         write = with_labels(write)
+        write = with_assignee(write)
         current = stored_row(write)
         write = placed(write, current)
+        assignee_holds(write, current)
         task = updated(write, current)
         take_subtasks_along(write, task)
         link_labels(write, task)
@@ -121,6 +124,7 @@ def depends_on_stored(write: TaskWrite) -> bool:
         or write.occurrence is not None
         or write.place is not None
         or bool((revision.MERGED_FIELDS | structure.FIELDS) & write.changes.keys())
+        or assignees.assigns_member(write.caller, write.changes)
     )
 
 
@@ -149,6 +153,23 @@ def with_labels(write: TaskWrite) -> TaskWrite:
         return write
     shown, label_ids = label_store.resolve(write.caller.space_id, write.changes["labels"])
     return write.but(changes={**write.changes, "labels": shown}, label_ids=tuple(label_ids))
+
+
+def with_assignee(write: TaskWrite) -> TaskWrite:
+    """A write assigning the task to a member: the membership checked (a 422 on assignee_id
+    otherwise) with the list's row locked, before the task's (assignees.py)."""
+    return write.but(
+        assignee_checked_in=assignees.checked(write.caller, write.task_id, write.changes)
+    )
+
+
+def assignee_holds(write: TaskWrite, current: Row | None) -> None:
+    """The new assignee checked again if the task is not where it was when they were; a
+    move's new list locked if assignees go there (assignees.lock_for_move)."""
+    if current is not None:
+        list_id = write.changes.get("list_id", where(current)[1])
+        assignees.recheck(write.caller, write.assignee_checked_in, list_id, write.changes)
+        assignees.lock_for_move(write.caller, current, list_id)
 
 
 def stored_row(write: TaskWrite) -> Row | None:
@@ -252,6 +273,7 @@ def take_subtasks_along(write: TaskWrite, task: Row) -> None:
 def subtasks_list_shape(dialect: str, pending: bool):
     """A parent's subtasks into the parent's list, in one statement."""
     values = {"list_id": bindparam(new_value("list_id"), type_=tasks.c.list_id.type)}
+    values["assignee_id"] = assignees.kept_in(values["list_id"])
     return (
         update(tasks)
         .where(*SUBTASKS_OF_TASK, tasks.c.list_id.is_distinct_from(values["list_id"]))
@@ -316,12 +338,19 @@ def update_shape(dialect: str, pending: bool, kind: UpdateKind):
     values = {name: bindparam(new_value(name), type_=tasks.c[name].type) for name in kind.columns}
     if kind.flip:
         values["completed"] = not_(tasks.c.completed)
+    if "list_id" in values and "assignee_id" not in values:
+        values["assignee_id"] = assignees.kept_in(values["list_id"])
     changed = or_(false(), *(tasks.c[name].is_distinct_from(v) for name, v in values.items()))
+    actor = bindparam(ACTOR, type_=Uuid)
     if "completed" in values:
         done = values["completed"]
         values["completed_at"] = case(
             (tasks.c.completed == done, tasks.c.completed_at), (done, now), else_=None
         )
+        values["completed_by"] = case(
+            (tasks.c.completed == done, tasks.c.completed_by), (done, actor), else_=None
+        )
+    values["updated_by"] = case((changed, actor), else_=tasks.c.updated_by)
     statement = update(tasks).values(**stamped(values, changed, dialect, pending))
     if kind.plain and "completed" in values:
         statement = statement.where(tasks.c.recurrence_rule.is_(None))
