@@ -609,13 +609,14 @@ def test_0022_leaves_the_counting_of_tasks_stamped_counted_to_their_writer(empty
     every insert again."""
     upgrade(revision="0022")
     add_user()
-    add_task(TASK_IDS[0], False)
     insert = text(
         "INSERT INTO tasks (id, user_id, title, completed, completed_at, created_at, updated_at,"
-        " parent_id, change_number) VALUES (:id, :user_id, 'task', true, :now, :now, :now,"
-        " :parent, :number)"
+        " parent_id, change_number, created_by, updated_by) VALUES (:id, :user_id, 'task',"
+        " :done, :at, :now, :now, :parent, :number, :user_id, :user_id)"
     )
-    row = {"user_id": USER_ID, "now": NOW, "parent": TASK_IDS[0]}
+    parent = {"user_id": USER_ID, "now": NOW, "done": False, "at": None, "parent": None}
+    db.session.execute(insert, {**parent, "id": TASK_IDS[0], "number": 0})
+    row = {"user_id": USER_ID, "now": NOW, "done": True, "at": NOW, "parent": TASK_IDS[0]}
     db.session.execute(insert, {**row, "id": TASK_IDS[1], "number": 7})
     db.session.commit()
     badge = text("SELECT subtasks_total, subtasks_completed FROM tasks WHERE id = :id")

@@ -69,9 +69,15 @@ class Caller:
     @property
     def parameters(self) -> dict:
         """The bind parameters of a statement over the space that carries TOKEN_IS_CURRENT,
-        which asks it of the space's users row: the actor's, in one's own space."""
+        which asks it of the space's users row: the actor's, in one's own space. ACTOR: who
+        a write says did it (created_by, updated_by, completed_by)."""
         if self.shared is None:
-            return {OWNER: self.space_id, GENERATION: self.generation, JTI: self.jti}
+            return {
+                OWNER: self.space_id,
+                GENERATION: self.generation,
+                JTI: self.jti,
+                ACTOR: self.actor_id,
+            }
         return {
             OWNER: self.space_id,
             GENERATION: self.space_generation,
