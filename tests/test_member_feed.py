@@ -235,6 +235,32 @@ def test_a_task_moved_out_of_the_shared_list_is_removed_and_one_moved_in_appears
     assert sorted(task["title"] for task in follower.tasks.values()) == ["Diary", "Eggs"]
 
 
+def test_an_import_moving_a_shared_task_under_a_new_task_removes_it_for_the_member(
+    client, owner, member, shared
+):
+    """An import takes its change's number before writing its new tasks; a task it then moves
+    under one of them, out of a shared list, leaves it in that change all the same."""
+    join(client, owner, member, shared["Shared"])
+    follower = Follower(client, member)
+    follower.sync()
+    pack = uuid.uuid4()
+    milk = shared["Milk"]["id"]
+    body = f"id,title,parent_id\r\n{milk},Milk,{pack}\r\n{pack},Pack,\r\n".encode()
+    answer = client.post(
+        owner_url(owner, "/imports"),
+        data=body,
+        content_type="text/csv",
+        query_string={"list_id": shared["Private"]},
+        headers=owner["headers"],
+    )
+    assert answer.status_code == 200, answer.get_json()
+    moved = client.get(owner_url(owner, f"/tasks/{milk}"), headers=owner["headers"]).get_json()
+    assert moved["list_id"] == shared["Private"]
+    pages = follower.sync()
+    assert [(row["id"], row["reason"]) for row in rows_of(pages, "deleted")] == [(milk, "moved")]
+    assert sorted(task["title"] for task in follower.tasks.values()) == ["Eggs"]
+
+
 def test_a_batch_that_moves_and_purges_a_shared_task_removes_it_once(client, owner, member, shared):
     join(client, owner, member, shared["Shared"])
     follower = Follower(client, member)

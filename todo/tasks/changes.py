@@ -60,6 +60,9 @@ def numbered(table):
 
 
 NUMBERED = [numbered(tasks), numbered(purged_tasks)]
+# A change whose number was taken before its end (`number_now`) gives it to the departures it
+# wrote after that too, which the statement that took it could not number.
+NUMBERED_LATE = [numbered(list_departures)]
 # On PostgreSQL a change's number is given to the departures from shared lists it wrote
 # (todo/sharing/models.py, by a trigger) in the statement that takes it, a data-modifying
 # CTE: no round trip more for any change (SQLite's trigger on users does it there, 0019).
@@ -127,9 +130,11 @@ def change(user_id: uuid.UUID, of_lists: bool = False):
     nothing of it lands if the block raises. A change `of_lists` may write lists too."""
     with transaction():
         yield (within := Change(user_id))
+        taken_early = bool(within.taken)
         number = number_now(within)
         if number is not None:  # None: the user is gone, and with it every row written here
-            for statement in NUMBERED + (NUMBERED_LISTS if of_lists else []):
+            late = NUMBERED_LATE if taken_early else []
+            for statement in NUMBERED + (NUMBERED_LISTS if of_lists else []) + late:
                 db.session.execute(statement, {OWNER: user_id, NUMBER: number})
 
 
