@@ -84,3 +84,28 @@ def test_a_removal_ends_the_members_stream_after_the_removal_saying_why(
     assert ended.event == "end" and ended.page["reason"] == "access_lost"
     assert stream.next() is None
     stream.close()
+
+
+def test_a_members_stream_resumed_from_a_cursor_is_woken_by_the_owners_write(
+    database_url, servers, redis_url
+):
+    """Reopened from where it was, with nothing new, the stream follows the owners the cursor
+    follows from its first moment, not only after its next page."""
+    settings = shared(redis_url, **SLOW_RECHECKS)
+    first, second = servers(database_url, **settings), servers(database_url, **settings)
+    owner, member = sign_in(first), sign_in(first)
+    (owner_id, owner_auth), (member_id, member_auth) = owner, member
+    list_id = share(first, owner, member)
+    stream = EventStream(first, member_id, member_auth)
+    cursor = stream.next().id  # a first sync, with the shared list
+    stream.close()
+    resumed = EventStream(first, member_id, member_auth, last_id=cursor)
+    wait_for(lambda: held_by(redis_url, member_id) == 1)
+    written = time.monotonic()
+    body = {"title": "Milk", "list_id": list_id}
+    status, _, task = second.call("POST", f"/api/{owner_id}/tasks", body, owner_auth)
+    assert status == 201
+    event = resumed.next()
+    assert time.monotonic() - written < 10  # a wake-up, not a re-check (15 s away)
+    assert [each["id"] for each in event.page["tasks"]] == [task["id"]]
+    resumed.close()

@@ -10,7 +10,7 @@ from .. import holding
 from ..blueprint import Blueprint
 from ..errors import problem
 from ..sync import store
-from ..sync.pages import cursor_key
+from ..sync.pages import cursor_key, wake_keys
 from . import examples, tickets
 from .events import OPENING
 from .schemas import StreamQuerySchema, TicketSchema
@@ -79,7 +79,9 @@ def stream_changes(query):
     if live is None:
         body = OPENING + stream.all_at_once()
     else:
-        refused = live.stream((str(user_id),), stream)
+        # From a cursor, the owners it follows too: the first step may find nothing new.
+        keys = (str(user_id),) if position is None else wake_keys(user_id, position)
+        refused = live.stream(keys, stream)
         if refused is not None:
             retry = {"Retry-After": str(refused.retry_after)}
             return problem(refused.status, refused.detail, retry)
