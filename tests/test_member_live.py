@@ -8,7 +8,7 @@ import pytest
 
 from tests.servers import sign_in, wait_for
 from tests.sse import EventStream
-from tests.test_live import SLOW_RECHECKS, held_by, poll_in_background, shared
+from tests.test_live import SLOW_RECHECKS, first_cursor, held_by, poll_in_background, shared
 
 
 def share(server, owner, member) -> str:
@@ -109,3 +109,31 @@ def test_a_members_stream_resumed_from_a_cursor_is_woken_by_the_owners_write(
     assert time.monotonic() - written < 10  # a wake-up, not a re-check (15 s away)
     assert [each["id"] for each in event.page["tasks"]] == [task["id"]]
     resumed.close()
+
+
+def test_a_member_leaving_wakes_the_owners_poll_with_the_tasks_unassigned(
+    database_url, servers, redis_url
+):
+    """Leaving is the member's write at their own URL, and it changes the owner's tasks
+    (assigned to them, now to nobody): the owner's held poll is woken too."""
+    settings = shared(redis_url, **SLOW_RECHECKS)
+    first, second = servers(database_url, **settings), servers(database_url, **settings)
+    owner, member = sign_in(first), sign_in(first)
+    (owner_id, owner_auth), (member_id, member_auth) = owner, member
+    list_id = share(first, owner, member)
+    body = {"title": "Milk", "list_id": list_id, "assignee_id": member_id}
+    status, _, task = first.call("POST", f"/api/{owner_id}/tasks", body, owner_auth)
+    assert status == 201 and task["assignee_id"] == member_id
+    answer = poll_in_background(
+        first, owner_id, owner_auth, first_cursor(first, owner_id, owner_auth)
+    )
+    wait_for(lambda: held_by(redis_url, owner_id) == 1)
+    written = time.monotonic()
+    leave = f"/api/{member_id}/memberships/{owner_id}/{list_id}"
+    assert second.call("DELETE", leave, headers=member_auth)[0] == 204
+    answer["thread"].join(20)
+    assert answer["status"] == 200
+    assert [(each["id"], each["assignee_id"]) for each in answer["body"]["tasks"]] == [
+        (task["id"], None)
+    ]
+    assert answer["at"] - written < 10  # a wake-up, not a re-check (15 s away)

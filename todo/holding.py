@@ -63,6 +63,12 @@ def wake_after_write(this: Request) -> None:
         after_this_request(wake_on_write)
 
 
+def also_wake(user_ids) -> None:
+    """This write changed other users' data too (a member leaving unassigns their tasks in
+    the owner's space): those users' held requests look again with the writer's."""
+    g.also_woken = [*g.get("also_woken", ()), *(str(user_id) for user_id in user_ids)]
+
+
 def wake_on_write(response):
     """After a write that succeeded, its user's held requests look again, on every host (the
     worker wakes them once the answer is out: server/gate.py). A hint: a write that changed
@@ -75,5 +81,5 @@ def wake_on_write(response):
     ):
         caller = g.get("caller")
         if caller is not None:
-            this.environ[ENVIRON_KEY].wake([str(caller.space_id)])
+            this.environ[ENVIRON_KEY].wake([str(caller.space_id), *g.get("also_woken", ())])
     return response

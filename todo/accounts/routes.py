@@ -9,7 +9,7 @@ from flask_smorest import abort
 
 from ..blueprint import Blueprint
 from ..budgets import spend_budget
-from ..holding import wake_after_write
+from ..holding import also_wake, wake_after_write
 from ..sharing import access
 from ..tasks.writes import place_reminders
 from ..throttles import (
@@ -276,4 +276,4 @@ def delete_me(check):
     The password is checked again (401 if wrong); then the account, its tasks, lists and
     labels are deleted for good, and its tokens stop working.
     """
-    delete_account(require_password(check["password"]))
+    also_wake(delete_account(require_password(check["password"])))

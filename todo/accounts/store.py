@@ -99,13 +99,14 @@ def set_password(user: User, new_hash: str) -> None:
         raise TokenNotCurrent(USER_GONE) from None
 
 
-def delete_account(user: User) -> None:
+def delete_account(user: User) -> set[uuid.UUID]:
     """The account and everything of it. Tasks first, then the account, in one transaction:
     the order in which every task write takes its locks (the task, then through the counters'
     trigger the user), so the two never deadlock. Its revocations, idempotency keys and
-    tombstones go with the users row (ON DELETE CASCADE); its email's row is removed here."""
+    tombstones go with the users row (ON DELETE CASCADE); its email's row is removed here.
+    The owners of the lists it was a member of, whose data changed (its assignments)."""
     with transaction():
-        endings.account_gone(user.id)
+        owners = endings.account_gone(user.id)
         db.session.execute(delete(tasks).where(tasks.c.user_id == user.id))
         db.session.execute(
             delete(user_emails).where(
@@ -113,6 +114,7 @@ def delete_account(user: User) -> None:
             )
         )
         db.session.execute(delete(users).where(users.c.id == user.id))
+    return owners
 
 
 def log_out(caller: Caller, expires_at: datetime) -> None:

@@ -83,12 +83,15 @@ def lists_gone(
         invitation_gone(owner_id, invitation_id, email)
 
 
-def account_gone(user_id: uuid.UUID) -> None:
+def account_gone(user_id: uuid.UUID) -> set[uuid.UUID]:
     """Before an account is deleted: what it shared ends for its members and invitees, and
     the lists shared with it lose it as a member (and the tasks there assigned to it, their
-    assignee)."""
+    assignee). The owners of those lists, whose data changed."""
     owned = list(db.session.scalars(LOCK_LISTS_OF, {OWNER: user_id}))
     lists_gone(user_id, owned, events.OWNER_DELETED)
+    owners = set()
     for owner_id, list_id in db.session.execute(MEMBERSHIPS_OF, {MEMBER: user_id}).all():
         assignees.unassign(owner_id, list_id, user_id)
         end_membership(owner_id, list_id, user_id, None)
+        owners.add(owner_id)
+    return owners

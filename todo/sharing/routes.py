@@ -6,6 +6,7 @@ invitations.py) take the caller and raise, and the factory maps their errors."""
 from flask import g
 
 from ..blueprint import Blueprint
+from ..holding import also_wake
 from . import examples, invitations, members
 from .schemas import (
     InvitationSchema,
@@ -151,3 +152,4 @@ def leave_list(user_id, owner_id, list_id):
     It is no longer among your lists; the owner's members no longer name you.
     """
     members.leave(g.caller, owner_id, list_id)
+    also_wake([owner_id])  # its assignments there were unassigned
