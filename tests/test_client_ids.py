@@ -10,10 +10,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tests.conftest import assert_problem
 from tests.threads import at_once
+from todo.accounts.models import users
 from todo.columns import utcnow
 from todo.extensions import db
 from todo.idempotency import KEEP_FOR, IdempotencyKey
@@ -243,3 +244,23 @@ def test_concurrent_posts_of_one_id_with_other_bodies_create_one_task(
             assert_id_conflict(answer)
     [row] = stored_tasks()
     assert (str(row.id), row.title) == (chosen_id, created.get_json()["title"])
+
+
+def test_concurrent_posts_of_one_subtask_id_count_it_once_on_its_parent_and_user(
+    app, client, user, post, chosen_id
+):
+    """The posts that find the id taken insert nothing, and count nothing either: not on the
+    parent's subtask counts, not on the user's task counts."""
+    parent = post({"title": "Trip"}).get_json()["id"]
+    answers = at_once(
+        app, 20, lambda other: post({"title": "Socks", "parent_id": parent}, chosen_id, other)
+    )
+    assert [answer.status_code for answer in answers] == [201] * 20
+    base = f"/api/{user['user_id']}"
+    read = client.get(f"{base}/tasks/{parent}", headers=user["headers"]).get_json()
+    assert read["subtasks"] == {"total": 1, "completed": 0}
+    with app.app_context():
+        counted = db.session.scalar(
+            select(users.c.task_count).where(users.c.id == uuid.UUID(user["user_id"]))
+        )
+    assert counted == 2

@@ -216,6 +216,12 @@ def add_task(caller: Caller, fields: dict, within: Change | None = None) -> tupl
     return task, rebalanced
 
 
+class IdTaken(Exception):
+    """The INSERT with a client-chosen id found it taken and inserted nothing. Its transaction
+    is rolled back all the same: on PostgreSQL the row triggers that run before an INSERT
+    (numbering and counting the row) ran for the row ON CONFLICT DO NOTHING then skipped."""
+
+
 def add_task_once(
     caller: Caller,
     fields: dict,
@@ -244,10 +250,12 @@ def add_task_once(
                 return replay
             task, rebalanced = inserted(caller, fields, within)
             if task is None:
-                return replay_of_id(caller, fields["id"], request_hash)
+                raise IdTaken()  # rolled back: the row it did not insert counted nothing
             answer = answer_for(task, rebalanced)
             for each in keys:
                 idempotency.remember(caller.space_id, each, request_hash, answer)
+    except IdTaken:
+        return replay_of_id(caller, fields["id"], request_hash)
     except IntegrityError:
         # A concurrent request with the same key committed first: answer as it did. With no
         # answer stored, what conflicted was the user, deleted meanwhile.
