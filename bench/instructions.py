@@ -5,12 +5,13 @@ so that callgrind counts the instructions of those requests alone.
     python bench/instructions.py <scenario> <requests> <gate>
 
 Scenarios: `get` (a task read), `list20` and `list100` (the lists of 20 and 100 tasks), `put`
-(a PUT of a task's title and description) and `toggle` (PATCH .../complete), and a list of
+(a PUT of a task's title and description) and `toggle` (PATCH .../complete), a list of
 20 tasks shared with a member, read by its owner (`owner20`) and by the member (`member20`),
-/api/<owner>/tasks?list_id=<the list>. Run from the checkout to measure (its `wsgi:app`),
-with the production settings the script exports. Signs up and fills its users on first use
-(the database is the script's, fresh). Exits with CANNOT_RUN where the checkout has no
-sharing.
+/api/<owner>/tasks?list_id=<the list>, and the feed poll of a member of 10 lists of 10
+owners with nothing new (`feed10`: /api/<member>/changes?since=<where a sync ended>).
+Run from the checkout to measure (its `wsgi:app`), with the production settings the script
+exports. Signs up and fills its users on first use (the database is the script's, fresh).
+Exits with CANNOT_RUN where the checkout has no sharing (or a feed that follows owners).
 """
 
 import io
@@ -47,28 +48,51 @@ def created(token: str, user_id: str, tasks: int, **fields) -> str:
     return last
 
 
+def shared(owner_token: str, owner_id: str, email: str, member_token: str, member_id: str) -> str:
+    """The id of a new list of the owner's, shared with the member (invited and accepted)."""
+    owner = {"Authorization": f"Bearer {owner_token}"}
+    list_id = client.post(f"/api/{owner_id}/lists", json={"name": "Shared"}, headers=owner)
+    list_id = list_id.get_json()["id"]
+    invited = client.post(
+        f"/api/{owner_id}/lists/{list_id}/invitations",
+        json={"email": email, "role": "editor"},
+        headers=owner,
+    )
+    if invited.status_code == 404:
+        sys.exit(CANNOT_RUN)
+    member = {"Authorization": f"Bearer {member_token}"}
+    invitation = client.get(f"/api/{member_id}/invitations", headers=member).get_json()[-1]
+    client.post(f"/api/{member_id}/invitations/{invitation['id']}/accept", headers=member)
+    return list_id
+
+
+def member_feed() -> tuple[str, str, str]:
+    """The token, path and query string of a member's empty poll, a member of 10 owners'
+    lists (a task in each) synced to now."""
+    member_token, member_id = signed_in("feed-member")
+    for number in range(10):
+        token, user_id = signed_in(f"feed-owner{number}")
+        list_id = shared(token, user_id, "feed-member@example.com", member_token, member_id)
+        created(token, user_id, 1, list_id=list_id)
+    member = {"Authorization": f"Bearer {member_token}"}
+    page = client.get(f"/api/{member_id}/changes", headers=member).get_json()
+    if len(page["lists"]) != 10:
+        sys.exit(CANNOT_RUN)  # a feed that does not follow the owners
+    return member_token, f"/api/{member_id}/changes", f"since={page['next']}"
+
+
 def user_with_tasks(scenario: str) -> tuple[str, str, str]:
     """The token, path and query string of the scenario's requests, with its users and tasks."""
+    if scenario == "feed10":
+        return member_feed()
     token, user_id = signed_in(scenario)
     if scenario not in ("owner20", "member20"):
         last = created(token, user_id, TASKS[scenario])
         task = {"get": f"/{last}", "put": f"/{last}", "toggle": f"/{last}/complete"}
         return token, f"/api/{user_id}/tasks" + task.get(scenario, ""), ""
-    owner = {"Authorization": f"Bearer {token}"}
-    made = client.post(f"/api/{user_id}/lists", json={"name": "Shared"}, headers=owner)
-    list_id = made.get_json()["id"]
-    created(token, user_id, 20, list_id=list_id)
-    invited = client.post(
-        f"/api/{user_id}/lists/{list_id}/invitations",
-        json={"email": "member@example.com", "role": "editor"},
-        headers=owner,
-    )
-    if invited.status_code == 404:
-        sys.exit(CANNOT_RUN)
     member_token, member_id = signed_in("member")
-    member = {"Authorization": f"Bearer {member_token}"}
-    invitation = client.get(f"/api/{member_id}/invitations", headers=member).get_json()[0]
-    client.post(f"/api/{member_id}/invitations/{invitation['id']}/accept", headers=member)
+    list_id = shared(token, user_id, "member@example.com", member_token, member_id)
+    created(token, user_id, 20, list_id=list_id)
     reader = token if scenario == "owner20" else member_token
     return reader, f"/api/{user_id}/tasks", f"list_id={list_id}"
 

@@ -44,19 +44,30 @@ def statement_rows(statement, parameters: dict) -> list[Row]:
     through the session. When this request's session already holds a connection (it read
     the account, or runs `transaction()`), the statement runs on that one: a request never
     holds two connections at once, and a read sees its transaction's writes."""
+    return rows_of_each(statement, (parameters,))[0]
+
+
+def rows_of_each(statement, parameter_sets) -> list[list[Row]]:
+    """The rows of one statement run once for each of `parameter_sets`, in turn, as
+    `statement_rows` runs it: each run a statement of its own, on one connection (one pool
+    checkout for them all)."""
     if db.session.registry.has() and db.session().in_transaction():
-        return db.session.execute(statement, parameters).all()
-    return run_alone(db.engine, statement, parameters)
+        return [db.session.execute(statement, parameters).all() for parameters in parameter_sets]
+    return runs_alone(db.engine, statement, parameter_sets)
 
 
 def run_alone(engine: Engine, statement, parameters: dict) -> list[Row]:
     """All the rows of one statement on a pooled connection of `engine`'s (autocommit):
     compiled once where it can be (`cached_statement`), else through Core."""
+    return runs_alone(engine, statement, (parameters,))[0]
+
+
+def runs_alone(engine: Engine, statement, parameter_sets) -> list[list[Row]]:
     compiled = cached_statement(engine, statement)
     if compiled is not None:
-        return compiled.run(engine, parameters)
+        return compiled.run_each(engine, parameter_sets)
     with engine.connect() as connection:
-        return connection.execute(statement, parameters).all()
+        return [connection.execute(statement, each).all() for each in parameter_sets]
 
 
 # Each dialect's statements, compiled on first use (None: Core runs the statement).

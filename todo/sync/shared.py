@@ -27,7 +27,7 @@ from sqlalchemy import Uuid, and_, bindparam, exists, select, type_coerce
 from ..accounts.models import users
 from ..accounts.tokens import OWNER
 from ..columns import UUIDText, utcnow
-from ..database import first_value, statement_rows
+from ..database import rows_of_each, statement_rows
 from ..sharing.access import LISTS_AND_MEMBERS, MEMBERSHIPS_OF
 from ..sharing.events import JOINED, ROLE
 from ..sharing.models import list_departures, list_members, membership_changes
@@ -155,9 +155,11 @@ def owners_of(member_id: uuid.UUID) -> list[uuid.UUID]:
     return sorted({row.owner_id for row in rows})
 
 
-def owner_number(owner_id: uuid.UUID) -> int | None:
-    """An owner's change number (one indexed read); None once the account is gone."""
-    return first_value(OWNER_NUMBER, {OWNER: owner_id})
+def owner_numbers(owner_ids: list[uuid.UUID]) -> list[int | None]:
+    """Each owner's change number (one indexed read each, on one connection); None once the
+    account is gone."""
+    found = rows_of_each(OWNER_NUMBER, [{OWNER: owner_id} for owner_id in owner_ids])
+    return [rows[0].change_number if rows else None for rows in found]
 
 
 def space_entries(
