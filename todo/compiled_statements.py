@@ -59,49 +59,16 @@ class CompiledStatement:
         self.converted_columns, self.all_null = None, NEVER
 
     def run(self, engine: Engine, parameters: dict) -> list:
-        return self.run_each(engine, (parameters,))[0]
+        """The statement's rows, run alone (`run_in_turn`)."""
+        return run_in_turn(engine, [(self, parameters)])[0]
 
-    def run_each(self, engine: Engine, parameter_sets) -> list[list]:
-        """The rows of a run for each of `parameter_sets`, in turn, on one pooled connection:
-        each run a statement of its own (autocommit; nothing carried from one to the next),
-        with one checkout for them all (a pool checkout and checkin cost a 1-row read about
-        as much as its `cursor.execute`: a member's empty poll reads one row per owner)."""
-        if not parameter_sets:
-            return []
-        literals, values = self.literals, None
-        connection = engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            fetched = []
-            for parameters in parameter_sets:
-                values = {}
-                for name, processor in self.binds:
-                    value = parameters[name] if name in parameters else literals[name]
-                    values[name] = value if processor is None else processor(value)
-                sql = self.sql
-                for listener in engine.dispatch.before_cursor_execute:
-                    sql, values = listener(None, cursor, sql, values, DEFAULTS, False)
-                cursor.execute(sql, values)
-                fetched.append(cursor.fetchall())
-            if self.converters is None:
-                self.prepare_conversions(engine, cursor.description)
-            cursor.close()
-        except engine.dialect.loaded_dbapi.Error as error:
-            gone = engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
-            if gone:
-                engine.pool._invalidate(connection, error)  # as Connection does on disconnect
-            raise DBAPIError.instance(
-                self.sql,
-                values,
-                error,
-                engine.dialect.loaded_dbapi.Error,
-                hide_parameters=engine.hide_parameters,
-                connection_invalidated=gone,
-                dialect=engine.dialect,
-            ) from error
-        finally:
-            connection.close()  # back to the pool (or gone, if invalidated)
-        return [self.rows(each) for each in fetched]
+    def bound(self, parameters: dict) -> dict:
+        """The values of the statement's binds, processed, from `parameters` and its literals."""
+        literals, values = self.literals, {}
+        for name, processor in self.binds:
+            value = parameters[name] if name in parameters else literals[name]
+            values[name] = value if processor is None else processor(value)
+        return values
 
     def rows(self, fetched: list) -> list:
         make = self.make_row
@@ -128,6 +95,46 @@ class CompiledStatement:
                 # itemgetter gives one position's value alone, several's as a tuple
                 self.all_null = None if len(converters) == 1 else (None,) * len(converters)
         self.converters = converters  # last: another thread may run as soon as it is set
+
+
+def run_in_turn(engine: Engine, runs: list) -> list[list]:
+    """The rows of each run of `runs` ((CompiledStatement, parameters) pairs), in turn, on one
+    pooled connection: each run a statement of its own (autocommit; nothing carried from one
+    to the next), with one checkout for them all (a pool checkout and checkin cost a 1-row
+    read about as much as its `cursor.execute`: a member's empty poll reads one row per
+    owner, and a member's read of a shared list asks their token first)."""
+    if not runs:
+        return []
+    statement, values = runs[0][0], None
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        fetched = []
+        for statement, parameters in runs:
+            sql, values = statement.sql, statement.bound(parameters)
+            for listener in engine.dispatch.before_cursor_execute:
+                sql, values = listener(None, cursor, sql, values, DEFAULTS, False)
+            cursor.execute(sql, values)
+            fetched.append(cursor.fetchall())
+            if statement.converters is None:
+                statement.prepare_conversions(engine, cursor.description)
+        cursor.close()
+    except engine.dialect.loaded_dbapi.Error as error:
+        gone = engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
+        if gone:
+            engine.pool._invalidate(connection, error)  # as Connection does on disconnect
+        raise DBAPIError.instance(
+            statement.sql,
+            values,
+            error,
+            engine.dialect.loaded_dbapi.Error,
+            hide_parameters=engine.hide_parameters,
+            connection_invalidated=gone,
+            dialect=engine.dialect,
+        ) from error
+    finally:
+        connection.close()  # back to the pool (or gone, if invalidated)
+    return [statement.rows(rows) for (statement, _), rows in zip(runs, fetched, strict=True)]
 
 
 def compile_statement(engine: Engine, statement) -> CompiledStatement | None:

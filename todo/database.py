@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DisconnectionError
 
-from .compiled_statements import CompiledStatement, compile_statement
+from .compiled_statements import CompiledStatement, compile_statement, run_in_turn
 from .extensions import db
 from .timestamps import utc_text
 
@@ -44,30 +44,38 @@ def statement_rows(statement, parameters: dict) -> list[Row]:
     through the session. When this request's session already holds a connection (it read
     the account, or runs `transaction()`), the statement runs on that one: a request never
     holds two connections at once, and a read sees its transaction's writes."""
-    return rows_of_each(statement, (parameters,))[0]
+    return rows_in_turn([(statement, parameters)])[0]
 
 
 def rows_of_each(statement, parameter_sets) -> list[list[Row]]:
-    """The rows of one statement run once for each of `parameter_sets`, in turn, as
-    `statement_rows` runs it: each run a statement of its own, on one connection (one pool
+    """The rows of one statement run once for each of `parameter_sets` (`rows_in_turn`)."""
+    return rows_in_turn([(statement, parameters) for parameters in parameter_sets])
+
+
+def rows_in_turn(runs: list) -> list[list[Row]]:
+    """The rows of each (statement, parameters) of `runs`, in turn, each run as
+    `statement_rows` runs it: a statement of its own, all on one connection (one pool
     checkout for them all)."""
     if db.session.registry.has() and db.session().in_transaction():
-        return [db.session.execute(statement, parameters).all() for parameters in parameter_sets]
-    return runs_alone(db.engine, statement, parameter_sets)
+        return [db.session.execute(statement, parameters).all() for statement, parameters in runs]
+    return runs_alone(db.engine, runs)
 
 
 def run_alone(engine: Engine, statement, parameters: dict) -> list[Row]:
-    """All the rows of one statement on a pooled connection of `engine`'s (autocommit):
-    compiled once where it can be (`cached_statement`), else through Core."""
-    return runs_alone(engine, statement, (parameters,))[0]
+    """All the rows of one statement on a pooled connection of `engine`'s (autocommit)."""
+    return runs_alone(engine, [(statement, parameters)])[0]
 
 
-def runs_alone(engine: Engine, statement, parameter_sets) -> list[list[Row]]:
-    compiled = cached_statement(engine, statement)
-    if compiled is not None:
-        return compiled.run_each(engine, parameter_sets)
+def runs_alone(engine: Engine, runs: list) -> list[list[Row]]:
+    """The rows of each (statement, parameters) of `runs` on one pooled connection of
+    `engine`'s (autocommit): compiled once where they can be (`cached_statement`), else
+    through Core."""
+    compiled = [cached_statement(engine, statement) for statement, _ in runs]
+    if None not in compiled:
+        compiled_runs = zip(compiled, (parameters for _, parameters in runs), strict=True)
+        return run_in_turn(engine, list(compiled_runs))
     with engine.connect() as connection:
-        return [connection.execute(statement, each).all() for each in parameter_sets]
+        return [connection.execute(statement, parameters).all() for statement, parameters in runs]
 
 
 # Each dialect's statements, compiled on first use (None: Core runs the statement).

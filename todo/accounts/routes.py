@@ -95,7 +95,7 @@ def require_url_user():
     if g.caller.actor_id != space:
         list_id = listed_by_member(space)
         if list_id is not None:
-            g.caller = access.member_reading(g.caller, space, list_id)  # checks the token (401)
+            g.caller = access.member_reading(g.caller, space, list_id)  # token: with the page
         else:
             g.caller = as_member(member_in(space))
 

@@ -13,7 +13,7 @@ from sqlalchemy import Row, Uuid, and_, bindparam, exists, select
 from ..accounts.models import users
 from ..accounts.store import load_account
 from ..accounts.tokens import ACTOR, CALLER_ROW_IS_CURRENT, OWNER, TOKEN_IS_CURRENT, Caller
-from ..database import first_value, statement_rows
+from ..database import first_value, rows_in_turn, statement_rows
 from ..extensions import db
 from ..lists.models import lists
 from ..lists.store import ListNotFound, not_found
@@ -198,14 +198,27 @@ def member_caller(caller: Caller, owner_id: uuid.UUID) -> Caller | None:
 
 def member_reading(caller: Caller, owner_id: uuid.UUID, list_id: uuid.UUID) -> Caller:
     """The caller reading the tasks of `owner_id`'s list `list_id`, which may be shared with
-    them: the token checked on the caller's own users row (TokenNotCurrent), and nothing read
-    on the owner's side yet, for the page's own statement asks whether the list is live and
-    shared with them (SHARED_WITH_ACTOR; tasks/reads.py: ListNotFound if not). A member's
-    list is then two statements, as the owner's is one (with `member_caller` first, three).
-    The caller is a viewer of that list alone, whatever their role: it reads."""
-    token_stands(caller)
+    them, with nothing read yet: the page's read (tasks/reads.py) asks first whether the
+    caller's token stands, on the caller's own users row, then the page, whose statement
+    asks whether the list is live and shared with them (SHARED_WITH_ACTOR: ListNotFound if
+    not), two statements on one connection (`checked_rows`), as the owner's is one (with
+    `member_caller` first, three). The caller is a viewer of that list alone, whatever their
+    role: it reads."""
     shared = MappingProxyType({list_id: "viewer"})
     return replace(caller, space_id=owner_id, role=READER_ROLE, shared=shared)
+
+
+def checked_rows(caller: Caller, statement, parameters: dict) -> list[Row]:
+    """The rows of one statement of the caller's (database.statement_rows); a reader's
+    (`member_reading`) after a statement of its own that asks whether the token stands, on
+    the reader's own users row, on the same connection: TokenNotCurrent, and none of the
+    rows, if it does not."""
+    if caller.role != READER_ROLE:
+        return statement_rows(statement, parameters)
+    stands, rows = rows_in_turn([(TOKEN_STANDS, caller.token_parameters), (statement, parameters)])
+    if not stands:
+        load_account(caller)  # raises, saying why
+    return rows
 
 
 def list_role(caller: Caller, list_id: uuid.UUID | None) -> str | None:

@@ -12,6 +12,7 @@ from ..accounts.tokens import USER_GONE, Caller, TokenNotCurrent
 from ..columns import utcnow
 from ..database import first_row, first_value, statement_rows
 from ..lists.store import ListNotFound
+from ..sharing.access import checked_rows
 from .listing import ME, ZONED, count_statement, page_statement, version_statement
 from .models import ANSWER_ROW
 from .rows import not_found, owned, ownership, run_by
@@ -36,7 +37,7 @@ def list_page(caller: Caller, query: dict) -> Page:
     """A page of the caller's tasks that match the query, how many match in all, and what
     state of the list it shows (`list_version`, read by the page's own statement)."""
     statement, parameters = page_statement(caller, query)
-    rows = statement_rows(statement, parameters)
+    rows = checked_rows(caller, statement, parameters)
     if not rows or rows[0].list_version is None:
         # No version: the token is not current, and TokenNotCurrent says why. Nothing found:
         # the version, read before the page again, so the ETag never claims a later state
