@@ -158,7 +158,11 @@ def owners_of(member_id: uuid.UUID) -> list[uuid.UUID]:
 def owner_numbers(owner_ids: list[uuid.UUID]) -> list[int | None]:
     """Each owner's change number (one indexed read each, on one connection); None once the
     account is gone."""
-    found = rows_of_each(OWNER_NUMBER, [{OWNER: owner_id} for owner_id in owner_ids])
+    return first_numbers(rows_of_each(OWNER_NUMBER, [{OWNER: owner} for owner in owner_ids]))
+
+
+def first_numbers(found: list[list]) -> list[int | None]:
+    """The number each OWNER_NUMBER read found; None where it found no account."""
     return [rows[0].change_number if rows else None for rows in found]
 
 

@@ -12,7 +12,7 @@ after it, up to it, are every change up to it, and a cursor there misses nothing
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from sqlalchemy import Row, select, type_coerce
 
@@ -20,10 +20,10 @@ from .. import cursors
 from ..accounts.store import load_account
 from ..accounts.tokens import OWNER, USER_GONE, Caller, TokenNotCurrent
 from ..columns import UUIDText, utcnow
-from ..database import statement_rows
+from ..database import rows_in_turn, statement_rows
 from ..lists.models import purged_lists
 from ..lists.store import COUNTED_ROW
-from ..tasks.changes import current_number
+from ..tasks.changes import CURRENT_NUMBER, current_number
 from . import shared
 from .rows import (
     AFTER,
@@ -194,14 +194,15 @@ def read_changes(caller: Caller, since: Position | None, limit: int) -> Changes:
     any. An owner the cursor does not know yet is followed from their number now (a join
     brings the list as it is), or from the start in a first sync. An empty poll reads the
     caller's number and each followed owner's: one indexed read per space."""
-    number = check_current(caller)
-    if since is not None and since.number > number:
-        raise CursorExpired()  # from a database restored to an earlier state: start over
     first_sync, since = since is None, since or START
+    held = dict(since.spaces)
+    number, numbers = numbers_now(caller, list(held))
+    if since.number > number:
+        raise CursorExpired()  # from a database restored to an earlier state: start over
     own_done = not first_sync and since.number == number and since.after == LAST_ID
     # Memberships change only with the caller's own number: while it stands, so do they.
-    owners = [one for one, _ in since.spaces] if own_done else shared.owners_of(caller.space_id)
-    spaces, ends = followed(owners, dict(since.spaces), first_sync)
+    owners = list(held) if own_done else shared.owners_of(caller.space_id)
+    spaces, ends = followed(owners, held, first_sync, numbers)
     if own_done and all(at == Position(ends[owner]) for owner, at in spaces.items()):
         return Changes(position=since)
     entries, position, has_more = [], Position(since.number, since.after), False
@@ -234,13 +235,28 @@ def read_changes(caller: Caller, since: Position | None, limit: int) -> Changes:
     return page_of(entries, position, has_more)
 
 
+def numbers_now(caller: Caller, owners: list[uuid.UUID]) -> tuple[int, dict]:
+    """The caller's change number (TokenNotCurrent, saying why, when the token is not
+    current), then each of `owners`' (None: the account is gone): one indexed read each, in
+    turn on one connection."""
+    runs = [(CURRENT_NUMBER, caller.parameters)]
+    runs += [(shared.OWNER_NUMBER, {OWNER: owner}) for owner in owners]
+    own, *theirs = rows_in_turn(runs)
+    if not own:
+        not_current(caller)
+    return own[0].change_number, dict(zip(owners, shared.first_numbers(theirs), strict=True))
+
+
 def followed(
-    owners: list[uuid.UUID], held: dict, first_sync: bool
+    owners: list[uuid.UUID], held: dict, first_sync: bool, numbers: dict
 ) -> tuple[dict[uuid.UUID, Position], dict[uuid.UUID, int]]:
-    """Where the caller stands in each owner's numbers, and each owner's number now (one
-    read each; an owner whose account is gone is left out)."""
+    """Where the caller stands in each owner's numbers, and each owner's number now (as
+    `numbers` has it, else one read each; an owner whose account is gone is left out)."""
+    missing = [owner for owner in owners if owner not in numbers]
+    numbers = {**numbers, **dict(zip(missing, shared.owner_numbers(missing), strict=True))}
     spaces, ends = {}, {}
-    for owner, number in zip(owners, shared.owner_numbers(owners), strict=True):
+    for owner in owners:
+        number = numbers[owner]
         if number is None:
             continue
         at = held.get(owner) or (START if first_sync else Position(number))
@@ -270,9 +286,14 @@ def check_current(caller: Caller) -> int:
     """The caller's change number; TokenNotCurrent, saying why, when the token is not."""
     number = current_number(caller)
     if number is None:
-        load_account(caller)  # raises, saying why
-        raise TokenNotCurrent(USER_GONE)
+        not_current(caller)
     return number
+
+
+def not_current(caller: Caller) -> NoReturn:
+    """TokenNotCurrent, saying why, for a token a statement found not current."""
+    load_account(caller)  # raises, saying why
+    raise TokenNotCurrent(USER_GONE)
 
 
 def entries_of(parameters: dict, first_sync: bool) -> list[Entry]:
