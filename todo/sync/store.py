@@ -195,16 +195,19 @@ def read_changes(caller: Caller, since: Position | None, limit: int) -> Changes:
     brings the list as it is), or from the start in a first sync. An empty poll reads the
     caller's number and each followed owner's: one indexed read per space."""
     first_sync, since = since is None, since or START
-    held = dict(since.spaces)
-    number, numbers = numbers_now(caller, list(held))
+    held = [owner for owner, _ in since.spaces]
+    number, numbers = numbers_now(caller, held)
     if since.number > number:
         raise CursorExpired()  # from a database restored to an earlier state: start over
     own_done = not first_sync and since.number == number and since.after == LAST_ID
+    if own_done and all(
+        at == Position(now) for (_, at), now in zip(since.spaces, numbers, strict=True)
+    ):
+        return Changes(position=since)  # nothing new: the same position
     # Memberships change only with the caller's own number: while it stands, so do they.
-    owners = list(held) if own_done else shared.owners_of(caller.space_id)
-    spaces, ends = followed(owners, held, first_sync, numbers)
-    if own_done and all(at == Position(ends[owner]) for owner, at in spaces.items()):
-        return Changes(position=since)
+    owners = held if own_done else shared.owners_of(caller.space_id)
+    known = dict(zip(held, numbers, strict=True))
+    spaces, ends = followed(owners, dict(since.spaces), first_sync, known)
     entries, position, has_more = [], Position(since.number, since.after), False
     if not own_done:
         parameters = {
@@ -235,7 +238,7 @@ def read_changes(caller: Caller, since: Position | None, limit: int) -> Changes:
     return page_of(entries, position, has_more)
 
 
-def numbers_now(caller: Caller, owners: list[uuid.UUID]) -> tuple[int, dict]:
+def numbers_now(caller: Caller, owners: list[uuid.UUID]) -> tuple[int, list[int | None]]:
     """The caller's change number (TokenNotCurrent, saying why, when the token is not
     current), then each of `owners`' (None: the account is gone): one indexed read each, in
     turn on one connection."""
@@ -244,7 +247,7 @@ def numbers_now(caller: Caller, owners: list[uuid.UUID]) -> tuple[int, dict]:
     own, *theirs = rows_in_turn(runs)
     if not own:
         not_current(caller)
-    return own[0].change_number, dict(zip(owners, shared.first_numbers(theirs), strict=True))
+    return own[0].change_number, shared.first_numbers(theirs)
 
 
 def followed(
