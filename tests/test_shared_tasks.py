@@ -66,6 +66,16 @@ def test_a_member_reads_the_shared_list_and_its_tasks_only(client, owner, editor
     assert_problem(client.get(f"{space['lists']}/{space['Private']}", headers=auth), 404)
 
 
+def test_a_member_who_logged_out_reads_the_shared_list_no_more(client, editor, space):
+    """Their token is asked on their own users row with the page's read, on their very next
+    request, and the page is not answered."""
+    url = f"{space['tasks']}?list_id={space['Shared']}"
+    assert titles(client.get(url, headers=editor["headers"])) == ["Milk"]
+    assert client.post("/api/auth/logout", headers=editor["headers"]).status_code == 204
+    refused = assert_problem(client.get(url, headers=editor["headers"]), 401)
+    assert "revoked" in refused["detail"]
+
+
 def test_a_member_lists_the_shared_lists_trash_only(client, owner, editor, space):
     base = space["tasks"]
     for hidden in ("Milk", "Diary", "Inbox"):
