@@ -78,13 +78,16 @@ class Task(db.Model):
         # The change feed reads a user's tasks above a number; the trash, by deletion time.
         Index("ix_tasks_user_id_change_number_id", "user_id", "change_number", "id"),
         Index("ix_tasks_user_id_deleted_at_id", "user_id", "deleted_at", "id"),
-        # The `assignee=` filter, in the list's default order (migration 0020).
+        # The `assignee=` filter, in the list's default order (migration 0020), of the tasks
+        # assigned to someone only (0023): a write of any other task maintains no entry here.
         Index(
             "ix_tasks_user_id_assignee_id_created_at_id",
             "user_id",
             "assignee_id",
             "created_at",
             "id",
+            postgresql_where=text("assignee_id IS NOT NULL"),
+            sqlite_where=text("assignee_id IS NOT NULL"),
         ),
     )
 
