@@ -5,7 +5,8 @@ so that callgrind counts the instructions of those requests alone.
     python bench/instructions.py <scenario> <requests> <gate>
 
 Scenarios: `get` (a task read), `list20` and `list100` (the lists of 20 and 100 tasks), `put`
-(a PUT of a task's title and description) and `toggle` (PATCH .../complete), a list of
+(a PUT of a task's title and description), `toggle` (PATCH .../complete) and `create` (a POST
+of a new task, beside 20), and a list of
 20 tasks shared with a member, read by its owner (`owner20`) and by the member (`member20`),
 /api/<owner>/tasks?list_id=<the list>, and the feed poll of a member of 10 lists of 10
 owners with nothing new (`feed10`: /api/<member>/changes?since=<where a sync ended>).
@@ -25,9 +26,10 @@ sys.path.insert(0, os.getcwd())
 from wsgi import app  # the checkout's, from the working directory
 
 WARM_UP = 30  # requests served before the gate: caches filled, statements compiled
-TASKS = {"get": 20, "list20": 20, "list100": 100, "put": 20, "toggle": 20}
+TASKS = {"get": 20, "list20": 20, "list100": 100, "put": 20, "toggle": 20, "create": 20}
 CANNOT_RUN = 3  # the exit status for a scenario this checkout has no routes for
 PUT_BODY = b'{"title": "put", "description": "A task replaced"}'
+CREATE_BODY = b'{"title": "create", "description": "A task created"}'
 client = app.test_client()
 
 
@@ -99,8 +101,8 @@ def user_with_tasks(scenario: str) -> tuple[str, str, str]:
 
 def main(scenario: str, requests: int, gate: Path) -> None:
     token, path, query = user_with_tasks(scenario)
-    method = {"put": "PUT", "toggle": "PATCH"}.get(scenario, "GET")
-    body = PUT_BODY if method == "PUT" else b""
+    method = {"put": "PUT", "toggle": "PATCH", "create": "POST"}.get(scenario, "GET")
+    body = {"PUT": PUT_BODY, "POST": CREATE_BODY}.get(method, b"")
     environ = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
@@ -140,8 +142,8 @@ def main(scenario: str, requests: int, gate: Path) -> None:
     gate.with_suffix(".done").touch()
     while not gate.with_suffix(".end").exists():
         time.sleep(0.05)
-    if set(statuses) != {"200 OK"}:
-        sys.exit(f"answers other than 200: {set(statuses)}")
+    if set(statuses) != {"201 CREATED" if method == "POST" else "200 OK"}:
+        sys.exit(f"answers other than expected: {set(statuses)}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ silently."""
 import cProfile
 import pstats
 import socket
+import uuid
 from types import SimpleNamespace
 
 import jwt
@@ -13,6 +14,8 @@ import pytest
 from gunicorn import util
 from gunicorn.config import Config
 from gunicorn.http import wsgi
+from psycopg2 import extensions as psycopg2_extensions
+from sqlalchemy import String, Uuid, bindparam, cast, select
 
 from tests.servers import create_task, sign_in
 from tests.test_tokens import claims, forged
@@ -172,3 +175,21 @@ def test_column_names_are_decoded_without_a_python_codec_call(app):
     assert rows == [(1, "été ✓", 1)]
     called = {function for (_file, _line, function) in pstats.Stats(profile).stats}
     assert "decode" not in called, called
+
+
+def test_uuid_parameters_are_quoted_once_by_the_apps_adapter_after_a_reconnect(app):
+    """psycopg2.extensions.register_adapter (todo/postgresql.py: quote_uuids_once): the
+    psycopg2 dialect registers psycopg2's own uuid adapter as each connection opens; the
+    app's, registered after it, quotes each uuid once and the values still arrive whole."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("only psycopg2 adapts uuid parameters")
+        db.engine.dispose()  # the next statement opens a connection, and the dialect's hook runs
+        value = uuid.uuid4()
+        statement = select(cast(bindparam("value", type_=Uuid), String))
+        for _ in range(2):
+            assert db.session.execute(statement, {"value": value}).scalar_one() == str(value)
+        db.session.close()
+    adapted = psycopg2_extensions.adapt(value)
+    assert adapted.getquoted() == f"'{value}'::uuid".encode()
+    assert psycopg2_extensions.adapt(uuid.UUID(str(value))) is adapted

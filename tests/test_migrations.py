@@ -754,3 +754,41 @@ def test_0020_credits_existing_tasks_to_their_owner_and_a_downgrade_keeps_them(e
         "SELECT count(*) FROM tasks WHERE created_by IS NOT NULL AND completed_by IS NOT NULL"
     )
     assert db.session.execute(text(credited)).scalar() == 3
+
+
+def assignee_index() -> str:
+    """The assignee index's definition as the database keeps it."""
+    name = "ix_tasks_user_id_assignee_id_created_at_id"
+    if db.engine.dialect.name == "postgresql":
+        query = "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+    else:
+        query = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name"
+    return db.session.execute(text(query), {"name": name}).scalar_one()
+
+
+def test_0023_keeps_only_assigned_tasks_in_the_assignee_index_and_a_downgrade_all(empty_app):
+    """Revision 0023: the assignee index is partial (assigned tasks only); the filter finds
+    the same tasks through it, and a downgrade makes it whole again, every task kept."""
+    upgrade(revision="0022")
+    add_user()
+    assigned, unassigned = TASK_IDS[0], TASK_IDS[1]
+    insert = text(
+        "INSERT INTO tasks (id, user_id, title, completed, created_at, updated_at, created_by,"
+        " updated_by, assignee_id) VALUES (:id, :user_id, 'task', false, :now, :now, :user_id,"
+        " :user_id, :assignee)"
+    )
+    for task_id, assignee in ((assigned, USER_ID), (unassigned, None)):
+        db.session.execute(
+            insert, {"id": task_id, "user_id": USER_ID, "now": NOW, "assignee": assignee}
+        )
+    db.session.commit()
+    assert "WHERE" not in assignee_index().upper()
+    find = text("SELECT id FROM tasks WHERE user_id = :u AND assignee_id = :u")
+    for revision in ("0023", "0022", "0023"):
+        (upgrade if revision == "0023" else downgrade)(revision=revision)
+        partial = "WHERE" in assignee_index().upper()
+        assert partial == (revision == "0023")
+        assert [uuid.UUID(str(row.id)).hex for row in db.session.execute(find, {"u": USER_ID})] == [
+            assigned
+        ]
+        assert db.session.execute(text("SELECT count(*) FROM tasks")).scalar_one() == 2

@@ -42,7 +42,12 @@ from .live.tickets import InvalidTicket
 from .portability import routes as portability
 from .portability.items import TooManyTasks
 from .portability.subscriptions import CalendarNotFound, SubscriptionNotFound, TooManySubscriptions
-from .postgresql import bound_waits, decode_names_in_c, warn_without_statement_bound
+from .postgresql import (
+    bound_waits,
+    decode_names_in_c,
+    quote_uuids_once,
+    warn_without_statement_bound,
+)
 from .requests import register_request_id
 from .sessions import NoSessions
 from .sharing import routes as sharing
@@ -152,6 +157,7 @@ def register_extensions(app: Flask) -> None:
     if on_postgresql:
         with app.app_context():
             warn_without_statement_bound(db.engine, statement)
+            quote_uuids_once(db.engine)
     if app.config["DB_POOL_PRE_PING"]:
         with app.app_context():
             ping_when_idle(db.engine, app.config["DB_PING_IDLE_SECONDS"])

@@ -20,13 +20,11 @@ such as Python-side column defaults, writes that return nothing) are left to Cor
 """
 
 import keyword
-import uuid
 from collections import namedtuple
 from functools import partial
 from operator import itemgetter
 from types import MappingProxyType
 
-from sqlalchemy import Uuid
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -164,20 +162,4 @@ def compile_statement(engine: Engine, statement) -> CompiledStatement | None:
     literals = {
         name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
     }
-    uuids = {
-        name: uuid_text
-        for name, bind in compiled.binds.items()
-        if name not in bind_processors
-        and isinstance(bind.type, Uuid)
-        and bind.type.as_uuid
-        and compiled.string.count(f"%({name})s") == compiled.string.count(f"%({name})s::UUID")
-    }
-    return CompiledStatement(compiled, columns, {**bind_processors, **uuids}, literals)
-
-
-def uuid_text(value):
-    """A UUID bound as its 32 hex digits, which the statement casts (`%(name)s::UUID`): psycopg2
-    quotes a text in C, where a UUID goes through its Python adapter (psycopg2.extras
-    UUID_adapter: an object, `getquoted` and `str` per value, ~3 us; a member's empty poll
-    binds 11)."""
-    return value.hex if type(value) is uuid.UUID else value
+    return CompiledStatement(compiled, columns, bind_processors, literals)

@@ -14,7 +14,7 @@ class StatusSchema(Schema):
 
 
 # The newest migration, for the examples (tests/test_docs.py checks it is migrations/' head).
-REVISION_EXAMPLE = "0022"
+REVISION_EXAMPLE = "0023"
 
 
 class ReadinessSchema(StatusSchema):

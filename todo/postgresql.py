@@ -18,6 +18,7 @@ import codecs
 import logging
 import select
 import time
+import uuid
 from contextlib import contextmanager
 
 import psycopg2
@@ -159,3 +160,32 @@ def decode_names_in_c() -> None:
         codecs.register(find_c_utf8)
         for name in ("UTF8", "UNICODE"):  # PostgreSQL's name and its old alias
             psycopg2_extensions.encodings[name] = C_UTF8
+
+
+# The adapted uuids by their number, up to QUOTED_UUIDS_KEPT (then forgotten all at once).
+quoted_uuids: dict[int, psycopg2_extensions.AsIs] = {}
+QUOTED_UUIDS_KEPT = 10_000
+
+
+def quoted_uuid(value: uuid.UUID) -> psycopg2_extensions.AsIs:
+    """`value` as psycopg2 writes it into a statement, `'…'::uuid`, as its own adapter
+    (psycopg2.extras.UUID_adapter) writes it, made once per uuid: that adapter runs a Python
+    object, two methods and uuid's own __str__ per parameter and run (~10k instructions; a
+    write binds three uuids, the owner, the task and the actor). A request's uuids are mostly
+    its caller's and their tasks', read again and again."""
+    quoted = quoted_uuids.get(value.int)
+    if quoted is None:
+        if len(quoted_uuids) >= QUOTED_UUIDS_KEPT:
+            quoted_uuids.clear()
+        quoted = quoted_uuids[value.int] = psycopg2_extensions.AsIs(f"'{value}'::uuid")
+    return quoted
+
+
+def quote_uuids_once(engine: Engine) -> None:
+    """Adapt uuid parameters with `quoted_uuid`. SQLAlchemy's psycopg2 dialect registers
+    psycopg2's own adapter (process-wide) as each connection opens; this listener runs after
+    it and registers ours again."""
+
+    @event.listens_for(engine, "connect")
+    def register_quoted_uuid(_dbapi_connection, _record):
+        psycopg2_extensions.register_adapter(uuid.UUID, quoted_uuid)

@@ -17,7 +17,7 @@ from functools import partial
 from operator import attrgetter
 
 import orjson
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, missing
 
 from .fields import UTCTimestamp
 from .timestamps import utc_text
@@ -33,6 +33,20 @@ class StoredList(fields.List):
 
 def as_stored(value):
     return orjson.loads(value) if isinstance(value, str) else value
+
+
+class OwnersOr(fields.String):
+    """A user id, never null, that is most often the row's owner's (`owner`: that attribute):
+    read as null then, and answered as the owner's (tasks.models.answered_who), which the
+    answer carries anyway."""
+
+    def __init__(self, owner: str, **kwargs):
+        super().__init__(**kwargs)
+        self.owner = owner
+
+    def get_value(self, obj, attr, accessor=None, default=missing):
+        value = super().get_value(obj, attr, accessor, default)
+        return super().get_value(obj, self.owner, accessor, default) if value is None else value
 
 
 # Fields whose dumped value is the attribute's value itself.
@@ -82,7 +96,7 @@ class RowEncoder:
     values)."""
 
     def __init__(self, schema: Schema):
-        keys, attributes, answered, composed = [], [], [], []
+        keys, attributes, answered, composed, owners = [], [], [], [], {}
         for name, field in schema.dump_fields.items():
             if isinstance(field, Composed):
                 composed.append((field.data_key or name, len(attributes), field))
@@ -92,6 +106,9 @@ class RowEncoder:
                 raise TypeError(f"{type(schema).__name__}.{name}: declared after a composed field")
             if isinstance(field, UTCTimestamp):
                 answered.append(STAMPED)
+            elif isinstance(field, OwnersOr):
+                answered.append(OWNERS_OR)
+                owners[len(keys)] = field.owner
             elif isinstance(field, StoredList):
                 answered.append(STORED)
             elif isinstance(field, AS_IS) and not isinstance(field, fields.Email | fields.UUID):
@@ -101,7 +118,13 @@ class RowEncoder:
             keys.append(field.data_key or name)
             attributes.append(field.attribute or name)
         self.attributes = attributes
-        self.compile = partial(compile_encoder, type(schema).__name__, keys, answered, composed)
+        if not set(owners.values()) <= {*attributes}:
+            raise TypeError(f"{type(schema).__name__}: an owner's id is none of its attributes")
+        # Each OwnersOr field's owner, by the field's place and its owner's among the attributes.
+        owners = {at: attributes.index(owner) for at, owner in owners.items()}
+        self.compile = partial(
+            compile_encoder, type(schema).__name__, keys, answered, composed, owners
+        )
         in_order, by_attribute = self.compile(range(len(attributes))), attrgetter(*attributes)
         self.by_attribute = lambda obj: in_order(by_attribute(obj))
         self.by_columns = {}  # a result's column names -> the encoder that reads its rows
@@ -117,7 +140,7 @@ class RowEncoder:
         encode = self.by_columns.get(columns)
         if encode is None:
             positions = [columns.index(attribute) for attribute in self.attributes]
-            encode = self.by_columns[columns] = self.compile(positions)
+            encode = self.by_columns[columns] = self.compile(positions, True)
         return encode
 
     def one(self, row) -> dict:
@@ -142,24 +165,40 @@ class RowEncoder:
 AS_READ = "{value}"
 STAMPED = "(value if (value := {value}) is None or value.__class__ is str else utc_text(value))"
 STORED = "(loads(value) if (value := {value}).__class__ is str else value)"
+OWNERS_OR = "({value} or {owner})"
 # The most members a dict display of constant keys makes in one presized step (CPython's
 # BUILD_CONST_KEY_MAP); a longer display adds its members one at a time, the dict growing
-# twice on the way to a task's 20 (14% of the encoding of a task, timeit). The members past
-# it are stored into the dict made, which has room for them.
+# twice on the way to a task's 20 (14% of the encoding of a task, timeit). An answer of more
+# members copies a dict of its keys (one copy of a table sized for them all) and stores each
+# member into it: stored past a display of 15 instead, the dict grows again at its 22nd (a
+# task has 23 since the who fields; the copy: 0.81x the time, -220 instructions a task).
 MOST_IN_ONE_DISPLAY = 15
 
 
 def compile_encoder(
-    schema_name: str, keys: list, answered: list, composed: list, positions
+    schema_name: str,
+    keys: list,
+    answered: list,
+    composed: list,
+    owners: dict,
+    positions,
+    of_row: bool = False,
 ) -> Callable:
     """`encode(values)`: the answer for a row's values, the value of the n-th attribute (the
     plain fields in the order of `keys`, each answered as its expression in `answered` says,
     then the composed fields' sources, given as `(key, first source's attribute, field)`) at
-    `positions[n]`. Compiled from source, as namedtuple and dataclasses make their methods:
-    the keys are the schema's own names, written with repr."""
+    `positions[n]`; `owners`: the n-th attribute's owner's attribute, for the OwnersOr fields.
+    `of_row`: given a row (a named tuple, SQLAlchemy's), whose values it reads from a plain
+    tuple of them made first: CPython reads a plain tuple's item in a few instructions, a
+    row's through the generic path (~100 each, ~30 a task; -1.5k instructions a task in all,
+    callgrind). Compiled from source, as namedtuple and dataclasses make their methods: the
+    keys are the schema's own names, written with repr."""
     value = [f"values[{position}]" for position in positions]
     plain = enumerate(zip(keys, answered, strict=True))
-    members = {key: answer.format(value=value[at]) for at, (key, answer) in plain}
+    members = {
+        key: answer.format(value=value[at], owner=value[owners.get(at, at)])
+        for at, (key, answer) in plain
+    }
     namespace = {"utc_text": utc_text, "loads": orjson.loads}
     for number, (key, start, field) in enumerate(composed):
         sources = value[start : start + len(field.sources)]
@@ -173,11 +212,14 @@ def compile_encoder(
     # In the order of the keys, as the JSON provider sorts them (todo/json_provider.py): it
     # then finds them sorted, ~30% of orjson's time on a 100-task page.
     ordered = [(key, members[key]) for key in sorted(members)]
-    display = ", ".join(f"{key!r}: {member}" for key, member in ordered[:MOST_IN_ONE_DISPLAY])
-    stores = "".join(
-        f"    answer[{key!r}] = {member}\n" for key, member in ordered[MOST_IN_ONE_DISPLAY:]
-    )
-    source = f"def encode(values):\n    answer = {{{display}}}\n{stores}    return answer\n"
+    if len(ordered) <= MOST_IN_ONE_DISPLAY:
+        made, stored = "{" + ", ".join(f"{key!r}: {member}" for key, member in ordered) + "}", []
+    else:
+        namespace["keyed"] = dict.fromkeys(key for key, _ in ordered)
+        made, stored = "keyed.copy()", ordered
+    stores = "".join(f"    answer[{key!r}] = {member}\n" for key, member in stored)
+    header = "def encode(row):\n    values = row[:]\n" if of_row else "def encode(values):\n"
+    source = f"{header}    answer = {made}\n{stores}    return answer\n"
     exec(compile(source, f"<{schema_name} encoder>", "exec"), namespace)
     return namespace["encode"]
 

@@ -1,6 +1,8 @@
 """Tasks' schemas: what the task routes take (bodies: the newer fields' in newer_schemas.py;
 list queries: query_schemas.py) and what they answer."""
 
+from functools import partial
+
 from marshmallow import Schema, fields, post_load, validate
 
 from ..fields import (
@@ -13,7 +15,7 @@ from ..fields import (
 )
 from ..labels.names import MOST_PER_TASK
 from ..labels.schemas import LabelName
-from ..serializer import Composed, EncodedSchema, StoredList
+from ..serializer import Composed, EncodedSchema, OwnersOr, StoredList
 from . import due, ordering, reminders
 from .models import DESCRIPTION_MAX, PRIORITY_MAX, TITLE_MAX
 from .newer_schemas import (
@@ -82,10 +84,12 @@ PRIORITY = {
 }
 
 
-def user_field(description: str, **options) -> fields.String:
-    """A user id an answer gives (already text, as the rows' ids are)."""
+def user_field(description: str, owner: str | None = None, **options) -> fields.String:
+    """A user id an answer gives (already text, as the rows' ids are). With `owner`, one never
+    null that answer reads give as null where it is that attribute's (models.answered_who)."""
     metadata = {"format": "uuid", "description": description}
-    return fields.String(dump_only=True, required=True, metadata=metadata, **options)
+    kind = fields.String if owner is None else partial(OwnersOr, owner)
+    return kind(dump_only=True, required=True, metadata=metadata, **options)
 
 
 class SubtaskCountsSchema(Schema):
@@ -162,8 +166,10 @@ class TaskSchema(EncodedSchema):
             "example": ["home", "errands"],
         },
     )
-    created_by = user_field("The user who created the task")
-    updated_by = user_field("The user whose write last changed the task (docs/sharing.md)")
+    created_by = user_field("The user who created the task", "user_id")
+    updated_by = user_field(
+        "The user whose write last changed the task (docs/sharing.md)", "user_id"
+    )
     completed_by = user_field(
         "The user who completed the task; null while it is open", allow_none=True
     )
