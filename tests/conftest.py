@@ -123,6 +123,18 @@ def other_user(make_user):
     return make_user("user2@example.com")
 
 
+def person(name: str):
+    """A fixture named `name`: a new user, name@example.com."""
+    return pytest.fixture(lambda make_user: make_user(f"{name}@example.com"), name=name)
+
+
+# The people of a shared list, for the sharing tests (docs/sharing.md): its owner, its
+# members by role, and someone it is not shared with.
+owner, member, editor, viewer, stranger = map(
+    person, ("owner", "member", "editor", "viewer", "stranger")
+)
+
+
 def assert_problem(answer, status: int) -> dict:
     """`answer` is a problem+json of `status`, with a detail; its body."""
     assert answer.status_code == status, answer.get_data(as_text=True)

@@ -57,16 +57,6 @@ def rows_of(pages, name):
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("owner@example.com")
-
-
-@pytest.fixture
-def member(make_user):
-    return make_user("member@example.com")
-
-
-@pytest.fixture
 def shared(client, owner):
     """The owner's list with two live tasks and one in the trash, and a private list."""
     base = f"/api/{owner['user_id']}"

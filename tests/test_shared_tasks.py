@@ -11,21 +11,6 @@ from tests.threads import at_once
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("owner@example.com")
-
-
-@pytest.fixture
-def editor(make_user):
-    return make_user("editor@example.com")
-
-
-@pytest.fixture
-def viewer(make_user):
-    return make_user("viewer@example.com")
-
-
-@pytest.fixture
 def space(client, owner, editor, viewer):
     """The owner's shared list (with a task), a private list and an Inbox task; the editor
     and the viewer members of the shared one."""

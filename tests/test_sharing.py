@@ -19,16 +19,6 @@ from todo.sharing.models import invitations, list_invitations, list_members, mem
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("owner@example.com")
-
-
-@pytest.fixture
-def member(make_user):
-    return make_user("member@example.com")
-
-
-@pytest.fixture
 def shared(client, owner):
     """A list of the owner's, with a task in it."""
     base = f"/api/{owner['user_id']}"

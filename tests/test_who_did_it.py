@@ -15,26 +15,6 @@ UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("owner@example.com")
-
-
-@pytest.fixture
-def editor(make_user):
-    return make_user("editor@example.com")
-
-
-@pytest.fixture
-def viewer(make_user):
-    return make_user("viewer@example.com")
-
-
-@pytest.fixture
-def stranger(make_user):
-    return make_user("stranger@example.com")
-
-
-@pytest.fixture
 def home(client, owner, editor, viewer):
     """The owner's shared list Home (the editor and the viewer its members), a private list,
     and the URLs of the owner's space."""
