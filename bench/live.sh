@@ -64,8 +64,10 @@ for round in $(seq "$rounds"); do
   echo "$round idle: $((idle * 100 / $(getconf CLK_TCK) / 15))% of a core for $streams open streams"
   echo "$round $streams $(measure "$port" "$work/auth.lua" "$url")"
   wrk -t1 -c16 -d6s --latency -s "$work/auth.lua" "${url/:$port/:$other_port}" >"$work/paired.txt" &
-  echo "$round paired: with $streams streams $(latency_cells 16 6 "$work/auth.lua" "$url")" \
-    "| without $(wait $! && wrk_cells <"$work/paired.txt")"
+  without=$!
+  with=$(latency_cells 16 6 "$work/auth.lua" "$url")
+  wait "$without"
+  echo "$round paired: with $streams streams $with | without $(wrk_cells <"$work/paired.txt")"
   echo "$round memory: $(((after - before) * 1024 / streams)) bytes per stream (RSS $before -> $after KiB)"
   kill "$holder"
   wait "$holder" 2>/dev/null || true
