@@ -45,8 +45,13 @@ measure() {
 # wrk with $1 connections for $2 s, script $3, against URL $4; prints "req/s | p50 | p99", the
 # cells of a Markdown table row (latencies as wrk prints them).
 latency_cells() {
+  wrk -t1 -c"$1" -d"$2"s --latency -s "$3" "$4" | wrk_cells
+}
+
+# The same cells from wrk's output (--latency) on stdin.
+wrk_cells() {
   local out
-  out=$(wrk -t1 -c"$1" -d"$2"s --latency -s "$3" "$4")
+  out=$(cat)
   echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") | $(awk '$1 == "50%" {print $2}' <<<"$out") |" \
     "$(awk '$1 == "99%" {print $2}' <<<"$out")"
 }

@@ -34,10 +34,11 @@ def open_stream(host: str, port: int, path: str) -> socket.socket:
 def hold(host: str, port: int, user: str, token: str, count: int) -> None:
     connection = http.client.HTTPConnection(host, port, timeout=10)
     selector = selectors.DefaultSelector()
+    started = time.monotonic()
     for _ in range(count):
         sock = open_stream(host, port, ticket(host, port, user, token, connection))
         selector.register(sock, selectors.EVENT_READ)
-    print(f"open {count}", flush=True)
+    print(f"open {count} in {time.monotonic() - started:.1f} s", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     while True:
         for key, _ in selector.select(1):

@@ -13,11 +13,23 @@ every held request is re-checked at least every `heartbeat` seconds, and every `
 seconds while the channel is down, so a lost wake-up delays a change, never loses it. A wake-up
 that arrives while a thread runs the request (after its read, before it is held) is remembered
 by key and time: the request is run again at once instead of being held.
+
+What thousands of idle streams cost the requests beside them (bench/live.sh): the main thread
+finds what is due in a heap of deadlines, not by looking at every held request four times a
+second; and the streams' periodic steps (heartbeats with their token check, re-checks) are
+paced: handed to the threads evenly over time, at PACE_HEADROOM times the average rate they
+come due (the streams held over the re-check interval), a few at most together, instead of
+every step due in the same quarter second (2,000 streams: ~33) queued ahead of the requests
+at once. A periodic step is taken BEAT_LEAD early, and steps that waited longer than that all
+go at once: pacing never makes a heartbeat late. A heartbeat's renewal of its admission goes
+to Redis with the others due, in one round trip.
 """
 
+import heapq
+import itertools
 import selectors
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from functools import partial
 
 from .closing import RECV_SIZE
@@ -30,6 +42,8 @@ PARKED, STREAMING = object(), object()  # what a thread's run of a request can e
 MAX_UNSENT = 1024 * 1024  # bytes a stream may have waiting for a slow client before it is dropped
 MAX_BUFFERED = 64 * 1024  # bytes a held poll's client may send ahead before it is dropped
 WOKEN_KEPT_SECONDS = 120.0  # how long a wake-up is remembered for requests still running
+BEAT_LEAD = 1.0  # seconds (at most a tenth of the heartbeat) a periodic step is taken early
+PACE_HEADROOM = 1.5  # the pace of periodic steps over the average rate they come due
 
 
 class Held:
@@ -42,6 +56,7 @@ class Held:
         "closed",
         "conn",
         "deadline",
+        "due",
         "ending",
         "gate",
         "keys",
@@ -62,7 +77,7 @@ class Held:
         self.out = bytearray()
         self.chunked = False
         self.busy = self.again = self.ending = self.closed = False
-        self.next_check = self.next_beat = 0.0
+        self.next_check = self.next_beat = self.due = 0.0
 
 
 class LiveHub:
@@ -73,6 +88,15 @@ class LiveHub:
         self.worker = worker
         self.heartbeat = settings.heartbeat
         self.fallback = settings.fallback
+        self.lead = min(BEAT_LEAD, settings.heartbeat / 10)
+        self.timers = []  # heap of (due, number, held), one entry per held request at most
+        self.numbers = itertools.count()  # orders equal deadlines, never comparing Helds
+        self.paced = deque()  # (due, held): periodic steps waiting for their turn
+        self.allowance = 0.0  # periodic steps that may go now (a token bucket)
+        self.paced_at = 0.0  # when the allowance was last topped up
+        self.next_pace = float("inf")  # when the next waiting periodic step may go
+        self.paced_at_once = worker.settings.threads  # the bucket's depth
+        self.renewals = []  # admission slots whose stream had a heartbeat since the last tick
         self.by_key = defaultdict(set)
         self.held = {}
         self.woken_at = {}
@@ -115,6 +139,7 @@ class LiveHub:
         else:
             held.next_check = time.monotonic() + self.interval()
             self.hold(held)
+            self.schedule(held, min(held.deadline, held.next_check))
 
     def open(self, conn: Connection, gate) -> None:
         """A thread has sent a stream's head: hold it and take its first step."""
@@ -122,7 +147,7 @@ class LiveHub:
         held = Held(conn, gate, keys, 0.0, stream)
         held.chunked = gate.chunked
         conn.sock.setblocking(False)
-        held.next_beat = time.monotonic() + self.heartbeat
+        held.next_beat = time.monotonic() + self.heartbeat - self.lead
         self.hold(held)
         if self.draining:
             self.end(held, stream.drained())
@@ -140,6 +165,15 @@ class LiveHub:
         self.held.pop(held.conn, None)
         self.unlisten(held)
         self.worker.poller.unregister(held.conn.sock)
+
+    def schedule(self, held: Held, due: float) -> None:
+        """Look at `held` again at `due`. A held request has one entry in the heap: a later
+        due than its entry's waits for that entry to come up (then it is put off), so a
+        stream woken often adds no entries."""
+        if held.due and held.due <= due:
+            return
+        held.due = due
+        heapq.heappush(self.timers, (due, next(self.numbers), held))
 
     def listen(self, held: Held) -> None:
         for key in held.keys:
@@ -217,15 +251,33 @@ class LiveHub:
         else:
             self.step(held)
 
-    def expire(self, now: float) -> None:
-        for held in list(self.held.values()):
+    def next_due(self) -> float:
+        """When the main loop next has to call `run_due`."""
+        return min(self.timers[0][0], self.next_pace) if self.timers else self.next_pace
+
+    def run_due(self, now: float) -> None:
+        """What is due: a poll's deadline or re-check, a stream's heartbeat or re-check (as
+        the pace allows)."""
+        timers = self.timers
+        while timers and timers[0][0] <= now:
+            due, _, held = heapq.heappop(timers)
+            if held.due != due or self.held.get(held.conn) is not held:
+                continue  # answered or closed since (or an earlier entry took its place)
+            held.due = 0.0
             if held.stream is None:
-                if now >= held.deadline:
-                    self.rerun(held, over=True)
-                elif now >= held.next_check:
-                    self.rerun(held, over=False)
-            elif not held.busy and not held.ending and now >= held.next_check:
-                self.step(held)
+                self.rerun(held, over=now >= held.deadline)
+            elif (wanted := min(held.next_check, held.next_beat)) > now:
+                self.schedule(held, wanted)  # stepped since this entry was made
+            elif not held.busy and not held.ending:
+                self.paced.append((due, held))
+        self.pace(now)
+
+    def expire(self, now: float) -> None:
+        """Each tick: the admissions the heartbeats since the last one renew."""
+        if self.renewals:
+            slots, self.renewals = self.renewals, []
+            renew = partial(self.admissions.renew, slots, 3 * self.heartbeat)
+            self.worker.request_threads.call(renew)
         if now >= self.next_prune:
             self.next_prune = now + WOKEN_KEPT_SECONDS
             old = now - WOKEN_KEPT_SECONDS
@@ -247,21 +299,41 @@ class LiveHub:
 
     # -- streams (main thread; steps in threads) -------------------------------------------
 
+    def pace(self, now: float) -> None:
+        """Start the periodic steps due as the pace allows (module docstring), those that
+        waited longer than the lead at once; `next_pace`: when the main loop calls again."""
+        rate = PACE_HEADROOM * max(len(self.held), 1) / self.interval()
+        self.allowance = min(self.paced_at_once, self.allowance + (now - self.paced_at) * rate)
+        self.paced_at = now
+        self.next_pace = float("inf")
+        paced = self.paced
+        while paced:
+            due, held = paced[0]
+            if self.allowance < 1 and now - due <= self.lead:
+                self.next_pace = now + (1 - self.allowance) / rate
+                return
+            paced.popleft()
+            stepped_since = min(held.next_check, held.next_beat) > now
+            if self.held.get(held.conn) is held and not (held.busy or held.ending or stepped_since):
+                self.allowance -= 1
+                self.step(held)
+
     def step(self, held: Held) -> None:
         now = time.monotonic()
         beat = now >= held.next_beat
         if beat:
-            held.next_beat = now + self.heartbeat
+            held.next_beat = now + self.heartbeat - self.lead
+            if held.gate.slot is not None:
+                self.renewals.append(held.gate.slot)
         held.busy, held.again = True, False
         held.next_check = now + self.interval()
+        self.schedule(held, min(held.next_check, held.next_beat))
         self.worker.request_threads.call(partial(self.run_step, held, beat))
 
     def run_step(self, held: Held, beat: bool) -> None:
-        """In a thread: the stream's step (and, with a heartbeat, its admission renewed)."""
+        """In a thread: the stream's step."""
         try:
             result = held.stream.step(beat)
-            if beat and held.gate.slot is not None:
-                self.admissions.renew(held.gate.slot, 3 * self.heartbeat)
         except Exception:
             self.worker.log.exception("An event stream's step failed")
             result = None

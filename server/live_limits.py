@@ -85,14 +85,20 @@ class Admissions:
             log.warning("live limits: Redis unavailable (%s); admitting", error)
             return 0
 
-    def renew(self, slot, seconds: float) -> None:
-        key, member = slot
+    def renew(self, slots: list, seconds: float) -> None:
+        """The held requests `slots` last `seconds` more; in one round trip to Redis."""
+        lapses = time.time() + seconds
         if self.redis is None:
             with self.lock:
-                self.local.setdefault(key, {})[member] = time.time() + seconds
+                for key, member in slots:
+                    held = self.local.get(key)
+                    if held is not None and member in held:  # not released meanwhile
+                        held[member] = lapses
             return
-        with contextlib.suppress(redis.RedisError):  # else it lapses; the stream goes on
-            self.redis.zadd(PREFIX + key, {member: time.time() + seconds}, xx=True)
+        with contextlib.suppress(redis.RedisError), self.redis.pipeline(transaction=False) as pipe:
+            for key, member in slots:  # else they lapse; the streams go on
+                pipe.zadd(PREFIX + key, {member: lapses}, xx=True)
+            pipe.execute()
 
     def release(self, slot) -> None:
         key, member = slot

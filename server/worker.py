@@ -28,6 +28,7 @@ the proxy or load balancer in front.
 
 import contextlib
 import errno
+import gc
 import os
 import selectors
 import socket
@@ -138,6 +139,9 @@ class BufferingWorker(RequestRunning, Closing, base.Worker):
             listener.setblocking(False)
         self.set_accepting(True)
         self.live.start()
+        # What the app's import made lasts as long as the worker: full collections (which
+        # thousands of streams' objects bring on) need not look at it again.
+        gc.freeze()
         while self.alive and not (self.draining and time.monotonic() >= self.drain_until):
             self.tick()
             if self.ppid != os.getppid():
@@ -154,14 +158,15 @@ class BufferingWorker(RequestRunning, Closing, base.Worker):
             conn.sock.close()
 
     def tick(self):
-        """Wait for events (at most until the next deadline check), then handle them."""
+        """Wait for events (at most until the next deadline check, or what the live hub has
+        due), then handle them."""
         now = time.monotonic()
         if self.listening:
             room = self.nr_conns < self.settings.worker_connections
             self.set_accepting(room and now >= self.yield_accept_until)
-        wait = EXPIRY_CHECK_SECONDS
+        wait = min(EXPIRY_CHECK_SECONDS, max(0.0, self.live.next_due() - now))
         if not self.accepting and self.listening and now < self.yield_accept_until:
-            wait = self.yield_accept_until - now
+            wait = min(wait, self.yield_accept_until - now)
         try:
             events = self.poller.select(wait)
         except InterruptedError:
@@ -169,6 +174,8 @@ class BufferingWorker(RequestRunning, Closing, base.Worker):
         for key, _ in events:
             key.data(key.fileobj)
         now = time.monotonic()
+        if now >= self.live.next_due():
+            self.live.run_due(now)
         if now >= self.next_expiry:
             self.next_expiry = now + EXPIRY_CHECK_SECONDS
             # The arbiter's liveness check (a file's time set: a system call that lets the

@@ -3,6 +3,7 @@ woken by a write in another process (Redis), by polling when the channel is cut,
 revocation and drain, bounded per user and per worker."""
 
 import http.client
+import itertools
 import logging
 import random
 import threading
@@ -330,3 +331,36 @@ def test_an_idle_stream_sends_a_heartbeat_comment(database_url, servers):
     line = stream.response.readline()  # nothing changes: what comes next is a heartbeat
     assert line == b": heartbeat\n"
     stream.close()
+
+
+def test_many_idle_streams_each_hear_a_heartbeat_within_the_interval(database_url, servers):
+    """The streams' periodic steps are paced (server/live.py), never late: 60 idle streams
+    on one worker each get a heartbeat at least every LIVE_HEARTBEAT_SECONDS."""
+    server = servers(
+        database_url, LIVE_HEARTBEAT_SECONDS="1", LIVE_PER_USER="100", WEB_CONCURRENCY="1"
+    )
+    user_id, headers = sign_in(server)
+    streams = [EventStream(server, user_id, headers) for _ in range(60)]
+    for stream in streams:
+        assert stream.next().page["tasks"] == []  # the first sync
+    heard = {stream: [] for stream in streams}
+    until = time.monotonic() + 5
+
+    def listen(stream):
+        while time.monotonic() < until:
+            assert stream.response.readline() == b": heartbeat\n"
+            heard[stream].append(time.monotonic())
+            assert stream.response.readline() == b"\n"
+
+    listeners = [threading.Thread(target=listen, args=(stream,)) for stream in streams]
+    for listener in listeners:
+        listener.start()
+    for listener in listeners:
+        listener.join(10)
+    for stream in streams:
+        stream.close()
+    gaps = [
+        later - earlier for times in heard.values() for earlier, later in itertools.pairwise(times)
+    ]
+    assert len(gaps) >= 60 * 3
+    assert max(gaps) < 1.2  # the interval, and the slack of this test's own 60 readers
