@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, TypeDecorator, cast
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import Cast, ColumnClause, Label, TypeCoerce
 from sqlalchemy.sql.functions import FunctionElement
 
 
@@ -90,6 +91,22 @@ class ReadAsText(TypeDecorator):
 
     def column_expression(self, column):
         return cast(column, self)
+
+
+@compiles(Cast, "postgresql")
+def cast_on_postgresql(element, compiler, **kw):
+    """A ReadAsText column as `x::text`: the same text as `CAST(x AS VARCHAR)`, 11 characters
+    shorter, and psycopg2 copies every character of a statement on every run (~23
+    instructions each, callgrind); a task read casts 9 columns. Other casts as SQLAlchemy
+    writes them."""
+    if not isinstance(element.type, ReadAsText):
+        return compiler.visit_cast(element, **kw)
+    read, written = compiler.process(element.clause, **kw), element.clause
+    while isinstance(written, Label | TypeCoerce):  # what the row's columns are written as
+        written = written.element if isinstance(written, Label) else written.typed_expression
+    if not isinstance(written, ColumnClause | FunctionElement):
+        read = f"({read})"  # `::` binds tighter than any operator
+    return f"{read}::text"
 
 
 class UUIDText(ReadAsText):
