@@ -45,8 +45,10 @@ class CompiledStatement:
         self.sql = compiled.string
         self.result_types = [entry.type for entry in compiled._result_columns]
         self.literals = literals
-        # Each bound name with its processor (None: the value goes as it is).
-        self.binds = tuple((name, bind_processors.get(name)) for name in compiled.binds)
+        # Each bound name with its processor (None: the value goes as it is), each name the
+        # SQL holds once: `compiled.binds` also holds an anonymous bind by its unrendered key.
+        names = dict.fromkeys(compiled.bind_names.values())
+        self.binds = tuple((name, bind_processors.get(name)) for name in names)
         self.row_type = namedtuple("Row", columns)
         # A row as its named tuple in one C call (`_make` is a Python frame per row); the
         # statement gives exactly the tuple's columns. With the all-NULL check in one C call

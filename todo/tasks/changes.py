@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
 
-from sqlalchemy import Uuid, bindparam, case, select, update
+from sqlalchemy import Uuid, bindparam, case, literal_column, select, update
 
 from ..accounts.models import users
 from ..accounts.tokens import CALLER_ROW_IS_CURRENT, OWNER, Caller
@@ -90,7 +90,10 @@ def stamped(values: dict, changed, dialect: str, pending: bool) -> dict:
     earlier time, and no volatile function in the UPDATE (refused on Citus). SQLite has no
     such clock: the app's is read just before the write, so two writers racing on one task
     there can still stamp out of order."""
-    values["version"] = case((changed, tasks.c.version + 1), else_=tasks.c.version)
+    # The 1 in the SQL: bound, a parameter of every task write for psycopg2 to adapt
+    values["version"] = case(
+        (changed, tasks.c.version + literal_column("1")), else_=tasks.c.version
+    )
     if pending:
         values["change_number"] = case((changed, PENDING), else_=tasks.c.change_number)
     if dialect != "postgresql":
