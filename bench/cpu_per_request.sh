@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # CPU time the app's server spends per request (user + system, all its processes), and
 # PostgreSQL's backends for its database, for a task read, the 20-task list, the 100-task list,
-# a PUT and a create (POST, into a user of its own), and a shared list of 20 tasks read by its
-# owner and by a member (where the checkout has sharing), and a member's feed poll with nothing
-# new, the member of 10 lists of 10 owners (where the feed brings shared lists):
+# a PUT (a new title each time; put_same: the same body again and again), a create (POST, into
+# a user of its own), and a shared list of 20 tasks read by its owner and by a member (where
+# the checkout has sharing), and a member's feed poll with nothing new, the member of 10 lists
+# of 10 owners (where the feed brings shared lists):
 # bench/cpu_per_request.sh [rounds] [commit]
 # One server of this checkout (gunicorn.conf.py, 2 workers) on :4580 and a fresh PostgreSQL
 # database. Given a commit, that commit is served too (a git worktree, :4581, a database of
 # its own) and each scenario runs on both in turn ("now", then "before"), so a change is
 # compared with what it changed within seconds, whatever the machine's load does to req/s.
+# BENCH_SCENARIOS="put get" runs only those.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
@@ -99,10 +101,20 @@ for side in "${sides[@]}"; do
   sign_in "$base" twenty@example.com
   task=$(create_tasks "$base" "$TOKEN" 20)
   printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN" >"$state/$side-twenty.lua"
+  # Each PUT a new title, as the shared harness sends them: a write that changes the task
+  # (a new version, change number and updated_at), not the no-op a repeated body would be.
+  { cat "$state/$side-twenty.lua"; echo 'wrk.method = "PUT"'
+    echo 'wrk.headers["Content-Type"] = "application/json"'
+    echo 'local n = 0'
+    echo 'request = function() n = n + 1; return wrk.format(nil, nil, nil,'
+    echo '  string.format([[{"title": "put %d", "description": "updated by wrk"}]], n)) end'
+  } >"$state/$side-put.lua"
+  # The same body again and again, as the shared harness's `update` sends each task's: after
+  # the first, a PUT that changes nothing.
   { cat "$state/$side-twenty.lua"; printf 'wrk.method = "PUT"\nwrk.body = %s\n' "'{\"title\": \"put\"}'"
-    echo 'wrk.headers["Content-Type"] = "application/json"'; } >"$state/$side-put.lua"
+    echo 'wrk.headers["Content-Type"] = "application/json"'; } >"$state/$side-put_same.lua"
   url[$side-get]=$base/api/$USER/tasks/$task url[$side-list20]=$base/api/$USER/tasks
-  url[$side-put]=$base/api/$USER/tasks/$task
+  url[$side-put]=$base/api/$USER/tasks/$task url[$side-put_same]=$base/api/$USER/tasks/$task
   sign_in "$base" sink@example.com
   { printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN"
     printf 'wrk.method = "POST"\nwrk.body = %s\n' "'{\"title\": \"bench task\"}'"
@@ -112,11 +124,11 @@ for side in "${sides[@]}"; do
   member_feed "$base" "$state/$side" && url[$side-feed10]=$FEED_URL
 done
 
-declare -A script=([get]=twenty [list20]=twenty [list100]=hundred [put]=put [post]=post
+declare -A script=([get]=twenty [list20]=twenty [list100]=hundred [put]=put [put_same]=put_same [post]=post
   [owner20]=owner [member20]=member [feed10]=feed)
 echo "round scenario side req/s cpu_us_per_request db_us_per_request p50 p99"
 for round in $(seq "$rounds"); do
-  for scenario in get list20 list100 put post owner20 member20 feed10; do
+  for scenario in ${BENCH_SCENARIOS:-get list20 list100 put put_same post owner20 member20 feed10}; do
     for side in "${sides[@]}"; do
       [ -n "${url[$side-$scenario]:-}" ] || continue  # a scenario this checkout cannot run
       MEASURE_DATABASE=${database[$side]}

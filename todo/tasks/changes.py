@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
 
-from sqlalchemy import Uuid, bindparam, case, literal_column, select, update
+from sqlalchemy import Uuid, bindparam, case, literal_column, select, true, update
 
 from ..accounts.models import users
 from ..accounts.tokens import CALLER_ROW_IS_CURRENT, OWNER, Caller
@@ -90,15 +90,21 @@ def stamped(values: dict, changed, dialect: str, pending: bool) -> dict:
     earlier time, and no volatile function in the UPDATE (refused on Citus). SQLite has no
     such clock: the app's is read just before the write, so two writers racing on one task
     there can still stamp out of order."""
-    # The 1 in the SQL: bound, a parameter of every task write for psycopg2 to adapt
-    values["version"] = case(
-        (changed, tasks.c.version + literal_column("1")), else_=tasks.c.version
-    )
+    # The 1 and PENDING written into the SQL: bound, each would be one more parameter of
+    # every task write for psycopg2 to adapt
+    values["version"] = when(changed, tasks.c.version + literal_column("1"), tasks.c.version)
     if pending:
-        values["change_number"] = case((changed, PENDING), else_=tasks.c.change_number)
+        values["change_number"] = when(changed, literal_column(str(PENDING)), tasks.c.change_number)
     if dialect != "postgresql":
-        values["updated_at"] = case((changed, now), else_=tasks.c.updated_at)
+        values["updated_at"] = when(changed, now, tasks.c.updated_at)
     return values
+
+
+def when(changed, new, old):
+    """`new` if `changed`, else `old`; just `new` for a write that always changes (`true()`:
+    a flip; subtasks moved to their parent's new list), not a CASE whose other branch
+    PostgreSQL parses on every run and never takes."""
+    return new if changed is true() else case((changed, new), else_=old)
 
 
 @dataclass(frozen=True, slots=True)
