@@ -102,8 +102,8 @@ def stamped(values: dict, changed, dialect: str, pending: bool) -> dict:
 
 def when(changed, new, old):
     """`new` if `changed`, else `old`; just `new` for a write that always changes (`true()`:
-    a flip; subtasks moved to their parent's new list), not a CASE whose other branch
-    PostgreSQL parses on every run and never takes."""
+    a flip, a move to the trash or back, a re-spaced order, subtasks following their parent),
+    not a CASE whose other branch PostgreSQL parses on every run and never takes."""
     return new if changed is true() else case((changed, new), else_=old)
 
 
