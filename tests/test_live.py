@@ -367,4 +367,5 @@ def test_many_idle_streams_each_hear_a_heartbeat_within_the_interval(database_ur
         later - earlier for times in heard.values() for earlier, later in itertools.pairwise(times)
     ]
     assert len(gaps) >= 60 * 3
+    assert min(len(times) for times in heard.values()) >= 3  # no stream left silent
     assert max(gaps) < 1.2  # the interval, and the slack of this test's own 60 readers

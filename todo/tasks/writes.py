@@ -25,7 +25,7 @@ from ..database import first_row, transaction
 from ..extensions import db
 from ..labels import store as label_store
 from . import assignees, due, history, placement, reminders, revision, structure
-from .changes import NOW, Change, change, joined, now, stamped
+from .changes import NOW, Change, change, joined, now, stamped, when
 from .models import TASK_ROW, tasks
 from .rows import (
     LIVE,
@@ -356,7 +356,7 @@ def update_shape(dialect: str, pending: bool, kind: UpdateKind):
         values["completed_by"] = case(
             (tasks.c.completed == done, tasks.c.completed_by), (done, actor), else_=None
         )
-    values["updated_by"] = actor if kind.flip else case((changed, actor), else_=tasks.c.updated_by)
+    values["updated_by"] = when(changed, actor, tasks.c.updated_by)
     statement = update(tasks).values(**stamped(values, changed, dialect, pending))
     if kind.plain and "completed" in values:
         statement = statement.where(tasks.c.recurrence_rule.is_(None))
