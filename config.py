@@ -248,6 +248,8 @@ class Config:
         self.METRICS_TOKEN = value("METRICS_TOKEN")
         self.TRASH_RETENTION_DAYS = value("TRASH_RETENTION_DAYS")
         self.FEED_RETENTION_DAYS = value("FEED_RETENTION_DAYS")
+        self.IMPORT_INLINE_BYTES = value("IMPORT_INLINE_BYTES")
+        self.IMPORT_JOBS_PER_USER = value("IMPORT_JOBS_PER_USER")
         for name in WEBHOOK_SETTINGS:
             setattr(self, name, value(name))
         if self.WEBHOOK_LEASE_SECONDS <= self.WEBHOOK_TIMEOUT:  # a lease outlives an attempt

@@ -491,6 +491,22 @@ DECLARED = [
         "days a change feed cursor stays good; a client whose last sync is older starts over (410)",
     ),
     Setting(
+        "IMPORT_INLINE_BYTES",
+        "65536",
+        whole_number(0, 10 * 1024 * 1024),
+        "65536",
+        "with Redis (RATELIMIT_STORAGE_URI), an import file larger than this is imported by a "
+        "job of `flask todo work` (202), not in its request; without Redis every import runs "
+        "in its request",
+    ),
+    Setting(
+        "IMPORT_JOBS_PER_USER",
+        "3",
+        whole_number(1, 100),
+        "3",
+        "imports one user may have waiting or running as jobs; one more is answered 429",
+    ),
+    Setting(
         "WEBHOOK_ALLOWED_NETWORKS",
         "",
         allowed_networks,

@@ -57,6 +57,7 @@ API_ROUTES = {
     "/api/{user_id}/export/csv": {"get"},
     "/api/{user_id}/imports": {"post"},
     "/api/{user_id}/imports/preview": {"post"},
+    "/api/{user_id}/imports/{job_id}": {"get"},
     "/api/{user_id}/calendar-subscriptions": {"get", "post"},
     "/api/{user_id}/calendar-subscriptions/{subscription_id}": {"delete"},
     "/calendar/{secret}.ics": {"get"},

@@ -82,6 +82,7 @@ class World:
             "invitation_id": NO_ID,
             "owner_id": NO_ID,
             "subscription_id": NO_ID,
+            "job_id": NO_ID,
             "secret": "not-a-secret",
             **replaced,
         }
@@ -169,7 +170,7 @@ def mistakes(path: str, operation: dict):
         yield "no token", {"headers": {}}, 401
     if "{user_id}" in path:
         yield "another user's URL", {"url": {"user_id": NO_ID}}, 403
-    for name in ("task_id", "list_id", "name", "endpoint_id"):
+    for name in ("task_id", "list_id", "name", "endpoint_id", "job_id"):
         if f"{{{name}}}" in path:
             yield f"unknown {name}", {"url": {name: NO_ID}}, 404
     if "If-Match" in parameters:

@@ -5,6 +5,7 @@ recipes say they print is what they print; and every link between the pages lead
 
 import os
 import re
+import secrets
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -37,25 +38,34 @@ def test_every_guide_is_listed_on_the_front_page():
     assert sorted(guides()) == sorted((ROOT / "docs").glob("*.md"))
 
 
-def test_every_bash_block_of_every_page_runs_as_written(database_url, servers, tmp_path):
+def test_every_bash_block_of_every_page_runs_as_written(database_url, servers, redis_url, tmp_path):
     """With the project's virtualenv first on the PATH (the webhooks receiver imports
-    standardwebhooks), and `flask todo deliver` running beside the server, allowed to send
-    to this machine (as docs/webhooks.md says)."""
-    server = servers(database_url, WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8")
+    standardwebhooks), `flask todo deliver` running beside the server, allowed to send to
+    this machine (as docs/webhooks.md says), and with Redis, `flask todo work` too (large
+    imports, docs/portability.md)."""
+    server = servers(
+        database_url,
+        WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8",
+        RATELIMIT_STORAGE_URI=redis_url,
+        RATELIMIT_KEY_PREFIX=f"readme-{secrets.token_hex(6)}:",
+    )
     parts = ["set -e"]
     for page in pages():
         parts.append(f'echo "{marker(page)}"')
         parts += BASH_BLOCK.findall(page.read_text())
     script = "\n".join(parts).replace("http://localhost:4000", f"http://127.0.0.1:{server.port}")
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    with (tmp_path / "deliver.log").open("w") as log:
-        deliverer = subprocess.Popen(
-            [sys.executable, "-m", "flask", "todo", "deliver"],
-            cwd=ROOT,
-            env={**server.env, "WEBHOOK_POLL_SECONDS": "0.1"},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    with (tmp_path / "services.log").open("w") as log:
+        services = [
+            subprocess.Popen(
+                [sys.executable, "-m", "flask", "todo", command],
+                cwd=ROOT,
+                env={**server.env, "WEBHOOK_POLL_SECONDS": "0.1"},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            for command in ("deliver", "work")
+        ]
         try:
             ran = subprocess.run(
                 ["bash", "-c", script],
@@ -65,8 +75,9 @@ def test_every_bash_block_of_every_page_runs_as_written(database_url, servers, t
                 env={**os.environ, "PATH": path},
             )
         finally:
-            deliverer.terminate()
-            deliverer.wait()
+            for service in services:
+                service.terminate()
+                service.wait()
     assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
     printed = printed_by_page(ran.stdout)
     sync = printed["docs/sync.md"].split()
@@ -113,10 +124,10 @@ def test_every_bash_block_of_every_page_runs_as_written(database_url, servers, t
         "204",
     ]
     portability = printed["docs/portability.md"].splitlines()
-    url, polled, revoked, gone = portability[15:]
+    url, polled, revoked, gone = portability[17:]
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/calendar/<secret>\.ics", url), url
     assert int(polled) > 0 and (revoked, gone) == ("204", "404")
-    assert portability[:15] == [
+    assert portability[:17] == [
         "todo-export 1 False",
         "CATEGORIES:home",
         "DUE;VALUE=DATE:20261224",
@@ -132,6 +143,8 @@ def test_every_bash_block_of_every_page_runs_as_written(database_url, servers, t
         "Water the ficus 2026-12-24 FREQ=WEEKLY ['home']",
         "True True True 0",
         "True False False 0",
+        "202",
+        "finished 200 2000",
     ]
 
 

@@ -84,6 +84,8 @@ BAD_VALUES = [
     ("RATELIMIT_BUDGET_SLICE", "0"),
     ("TRASH_RETENTION_DAYS", "-1"),
     ("FEED_RETENTION_DAYS", "0"),
+    ("IMPORT_INLINE_BYTES", "64k"),
+    ("IMPORT_JOBS_PER_USER", "0"),
     ("WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/33"),
     ("WEBHOOK_TIMEOUT", "0"),
     ("WEBHOOK_NAMESERVERS", "resolver.example.com"),

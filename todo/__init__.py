@@ -29,7 +29,7 @@ from .application import App
 from .blueprint import UserIdConverter, public_view, user_id_schema
 from .completions import routes as completions
 from .database import ping_when_idle
-from .errors import DomainProblem, register_error_handlers, register_problems
+from .errors import DomainProblem, register_error_handlers, register_problems, too_many
 from .extensions import api, db, migrate
 from .idempotency import InvalidKey, KeyReused
 from .json_provider import OrjsonProvider
@@ -39,6 +39,7 @@ from .lists import routes as lists
 from .lists.store import ListChanged, ListGone, ListIdConflict, ListNotFound, TooManyLists
 from .live import routes as live
 from .live.tickets import InvalidTicket
+from .portability import jobs as import_jobs
 from .portability import routes as portability
 from .portability.items import TooManyTasks
 from .portability.subscriptions import CalendarNotFound, SubscriptionNotFound, TooManySubscriptions
@@ -95,6 +96,8 @@ DOMAIN_PROBLEMS = {
     TooManyEndpoints: DomainProblem(422, "/problems/too-many-webhooks"),
     Refused: DomainProblem(422, "/problems/url-refused"),
     TooManyTasks: DomainProblem(422, "/problems/too-many-tasks"),
+    import_jobs.ImportJobNotFound: DomainProblem(404),
+    import_jobs.QueueUnavailable: DomainProblem(503, "/problems/queue-unavailable"),
     TooManySubscriptions: DomainProblem(422, "/problems/too-many-subscriptions"),
     SubscriptionNotFound: DomainProblem(404),
     CalendarNotFound: DomainProblem(404),
@@ -141,6 +144,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_error_handlers(app)
     database_errors.register(app)
     register_problems(app, DOMAIN_PROBLEMS)
+    app.register_error_handler(import_jobs.TooManyImports, too_many)
     with app.app_context():
         metrics.init_app(app, db.engine)
     return app
@@ -166,6 +170,7 @@ def register_extensions(app: Flask) -> None:
     jwt.init_app(app)
     passwords.init_app(app)
     throttles.init_app(app)
+    import_jobs.init_app(app)
     api.init_app(app)
     api.register_converter(UserIdConverter, user_id_schema)
     # flask-smorest's pagination metadata, for its own pagination, which this API does not use.

@@ -7,6 +7,8 @@
   user's own as that user logs out or retries; this is for the rest).
 - `flask todo deliver`, a service of its own (one or more, on any hosts): delivers the
   webhooks (todo/webhooks/delivery.py) until SIGTERM or SIGINT.
+- `flask todo work`, a service of its own too, with Redis: imports the files too large to
+  import inside their requests (todo/portability/jobs.py).
 """
 
 import signal
@@ -22,6 +24,7 @@ from .columns import kept_since
 from .database import transaction
 from .extensions import db
 from .lists.trash import purge_expired_lists, users_with_lists_before
+from .portability import jobs
 from .postgresql import bound_statements, unbounded_answers
 from .tasks.changes import change
 from .tasks.trash import purge_expired_trash, users_with_trash_before
@@ -135,3 +138,19 @@ def deliver() -> None:
     click.echo("delivering webhooks")
     delivery.deliver_forever(delivery.Settings.of(current_app.config), stop)
     click.echo("stopped delivering webhooks")
+
+
+@commands.cli.command("work")
+@click.option("--burst", is_flag=True, help="Stop once no import is waiting.")
+def work(burst: bool) -> None:
+    """Import the files sent as jobs until SIGTERM or SIGINT (which let the import under way
+    finish first); run one or more, on any hosts."""
+    worker = jobs.worker(current_app)
+    if worker is None:
+        raise click.UsageError(
+            "RATELIMIT_STORAGE_URI is memory://: there is no import queue (every import runs "
+            "in its request); set it to a redis:// URL"
+        )
+    click.echo("importing files")
+    worker.work(burst=burst, logging_level=current_app.config["LOG_LEVEL"])
+    click.echo("stopped importing files")

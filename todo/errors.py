@@ -115,10 +115,14 @@ def invalid_example(summary: str, errors: dict, detail: str = INVALID_FIELDS, **
 
 def problem(status: int, detail: str | None = None, headers=None, **extra):
     """A problem+json response; `extra` adds members such as `errors`, or sets `type`."""
-    body = problem_body(status, detail, **extra)
+    return problem_answer(problem_body(status, detail, **extra), headers)
+
+
+def problem_answer(body: dict, headers=None):
+    """A problem+json response of a problem's members (`problem_body`)."""
     return current_app.response_class(
         current_app.json.dumps(body) + "\n",
-        status=status,
+        status=body["status"],
         headers=headers,
         mimetype=PROBLEM_MIMETYPE,
     )
@@ -200,6 +204,15 @@ class DomainProblem:
 
     def body(self, error: Exception, **extra) -> dict:
         return problem_body(self.status, str(error), type=self.type, **extra)
+
+
+def problem_of(error: Exception) -> tuple[int, dict] | None:
+    """The status and problem a domain error (or invalid input) is answered with; None for
+    an error that is not one (a fault)."""
+    if isinstance(error, ValidationError):
+        return 422, problem_body(422, **capped(INVALID_FIELDS, by_path(error.messages)))
+    answer = current_app.extensions["domain_problems"].get(type(error))
+    return None if answer is None else (answer.status, answer.body(error))
 
 
 def register_problems(app: Flask, problems: dict[type[Exception], DomainProblem]) -> None:

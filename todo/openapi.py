@@ -84,10 +84,13 @@ changed since; read it and place again), `/problems/order-too-dense` (409: no ro
 per-user cap), `/problems/too-many-members` (422: a shared list's 25 members and invitations),
 `/problems/too-many-shared-lists` (422: accepting a 101st list shared with one account),
 `/problems/url-refused` (422: a webhook URL that is not http(s) to a public address),
-`/problems/too-many-tasks` (422: an import of more than 5,000 tasks: split it),
+`/problems/too-many-tasks` (422: an import of more than 20,000 tasks: split it),
 `/problems/too-many-subscriptions` (422: 20 calendar subscriptions; revoke one first),
-`/problems/import-invalid` (422: a file that cannot be read, with `where`) and
-`/problems/import-rejected` (422: an import with problems, each in `problems`; nothing written).
+`/problems/import-invalid` (422: a file that cannot be read, with `where`),
+`/problems/import-rejected` (422: an import with problems, each in `problems`; nothing written),
+`/problems/import-stopped` (an import job's answer: 500, its worker stopped before it finished,
+send the file again; 410, its file waited a day unread) and `/problems/queue-unavailable` (503:
+the import queue's Redis does not answer; try again).
 
 **Sharing** ([guide](/docs/guides/sharing.md)). The owner of a list invites by email (POST
 /api/{user_id}/lists/{list_id}/invitations), as an editor or a viewer; the invitee accepts

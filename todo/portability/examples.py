@@ -4,15 +4,16 @@
 
 from ..errors import example, problem_example
 from ..lists.store import ListNotFound
+from .answers import IMPORT_INVALID, IMPORT_REJECTED
 from .imports import ImportRejected, Report
 from .items import ImportInvalid, TooManyTasks
+from .jobs import ImportJobNotFound, TooManyImports
 from .subscriptions import CalendarNotFound, SubscriptionNotFound, TooManySubscriptions
 
 NOT_A_FILE = (
     "The body must be our JSON export (application/json), an iCalendar file (text/calendar) "
     "or a CSV file (text/csv: ours or Todoist's template)."
 )
-IMPORT_INVALID, IMPORT_REJECTED = "/problems/import-invalid", "/problems/import-rejected"
 PARENT_ID = "1d7c9e52-4b3a-4f1e-8a6d-5c2b9e7f3a10"
 SUBTASK_ID = "8e2a4c61-9f3b-4d7e-b1a5-6c0d2e8f4b92"
 
@@ -92,7 +93,9 @@ IMPORT_PROBLEMS = {
             problems=REJECTED.problems,
         ),
     },
+    429: {"tooManyImports": problem_example(429, str(TooManyImports(3)))},
 }
+IMPORT_JOB_PROBLEMS = {404: {"importNotFound": problem_example(404, str(ImportJobNotFound()))}}
 
 NEW_SUBSCRIPTION = {
     "everything": example("Every task with a due date, as VTODOs", {}),

@@ -1,24 +1,25 @@
 """Portability blueprint, under /api/<user_id>/: the whole-account export, the tasks as
-iCalendar or CSV, and imports (preview, then apply). The views read the request and answer;
-the reads (store.py) and the import (imports.py) take the caller and raise."""
+iCalendar or CSV, and imports (preview, then apply; a large file as a job). The views read
+the request and answer; the reads (store.py) and the import (imports.py) take the caller and
+raise, answers.py turns an import into its answer, jobs.py queues one."""
 
 import hashlib
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
 from flask import Response, current_app, g, request, stream_with_context, url_for
-from marshmallow import RAISE, ValidationError
+from marshmallow import RAISE
 
 from .. import throttles
 from ..blueprint import Blueprint, trash_since
-from ..errors import problem
-from ..lists.store import ListNotFound, read_list
+from ..errors import problem, problem_answer
+from ..lists.store import read_list
 from ..tasks import reads
-from . import calendar, document, examples, imports, spreadsheet, store, subscriptions, todoist
-from .items import ImportInvalid, Parsed, checked, loaded, text_of
+from . import answers, calendar, document, examples, jobs, spreadsheet, store, subscriptions
 from .schemas import (
     ExportQuerySchema,
     ExportSchema,
+    ImportJobSchema,
     ImportQuerySchema,
     ImportReportSchema,
     NewSubscriptionAnswerSchema,
@@ -33,11 +34,24 @@ blp = Blueprint(
     description="Your data goes where you go: exports (JSON, iCalendar, CSV), imports, "
     "calendar subscriptions",
 )
-CALENDAR, CSV = "text/calendar", "text/csv"
-REPORT = ImportReportSchema()
-LISTED = 1000  # entries each list of a report names
+CALENDAR, CSV = answers.CALENDAR, answers.CSV
+JOB = ImportJobSchema()
 TAGGED = {
     "ETag": {"description": "The exported tasks' state (weak)", "schema": {"type": "string"}},
+}
+WAITED = {
+    "Retry-After": {
+        "description": "Seconds to wait before asking again, while the import waits or runs",
+        "schema": {"type": "integer"},
+    },
+}
+QUEUED = {
+    "description": "Accepted: a file over IMPORT_INLINE_BYTES, imported by a job; ask "
+    "Location (GET …/imports/<id>) how it stands",
+    "headers": {
+        "Location": {"description": "The job's URL", "schema": {"type": "string"}},
+        **WAITED,
+    },
 }
 IMPORT_BODY = {
     "required": True,
@@ -153,91 +167,75 @@ def calendar_chunks(query: dict, name: str | None) -> Iterator[bytes]:
 @blp.arguments(ImportQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
 @blp.doc(requestBody=IMPORT_BODY)
 @blp.response(200, ImportReportSchema)
-@blp.problems(401, 403, 404, 413, 415, 422, 503, examples=examples.IMPORT_PROBLEMS)
+@blp.alt_response(202, schema=ImportJobSchema, **QUEUED)
+@blp.problems(401, 403, 404, 413, 415, 422, 429, 503, examples=examples.IMPORT_PROBLEMS)
 def preview_import(query, user_id):
     """Preview an import: what it would create and update, and the file's problems.
 
     Nothing is written. Each problem names where it is (a line, a component, a path) and the
     field; `warnings` say what of a task would not be imported. Apply with POST …/imports.
+    A file over IMPORT_INLINE_BYTES (with Redis) is previewed by a job: 202, and its URL.
     """
-    return import_answer(query, keep=False)
+    return import_answer(query, user_id, keep=False)
 
 
 @blp.route("/imports", methods=["POST"])
 @blp.arguments(ImportQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
 @blp.doc(requestBody=IMPORT_BODY)
 @blp.response(200, ImportReportSchema)
-@blp.problems(401, 403, 404, 413, 415, 422, 503, examples=examples.IMPORT_PROBLEMS)
+@blp.alt_response(202, schema=ImportJobSchema, **QUEUED)
+@blp.problems(401, 403, 404, 413, 415, 422, 429, 503, examples=examples.IMPORT_PROBLEMS)
 def apply_import(query, user_id):
     """Import a file: our JSON export, iCalendar (VTODO), our CSV or Todoist's.
 
     All or nothing, in one change of the feed: a file with a problem is a 422
     (/problems/import-rejected) listing them, and nothing is written. Idempotent: ids come
     from the file (UIDs, ids, rows), so importing it again creates nothing new. Into
-    `list_id` if given. Up to 10 MiB (413) and 20,000 tasks (422).
+    `list_id` if given. Up to 10 MiB (413) and 20,000 tasks (422). A file over
+    IMPORT_INLINE_BYTES (with Redis) is imported by a job: 202, and its URL (GET
+    …/imports/{job_id}), which answers what this would have.
     """
-    return import_answer(query, keep=True)
+    return import_answer(query, user_id, keep=True)
 
 
-def import_answer(query: dict, keep: bool):
-    try:
-        parsed = parsed_body()
-        if parsed is not None and not parsed.items and not parsed.problems:
-            raise ImportInvalid("the file", f"no tasks in it (ignored: {parsed.ignored or 'none'})")
-    except ImportInvalid as error:
-        return problem(422, str(error), type=examples.IMPORT_INVALID, where=error.where)
-    if parsed is None:
+def import_answer(query: dict, user_id, keep: bool):
+    """The import's report, at once; a file over IMPORT_INLINE_BYTES, when there is a queue,
+    is kept and imported by a job (202: the job to ask), the token and the list checked
+    first, so that what would be refused at once is."""
+    kind, body, list_id = request.mimetype, request.get_data(), query.get("list_id")
+    if kind not in answers.KINDS:
         return problem(415, examples.NOT_A_FILE)
-    try:
-        report = imports.run(g.caller, parsed, loaded(parsed), query.get("list_id"), keep)
-    except imports.ImportRejected as rejected:
-        problems = rejected.report.problems[:LISTED]
-        return problem(422, str(rejected), type=examples.IMPORT_REJECTED, problems=problems)
-    except ValidationError:  # the list asked for is not one of the user's live lists
-        raise ListNotFound() from None
-    return REPORT.dump(answered(report))
+    if not jobs.queued(len(body)):
+        try:
+            return answers.report(g.caller, kind, body, list_id, keep)
+        except answers.FileRefused as refused:
+            return problem_answer(refused.body)
+    store.account(g.caller)
+    if list_id is not None:
+        read_list(g.caller, list_id)
+    job = jobs.enqueue(jobs.Upload.of(g.caller, kind, list_id, keep), body)
+    answer = current_app.json.response(JOB.dump(jobs.state(job)))
+    answer.status_code = 202
+    answer.headers["Location"] = url_for(".import_job", user_id=user_id, job_id=job.id)
+    answer.headers["Retry-After"] = "1"
+    return answer
 
 
-def parsed_body() -> Parsed | None:
-    """The body read by the reader its Content-Type names; None for a type it is not."""
-    kind, body = request.mimetype, request.get_data()
-    if kind not in ("application/json", CALENDAR, CSV):
-        return None
-    if not body.strip():
-        raise ImportInvalid("the body", "empty")
-    body = checked(body, csv=kind == CSV)
-    if kind == "application/json":
-        return document.parsed(body)
-    text = text_of(body)
-    if kind == CALENDAR:
-        return calendar.parsed(text)
-    records = spreadsheet.rows(text)
-    header = next(records, (1, []))[1]
-    if todoist.is_todoist(header):
-        return todoist.parsed(header, records)
-    if "title" not in [name.strip().lower() for name in header]:
-        raise ImportInvalid("line 1", "a CSV header needs a title column (or TYPE and CONTENT)")
-    return spreadsheet.parsed(header, records)
+@blp.route("/imports/<uuid:job_id>", methods=["GET"])
+@blp.response(200, ImportJobSchema, headers=WAITED)
+@blp.problems(401, 403, 404, 503, examples=examples.IMPORT_JOB_PROBLEMS)
+def import_job(user_id, job_id):
+    """Ask how an import sent as a job stands.
 
-
-def answered(report: imports.Report) -> dict:
-    return {
-        "format": report.format,
-        "applied": report.applied,
-        "counts": {
-            "created": len(report.created),
-            "updated": len(report.updated),
-            "unchanged": report.unchanged,
-            "lists_created": report.lists_created,
-            "problems": len(report.problems),
-            "warnings": len(report.warnings),
-        },
-        "created": report.created[:LISTED],
-        "updated": report.updated[:LISTED],
-        "problems": report.problems[:LISTED],
-        "warnings": report.warnings[:LISTED],
-        "ignored": report.ignored,
-    }
+    A file over IMPORT_INLINE_BYTES is imported by a job (POST …/imports and …/imports/preview
+    answer 202, with this URL as Location). `state` is `queued`, `running`, `finished`
+    (`status` and `report` or `problem`: what the POST would have answered) or `failed`
+    (the worker stopped before it answered: a 500 problem; send the file again). Retry-After
+    while it waits. Kept for a day after it ends.
+    """
+    found = jobs.state(jobs.job_of(g.caller, job_id))
+    headers = {} if found["state"] in ("finished", "failed") else {"Retry-After": "1"}
+    return found, 200, headers
 
 
 @blp.route("/calendar-subscriptions", methods=["POST"])

@@ -4,6 +4,7 @@ report of an import, and (for the document) the export's own shape."""
 from marshmallow import Schema, fields
 
 from ..completions.schemas import CompletionEntrySchema
+from ..errors import ProblemSchema
 from ..fields import StrictBoolean, UTCTimestamp
 from ..tasks.query_schemas import ListQuerySchema
 from ..tasks.schemas import TaskSchema
@@ -94,6 +95,36 @@ class ImportReportSchema(Schema):
             "description": "What the file holds that is not imported, counted by kind",
             "example": {"VEVENT": 2},
         },
+    )
+
+
+class ImportJobSchema(Schema):
+    """An import run by a job (a file over IMPORT_INLINE_BYTES): how it stands, and once
+    finished what POST …/imports would have answered."""
+
+    class Meta:
+        name = "ImportJob"
+
+    id = fields.String(required=True, metadata={"format": "uuid"})
+    state = fields.String(
+        required=True,
+        metadata={
+            "enum": ["queued", "running", "finished", "failed"],
+            "description": "failed: the worker stopped before it answered (a 500 problem)",
+        },
+    )
+    preview = fields.Boolean(required=True, metadata={"description": "Sent to …/imports/preview"})
+    created_at = UTCTimestamp(required=True)
+    started_at = UTCTimestamp(required=True, allow_none=True)
+    finished_at = UTCTimestamp(required=True, allow_none=True)
+    status = fields.Integer(
+        metadata={"description": "Once it ended: the status the POST would have answered"}
+    )
+    report = fields.Nested(
+        ImportReportSchema, metadata={"description": "Once finished with status 200"}
+    )
+    problem = fields.Nested(
+        ProblemSchema, metadata={"description": "Once ended with any other status"}
     )
 
 

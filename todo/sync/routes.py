@@ -8,7 +8,7 @@ from marshmallow import RAISE, ValidationError
 from .. import holding, idempotency
 from ..blueprint import Blueprint
 from ..columns import kept_since
-from ..errors import INVALID_FIELDS, PROBLEM_MIMETYPE, by_path, capped, problem, problem_body
+from ..errors import PROBLEM_MIMETYPE, problem, problem_of
 from ..idempotency import Answer
 from ..sharing import access
 from ..tasks import trash as task_trash
@@ -111,7 +111,7 @@ def run_batch(body, user_id):
     try:
         answer = batch.run(g.caller, asked, batch_answer)
     except batch.OperationFailed as failure:
-        status, body = operation_problem(failure.error)
+        status, body = problem_of(failure.error)
         body.update(type=BATCH_FAILED, index=failure.index)
         return current_app.response_class(
             current_app.json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE
@@ -137,16 +137,8 @@ def batch_answer(outcomes: list[batch.Outcome]) -> Answer:
 
 def result_of(outcome: batch.Outcome) -> dict:
     if outcome.error is not None:
-        status, body = operation_problem(outcome.error)
+        status, body = problem_of(outcome.error)
         return {"status": status, "problem": body}
     if outcome.task is None:
         return {"status": SUCCESS.get(outcome.op, 200)}
     return {"status": SUCCESS.get(outcome.op, 200), "task": TASK.dump(outcome.task)}
-
-
-def operation_problem(error: Exception) -> tuple[int, dict]:
-    """The status and problem an operation's error would get from its single-task route."""
-    if isinstance(error, ValidationError):
-        return 422, problem_body(422, **capped(INVALID_FIELDS, by_path(error.messages)))
-    answer = current_app.extensions["domain_problems"][type(error)]
-    return answer.status, answer.body(error)
