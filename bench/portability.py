@@ -2,12 +2,16 @@
 JSON, iCalendar and CSV, each streamed through the app (peak RSS growth of the process, and
 tasks/s), and a CSV of 20,000 tasks (the most an import takes) previewed, imported, and
 imported again, each with the CPU time it took in this process and in PostgreSQL's backends
-(read from /proc: the server runs on this machine), what it would take on idle cores."""
+(read from /proc: the server runs on this machine), what it would take on idle cores. Then
+the same file sent to an app with an import queue (BENCH_REDIS_URL): what its request costs
+(202), and the job's run in a `flask todo work --burst` process."""
 
 import os
 import resource
+import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import psycopg2
@@ -20,6 +24,8 @@ from todo import create_app
 from todo.extensions import db
 
 SERVER = os.environ.get("BENCH_PGURL", "postgresql://root@127.0.0.1:5432")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+ROOT = Path(__file__).resolve().parent.parent
 DATABASE, TASKS, IMPORTED = "todo_portability_bench", 100_000, 20_000
 SEED = """
 INSERT INTO tasks (user_id, id, title, description, completed, completed_at, created_at,
@@ -118,6 +124,50 @@ def main() -> None:
             f"PostgreSQL, created {counts['created']:,}, unchanged {counts['unchanged']:,} "
             f"({answer.status_code})"
         )
+    queued(app.config["SQLALCHEMY_DATABASE_URI"], body)
+
+
+def queued(url: str, body: bytes) -> None:
+    """The file sent to an app with an import queue: the request's wall and CPU time (its
+    202), then the job run by a `flask todo work --burst` process, and the job's own time."""
+    config = TestingConfig(url)
+    config.RATELIMIT_STORAGE_URI, config.RATELIMIT_KEY_PREFIX = REDIS, "bench-portability:"
+    app = create_app(config)
+    client = app.test_client()
+    user_id, headers = account(client, "queued@example.com")
+    cpu, started = time.process_time(), time.perf_counter()
+    answer = client.post(
+        f"/api/{user_id}/imports", data=body, content_type="text/csv", headers=headers
+    )
+    took, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(
+        f"import as a job: the request answered {answer.status_code} in {took * 1000:5.1f} ms, "
+        f"CPU {cpu * 1000:5.1f} ms"
+    )
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        "DATABASE_URL": url,
+        "JWT_SECRET_KEY": TestingConfig.secret(None),
+        "RATELIMIT_STORAGE_URI": REDIS,
+        "RATELIMIT_KEY_PREFIX": config.RATELIMIT_KEY_PREFIX,
+    }
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "flask", "todo", "work", "--burst"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    worked = time.perf_counter() - started
+    job = client.get(answer.headers["Location"], headers=headers).get_json()
+    ran = datetime.fromisoformat(job["finished_at"]) - datetime.fromisoformat(job["started_at"])
+    print(
+        f"import as a job: {job['state']} {job['status']}, created "
+        f"{job['report']['counts']['created']:,}, the job ran {ran.total_seconds():4.1f} s "
+        f"(the worker process, start to exit: {worked:4.1f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -92,6 +92,7 @@ SAMPLE_ARGUMENTS = {
     "name": "home",
     "filename": "index.css",
     "subscription_id": uuid.uuid4(),
+    "job_id": uuid.uuid4(),
     "secret": "not-a-secret",
 }
 
