@@ -29,12 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 DATABASE, TASKS, IMPORTED = "todo_portability_bench", 100_000, 20_000
 SEED = """
 INSERT INTO tasks (user_id, id, title, description, completed, completed_at, created_at,
-                   updated_at, due_date, due_time, priority, position, change_number, version)
+                   updated_at, due_date, due_time, priority, position, change_number, version,
+                   created_by, updated_by, completed_by)
 SELECT :owner, md5(n::text || :owner)::uuid, 'Task ' || n,
        CASE WHEN n % 3 = 0 THEN 'Some words about task ' || n END, n % 5 = 0,
        CASE WHEN n % 5 = 0 THEN now() END, now(), now(),
        CASE WHEN n % 2 = 0 THEN DATE '2027-01-01' + n % 400 END,
-       CASE WHEN n % 4 = 0 THEN TIME '09:30' END, n % 4, 'a0', 0, 1
+       CASE WHEN n % 4 = 0 THEN TIME '09:30' END, n % 4, 'a0', 0, 1,
+       CAST(:owner AS uuid), CAST(:owner AS uuid), CASE WHEN n % 5 = 0 THEN CAST(:owner AS uuid) END
 FROM generate_series(:first, :first + 9999) AS n
 """
 
