@@ -43,12 +43,12 @@ def queued(make_app, redis_url):
     return make
 
 
-def work(app) -> subprocess.CompletedProcess:
+def work(app, **settings) -> subprocess.CompletedProcess:
     """`flask todo work --burst` on the app's database and queue: every waiting import run."""
     done = subprocess.run(
         [sys.executable, "-m", "flask", "todo", "work", "--burst"],
         cwd=ROOT,
-        env=worker_env(app.config),
+        env={**worker_env(app.config), **settings},
         capture_output=True,
         text=True,
         timeout=300,
@@ -169,6 +169,23 @@ def test_an_import_whose_token_was_revoked_before_it_ran_answers_401(queued, cli
     job = ended(jobs, again, location)
     assert job["status"] == 401 and job["problem"]["status"] == 401
     assert listed(client, again) == []
+
+
+def test_a_job_whose_worker_broke_says_so_and_wrote_nothing(queued, client, user, tmp_path):
+    """A worker that cannot run the import (here: pointed at a database with no schema)
+    leaves the job `failed`, a 500 problem that says to send the file again."""
+    app = queued()
+    jobs = app.test_client()
+    location = accepted(jobs, user, ROWS)
+    (tmp_path / "empty.db").touch()
+    work(app, DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}")
+    answer = jobs.get(location, headers=user["headers"])
+    job = answer.get_json()
+    assert job["state"] == "failed" and job["status"] == 500, job
+    assert job["problem"]["type"] == "/problems/import-stopped"
+    assert "Send the file again" in job["problem"]["detail"]
+    assert "Retry-After" not in answer.headers
+    assert listed(client, user) == []
 
 
 def test_a_job_is_its_users_alone(queued, user, other_user):
