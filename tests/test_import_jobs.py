@@ -10,13 +10,16 @@ import subprocess
 import sys
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pytest
+import redis
 
 from config import TestingConfig
 from tests.conftest import PASSWORD, assert_problem
 from tests.servers import ROOT, sign_in, wait_for
+from tests.tcp_proxy import free_port
 from tests.test_due import listed
 from tests.test_hostile_imports import HOSTILE, MISLEADING
 
@@ -186,6 +189,12 @@ def test_a_job_whose_worker_broke_says_so_and_wrote_nothing(queued, client, user
     assert "Send the file again" in job["problem"]["detail"]
     assert "Retry-After" not in answer.headers
     assert listed(client, user) == []
+    assert kept_files(app) == []  # deleted when its job ended, failed or not
+
+
+def kept_files(app) -> list[bytes]:
+    connection = redis.Redis.from_url(app.config["RATELIMIT_STORAGE_URI"])
+    return connection.keys(app.config["RATELIMIT_KEY_PREFIX"] + "import-file:*")
 
 
 def test_a_job_is_its_users_alone(queued, user, other_user):
@@ -208,6 +217,28 @@ def test_a_user_has_at_most_three_imports_waiting(queued, user):
     assert refused.headers["Retry-After"] == "5" and "At most 3 imports" in problem["detail"]
     work(app)
     accepted(jobs, user, ROWS)
+
+
+def test_imports_sent_at_once_still_wait_three_at_most(queued, user):
+    """Eight POSTs at the same moment: the count and the place are taken together, so
+    exactly three wait."""
+    jobs = queued().test_client()
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(lambda _: sent(jobs, user, ROWS).status_code, range(8)))
+    assert statuses == [202] * 3 + [429] * 5
+
+
+def test_a_queue_that_does_not_answer_is_a_503_to_retry(make_app, user):
+    app = make_app(
+        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0", IMPORT_INLINE_BYTES=1024
+    )
+    jobs = app.test_client()
+    posted = sent(jobs, user, ROWS)
+    asked = jobs.get(f"/api/{user['user_id']}/imports/{uuid.uuid4()}", headers=user["headers"])
+    for answer in (posted, asked):
+        assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+        assert answer.content_type == "application/problem+json"
+        assert answer.get_json()["type"] == "/problems/queue-unavailable"
 
 
 def test_a_small_file_is_still_imported_in_its_request(queued, client, user):

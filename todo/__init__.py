@@ -29,7 +29,7 @@ from .application import App
 from .blueprint import UserIdConverter, public_view, user_id_schema
 from .completions import routes as completions
 from .database import ping_when_idle
-from .errors import DomainProblem, register_error_handlers, register_problems, too_many
+from .errors import DomainProblem, register_error_handlers, register_problems
 from .extensions import api, db, migrate
 from .idempotency import InvalidKey, KeyReused
 from .json_provider import OrjsonProvider
@@ -98,6 +98,7 @@ DOMAIN_PROBLEMS = {
     TooManyTasks: DomainProblem(422, "/problems/too-many-tasks"),
     import_jobs.ImportJobNotFound: DomainProblem(404),
     import_jobs.QueueUnavailable: DomainProblem(503, "/problems/queue-unavailable"),
+    import_jobs.TooManyImports: DomainProblem(429),
     TooManySubscriptions: DomainProblem(422, "/problems/too-many-subscriptions"),
     SubscriptionNotFound: DomainProblem(404),
     CalendarNotFound: DomainProblem(404),
@@ -144,7 +145,6 @@ def create_app(config: Config | None = None) -> Flask:
     register_error_handlers(app)
     database_errors.register(app)
     register_problems(app, DOMAIN_PROBLEMS)
-    app.register_error_handler(import_jobs.TooManyImports, too_many)
     with app.app_context():
         metrics.init_app(app, db.engine)
     return app

@@ -211,7 +211,8 @@ def problem_of(error: Exception) -> tuple[int, dict] | None:
     an error that is not one (a fault)."""
     if isinstance(error, ValidationError):
         return 422, problem_body(422, **capped(INVALID_FIELDS, by_path(error.messages)))
-    answer = current_app.extensions["domain_problems"].get(type(error))
+    problems = current_app.extensions["domain_problems"]
+    answer = next((problems[kind] for kind in type(error).__mro__ if kind in problems), None)
     return None if answer is None else (answer.status, answer.body(error))
 
 
@@ -226,6 +227,9 @@ def register_problems(app: Flask, problems: dict[type[Exception], DomainProblem]
 
 
 def domain_problem(answer: DomainProblem, headers, error: Exception):
+    """Its problem; with Retry-After when the error says how long to wait."""
+    if hasattr(error, "retry_after"):
+        headers = {**(headers or {}), "Retry-After": str(error.retry_after)}
     return problem(answer.status, str(error), headers, type=answer.type)
 
 

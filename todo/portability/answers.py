@@ -67,19 +67,14 @@ def answer(caller: Caller, kind: str, body: bytes, list_id: uuid.UUID | None, ke
 
 
 def interrupted() -> dict:
-    """A job whose worker stopped or broke before it answered."""
+    """A job that failed: its worker stopped or broke before it answered, or its file
+    waited longer than it is kept."""
     detail = (
-        "The import stopped before it finished (its worker was stopped, or failed): all of "
-        "it or none was written. Send the file again: an import of it again creates nothing "
-        "twice."
+        "The import stopped before it finished (its worker was stopped or failed, or no "
+        "worker took it for a day): all of it or none was written. Send the file again: an "
+        "import of it again creates nothing twice."
     )
     return {"status": 500, "problem": problem_body(500, detail, type=IMPORT_STOPPED)}
-
-
-def file_gone() -> dict:
-    """A job whose file was no longer kept when a worker took it."""
-    detail = "The file waited a day without a worker to import it: send it again."
-    return {"status": 410, "problem": problem_body(410, detail, type=IMPORT_STOPPED)}
 
 
 def parsed_body(kind: str, body: bytes) -> Parsed:

@@ -7,19 +7,21 @@ job is a user's upload, independent of every other, which is the case a job queu
 for (webhooks, whose messages keep an order per endpoint, are not). The file sits in a Redis
 key of its own, deleted once its job has run, so a finished job keeps only its answer, for a
 day. A user has at most IMPORT_JOBS_PER_USER imports waiting or running (429 beyond).
+A job that fails (its worker broke, or was killed: RQ fails it once its heartbeat lapses)
+answers a 500 problem that says to send the file again.
 
 The job acts for the caller who sent the file, as the request would have: its token's
 generation and id go with the job, so an import whose token was revoked in the meantime
 answers 401 and writes nothing. Knows no HTTP: the answer is made by answers.py."""
 
+import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 
 import redis
 from flask import Flask, current_app
 from rq import Queue, SimpleWorker, get_current_job
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 
 from ..accounts.tokens import Caller
@@ -27,7 +29,11 @@ from . import answers
 
 QUEUE = "imports"
 KEPT_SECONDS = 24 * 3600  # a job's answer, and a waiting job
-RUN_SECONDS = 600  # the longest a job may run before its worker stops it
+# The longest a job may run before its worker stops it (20,000 CSV rows: ~6 s on one core);
+# a job whose worker was killed reads `running` until RQ's clean-up in a live worker, every
+# CLEANUP_SECONDS, finds its heartbeat (this long) lapsed and fails it.
+RUN_SECONDS = 120
+CLEANUP_SECONDS = 60
 WAITING = (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED, JobStatus.STARTED)
 FAILED = (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
 
@@ -84,6 +90,11 @@ class ImportJobNotFound(Exception):
 class QueueUnavailable(Exception):
     def __init__(self):
         super().__init__("The import queue (Redis) is not answering: try again shortly.")
+        self.retry_after = 5
+
+
+class FileGone(Exception):
+    """A job whose file was no longer kept when a worker took it (it waited a day)."""
 
 
 class Jobs:
@@ -124,40 +135,54 @@ def queued(size: int) -> bool:
 
 def enqueue(upload: Upload, body: bytes) -> Job:
     """The file kept and its job queued; TooManyImports if the user already has their
-    share waiting, QueueUnavailable if Redis does not answer."""
+    share waiting, QueueUnavailable if Redis does not answer. The job's place among the
+    user's waiting imports is taken first, in one transaction with the count, so that
+    requests at once cannot all pass the cap; it is given back if the job is not queued."""
     jobs: Jobs = current_app.extensions["import_jobs"]
-    job_id = str(uuid.uuid4())
+    job_id, key = str(uuid.uuid4()), jobs.waiting_key(upload.space_id)
     try:
-        if len(waiting(jobs, upload.space_id)) >= jobs.most_waiting:
+        forget_ended(jobs, key)
+        with jobs.redis.pipeline() as taken:
+            taken.zadd(key, {job_id: time.time()}).zcard(key).expire(key, KEPT_SECONDS)
+            waiting = taken.execute()[1]
+        if waiting > jobs.most_waiting:
+            jobs.redis.zrem(key, job_id)
             raise TooManyImports(jobs.most_waiting)
-        jobs.redis.set(jobs.file_key(job_id), body, ex=KEPT_SECONDS)
-        job = jobs.queue.enqueue(
-            run,
-            asdict(upload),
-            job_id=job_id,
-            meta={"owner": upload.space_id, "preview": not upload.keep},
-            job_timeout=RUN_SECONDS,
-            ttl=KEPT_SECONDS,
-            result_ttl=KEPT_SECONDS,
-            failure_ttl=KEPT_SECONDS,
-        )
-        jobs.redis.zadd(jobs.waiting_key(upload.space_id), {job_id: job.created_at.timestamp()})
-        jobs.redis.expire(jobs.waiting_key(upload.space_id), KEPT_SECONDS)
+        try:
+            jobs.redis.set(jobs.file_key(job_id), body, ex=KEPT_SECONDS)
+            return jobs.queue.enqueue(
+                run,
+                asdict(upload),
+                job_id=job_id,
+                meta={"owner": upload.space_id, "preview": not upload.keep},
+                job_timeout=RUN_SECONDS,
+                ttl=KEPT_SECONDS,
+                result_ttl=KEPT_SECONDS,
+                failure_ttl=KEPT_SECONDS,
+            )
+        except redis.RedisError:
+            jobs.redis.zrem(key, job_id)
+            jobs.redis.delete(jobs.file_key(job_id))
+            raise
     except redis.RedisError:
         raise QueueUnavailable() from None
-    return job
 
 
-def waiting(jobs: Jobs, space_id: str) -> list[str]:
-    """The user's imports still waiting or running (those that ended are forgotten here)."""
-    key = jobs.waiting_key(space_id)
-    ids = [each.decode() for each in jobs.redis.zrange(key, 0, -1)]
-    found = Job.fetch_many(ids, connection=jobs.redis) if ids else []
-    still = [job.id for job in found if job is not None and job.get_status() in WAITING]
-    ended = set(ids) - set(still)
+def forget_ended(jobs: Jobs, key: str) -> None:
+    """Take the imports that ended off a user's waiting ones, and places whose job is gone
+    (a place is taken before its job is queued: one of another request is left alone for a
+    minute)."""
+    placed = {each.decode(): at for each, at in jobs.redis.zrange(key, 0, -1, withscores=True)}
+    found = Job.fetch_many(list(placed), connection=jobs.redis) if placed else []
+    recent = time.time() - 60
+    ended = [
+        job_id
+        for (job_id, at), job in zip(placed.items(), found, strict=True)
+        if (job is None and at < recent)
+        or (job is not None and job.get_status(refresh=False) not in WAITING)
+    ]
     if ended:
         jobs.redis.zrem(key, *ended)
-    return still
 
 
 def job_of(caller: Caller, job_id: uuid.UUID) -> Job:
@@ -179,25 +204,28 @@ def job_of(caller: Caller, job_id: uuid.UUID) -> Job:
 def state(job: Job) -> dict:
     """How a job stands: waiting, running, or finished with the request's answer (a
     failed job, one whose worker stopped or broke, answers a 500 problem)."""
-    status = job.get_status()
-    found = {
-        "id": job.id,
-        "preview": job.meta["preview"],
-        "created_at": aware(job.created_at),
-        "started_at": aware(job.started_at),
-        "finished_at": aware(job.ended_at),
-        "state": "running" if status == JobStatus.STARTED else "queued",
-    }
-    if status == JobStatus.FINISHED:
-        found.update(state="finished", **job.return_value())
-    elif status in FAILED:
-        found.update(state="failed", **answers.interrupted())
+    try:
+        status = job.get_status()
+        found = {
+            "id": job.id,
+            "preview": job.meta["preview"],
+            "created_at": job.created_at,
+            "started_at": job.started_at,
+            "finished_at": job.ended_at,
+            "state": "running" if status == JobStatus.STARTED else "queued",
+        }
+        if status == JobStatus.FINISHED:
+            answer = job.return_value()
+            if answer is None:  # its answer lapsed as we read it
+                raise ImportJobNotFound()
+            found.update(state="finished", **answer)
+        elif status in FAILED:
+            found.update(state="failed", **answers.interrupted())
+    except InvalidJobOperation:  # the job lapsed as we read it
+        raise ImportJobNotFound() from None
+    except redis.RedisError:
+        raise QueueUnavailable() from None
     return found
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """RQ keeps UTC times without their zone."""
-    return None if moment is None else moment.replace(tzinfo=UTC)
 
 
 def run(fields: dict) -> dict:
@@ -207,13 +235,14 @@ def run(fields: dict) -> dict:
     jobs: Jobs = current_app.extensions["import_jobs"]
     upload = Upload(**fields)
     key = jobs.file_key(get_current_job().id)
-    body = jobs.redis.get(key)
-    if body is None:
-        return answers.file_gone()
-    list_id = None if upload.list_id is None else uuid.UUID(upload.list_id)
-    answer = answers.answer(upload.caller, upload.kind, body, list_id, upload.keep)
-    jobs.redis.delete(key)
-    return answer
+    try:
+        body = jobs.redis.get(key)
+        if body is None:
+            raise FileGone()  # the job fails: send the file again
+        list_id = None if upload.list_id is None else uuid.UUID(upload.list_id)
+        return answers.answer(upload.caller, upload.kind, body, list_id, upload.keep)
+    finally:
+        jobs.redis.delete(key)
 
 
 def worker(app: Flask) -> SimpleWorker | None:
@@ -225,4 +254,9 @@ def worker(app: Flask) -> SimpleWorker | None:
         return None
     waits = redis.Redis.from_url(app.config["RATELIMIT_STORAGE_URI"])
     queue = Queue(jobs.queue.name, connection=waits)
-    return SimpleWorker([queue], connection=waits, log_job_description=False)
+    return SimpleWorker(
+        [queue],
+        connection=waits,
+        log_job_description=False,
+        maintenance_interval=CLEANUP_SECONDS,
+    )
