@@ -31,7 +31,7 @@ QUEUE = "imports"
 KEPT_SECONDS = 24 * 3600  # a job's answer, and a waiting job
 # The longest a job may run before its worker stops it (20,000 CSV rows: ~6 s on one core);
 # a job whose worker was killed reads `running` until RQ's clean-up in a live worker, every
-# CLEANUP_SECONDS, finds its heartbeat (this long) lapsed and fails it.
+# CLEANUP_SECONDS, finds its heartbeat (this long, and RQ's minute more) lapsed and fails it.
 RUN_SECONDS = 120
 CLEANUP_SECONDS = 60
 WAITING = (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED, JobStatus.STARTED)
