@@ -88,8 +88,8 @@ per-user cap), `/problems/too-many-members` (422: a shared list's 25 members and
 `/problems/too-many-subscriptions` (422: 20 calendar subscriptions; revoke one first),
 `/problems/import-invalid` (422: a file that cannot be read, with `where`),
 `/problems/import-rejected` (422: an import with problems, each in `problems`; nothing written),
-`/problems/import-stopped` (an import job's answer: 500, its worker stopped before it finished,
-send the file again; 410, its file waited a day unread) and `/problems/queue-unavailable` (503:
+`/problems/import-stopped` (an import job's answer, 500: its worker stopped before it finished,
+or its file waited a day unread; send the file again) and `/problems/queue-unavailable` (503:
 the import queue's Redis does not answer; try again).
 
 **Sharing** ([guide](/docs/guides/sharing.md)). The owner of a list invites by email (POST
