@@ -206,6 +206,9 @@ class DomainProblem:
         return problem_body(self.status, str(error), type=self.type, **extra)
 
 
+TOO_MANY = DomainProblem(429)
+
+
 def problem_of(error: Exception) -> tuple[int, dict] | None:
     """The status and problem a domain error (or invalid input) is answered with; None for
     an error that is not one (a fault)."""
@@ -234,7 +237,8 @@ def domain_problem(answer: DomainProblem, headers, error: Exception):
 
 
 def too_many(error: Throttled | OverBudget):
-    return problem(429, str(error), {"Retry-After": str(error.retry_after)})
+    """A 429 with its Retry-After, as any domain error that says how long to wait."""
+    return domain_problem(TOO_MANY, None, error)
 
 
 def invalid_value(error: ValidationError):
