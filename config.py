@@ -53,6 +53,8 @@ class LiveSettings:
     fallback: float  # seconds between re-checks while the wake-up channel is down
     per_user: int  # open streams and waiting polls one user holds, across hosts
     per_worker: int  # the same, held by one worker
+    exports_per_user: int  # exports in progress one user holds, across hosts
+    exports_per_worker: int  # the same, held by one worker
     redis_url: str | None  # the wake-up channel's (and the counts'); None: this process only
 
 
@@ -63,6 +65,8 @@ def live_settings() -> LiveSettings:
         fallback=value("LIVE_FALLBACK_SECONDS"),
         per_user=value("LIVE_PER_USER"),
         per_worker=value("LIVE_PER_WORKER"),
+        exports_per_user=value("EXPORTS_PER_USER"),
+        exports_per_worker=value("EXPORTS_PER_WORKER"),
         redis_url=None if storage.startswith("memory://") else storage,
     )
 

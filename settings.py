@@ -666,6 +666,22 @@ DECLARED = [
         "open event streams and waiting polls one worker process holds; one more is answered "
         "503 (the worker's connection limit is this plus 1,000)",
     ),
+    Setting(
+        "EXPORTS_PER_USER",
+        "2",
+        whole_number(1, 100),
+        "2",
+        "exports (JSON, iCalendar, CSV) one user may have in progress at once, over every "
+        "host (with Redis; else per worker); one more is answered 429",
+    ),
+    Setting(
+        "EXPORTS_PER_WORKER",
+        "2",
+        whole_number(1, 1000),
+        "2",
+        "exports one worker process writes at once, a piece at a time between other requests "
+        "(see Portability); one more is answered 503",
+    ),
 ]
 SETTINGS = {setting.name: setting for setting in DECLARED}
 

@@ -10,8 +10,11 @@ what `stream.step(beat)` gives, run in a thread, each time one of its keys is wo
 least every heartbeat (`beat`: a heartbeat is due): `data` to send, `more` (step again at
 once), `end` (the stream ends after it) and `keys` (when not empty: the keys it waits on from
 now); as the server drains, `stream.drained()` gives its last bytes. The first key is the
-user's, by which the holding is admitted (a member's feed waits on the owners' too).
-Both return None once admitted, or a Refusal (a per-user or per-worker limit) to answer.
+user's, by which the holding is admitted (a member's feed waits on the owners' too). An
+export is a stream too, `export(key, stream)`: its steps give a piece of the file each, with
+`more` until the last (`end`); it waits on no key, is admitted against limits of its own
+(exports in progress), and a drain lets it finish (its `drained()` gives None).
+All three return None once admitted, or a Refusal (a per-user or per-worker limit) to answer.
 `wake(keys)` tells every worker on every host that the users `keys` have a change, once this
 request's answer is out: the worker's main thread takes the keys from the gate as it takes the
 connection back (server/worker.py), so the request's thread does no I/O for it.
@@ -62,6 +65,14 @@ class Gate:
             return admitted
         self.slot = admitted
         self.streamed = (keys, stream)
+        return None
+
+    def export(self, key: str, stream) -> Refusal | None:
+        admitted = self.hub.admit(key, None, export=True)
+        if isinstance(admitted, Refusal):
+            return admitted
+        self.slot = admitted
+        self.streamed = ((), stream)
         return None
 
     def wake(self, keys: list[str]) -> None:

@@ -5,8 +5,10 @@ for the client leaving, its bytes kept, and the same request handed to a thread 
 of its keys is woken, at a periodic re-check, or at its deadline. An event stream is a
 connection whose head a thread has sent; from then on its stream's `step()` runs in a thread
 each time one of its keys is woken and at each heartbeat, and what it gives is written here
-without blocking (a client that stops reading is dropped once MAX_UNSENT bytes wait for it; no
-step runs while any wait).
+without blocking. No step is taken while bytes of the one before wait for the client: a
+wake-up or `more` (step again at once) waits until they are sent, and a client that takes
+nothing for a heartbeat interval is dropped. An export is such a stream too: its steps write
+the file a piece at a time, each taken once the one before is sent.
 
 Wake-ups come from every worker on every host (server/wake_channel.py). They are only hints:
 every held request is re-checked at least every `heartbeat` seconds, and every `fallback`
@@ -39,7 +41,10 @@ from .live_limits import Admissions
 from .wake_channel import WakeChannel
 
 PARKED, STREAMING = object(), object()  # what a thread's run of a request can end in
-MAX_UNSENT = 1024 * 1024  # bytes a stream may have waiting for a slow client before it is dropped
+# Bytes a stream may have waiting for a slow client: a step's that would join unsent ones past
+# this drop the client (one step's are always taken, however many: a page of a feed or of an
+# export can be larger).
+MAX_UNSENT = 1024 * 1024
 MAX_BUFFERED = 64 * 1024  # bytes a held poll's client may send ahead before it is dropped
 WOKEN_KEPT_SECONDS = 120.0  # how long a wake-up is remembered for requests still running
 BEAT_LEAD = 1.0  # seconds (at most a tenth of the heartbeat) a periodic step is taken early
@@ -63,6 +68,7 @@ class Held:
         "next_beat",
         "next_check",
         "out",
+        "sent_at",
         "stream",
     )
 
@@ -78,6 +84,7 @@ class Held:
         self.chunked = False
         self.busy = self.again = self.ending = self.closed = False
         self.next_check = self.next_beat = self.due = 0.0
+        self.sent_at = 0.0  # when the client last took bytes of `out` (or `out` last filled)
 
 
 class LiveHub:
@@ -102,7 +109,18 @@ class LiveHub:
         self.woken_at = {}
         self.next_prune = 0.0
         self.draining = False
-        self.admissions = Admissions(settings.per_user, settings.per_worker, settings.redis_url)
+        self.admissions = Admissions(
+            settings.per_user,
+            settings.per_worker,
+            settings.redis_url,
+            "open streams and waiting polls",
+        )
+        self.export_admissions = Admissions(
+            settings.exports_per_user,
+            settings.exports_per_worker,
+            settings.redis_url,
+            "exports in progress",
+        )
         self.channel = WakeChannel(
             settings.redis_url,
             self.deliver,
@@ -116,11 +134,13 @@ class LiveHub:
 
     # -- from the app's threads ------------------------------------------------------------
 
-    def admit(self, key: str, deadline: float | None):
+    def admit(self, key: str, deadline: float | None, export: bool = False):
+        """A slot for a poll held until `deadline`, a stream (no deadline) or an `export`."""
         if self.draining:
             return Refusal(503, 1, "The server is shutting down; try again shortly.")
         seconds = (deadline - time.monotonic()) if deadline else 3 * self.heartbeat
-        return self.admissions.admit(key, seconds + self.heartbeat)
+        admissions = self.export_admissions if export else self.admissions
+        return admissions.admit(key, seconds + self.heartbeat)
 
     # -- holding (main thread) -------------------------------------------------------------
 
@@ -149,8 +169,8 @@ class LiveHub:
         conn.sock.setblocking(False)
         held.next_beat = time.monotonic() + self.heartbeat - self.lead
         self.hold(held)
-        if self.draining:
-            self.end(held, stream.drained())
+        if self.draining and (last := stream.drained()) is not None:
+            self.end(held, last)
         else:
             self.step(held)
 
@@ -222,7 +242,7 @@ class LiveHub:
     def release(self, gate) -> None:
         if gate is not None and gate.slot is not None:
             slot, gate.slot = gate.slot, None
-            self.worker.request_threads.call(partial(self.admissions.release, slot))
+            self.worker.request_threads.call(partial(slot.admissions.release, slot))
 
     # -- wake-ups and time (main thread) ---------------------------------------------------
 
@@ -268,6 +288,8 @@ class LiveHub:
                 self.rerun(held, over=now >= held.deadline)
             elif (wanted := min(held.next_check, held.next_beat)) > now:
                 self.schedule(held, wanted)  # stepped since this entry was made
+            elif held.out:
+                self.stalled(held, now)
             elif not held.busy and not held.ending:
                 self.paced.append((due, held))
         self.pace(now)
@@ -276,8 +298,10 @@ class LiveHub:
         """Each tick: the admissions the heartbeats since the last one renew."""
         if self.renewals:
             slots, self.renewals = self.renewals, []
-            renew = partial(self.admissions.renew, slots, 3 * self.heartbeat)
-            self.worker.request_threads.call(renew)
+            for admissions in {slot.admissions for slot in slots}:
+                mine = [slot for slot in slots if slot.admissions is admissions]
+                renew = partial(admissions.renew, mine, 3 * self.heartbeat)
+                self.worker.request_threads.call(renew)
         if now >= self.next_prune:
             self.next_prune = now + WOKEN_KEPT_SECONDS
             old = now - WOKEN_KEPT_SECONDS
@@ -285,13 +309,14 @@ class LiveHub:
 
     def drain(self) -> None:
         """SIGTERM: every waiting poll is answered now, every stream ends with a retry hint
-        (again as the worker stops: only what is still held)."""
+        (again as the worker stops: only what is still held); an export goes on to its end,
+        as a request in flight does, within the graceful timeout."""
         self.draining = True
         for held in list(self.held.values()):
             if held.stream is None:
                 self.rerun(held, over=True)
-            elif not held.ending:
-                self.end(held, held.stream.drained())
+            elif not held.ending and (last := held.stream.drained()) is not None:
+                self.end(held, last)
 
     def close_all(self) -> None:
         for held in list(self.held.values()):
@@ -317,6 +342,16 @@ class LiveHub:
             if self.held.get(held.conn) is held and not (held.busy or held.ending or stepped_since):
                 self.allowance -= 1
                 self.step(held)
+
+    def stalled(self, held: Held, now: float) -> None:
+        """A periodic step is due while bytes still wait for the client: none is taken (the
+        next follows once they are sent); a client that took nothing for a heartbeat
+        interval is not reading, and is dropped."""
+        if now - held.sent_at >= self.heartbeat:
+            self.drop(held)
+        else:
+            held.again = True
+            self.schedule(held, held.sent_at + self.heartbeat)
 
     def step(self, held: Held) -> None:
         now = time.monotonic()
@@ -357,6 +392,11 @@ class LiveHub:
 
     def send(self, held: Held, data: bytes) -> None:
         if data:
+            if not held.out:
+                held.sent_at = time.monotonic()
+            elif len(held.out) + len(data) > MAX_UNSENT:
+                self.drop(held)  # the client has not taken what came before: it is not reading
+                return
             held.out += b"%X\r\n%b\r\n" % (len(data), data) if held.chunked else data
         self.flush(held)
 
@@ -375,15 +415,13 @@ class LiveHub:
             while held.out:
                 sent = conn.sock.send(held.out)
                 del held.out[:sent]
+                held.sent_at = time.monotonic()
         except (BlockingIOError, InterruptedError):
             pass
         except OSError:
             self.drop(held)
             return
         if held.out:
-            if len(held.out) > MAX_UNSENT:
-                self.drop(held)
-                return
             events, callback = selectors.EVENT_WRITE, partial(self.flush, held)
         else:
             events, callback = selectors.EVENT_READ, partial(self.on_readable, held)

@@ -1,5 +1,6 @@
 """How many requests a worker holds (server/live.py), and each user across every worker and
-host: waiting polls and open streams together.
+host: waiting polls and open streams together, and exports in progress apart (one Admissions
+each).
 
 A user's held requests are members of a Redis sorted set scored by when each lapses, so a
 worker that dies without releasing its own leaves counts that lapse by themselves: a poll's at
@@ -13,6 +14,7 @@ import logging
 import os
 import threading
 import time
+from typing import NamedTuple
 
 import redis
 from redis.backoff import NoBackoff
@@ -27,9 +29,19 @@ TIMEOUT = 0.2  # seconds Redis may take to answer before a count is taken as unk
 USER_RETRY_AFTER = 5
 
 
+class Slot(NamedTuple):
+    """One held request's admission: released and renewed by the Admissions that gave it."""
+
+    admissions: "Admissions"
+    key: str
+    member: str
+
+
 class Admissions:
-    def __init__(self, per_user: int, per_worker: int, redis_url: str | None):
-        self.per_user, self.per_worker = per_user, per_worker
+    """`held`: what is counted, as a refusal names it ("open streams and waiting polls")."""
+
+    def __init__(self, per_user: int, per_worker: int, redis_url: str | None, held: str):
+        self.per_user, self.per_worker, self.held = per_user, per_worker, held
         self.lock = threading.Lock()
         self.count = 0
         self.local = {}  # key -> {member: lapses at}, without Redis
@@ -43,22 +55,22 @@ class Admissions:
                 retry=Retry(NoBackoff(), 0),
             )
 
-    def admit(self, key: str, seconds: float):
-        """A slot (key, member) for one more held request of `key`, or a Refusal."""
+    def admit(self, key: str, seconds: float) -> Slot | Refusal:
+        """A slot for one more held request of `key`, or a Refusal."""
         with self.lock:
             if self.count >= self.per_worker:
                 return Refusal(
-                    503, 1, "This server holds as many waiting requests as it can; try again."
+                    503, 1, f"This server holds as many {self.held} as it can; try again."
                 )
             self.count += 1
             member = next(self.members)
-        slot = (key, member)
+        slot = Slot(self, key, member)
         if self.held_by(key, member, seconds) > self.per_user:
             self.release(slot)
             return Refusal(
                 429,
                 USER_RETRY_AFTER,
-                f"This user already holds {self.per_user} open streams and waiting polls; "
+                f"This user already holds {self.per_user} {self.held}; "
                 "close one, or try again later.",
             )
         return slot
@@ -85,23 +97,23 @@ class Admissions:
             log.warning("live limits: Redis unavailable (%s); admitting", error)
             return 0
 
-    def renew(self, slots: list, seconds: float) -> None:
+    def renew(self, slots: list[Slot], seconds: float) -> None:
         """The held requests `slots` last `seconds` more; in one round trip to Redis."""
         lapses = time.time() + seconds
         if self.redis is None:
             with self.lock:
-                for key, member in slots:
+                for _, key, member in slots:
                     held = self.local.get(key)
                     if held is not None and member in held:  # not released meanwhile
                         held[member] = lapses
             return
         with contextlib.suppress(redis.RedisError), self.redis.pipeline(transaction=False) as pipe:
-            for key, member in slots:  # else they lapse; the streams go on
+            for _, key, member in slots:  # else they lapse; the streams go on
                 pipe.zadd(PREFIX + key, {member: lapses}, xx=True)
             pipe.execute()
 
-    def release(self, slot) -> None:
-        key, member = slot
+    def release(self, slot: Slot) -> None:
+        _, key, member = slot
         with self.lock:
             self.count -= 1
             held = self.local.get(key)

@@ -200,15 +200,26 @@ def redis_url():
     return service_url("TEST_REDIS_URL", "Redis", ping_redis, redis.RedisError)
 
 
-@pytest.fixture
-def database_url(tmp_path):
-    """A migrated scratch PostgreSQL database of this test's own, for servers to share."""
-    with scratch_database("postgresql", tmp_path) as url:
+def migrated(kind: str, tmp_path):
+    """A scratch database of `kind` of the test's own, migrated, for servers to share."""
+    with scratch_database(kind, tmp_path) as url:
         app = create_app(TestingConfig(url))
         with app.app_context():
             upgrade()
             db.engine.dispose()
         yield url
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """A migrated scratch PostgreSQL database of this test's own, for servers to share."""
+    yield from migrated("postgresql", tmp_path)
+
+
+@pytest.fixture
+def sqlite_file_url(tmp_path):
+    """A migrated SQLite file of this test's own, for servers to share."""
+    yield from migrated("sqlite", tmp_path)
 
 
 @pytest.fixture

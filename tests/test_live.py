@@ -11,17 +11,13 @@ import time
 
 import pytest
 import redis
-from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
-from config import TestingConfig, normalise_database_url
+from config import normalise_database_url
 from server.wake_channel import CHANNEL, WakeChannel
-from tests.databases import scratch_database
 from tests.servers import create_task, sign_in, wait_for
 from tests.sse import EventStream, apply
 from tests.tcp_proxy import TCPProxy
-from todo import create_app
-from todo.extensions import db
 
 LOG = logging.getLogger(__name__)
 
@@ -128,24 +124,19 @@ def test_a_wake_up_is_sent_by_the_channels_own_thread_never_the_writers(redis_ur
     heard.close()
 
 
-def test_on_sqlite_one_server_wakes_its_waiting_poll(tmp_path, servers):
-    with scratch_database("sqlite", tmp_path) as url:
-        app = create_app(TestingConfig(url))
-        with app.app_context():
-            upgrade()
-            db.engine.dispose()
-        # One worker: a write wakes its own waiting requests (no Redis, no other process).
-        server = servers(url, WEB_CONCURRENCY="1", **SLOW_RECHECKS)
-        user_id, headers = sign_in(server)
-        cursor = first_cursor(server, user_id, headers)
-        answer = poll_in_background(server, user_id, headers, cursor)
-        stream = EventStream(server, user_id, headers, last_id=cursor)
-        time.sleep(0.5)  # the poll may still be read; it then sees the task at once anyway
-        task = create_task(server, user_id, headers)
-        answer["thread"].join(20)
-        assert [each["id"] for each in answer["body"]["tasks"]] == [task["id"]]
-        assert [each["id"] for each in stream.next().page["tasks"]] == [task["id"]]
-        stream.close()
+def test_on_sqlite_one_server_wakes_its_waiting_poll(sqlite_file_url, servers):
+    # One worker: a write wakes its own waiting requests (no Redis, no other process).
+    server = servers(sqlite_file_url, WEB_CONCURRENCY="1", **SLOW_RECHECKS)
+    user_id, headers = sign_in(server)
+    cursor = first_cursor(server, user_id, headers)
+    answer = poll_in_background(server, user_id, headers, cursor)
+    stream = EventStream(server, user_id, headers, last_id=cursor)
+    time.sleep(0.5)  # the poll may still be read; it then sees the task at once anyway
+    task = create_task(server, user_id, headers)
+    answer["thread"].join(20)
+    assert [each["id"] for each in answer["body"]["tasks"]] == [task["id"]]
+    assert [each["id"] for each in stream.next().page["tasks"]] == [task["id"]]
+    stream.close()
 
 
 def test_revocation_ends_a_stream_saying_why(database_url, servers):

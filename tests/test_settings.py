@@ -107,6 +107,8 @@ BAD_VALUES = [
     ("LIVE_FALLBACK_SECONDS", "0"),
     ("LIVE_PER_USER", "0"),
     ("LIVE_PER_WORKER", "lots"),
+    ("EXPORTS_PER_USER", "0"),
+    ("EXPORTS_PER_WORKER", "2.5"),
 ]
 BAD_VALUE_IDS = [f"{name}={raw}" for name, raw in BAD_VALUES]
 

@@ -1,12 +1,15 @@
 """The app's side of the serving worker's live hub (server/gate.py): asking it to hold a
-request (a waiting poll, an event stream) without a thread, and telling every worker on every
-host that a user's data changed, so the requests held for that user look again.
+request (a waiting poll, an event stream, an export) without a thread, what a held stream's
+step gives, and telling every worker on every host that a user's data changed, so the requests
+held for that user look again.
 
 Under another WSGI server (the Flask test client, `flask run`) there is no hub: a poll is
-answered at once, and a stream sends what there is and ends.
+answered at once, a stream sends what there is and ends, and an export is written by the
+request's thread.
 """
 
 import time
+from typing import NamedTuple
 
 from flask import Request, after_this_request, g, request
 
@@ -23,6 +26,18 @@ QUIET_ROUTES = frozenset(
         "portability.revoke_subscription",
     }
 )
+
+
+class Step(NamedTuple):
+    """What one step of a held stream gives the worker (server/gate.py): bytes to send,
+    whether another step should follow at once (`more`: a feed page ended inside the feed,
+    an export not yet at its end), whether the stream ends, and the keys it waits on from now
+    (a member's owners; empty: as before)."""
+
+    data: bytes = b""
+    more: bool = False
+    end: bool = False
+    keys: tuple[str, ...] = ()
 
 
 def gate():

@@ -10,28 +10,17 @@ member's stream is woken by the writes of every owner who shares a list with the
 
 import time
 import uuid
-from typing import NamedTuple
 
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..accounts.tokens import TokenNotCurrent
+from ..holding import Step
 from ..sync import store
 from ..sync.pages import ends_access, is_empty, page_answer, wake_keys
 from ..sync.schemas import FEED_LIMIT
 from .events import DRAIN_RETRY_MS, HEARTBEAT, end_event, page_event
 from .tickets import Ticket
-
-
-class Step(NamedTuple):
-    """What one step gives the worker (server/gate.py): bytes to send, whether another step
-    should follow at once (`more`: a page ended inside the feed), whether the stream ends,
-    and the keys it waits on from now (a member's owners; empty: as before)."""
-
-    data: bytes = b""
-    more: bool = False
-    end: bool = False
-    keys: tuple[str, ...] = ()
 
 
 class FeedStream:

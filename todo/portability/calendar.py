@@ -12,6 +12,7 @@ streamed.
 """
 
 import json
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
 import icalendar
@@ -41,6 +42,15 @@ def footer(zones: set[str]) -> bytes:
     """The VTIMEZONE of every zone the calendar's due dates named, and its end."""
     parts = [icalendar.Timezone.from_tzid(name).to_ical() for name in sorted(zones)]
     return b"".join(parts) + b"END:VCALENDAR\r\n"
+
+
+def pieces(pages: Iterable[list], name: str, events: bool = False) -> Iterator[bytes]:
+    """A calendar named `name` of pages of tasks, a page at a time."""
+    zones: set[str] = set()
+    yield header(name)
+    for page in pages:
+        yield b"".join(component(row, zones, events) for row in page)
+    yield footer(zones)
 
 
 def due_value(row) -> date | datetime | None:

@@ -52,11 +52,10 @@ def chunks(account, pages: Callable) -> Iterator[bytes]:
     yield orjson.dumps(head)[:-1]
     for section in SECTIONS:
         yield b',"' + section.encode() + b'":['
-        first = True
+        lead = b""
         for rows in pages(section):
-            for entry in entries(section, rows):
-                yield (b"" if first else b",") + orjson.dumps(entry)
-                first = False
+            yield lead + b",".join(orjson.dumps(entry) for entry in entries(section, rows))
+            lead = b","
         yield b"]"
     yield b"}"
 

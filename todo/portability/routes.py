@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from flask import Response, current_app, g, request, stream_with_context, url_for
 from marshmallow import RAISE
 
-from .. import throttles
+from .. import holding, throttles
 from ..blueprint import Blueprint, trash_since
 from ..errors import problem, problem_answer
 from ..lists.store import read_list
@@ -26,6 +26,7 @@ from .schemas import (
     NewSubscriptionSchema,
     SubscriptionSchema,
 )
+from .steps import ExportSteps
 
 blp = Blueprint(
     "portability",
@@ -81,32 +82,46 @@ def import_body_limit():
 
 @blp.route("/export", methods=["GET"])
 @blp.response(200, ExportSchema, description="The whole account, streamed")
-@blp.problems(401, 403, 503)
+@blp.problems(401, 403, 429, 503)
 def export_account(user_id):
     """Export everything the user owns, as one JSON document.
 
     Version 1 of the `todo-export` format: the account's settings, lists, labels, every task
     (the trash's too) and the completion history; never a password hash, a token or a
     secret. Streamed a page at a time, whatever the account's size. The user's right to data
-    portability (GDPR article 20); POST it to …/imports to bring it back.
+    portability (GDPR article 20); POST it to …/imports to bring it back. At most
+    EXPORTS_PER_USER exports of a user's at once (429, Retry-After).
     """
-    account = store.account(g.caller)
-    chunks = document.chunks(account, lambda section: store.rows_of(g.caller, section))
+    caller = g.caller
+    account = store.account(caller)
+    pieces = document.chunks(account, lambda section: store.rows_of(caller, section))
     headers = {"Content-Disposition": 'attachment; filename="todo-export.json"'}
-    return streamed(chunks, "application/json", headers)
+    return streamed(caller.actor_id, pieces, "application/json", headers)
 
 
-def streamed(chunks: Iterator[bytes], mimetype: str, headers: dict) -> Response:
-    return current_app.response_class(
-        stream_with_context(chunks), mimetype=mimetype, headers=headers
-    )
+def streamed(user_id, pieces: Iterator[bytes], mimetype: str, headers: dict) -> Response:
+    """The file of `user_id`'s: its first piece sent by this request and the rest written by
+    the serving worker a piece at a time (steps.py), or by this request's thread under
+    another server; a Refusal of the worker's (too many exports: the user's, or the
+    worker's) answered as its problem."""
+    live = holding.gate()
+    if live is None or request.method == "HEAD":
+        return current_app.response_class(
+            stream_with_context(pieces), mimetype=mimetype, headers=headers
+        )
+    steps = ExportSteps(current_app._get_current_object(), pieces)
+    refused = live.export(f"export:{user_id}", steps)
+    if refused is not None:
+        return problem(refused.status, refused.detail, {"Retry-After": str(refused.retry_after)})
+    # An iterable, so no Content-Length: the worker sends the rest in chunks.
+    return current_app.response_class(iter([next(pieces)]), mimetype=mimetype, headers=headers)
 
 
 @blp.route("/export/calendar", methods=["GET"])
 @blp.arguments(ExportQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
 @blp.response(200, {"type": "string"}, content_type=CALENDAR, headers=TAGGED)
 @blp.alt_response(304, description="Not Modified: the tasks still have the ETag sent")
-@blp.problems(401, 403, 404, 503)
+@blp.problems(401, 403, 404, 429, 503)
 def export_calendar(query, user_id):
     """Export the user's tasks as iCalendar (VTODOs).
 
@@ -115,24 +130,24 @@ def export_calendar(query, user_id):
     (RELATED-TO). With `list_id`, the calendar is named after the list (X-WR-CALNAME).
     Weak ETag; If-None-Match gets 304.
     """
-    return exported(query, "calendar", CALENDAR, calendar_chunks)
+    return exported(query, "calendar", CALENDAR, calendar_pieces)
 
 
 @blp.route("/export/csv", methods=["GET"])
 @blp.arguments(ExportQuerySchema(), location="query", unknown=RAISE, error_status_code=400)
 @blp.response(200, {"type": "string"}, content_type=CSV, headers=TAGGED)
 @blp.alt_response(304, description="Not Modified: the tasks still have the ETag sent")
-@blp.problems(401, 403, 404, 503)
+@blp.problems(401, 403, 404, 429, 503)
 def export_csv(query, user_id):
     """Export the user's tasks as CSV.
 
     Any list query's filters and sort, every page; the columns are documented in the
     portability guide. A cell a spreadsheet would run as a formula starts with `'`.
     """
-    return exported(query, "csv", CSV, lambda query, name: spreadsheet.lines(pages(query)))
+    return exported(query, "csv", CSV, csv_pieces)
 
 
-def exported(query: dict, kind: str, mimetype: str, chunks_of) -> Response:
+def exported(query: dict, kind: str, mimetype: str, pieces_of) -> Response:
     """A filtered export: 304 while If-None-Match names its state, else streamed. The token
     is checked before anything is answered (a stream cannot become a 401 once started)."""
     store.account(g.caller)
@@ -148,19 +163,15 @@ def exported(query: dict, kind: str, mimetype: str, chunks_of) -> Response:
         del headers["ETag"]
     filename = f"tasks.{'ics' if kind == 'calendar' else 'csv'}"
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return streamed(chunks_of(query, name), mimetype, headers)
+    return streamed(g.caller.actor_id, pieces_of(query, name), mimetype, headers)
 
 
-def pages(query: dict):
-    return store.matching_tasks(g.caller, query)
+def calendar_pieces(query: dict, name: str | None) -> Iterator[bytes]:
+    return calendar.pieces(store.matching_tasks(g.caller, query), name or "Tasks")
 
 
-def calendar_chunks(query: dict, name: str | None) -> Iterator[bytes]:
-    zones: set[str] = set()
-    yield calendar.header(name or "Tasks")
-    for page in pages(query):
-        yield b"".join(calendar.component(row, zones) for row in page)
-    yield calendar.footer(zones)
+def csv_pieces(query: dict, name: str | None) -> Iterator[bytes]:
+    return spreadsheet.lines(store.matching_tasks(g.caller, query))
 
 
 @blp.route("/imports/preview", methods=["POST"])
@@ -312,12 +323,5 @@ def poll_calendar(secret):
     name = None
     if row.list_id is not None:
         name = subscriptions.list_name(user_id, row.list_id)
-    return streamed(feed_chunks(user_id, row, name), CALENDAR, headers)
-
-
-def feed_chunks(user_id, row, name: str | None) -> Iterator[bytes]:
-    zones: set[str] = set()
-    yield calendar.header(name or "Tasks")
-    for page in subscriptions.feed_tasks(user_id, row):
-        yield b"".join(calendar.component(task, zones, row.events) for task in page)
-    yield calendar.footer(zones)
+    pieces = calendar.pieces(subscriptions.feed_tasks(user_id, row), name or "Tasks", row.events)
+    return streamed(user_id, pieces, CALENDAR, headers)

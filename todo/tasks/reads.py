@@ -28,14 +28,15 @@ def read_task(caller: Caller, task_id: uuid.UUID) -> Row:
 @dataclass(frozen=True, slots=True)
 class Page:
     tasks: list[Row]
-    total: int
+    total: int | None  # None: not counted
     more: bool  # another page follows the last of these tasks
     version: str  # what the page reflects: the list's ETag, with the query
 
 
-def list_page(caller: Caller, query: dict) -> Page:
-    """A page of the caller's tasks that match the query, how many match in all, and what
-    state of the list it shows (`list_version`, read by the page's own statement)."""
+def list_page(caller: Caller, query: dict, counted: bool = True) -> Page:
+    """A page of the caller's tasks that match the query, how many match in all (unless not
+    `counted`: an export's pages, which would count them all again for each page), and
+    what state of the list it shows (`list_version`, read by the page's own statement)."""
     statement, parameters = page_statement(caller, query)
     rows = checked_rows(caller, statement, parameters)
     if not rows or rows[0].list_version is None:
@@ -53,6 +54,8 @@ def list_page(caller: Caller, query: dict) -> Page:
             raise ListNotFound()
     if len(rows) <= query["limit"] and "cursor" not in query:
         return Page(rows, len(rows), False, version)  # the whole list: nothing to count
+    if not counted:
+        return Page(rows[: query["limit"]], None, len(rows) > query["limit"], version)
     total = first_value(*count_statement(caller, query))
     if total is None:  # the counters' row: the account was deleted meanwhile
         raise TokenNotCurrent(USER_GONE)
