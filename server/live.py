@@ -290,7 +290,9 @@ class LiveHub:
                 self.schedule(held, wanted)  # stepped since this entry was made
             elif held.out:
                 self.stalled(held, now)
-            elif not held.busy and not held.ending:
+            elif held.busy:  # its step still runs: look again shortly (a stream keeps a timer)
+                self.schedule(held, now + self.lead)
+            elif not held.ending:
                 self.paced.append((due, held))
         self.pace(now)
 
@@ -349,9 +351,13 @@ class LiveHub:
         interval is not reading, and is dropped."""
         if now - held.sent_at >= self.heartbeat:
             self.drop(held)
-        else:
-            held.again = True
-            self.schedule(held, held.sent_at + self.heartbeat)
+            return
+        held.again = True
+        if now >= held.next_beat:  # a slow client's admission lasts as a stream's does
+            held.next_beat = now + self.heartbeat - self.lead
+            if held.gate.slot is not None:
+                self.renewals.append(held.gate.slot)
+        self.schedule(held, held.sent_at + self.heartbeat)
 
     def step(self, held: Held) -> None:
         now = time.monotonic()

@@ -26,7 +26,7 @@ from .schemas import (
     NewSubscriptionSchema,
     SubscriptionSchema,
 )
-from .steps import ExportSteps
+from .steps import ExportSteps, ceding
 
 blp = Blueprint(
     "portability",
@@ -94,27 +94,32 @@ def export_account(user_id):
     """
     caller = g.caller
     account = store.account(caller)
-    pieces = document.chunks(account, lambda section: store.rows_of(caller, section))
+    pieces = document.chunks(account, lambda section: ceding(store.rows_of(caller, section)))
     headers = {"Content-Disposition": 'attachment; filename="todo-export.json"'}
-    return streamed(caller.actor_id, pieces, "application/json", headers)
+    return streamed(exporter(caller), pieces, "application/json", headers)
 
 
-def streamed(user_id, pieces: Iterator[bytes], mimetype: str, headers: dict) -> Response:
-    """The file of `user_id`'s: its first piece sent by this request and the rest written by
-    the serving worker a piece at a time (steps.py), or by this request's thread under
-    another server; a Refusal of the worker's (too many exports: the user's, or the
-    worker's) answered as its problem."""
+def exporter(caller) -> str:
+    """What a user's exports in progress are counted by (EXPORTS_PER_USER)."""
+    return f"export:{caller.actor_id}"
+
+
+def streamed(key: str, pieces: Iterator[bytes], mimetype: str, headers: dict) -> Response:
+    """A file: its first piece sent by this request and the rest written by the serving
+    worker a piece at a time (steps.py), or by this request's thread under another server;
+    a Refusal of the worker's (too many exports of `key`'s, or of the worker's) answered as
+    its problem."""
     live = holding.gate()
     if live is None or request.method == "HEAD":
         return current_app.response_class(
             stream_with_context(pieces), mimetype=mimetype, headers=headers
         )
-    steps = ExportSteps(current_app._get_current_object(), pieces)
-    refused = live.export(f"export:{user_id}", steps)
+    first = next(pieces)  # before the admission: a view that fails holds no slot
+    refused = live.export(key, ExportSteps(current_app._get_current_object(), pieces))
     if refused is not None:
         return problem(refused.status, refused.detail, {"Retry-After": str(refused.retry_after)})
     # An iterable, so no Content-Length: the worker sends the rest in chunks.
-    return current_app.response_class(iter([next(pieces)]), mimetype=mimetype, headers=headers)
+    return current_app.response_class(iter([first]), mimetype=mimetype, headers=headers)
 
 
 @blp.route("/export/calendar", methods=["GET"])
@@ -163,15 +168,15 @@ def exported(query: dict, kind: str, mimetype: str, pieces_of) -> Response:
         del headers["ETag"]
     filename = f"tasks.{'ics' if kind == 'calendar' else 'csv'}"
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return streamed(g.caller.actor_id, pieces_of(query, name), mimetype, headers)
+    return streamed(exporter(g.caller), pieces_of(query, name), mimetype, headers)
 
 
 def calendar_pieces(query: dict, name: str | None) -> Iterator[bytes]:
-    return calendar.pieces(store.matching_tasks(g.caller, query), name or "Tasks")
+    return calendar.pieces(ceding(store.matching_tasks(g.caller, query)), name or "Tasks")
 
 
 def csv_pieces(query: dict, name: str | None) -> Iterator[bytes]:
-    return spreadsheet.lines(store.matching_tasks(g.caller, query))
+    return spreadsheet.lines(ceding(store.matching_tasks(g.caller, query)))
 
 
 @blp.route("/imports/preview", methods=["POST"])
@@ -323,5 +328,7 @@ def poll_calendar(secret):
     name = None
     if row.list_id is not None:
         name = subscriptions.list_name(user_id, row.list_id)
-    pieces = calendar.pieces(subscriptions.feed_tasks(user_id, row), name or "Tasks", row.events)
-    return streamed(user_id, pieces, CALENDAR, headers)
+    tasks = ceding(subscriptions.feed_tasks(user_id, row))
+    pieces = calendar.pieces(tasks, name or "Tasks", row.events)
+    # Counted by subscription: calendar applications polling are not the user's own exports.
+    return streamed(f"feed:{row.id}", pieces, CALENDAR, headers)
