@@ -13,7 +13,7 @@ import uuid
 import icalendar
 import pytest
 
-from tests.servers import sign_in, wait_for
+from tests.servers import answers_in, create_task, raw_exchange, sign_in, wait_for
 
 TASKS = 900
 # Near the most a description holds (10,000 characters): 9 MB of CSV, more than the kernel
@@ -172,3 +172,27 @@ def test_a_client_that_takes_nothing_for_a_heartbeat_is_dropped_and_its_slot_fre
     wait_for(lambda: server.call("GET", f"/api/{user_id}/export", headers=headers)[0] == 200)
     with pytest.raises(http.client.IncompleteRead):
         stalled.rest()
+
+
+def test_a_head_of_an_export_or_of_the_event_stream_has_no_body_and_holds_nothing(
+    database_url, servers
+):
+    """Pipelined on one connection: each HEAD answered with its head alone, and the request
+    after it answered too (a held HEAD would have had the hub write a body after its head)."""
+    server = servers(database_url, WEB_CONCURRENCY="1")
+    user_id, headers = sign_in(server)
+    create_task(server, user_id, headers)
+    ticket = server.call("POST", f"/api/{user_id}/changes/tickets", headers=headers)[2]
+    authorization = headers["Authorization"]
+    sent = (
+        f"HEAD /api/{user_id}/export/csv HTTP/1.1\r\nHost: t\r\n"
+        f"Authorization: {authorization}\r\n\r\n"
+        f"HEAD {ticket['stream']} HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    received, ended = raw_exchange(server.port, sent.encode(), timeout=10)
+    answers = answers_in(received)
+    assert [status for status, _, _ in answers] == [200, 200, 200], received
+    assert answers[0][1]["content-type"].startswith("text/csv")
+    assert answers[1][1]["content-type"].startswith("text/event-stream")
+    assert json.loads(answers[2][2])["status"] == "ok" and ended == "eof"

@@ -41,7 +41,10 @@ class Step(NamedTuple):
 
 
 def gate():
-    """The hub's gate for this request; None outside the serving worker."""
+    """The hub's gate for this request; None outside the serving worker, and for a HEAD
+    request (its answer has no body: nothing to hold, the server drops what the view gives)."""
+    if request.method == "HEAD":
+        return None
     return request.environ.get(ENVIRON_KEY)
 
 

@@ -110,7 +110,7 @@ def streamed(key: str, pieces: Iterator[bytes], mimetype: str, headers: dict) ->
     a Refusal of the worker's (too many exports of `key`'s, or of the worker's) answered as
     its problem."""
     live = holding.gate()
-    if live is None or request.method == "HEAD":
+    if live is None:
         return current_app.response_class(
             stream_with_context(pieces), mimetype=mimetype, headers=headers
         )
