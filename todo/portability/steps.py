@@ -1,7 +1,7 @@
 """An export the serving worker writes a piece at a time (server/gate.py: `export`), so that
-an export of any size never holds a thread for long: 100,000 tasks take tens of seconds to
-write (bench/RESULTS.md), which in its request would hold one of a worker's two threads all
-along, and a client that reads slowly longer still.
+an export of any size never holds a thread for long: an iCalendar file of 100,000 tasks takes
+~23 s to write (bench/RESULTS.md), which in its request would hold one of a worker's two
+threads all along, and a client that reads slowly as long as it likes.
 
 The view sends the file's first piece and hands the rest over: each step then runs in one of
 the worker's threads, in turn with the other requests, and takes the next piece (a page of
