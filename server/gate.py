@@ -60,19 +60,18 @@ class Gate:
         return None
 
     def stream(self, keys: tuple[str, ...], stream) -> Refusal | None:
-        admitted = self.hub.admit(keys[0], None)
+        return self.hold_stream(keys[0], keys, stream, export=False)
+
+    def export(self, key: str, stream) -> Refusal | None:
+        return self.hold_stream(key, (), stream, export=True)
+
+    def hold_stream(self, key: str, keys: tuple[str, ...], stream, export: bool):
+        """Admitted by `key` (against the exports' limits for an `export`), waiting on `keys`."""
+        admitted = self.hub.admit(key, None, export=export)
         if isinstance(admitted, Refusal):
             return admitted
         self.slot = admitted
         self.streamed = (keys, stream)
-        return None
-
-    def export(self, key: str, stream) -> Refusal | None:
-        admitted = self.hub.admit(key, None, export=True)
-        if isinstance(admitted, Refusal):
-            return admitted
-        self.slot = admitted
-        self.streamed = ((), stream)
         return None
 
     def wake(self, keys: list[str]) -> None:

@@ -299,10 +299,12 @@ class LiveHub:
     def expire(self, now: float) -> None:
         """Each tick: the admissions the heartbeats since the last one renew."""
         if self.renewals:
-            slots, self.renewals = self.renewals, []
-            for admissions in {slot.admissions for slot in slots}:
-                mine = [slot for slot in slots if slot.admissions is admissions]
-                renew = partial(admissions.renew, mine, 3 * self.heartbeat)
+            by_admissions = defaultdict(list)  # the streams' and the exports'
+            for slot in self.renewals:
+                by_admissions[slot.admissions].append(slot)
+            self.renewals = []
+            for admissions, slots in by_admissions.items():
+                renew = partial(admissions.renew, slots, 3 * self.heartbeat)
                 self.worker.request_threads.call(renew)
         if now >= self.next_prune:
             self.next_prune = now + WOKEN_KEPT_SECONDS
